@@ -1,0 +1,186 @@
+/**
+ * The autograd engine: a dynamic tape of {@link Node}s and the backward pass
+ * over it. The engine knows tensors only through the small {@link GradValue}
+ * interface, so it sits below `tensor/` on the import ladder.
+ *
+ * @module
+ */
+
+import { setGradEnabled } from "./grad_mode.ts";
+
+/** What the engine needs of a gradient value: its shape and addition. */
+export interface GradValue<T> {
+  /** The value's shape. */
+  readonly shape: readonly number[];
+  /** Sum of two gradients (a new value). */
+  add(other: T): T;
+  /** A copy that owns its memory. */
+  clone(): T;
+}
+
+/** What the engine needs of a leaf tensor: a place to accumulate its gradient. */
+export interface GradLeaf<T> {
+  /** The accumulated gradient. */
+  grad: T | null;
+}
+
+/** A tensor hook: sees the gradient flowing into a tensor and may replace it. */
+export type GradHook<T> = (grad: T) => T | void;
+
+/** Computes the gradients of a node's inputs from the gradient of its output. */
+export type BackwardFn<T> = (grad: T) => (T | null)[];
+
+/**
+ * One recorded operation: its inputs' nodes (`next`), the rule mapping the
+ * output's gradient to the inputs' gradients, and hooks. A leaf tensor that
+ * requires grad has an accumulator node (`leaf` set, no rule).
+ */
+export class Node<T extends GradValue<T>> {
+  /** The op's name, e.g. "MulBackward". */
+  readonly name: string;
+  /** The nodes of the op's inputs (null where an input needs no gradient). */
+  readonly next: (Node<T> | null)[];
+  /** The shapes of the op's inputs, to check each rule's result. */
+  readonly inputShapes: (readonly number[])[];
+  /** Hooks run on the gradient arriving at this node's output. */
+  readonly hooks: GradHook<T>[] = [];
+  /** The leaf this node accumulates into (accumulator nodes only). */
+  readonly leaf: GradLeaf<T> | null;
+  #backward: BackwardFn<T> | null;
+  #released = false;
+
+  /** Creates a node. Use {@link Node.leafAccumulator} for leaves. */
+  constructor(
+    name: string,
+    next: (Node<T> | null)[],
+    inputShapes: (readonly number[])[],
+    backward: BackwardFn<T> | null,
+    leaf: GradLeaf<T> | null = null,
+  ) {
+    this.name = name;
+    this.next = next;
+    this.inputShapes = inputShapes;
+    this.#backward = backward;
+    this.leaf = leaf;
+  }
+
+  /** The accumulator node of a leaf tensor. */
+  static leafAccumulator<T extends GradValue<T>>(leaf: GradLeaf<T>): Node<T> {
+    return new Node<T>("AccumulateGrad", [], [], null, leaf);
+  }
+
+  /** Whether the saved tensors were freed by a backward pass without `retainGraph`. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Runs the rule. */
+  apply(grad: T): (T | null)[] {
+    if (this.#backward === null) {
+      throw new Error(
+        `${this.name}: trying to backward through the graph a second time (its saved tensors were freed ` +
+          `after the first backward). Pass { retainGraph: true } to the first backward() if you need to.`,
+      );
+    }
+    return this.#backward(grad);
+  }
+
+  /** Drops the rule and everything it saved. */
+  release(): void {
+    this.#backward = null;
+    this.#released = true;
+  }
+}
+
+/** Options of a backward pass. */
+export interface BackwardOptions {
+  /** Keep saved tensors so backward can run through the graph again (default false). */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order gradients (default false). */
+  createGraph?: boolean;
+}
+
+/**
+ * Runs the backward pass from `root` with incoming gradient `grad`, calling
+ * each node's rule once all the gradients flowing into it are summed, in
+ * reverse topological order, and accumulating into leaves.
+ */
+export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, options: BackwardOptions = {}): void {
+  const retain = options.retainGraph ?? options.createGraph ?? false;
+  // Count how many edges lead into each node so a node runs only when complete.
+  const deps = new Map<Node<T>, number>();
+  const stack: Node<T>[] = [root];
+  const seen = new Set<Node<T>>([root]);
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (const m of n.next) {
+      if (!m) continue;
+      deps.set(m, (deps.get(m) ?? 0) + 1);
+      if (!seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
+    }
+  }
+  const pending = new Map<Node<T>, T>([[root, grad]]);
+  const handedToLeaf = new Set<T>();
+  const ready: Node<T>[] = [root];
+  const prevMode = setGradEnabled(options.createGraph ?? false);
+  try {
+    while (ready.length > 0) {
+      const n = ready.pop()!;
+      let g = pending.get(n) ?? null;
+      pending.delete(n);
+      let grads: (T | null)[] = [];
+      if (g !== null) {
+        for (const h of n.hooks) {
+          const r = h(g);
+          if (r !== undefined) g = r;
+        }
+        if (n.leaf) {
+          accumulate(n.leaf, g, handedToLeaf);
+        } else {
+          grads = n.apply(g);
+          if (!retain) n.release();
+        }
+      }
+      for (let i = 0; i < n.next.length; i++) {
+        const m = n.next[i];
+        if (!m) continue;
+        const gi = grads[i] ?? null;
+        if (gi !== null) {
+          const want = n.inputShapes[i];
+          if (!sameShape(gi.shape, want)) {
+            throw new Error(
+              `${n.name}: gradient for input ${i} has shape [${gi.shape}] but the input has shape [${want}]`,
+            );
+          }
+          const prev = pending.get(m);
+          pending.set(m, prev === undefined ? gi : prev.add(gi));
+        }
+        const left = deps.get(m)! - 1;
+        deps.set(m, left);
+        if (left === 0) ready.push(m);
+      }
+    }
+  } finally {
+    setGradEnabled(prevMode);
+  }
+}
+
+function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<T>): void {
+  if (leaf.grad === null) {
+    // The same gradient object may reach two leaves (e.g. through `add`); each leaf
+    // must own its grad, since optimizers and clipping may update it in place.
+    leaf.grad = handed.has(g) ? g.clone() : g;
+    handed.add(leaf.grad);
+  } else {
+    leaf.grad = leaf.grad.add(g);
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,7 @@
+/**
+ * The `data` member of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The `models` member of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The `nn` member of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The `optim` member of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

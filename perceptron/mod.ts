@@ -1,0 +1,7 @@
+/**
+ * The `perceptron` member of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

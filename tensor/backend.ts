@@ -1,0 +1,237 @@
+/**
+ * The Backend contract: the small set of primitive kernels every device
+ * implements. Kernels know nothing of autograd, broadcasting rules or dtype
+ * promotion; the ops in `tensor/ops/` decide those and hand kernels strided
+ * views whose shapes already agree.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Shape } from "./shape.ts";
+
+/** A device name: `"cpu"`, `"webgpu"`, or another registered backend. */
+export type Device = string;
+
+/** A refcounted block of device memory holding `length` elements of one dtype. */
+export interface Storage {
+  /** The device the memory lives on. */
+  readonly device: Device;
+  /** The element type. */
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly length: number;
+  /** How many tensors share this storage; the storage is freed when it drops to 0. */
+  refs: number;
+}
+
+/** A strided window onto a storage: what kernels read. */
+export interface View {
+  /** The storage read. */
+  readonly storage: Storage;
+  /** The logical shape. */
+  readonly shape: Shape;
+  /** Element strides per dimension (0 for broadcast dimensions). */
+  readonly strides: readonly number[];
+  /** Element offset of the first element. */
+  readonly offset: number;
+}
+
+/** Elementwise functions of one operand (see `tensor/ops/elementwise_table.ts`). */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "abs"
+  | "sign"
+  | "relu"
+  | "sigmoid"
+  | "tanh"
+  | "gelu"
+  | "sin"
+  | "cos"
+  | "reciprocal"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "logicalNot"
+  | "isfinite"
+  | "expm1"
+  | "log1p"
+  | "erf";
+
+/** Elementwise functions of two operands. Comparisons write `bool` outputs. */
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "logicalAnd"
+  | "logicalOr"
+  | "remainder";
+
+/** Reductions over the trailing dimensions of a view. */
+export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
+
+/** Which distribution a random fill draws from. */
+export type RandomKind = "uniform" | "normal";
+
+/** Geometry of a 2-D convolution, shared by its forward and both backward kernels. */
+export interface Conv2dGeometry {
+  /** Batch size. */
+  readonly n: number;
+  /** Input channels. */
+  readonly cIn: number;
+  /** Input height and width. */
+  readonly h: number;
+  readonly w: number;
+  /** Output channels. */
+  readonly cOut: number;
+  /** Kernel height and width. */
+  readonly kh: number;
+  readonly kw: number;
+  /** Stride, padding and dilation per spatial axis. */
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  /** Channel groups (cIn and cOut are divisible by it). */
+  readonly groups: number;
+  /** Output height and width. */
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** Geometry of a 2-D pooling window over NCHW input. */
+export interface Pool2dGeometry {
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly outH: number;
+  readonly outW: number;
+  /** For average pooling: whether padded cells count in the divisor. */
+  readonly countIncludePad: boolean;
+}
+
+/**
+ * What a device implements. Every output is a fresh contiguous storage the
+ * caller allocated with {@link Backend.alloc}; inputs are strided views of the
+ * same device. Inputs of binary/ternary kernels have the output's dtype
+ * (the ops layer casts first), except comparisons and logical ops, which
+ * write `bool`.
+ */
+export interface Backend {
+  /** The device name this backend serves. */
+  readonly device: Device;
+
+  /** Allocates zeroed storage. */
+  alloc(dtype: DType, length: number): Storage;
+  /** Copies host data into new storage. */
+  upload(data: TypedArray): Storage;
+  /** Reads a storage back to the host. */
+  read(storage: Storage): Promise<TypedArray>;
+  /** Reads synchronously where the device allows it (the CPU); undefined elsewhere. */
+  readSync?(storage: Storage): TypedArray;
+  /** Releases device memory now. */
+  free(storage: Storage): void;
+
+  /** Writes the elements of `src` into the (possibly strided) view `dst` of the same shape, converting dtype if they differ. */
+  copy(src: View, dst: View): void;
+  /** Sets every element of `out` to `value`. */
+  fill(out: Storage, value: number): void;
+  /** `out = op(a)` elementwise. */
+  unary(op: UnaryOp, a: View, out: Storage): void;
+  /** `out = op(a, b)` elementwise; views share `shape`; a number is a scalar operand. */
+  binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: Shape): void;
+  /** `out = cond ? a : b` elementwise; views share `shape`. */
+  where(cond: View, a: View | number, b: View | number, out: Storage, shape: Shape): void;
+  /**
+   * Reduces the last `reduceDims` dimensions of `a`; `out` holds one value per
+   * leading index (int32 indices into the flattened reduced block for argmax/argmin).
+   */
+  reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void;
+  /** Batched matrix product: a `[...batch, M, K]`, b `[...batch, K, N]` (same batch shape) into out `[...batch, M, N]`. */
+  matmul(a: View, b: View, out: Storage): void;
+  /** `out[i][j] = a[i][index[i][j]]` along `dim` (out has index's shape). */
+  gather(a: View, dim: number, index: View, out: Storage): void;
+  /** `out[...index[i][j]...] += src[i][j]` along `dim`, in place on a contiguous `out` of `outShape`. */
+  scatterAdd(out: Storage, outShape: Shape, dim: number, index: View, src: View): void;
+  /** (Log-)softmax over the last dimension of a contiguous `[rows, cols]` view. */
+  softmax(a: View, out: Storage, log: boolean): void;
+  /** Fills `out` with counter-based random numbers from `(seed, offset)` (see `tensor/random.ts`). */
+  random(kind: RandomKind, out: Storage, seed: number, offset: number): void;
+
+  /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
+  conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;
+  /** Gradient of the convolution with respect to its input, into out `[n,cIn,h,w]`. */
+  conv2dBackwardInput(gradOut: View, weight: View, out: Storage, g: Conv2dGeometry): void;
+  /** Gradient of the convolution with respect to its weight, into out `[cOut,cIn/groups,kh,kw]`. */
+  conv2dBackwardWeight(gradOut: View, x: View, out: Storage, g: Conv2dGeometry): void;
+  /** Max pooling: writes values to `out` and the flat `h*w` argmax of each window to `indices` (int32). */
+  maxPool2d(x: View, out: Storage, indices: Storage, g: Pool2dGeometry): void;
+  /** Scatters pooled gradients back to the argmax positions, into out `[n,c,h,w]` (zeroed by the caller). */
+  maxPool2dBackward(gradOut: View, indices: View, out: Storage, g: Pool2dGeometry): void;
+  /** Average pooling forward. */
+  avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void;
+  /** Average pooling backward, into out `[n,c,h,w]`. */
+  avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void;
+}
+
+const backends = new Map<Device, Backend>();
+
+/** Makes a backend available under its device name (the CPU backend registers itself). */
+export function registerBackend(backend: Backend): void {
+  backends.set(backend.device, backend);
+}
+
+/** The backend serving `device`, or a clear error when none is registered. */
+export function getBackend(device: Device): Backend {
+  const b = backends.get(device);
+  if (!b) {
+    const hint = device === "webgpu" ? " (call `await gpu.useWebGPU()` first)" : "";
+    throw new Error(
+      `no backend is registered for device "${device}"${hint}; available: ${[...backends.keys()].join(", ")}`,
+    );
+  }
+  return b;
+}
+
+/** Whether a backend is registered for `device`. */
+export function hasBackend(device: Device): boolean {
+  return backends.has(device);
+}
+
+let defaultDevice: Device = "cpu";
+
+/** The device new tensors are created on when none is given. */
+export function getDefaultDevice(): Device {
+  return defaultDevice;
+}
+
+/** Sets the device new tensors are created on when none is given. */
+export function setDefaultDevice(device: Device): void {
+  getBackend(device);
+  defaultDevice = device;
+}

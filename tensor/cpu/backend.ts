@@ -1,0 +1,334 @@
+/**
+ * The CPU backend: typed arrays on the host, loops compiled from the
+ * elementwise table, a blocked matmul, and im2col-free convolution.
+ *
+ * @module
+ */
+
+import type {
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  Pool2dGeometry,
+  RandomKind,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  View,
+} from "../backend.ts";
+import { registerBackend } from "../backend.ts";
+import { allocArray, type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
+import { BINARY_TABLE, erf, roundHalfEven, UNARY_TABLE } from "../elementwise_table.ts";
+import { normalAt, uniformAt } from "../random.ts";
+import { contiguousStrides, isContiguous, numel, type Shape } from "../shape.ts";
+import { collapseDims, compileLoop } from "./strided.ts";
+import { gemm } from "./matmul.ts";
+import { reduceKernel } from "./reduce.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
+
+/** CPU storage: a typed array plus a refcount. */
+export class CpuStorage implements Storage {
+  /** Always "cpu". */
+  readonly device = "cpu";
+  /** Shared-tensor count. */
+  refs = 0;
+  /** Creates storage over `data`. */
+  constructor(readonly data: TypedArray) {}
+  /** The element type. */
+  get dtype(): DType {
+    return dtypeOfArray(this.data);
+  }
+  /** Number of elements. */
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+const HELPERS = { erf, roundHalfEven };
+const HELPER_NAMES = Object.keys(HELPERS);
+
+/** The typed array behind a CPU storage (throws for storage of another device). */
+export function cpuData(s: Storage): TypedArray {
+  if (!(s instanceof CpuStorage)) throw new Error(`expected CPU storage, got storage on device "${s.device}"`);
+  return s.data;
+}
+
+const scalarCache = new Map<number, Float64Array>();
+function scalarArray(v: number): Float64Array {
+  // A one-element array read with stride 0 lets scalar operands share the strided loop.
+  let a = scalarCache.get(v);
+  if (!a) {
+    a = new Float64Array([v]);
+    if (scalarCache.size > 256) scalarCache.clear();
+    scalarCache.set(v, a);
+  }
+  return a;
+}
+
+function operand(
+  x: View | number,
+  rank: number,
+): { data: ArrayLike<number>; offset: number; strides: readonly number[] } {
+  if (typeof x === "number") return { data: scalarArray(x), offset: 0, strides: new Array(rank).fill(0) };
+  return { data: cpuData(x.storage), offset: x.offset, strides: x.strides };
+}
+
+type Operand = { data: ArrayLike<number>; offset: number; strides: readonly number[] };
+
+function runLoop(expr: string, operands: Operand[], shape: Shape, out: TypedArray, dst?: View): void {
+  if (numel(shape) === 0) return;
+  const strided = dst !== undefined && !isContiguous(dst.shape, dst.strides);
+  const c = collapseDims(
+    shape,
+    strided ? [...operands.map((o) => o.strides), dst.strides] : operands.map((o) => o.strides),
+  );
+  const loop = compileLoop(operands.length, expr, HELPER_NAMES, strided);
+  const outStrides = strided ? c.strides.pop() : undefined;
+  loop(
+    out,
+    operands.map((o) => o.data),
+    operands.map((o) => o.offset),
+    c.strides,
+    c.shape,
+    dst?.offset ?? 0,
+    HELPERS,
+    outStrides,
+  );
+}
+
+/** The CPU implementation of the Backend contract. */
+export class CpuBackend implements Backend {
+  /** The device name. */
+  readonly device = "cpu";
+
+  alloc(dtype: DType, length: number): Storage {
+    return new CpuStorage(allocArray(dtype, length));
+  }
+
+  upload(data: TypedArray): Storage {
+    return new CpuStorage(data);
+  }
+
+  read(storage: Storage): Promise<TypedArray> {
+    return Promise.resolve(cpuData(storage).slice());
+  }
+
+  readSync(storage: Storage): TypedArray {
+    return cpuData(storage);
+  }
+
+  free(_storage: Storage): void {
+    // The garbage collector reclaims host memory; nothing to do eagerly.
+  }
+
+  copy(src: View, dst: View): void {
+    const o = cpuData(dst.storage);
+    const toBool = o instanceof Uint8Array && !(cpuData(src.storage) instanceof Uint8Array);
+    runLoop(toBool ? "(x ? 1 : 0)" : "x", [operand(src, src.shape.length)], src.shape, o, dst);
+  }
+
+  fill(out: Storage, value: number): void {
+    cpuData(out).fill(value);
+  }
+
+  unary(op: UnaryOp, a: View, out: Storage): void {
+    runLoop(UNARY_TABLE[op].js, [operand(a, a.shape.length)], a.shape, cpuData(out));
+  }
+
+  binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: Shape): void {
+    runLoop(BINARY_TABLE[op].js, [operand(a, shape.length), operand(b, shape.length)], shape, cpuData(out));
+  }
+
+  where(cond: View, a: View | number, b: View | number, out: Storage, shape: Shape): void {
+    runLoop(
+      "(x ? y : z)",
+      [operand(cond, shape.length), operand(a, shape.length), operand(b, shape.length)],
+      shape,
+      cpuData(out),
+    );
+  }
+
+  reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void {
+    let view: View = a;
+    const inner = numel(a.shape.slice(a.shape.length - reduceDims));
+    const c = collapseDims(a.shape.slice(a.shape.length - reduceDims), [a.strides.slice(a.shape.length - reduceDims)]);
+    const innerContiguous = inner <= 1 || (c.shape.length === 1 && c.strides[0][0] === 1);
+    if (!innerContiguous) {
+      const tmp = this.alloc(a.storage.dtype, numel(a.shape));
+      view = { storage: tmp, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
+      this.copy(a, view);
+    }
+    const outerShape = view.shape.slice(0, view.shape.length - reduceDims);
+    reduceKernel(
+      op,
+      cpuData(view.storage),
+      view.offset,
+      outerShape,
+      view.strides.slice(0, outerShape.length),
+      inner,
+      cpuData(out),
+    );
+  }
+
+  matmul(a: View, b: View, out: Storage): void {
+    const nd = a.shape.length;
+    const m = a.shape[nd - 2], k = a.shape[nd - 1], n = b.shape[nd - 1];
+    const batchShape = a.shape.slice(0, nd - 2);
+    const batch = numel(batchShape);
+    const o = cpuData(out);
+    const ad = cpuData(a.storage), bd = cpuData(b.storage);
+    const idx = new Array<number>(batchShape.length).fill(0);
+    for (let t = 0; t < batch; t++) {
+      let aOff = a.offset, bOff = b.offset;
+      for (let d = 0; d < batchShape.length; d++) {
+        aOff += idx[d] * a.strides[d];
+        bOff += idx[d] * b.strides[d];
+      }
+      gemm(
+        m,
+        n,
+        k,
+        ad,
+        aOff,
+        a.strides[nd - 2],
+        a.strides[nd - 1],
+        bd,
+        bOff,
+        b.strides[nd - 2],
+        b.strides[nd - 1],
+        o,
+        t * m * n,
+      );
+      for (let d = batchShape.length - 1; d >= 0; d--) {
+        if (++idx[d] < batchShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  gather(a: View, dim: number, index: View, out: Storage): void {
+    const o = cpuData(out);
+    const ad = cpuData(a.storage), id = cpuData(index.storage);
+    const shape = index.shape;
+    const total = numel(shape);
+    const nd = shape.length;
+    const pos = new Array<number>(nd).fill(0);
+    const size = a.shape[dim];
+    for (let e = 0; e < total; e++) {
+      let ai = a.offset, ii = index.offset;
+      for (let d = 0; d < nd; d++) {
+        ii += pos[d] * index.strides[d];
+        if (d !== dim) ai += pos[d] * a.strides[d];
+      }
+      const j = id[ii];
+      if (j < 0 || j >= size) {
+        throw new RangeError(`gather: index ${j} is out of range for dimension ${dim} of size ${size}`);
+      }
+      o[e] = ad[ai + j * a.strides[dim]];
+      for (let d = nd - 1; d >= 0; d--) {
+        if (++pos[d] < shape[d]) break;
+        pos[d] = 0;
+      }
+    }
+  }
+
+  scatterAdd(out: Storage, outShape: Shape, dim: number, index: View, src: View): void {
+    const o = cpuData(out);
+    const sd = cpuData(src.storage), id = cpuData(index.storage);
+    const oStrides = contiguousStrides(outShape);
+    const shape = index.shape;
+    const total = numel(shape);
+    const nd = shape.length;
+    const pos = new Array<number>(nd).fill(0);
+    const size = outShape[dim];
+    for (let e = 0; e < total; e++) {
+      let oi = 0, ii = index.offset, si = src.offset;
+      for (let d = 0; d < nd; d++) {
+        ii += pos[d] * index.strides[d];
+        si += pos[d] * src.strides[d];
+        if (d !== dim) oi += pos[d] * oStrides[d];
+      }
+      const j = id[ii];
+      if (j < 0 || j >= size) {
+        throw new RangeError(`scatterAdd: index ${j} is out of range for dimension ${dim} of size ${size}`);
+      }
+      o[oi + j * oStrides[dim]] += sd[si];
+      for (let d = nd - 1; d >= 0; d--) {
+        if (++pos[d] < shape[d]) break;
+        pos[d] = 0;
+      }
+    }
+  }
+
+  softmax(a: View, out: Storage, log: boolean): void {
+    const x = cpuData(a.storage), o = cpuData(out);
+    const [rows, cols] = a.shape;
+    for (let r = 0; r < rows; r++) {
+      const base = a.offset + r * cols, ob = r * cols;
+      let max = -Infinity;
+      for (let j = 0; j < cols; j++) if (x[base + j] > max) max = x[base + j];
+      if (max === -Infinity) max = 0;
+      let sum = 0;
+      for (let j = 0; j < cols; j++) sum += Math.exp(x[base + j] - max);
+      if (log) {
+        const lse = max + Math.log(sum);
+        for (let j = 0; j < cols; j++) o[ob + j] = x[base + j] - lse;
+      } else {
+        const inv = 1 / sum;
+        for (let j = 0; j < cols; j++) o[ob + j] = Math.exp(x[base + j] - max) * inv;
+      }
+    }
+  }
+
+  random(kind: RandomKind, out: Storage, seed: number, offset: number): void {
+    const o = cpuData(out);
+    if (kind === "uniform") { for (let i = 0; i < o.length; i++) o[i] = uniformAt(seed, offset + i); }
+    else for (let i = 0; i < o.length; i++) o[i] = normalAt(seed, offset, i);
+  }
+
+  conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    conv2dForward(contig(this, x), contig(this, weight), cpuData(out), g);
+  }
+
+  conv2dBackwardInput(gradOut: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    conv2dBackwardInput(contig(this, gradOut), contig(this, weight), cpuData(out), g);
+  }
+
+  conv2dBackwardWeight(gradOut: View, x: View, out: Storage, g: Conv2dGeometry): void {
+    conv2dBackwardWeight(contig(this, gradOut), contig(this, x), cpuData(out), g);
+  }
+
+  maxPool2d(x: View, out: Storage, indices: Storage, g: Pool2dGeometry): void {
+    maxPool2d(contig(this, x), cpuData(out), cpuData(indices) as Int32Array, g);
+  }
+
+  maxPool2dBackward(gradOut: View, indices: View, out: Storage, g: Pool2dGeometry): void {
+    maxPool2dBackward(contig(this, gradOut), contig(this, indices) as Int32Array, cpuData(out), g);
+  }
+
+  avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void {
+    avgPool2d(contig(this, x), cpuData(out), g);
+  }
+
+  avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
+    avgPool2dBackward(contig(this, gradOut), cpuData(out), g);
+  }
+}
+
+/** The view's elements as a contiguous typed array starting at 0 (no copy when already so). */
+function contig(backend: CpuBackend, v: View): TypedArray {
+  const data = cpuData(v.storage);
+  const n = numel(v.shape);
+  const strides = contiguousStrides(v.shape);
+  let isContig = true;
+  for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== strides[d]) isContig = false;
+  if (isContig) return v.offset === 0 && data.length === n ? data : data.subarray(v.offset, v.offset + n);
+  const tmp = backend.alloc(v.storage.dtype, n);
+  backend.copy(v, { storage: tmp, shape: v.shape, strides, offset: 0 });
+  return cpuData(tmp);
+}
+
+/** The one CPU backend instance, registered as device "cpu". */
+export const cpuBackend: CpuBackend = new CpuBackend();
+registerBackend(cpuBackend);

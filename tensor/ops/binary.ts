@@ -1,0 +1,184 @@
+/**
+ * Elementwise functions of two (or three) operands with NumPy broadcasting
+ * and PyTorch's type promotion, each beside its derivative rule. Broadcasting
+ * is done here with stride-0 views, so kernels only see same-shaped operands.
+ *
+ * @module
+ */
+
+import { noGrad } from "../../autograd/mod.ts";
+import type { BinaryOp, View } from "../backend.ts";
+import { type DType, isFloating, promoteTypes, promoteWithScalar } from "../dtype.ts";
+import { BINARY_TABLE } from "../elementwise_table.ts";
+import { broadcastShapes, broadcastStrides, fmtShape, type Shape } from "../shape.ts";
+import { Tensor, type TensorOrScalar } from "../tensor.ts";
+import { backendOf, checkOperand, commonDevice, empty, record, sumToShape } from "./core.ts";
+
+/** The dtype two operands compute in. */
+export function resultType(a: TensorOrScalar, b: TensorOrScalar): DType {
+  if (a instanceof Tensor && b instanceof Tensor) {
+    // A 0-d tensor acts like a scalar for the category only when the other is a full tensor (PyTorch).
+    return promoteTypes(a.dtype, b.dtype);
+  }
+  if (a instanceof Tensor) return promoteWithScalar(a.dtype, b as number);
+  if (b instanceof Tensor) return promoteWithScalar(b.dtype, a as number);
+  return Number.isInteger(a) && Number.isInteger(b) ? "int32" : "float32";
+}
+
+function shapeOf(x: TensorOrScalar): Shape {
+  return x instanceof Tensor ? x.shape : [];
+}
+
+/** A tensor operand as a view broadcast to `shape`, cast to `dtype`; numbers pass through. */
+function prepare(x: TensorOrScalar, shape: Shape, dtype: DType): View | number {
+  if (!(x instanceof Tensor)) return x;
+  const t = x.dtype === dtype ? x : x.to(dtype);
+  return { storage: t.storage, shape, strides: broadcastStrides(t.shape, t.strides, shape), offset: t.offset };
+}
+
+function castedOperand(x: TensorOrScalar, dtype: DType): TensorOrScalar {
+  return x instanceof Tensor && x.dtype !== dtype ? x.to(dtype) : x;
+}
+
+type BinaryRule = (a: TensorOrScalar, b: TensorOrScalar, out: Tensor, g: Tensor) => [Tensor | null, Tensor | null];
+
+const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
+  add: (_a, _b, _o, g) => [g, g],
+  sub: (_a, _b, _o, g) => [g, g.neg()],
+  mul: (a, b, _o, g) => [g.mul(b), g.mul(a)],
+  div: (a, b, _o, g) => [g.div(b), needs(b) ? g.mul(a).div(mul(b, b)).neg() : null],
+  pow: (a, b, o, g) => [
+    needs(a) ? g.mul(mul(b, pow(a, sub(b, 1)))) : null,
+    // d/db a^b = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention).
+    needs(b) ? g.mul(o.mul(logOrZero(a))) : null,
+  ],
+  maximum: (a, b, _o, g) => tieSplit(a, b, g, "gt"),
+  minimum: (a, b, _o, g) => tieSplit(a, b, g, "lt"),
+  remainder: (a, b, _o, g) => [g, needs(b) ? g.mul(div(a, b).floor()).neg() : null],
+};
+
+function needs(x: TensorOrScalar): boolean {
+  return x instanceof Tensor && x.requiresGrad;
+}
+
+function logOrZero(a: TensorOrScalar): TensorOrScalar {
+  if (!(a instanceof Tensor)) return a === 0 ? 0 : Math.log(a);
+  return where(a.ne(0), a, 1).log();
+}
+
+/** Gradient of max/min: the winner takes it all, ties split it evenly (PyTorch). */
+function tieSplit(a: TensorOrScalar, b: TensorOrScalar, g: Tensor, win: "gt" | "lt"): [Tensor | null, Tensor | null] {
+  const aWins = compare(win, a, b).to(g.dtype);
+  const tie = compare("eq", a, b).to(g.dtype).mul(0.5);
+  const wa = aWins.add(tie);
+  return [g.mul(wa), g.mul(wa.neg().add(1))];
+}
+
+/** Applies binary `op` with broadcasting and promotion, recording its derivative. */
+export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  checkOperand(op, a, "first operand");
+  checkOperand(op, b, "second operand");
+  const device = commonDevice(op, a, b);
+  const spec = BINARY_TABLE[op];
+  let dtype = resultType(a, b);
+  if (op === "div" && !isFloating(dtype)) dtype = "float32";
+  if (op === "pow" && !isFloating(dtype) && typeof b === "number" && b < 0) dtype = "float32";
+  if (dtype === "bool" && !spec.bool) dtype = "int32";
+  const shape = broadcastShapes(op, shapeOf(a), shapeOf(b));
+  const out = empty(shape, spec.bool ? "bool" : dtype, device);
+  const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
+  const backend = backendOf((a instanceof Tensor ? a : b) as Tensor, op);
+  backend.binary(op, prepare(ca, shape, dtype), prepare(cb, shape, dtype), out.storage, shape);
+  const rule = RULES[op];
+  if (!rule || spec.bool) return out;
+  const inputs = [ca instanceof Tensor ? ca : null, cb instanceof Tensor ? cb : null];
+  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, inputs, (g) => {
+    const [ga, gb] = rule(ca, cb, out, g);
+    return [
+      inputs[0] && ga ? sumToShape(ga, inputs[0].shape) : null,
+      inputs[1] && gb ? sumToShape(gb, inputs[1].shape) : null,
+    ];
+  });
+}
+
+/** `a + b`. */
+export const add = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("add", a, b);
+/** `a - b`. */
+export const sub = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("sub", a, b);
+/** `a * b`. */
+export const mul = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("mul", a, b);
+/** `a / b` (true division). */
+export const div = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("div", a, b);
+/** `a ** b`. */
+export const pow = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("pow", a, b);
+/** Elementwise maximum. */
+export const maximum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("maximum", a, b);
+/** Elementwise minimum. */
+export const minimum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("minimum", a, b);
+/** Python's `%`. */
+export const remainder = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("remainder", a, b);
+
+/** A comparison or logical op, producing a bool tensor. */
+export function compare(
+  op: "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr",
+  a: TensorOrScalar,
+  b: TensorOrScalar,
+): Tensor {
+  return applyBinary(op, a, b);
+}
+
+/** `cond ? a : b` with broadcasting over all three. */
+export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  if (!(cond instanceof Tensor)) throw new TypeError("where: condition must be a Tensor");
+  checkOperand("where", a, "input");
+  checkOperand("where", b, "other");
+  const device = commonDevice("where", cond, a, b);
+  const dtype = resultType(a, b);
+  const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, shapeOf(a)), shapeOf(b));
+  const out = empty(shape, dtype, device);
+  const c: View = {
+    storage: cond.storage,
+    shape,
+    strides: broadcastStrides(cond.shape, cond.strides, shape),
+    offset: cond.offset,
+  };
+  const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
+  backendOf(cond, "where").where(c, prepare(ca, shape, dtype), prepare(cb, shape, dtype), out.storage, shape);
+  const ta = ca instanceof Tensor ? ca : null, tb = cb instanceof Tensor ? cb : null;
+  return record(out, "WhereBackward", [ta, tb], (g) => [
+    ta ? sumToShape(where(cond, g, 0), ta.shape) : null,
+    tb ? sumToShape(where(cond, 0, g), tb.shape) : null,
+  ]);
+}
+
+/** Clamps into [min, max]; the gradient passes where the input lies inside (bounds included). */
+export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Tensor {
+  if (min === undefined && max === undefined) throw new TypeError("clamp: at least one of min and max must be given");
+  if (typeof min === "number" && typeof max === "number" && min > max) {
+    // PyTorch sets everything to max in this case; say so rather than surprise.
+    return x.mul(0).add(max);
+  }
+  let out = x;
+  let keep: Tensor | null = null;
+  if (min !== undefined) {
+    keep = x.ge(min);
+  }
+  if (max !== undefined) {
+    const below = x.le(max);
+    keep = keep ? keep.logicalAnd(below) : below;
+  }
+  const lo = min !== undefined ? noGradApply("maximum", x, min) : x;
+  out = max !== undefined ? noGradApply("minimum", lo, max) : lo;
+  if (out.shape.length !== x.shape.length || out.shape.some((s, i) => s !== x.shape[i])) {
+    throw new RangeError(
+      `clamp: bounds would broadcast the input of shape ${fmtShape(x.shape)} to ${fmtShape(out.shape)}`,
+    );
+  }
+  const mask = keep!;
+  const fresh = new Tensor(out.storage, out.shape, out.strides, out.offset);
+  return record(fresh, "ClampBackward", [x], (g) => [g.mul(mask)]);
+}
+
+function noGradApply(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {
+  return noGrad(() => applyBinary(op, a, b));
+}

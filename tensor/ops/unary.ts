@@ -1,0 +1,120 @@
+/**
+ * Elementwise functions of one tensor, each beside its derivative rule
+ * (written in ops, so higher-order gradients work). The kernels come from
+ * `elementwise_table.ts`.
+ *
+ * @module
+ */
+
+import type { UnaryOp } from "../backend.ts";
+import { isFloating } from "../dtype.ts";
+import { UNARY_TABLE } from "../elementwise_table.ts";
+import type { Tensor } from "../tensor.ts";
+import { backendOf, empty, record } from "./core.ts";
+
+type Rule = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
+
+/** Ops that compute in floating point: integer inputs promote to float32 first, as in PyTorch. */
+const FLOAT_ONLY = new Set<UnaryOp>([
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "sigmoid",
+  "tanh",
+  "gelu",
+  "sin",
+  "cos",
+  "reciprocal",
+  "expm1",
+  "log1p",
+  "erf",
+]);
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** The derivative rules: d(op)/dx times the incoming gradient. */
+const RULES: Partial<Record<UnaryOp, Rule>> = {
+  neg: (_x, _o, g) => g.neg(),
+  exp: (_x, o, g) => g.mul(o),
+  log: (x, _o, g) => g.div(x),
+  sqrt: (_x, o, g) => g.div(o.mul(2)),
+  rsqrt: (_x, o, g) => g.mul(o.pow(3)).mul(-0.5),
+  abs: (x, _o, g) => g.mul(x.sign()),
+  sign: (_x, _o, g) => g.mul(0),
+  relu: (x, _o, g) => g.mul(x.gt(0)),
+  sigmoid: (_x, o, g) => g.mul(o.mul(o.neg().add(1))),
+  tanh: (_x, o, g) => g.mul(o.mul(o).neg().add(1)),
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+  gelu: (x, _o, g) => {
+    const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
+    const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+    return g.mul(cdf.add(x.mul(pdf)));
+  },
+  sin: (x, _o, g) => g.mul(x.cos()),
+  cos: (x, _o, g) => g.mul(x.sin()).neg(),
+  reciprocal: (_x, o, g) => g.mul(o.mul(o)).neg(),
+  floor: (_x, _o, g) => g.mul(0),
+  ceil: (_x, _o, g) => g.mul(0),
+  round: (_x, _o, g) => g.mul(0),
+  expm1: (_x, o, g) => g.mul(o.add(1)),
+  log1p: (x, _o, g) => g.div(x.add(1)),
+  erf: (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(SQRT_2_OVER_PI)),
+};
+
+/** Applies unary `op` elementwise, recording its derivative. */
+export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
+  const backend = backendOf(x, op);
+  const spec = UNARY_TABLE[op];
+  const src = FLOAT_ONLY.has(op) && !isFloating(x.dtype) ? x.to("float32") : x;
+  const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device);
+  backend.unary(op, src, out.storage);
+  const rule = RULES[op];
+  if (!rule || spec.bool) return out;
+  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)]);
+}
+
+/** `-x`. */
+export const neg = (x: Tensor): Tensor => applyUnary("neg", x);
+/** `e^x`. */
+export const exp = (x: Tensor): Tensor => applyUnary("exp", x);
+/** Natural logarithm. */
+export const log = (x: Tensor): Tensor => applyUnary("log", x);
+/** Square root. */
+export const sqrt = (x: Tensor): Tensor => applyUnary("sqrt", x);
+/** `1/sqrt(x)`. */
+export const rsqrt = (x: Tensor): Tensor => applyUnary("rsqrt", x);
+/** `|x|`. */
+export const abs = (x: Tensor): Tensor => applyUnary("abs", x);
+/** -1, 0, 1. */
+export const sign = (x: Tensor): Tensor => applyUnary("sign", x);
+/** `max(x, 0)`. */
+export const relu = (x: Tensor): Tensor => applyUnary("relu", x);
+/** Logistic sigmoid. */
+export const sigmoid = (x: Tensor): Tensor => applyUnary("sigmoid", x);
+/** Hyperbolic tangent. */
+export const tanh = (x: Tensor): Tensor => applyUnary("tanh", x);
+/** Exact GELU. */
+export const gelu = (x: Tensor): Tensor => applyUnary("gelu", x);
+/** Sine. */
+export const sin = (x: Tensor): Tensor => applyUnary("sin", x);
+/** Cosine. */
+export const cos = (x: Tensor): Tensor => applyUnary("cos", x);
+/** `1/x`. */
+export const reciprocal = (x: Tensor): Tensor => applyUnary("reciprocal", x);
+/** Round down. */
+export const floor = (x: Tensor): Tensor => applyUnary("floor", x);
+/** Round up. */
+export const ceil = (x: Tensor): Tensor => applyUnary("ceil", x);
+/** Round half to even. */
+export const round = (x: Tensor): Tensor => applyUnary("round", x);
+/** `e^x - 1`. */
+export const expm1 = (x: Tensor): Tensor => applyUnary("expm1", x);
+/** `log(1 + x)`. */
+export const log1p = (x: Tensor): Tensor => applyUnary("log1p", x);
+/** The Gauss error function. */
+export const erf = (x: Tensor): Tensor => applyUnary("erf", x);
+/** Logical not, as bool. */
+export const logicalNot = (x: Tensor): Tensor => applyUnary("logicalNot", x);
+/** Finite test, as bool. */
+export const isfinite = (x: Tensor): Tensor => applyUnary("isfinite", x);

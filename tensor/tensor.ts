@@ -1,0 +1,751 @@
+/**
+ * The Tensor: a strided view onto refcounted device storage, with autograd
+ * bookkeeping. Methods mirror PyTorch's in camelCase and delegate to the op
+ * families in `ops/`.
+ *
+ * @module
+ */
+
+import { type BackwardOptions, type GradHook, isGradEnabled, Node, runBackward } from "../autograd/mod.ts";
+import { type Device, getBackend, type Storage, type View } from "./backend.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import { contiguousStrides, fmtShape, isContiguous, numel, type Shape } from "./shape.ts";
+import * as views from "./ops/views.ts";
+import * as unary from "./ops/unary.ts";
+import * as binary from "./ops/binary.ts";
+import * as reduce from "./ops/reduce.ts";
+import * as linalg from "./ops/matmul.ts";
+import * as softmaxOps from "./ops/softmax.ts";
+import * as join from "./ops/join.ts";
+import * as indexing from "./ops/indexing.ts";
+import * as convert from "./ops/convert.ts";
+import * as inplace from "./ops/inplace.ts";
+import { formatTensor } from "./format.ts";
+
+/** A value accepted wherever a tensor operand is: a tensor or a plain number (a scalar). */
+export type TensorOrScalar = Tensor | number;
+
+/** Options of reductions along dimensions. */
+export interface ReduceOptions {
+  /** Keep reduced dimensions with size 1 (default false). */
+  keepdim?: boolean;
+}
+
+/** Options of `var` and `std`. */
+export interface VarOptions extends ReduceOptions {
+  /** Bessel's correction: divide by N - correction (default 1, PyTorch's unbiased estimate). */
+  correction?: number;
+}
+
+/** A node of the autograd graph over tensors. */
+export type TensorNode = Node<Tensor>;
+
+/** Nested arrays of numbers or booleans, the values `tolist()` returns. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/**
+ * An n-dimensional array on a device, with PyTorch's semantics: row-major
+ * strides, views that share storage, NumPy broadcasting, and autograd.
+ * Create tensors with `tensor`, `zeros`, `randn`, …, not with `new`.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * const a = tensor([[1, 2], [3, 4]]);
+ * const b = a.matmul(a.t()).add(1);
+ * console.log(await b.tolist()); // [[6, 12], [12, 26]]
+ * ```
+ */
+export class Tensor implements View {
+  /** The storage this tensor reads (shared with its views). */
+  readonly storage: Storage;
+  /** Sizes per dimension. */
+  readonly shape: readonly number[];
+  /** Element strides per dimension. */
+  readonly strides: readonly number[];
+  /** Element offset into the storage. */
+  readonly offset: number;
+  /** The gradient accumulated by `backward()` (leaves, or tensors that called `retainGrad()`). */
+  grad: Tensor | null = null;
+  /** The node that produced this tensor, or null for leaves. */
+  gradFn: TensorNode | null = null;
+  #requiresGrad = false;
+  #accumulator: TensorNode | null = null;
+  #disposed = false;
+
+  /** Internal: wraps storage. Use the creation functions instead. */
+  constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
+    this.storage = storage;
+    this.shape = shape.slice();
+    this.strides = strides ? strides.slice() : contiguousStrides(shape);
+    this.offset = offset;
+    storage.refs++;
+  }
+
+  // ---- metadata -------------------------------------------------------------------------------
+
+  /** The element type. */
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+
+  /** The device the data lives on. */
+  get device(): Device {
+    return this.storage.device;
+  }
+
+  /** The number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The number of elements. */
+  numel(): number {
+    return numel(this.shape);
+  }
+
+  /** The shape, or the size of one dimension (negative dims count from the end). */
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number | number[] {
+    if (dim === undefined) return this.shape.slice();
+    return this.shape[views.dimOf(this, "size", dim)];
+  }
+
+  /** Element strides, or the stride of one dimension. */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    if (dim === undefined) return this.strides.slice();
+    return this.strides[views.dimOf(this, "stride", dim)];
+  }
+
+  /** Whether the elements are laid out row-major without gaps. */
+  isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  // ---- autograd -------------------------------------------------------------------------------
+
+  /** Whether gradients flow to this tensor. */
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+
+  set requiresGrad(on: boolean) {
+    this.requiresGrad_(on);
+  }
+
+  /** Whether this tensor is a leaf of the graph (not produced by a recorded op). */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /**
+   * Sets whether autograd records operations on this leaf tensor (in place; returns this).
+   * Only floating-point tensors can require gradients.
+   */
+  requiresGrad_(on = true): this {
+    if (!this.isLeaf) {
+      if (!on) {
+        throw new Error("requiresGrad_: cannot turn off gradients of a non-leaf tensor; use detach() instead");
+      }
+      return this;
+    }
+    if (on && this.dtype !== "float32" && this.dtype !== "float64") {
+      throw new TypeError(`requiresGrad_: only floating-point tensors can require gradients, got dtype ${this.dtype}`);
+    }
+    this.#requiresGrad = on;
+    if (!on) this.#accumulator = null;
+    return this;
+  }
+
+  /** Internal: marks an op's output as requiring grad, produced by `node`. */
+  _setGradFn(node: TensorNode): void {
+    this.gradFn = node;
+    this.#requiresGrad = true;
+  }
+
+  /** Internal: the node gradients flow into for this tensor (its gradFn or its leaf accumulator). */
+  _gradNode(): TensorNode | null {
+    if (!this.#requiresGrad) return null;
+    if (this.gradFn) return this.gradFn;
+    this.#accumulator ??= Node.leafAccumulator<Tensor>(this);
+    return this.#accumulator;
+  }
+
+  /**
+   * Computes gradients of this tensor with respect to every leaf that requires
+   * them, accumulating into their `.grad`. A non-scalar needs the gradient of
+   * some scalar with respect to it (`gradient`, same shape).
+   */
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    if (!this.#requiresGrad) {
+      throw new Error(
+        "backward: this tensor does not require grad and has no gradFn (did every input have requiresGrad false, or was it made inside noGrad?)",
+      );
+    }
+    let g: Tensor;
+    if (gradient === undefined) {
+      if (this.numel() !== 1) {
+        throw new Error(
+          `backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${
+            fmtShape(this.shape)
+          }, so pass a gradient of the same shape`,
+        );
+      }
+      g = convert.fullLikeValue(this, 1);
+    } else {
+      if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
+      if (gradient.shape.length !== this.shape.length || gradient.shape.some((s, i) => s !== this.shape[i])) {
+        throw new RangeError(
+          `backward: gradient has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(this.shape)}`,
+        );
+      }
+      g = gradient;
+    }
+    runBackward(this._gradNode()!, g, options);
+  }
+
+  /** Keeps this non-leaf tensor's gradient in `.grad` during backward. */
+  retainGrad(): this {
+    if (this.isLeaf) return this;
+    this.gradFn!.hooks.push((g) => {
+      this.grad = this.grad ? this.grad.add(g) : g;
+    });
+    return this;
+  }
+
+  /**
+   * Registers a hook that sees (and may replace) the gradient flowing into this
+   * tensor. Returns a function that removes it.
+   */
+  registerHook(hook: GradHook<Tensor>): () => void {
+    const node = this._gradNode();
+    if (!node) throw new Error("registerHook: cannot register a hook on a tensor that does not require grad");
+    node.hooks.push(hook);
+    return () => {
+      const i = node.hooks.indexOf(hook);
+      if (i >= 0) node.hooks.splice(i, 1);
+    };
+  }
+
+  /** A view of the same data cut off from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset);
+  }
+
+  /** Cuts this tensor off from the graph in place (it becomes a leaf). */
+  detach_(): this {
+    this.gradFn = null;
+    this.#requiresGrad = false;
+    return this;
+  }
+
+  // ---- reading back ---------------------------------------------------------------------------
+
+  /** The elements in row-major order, as a typed array (async because devices make it so). */
+  async data(): Promise<TypedArray> {
+    const c = this.contiguousData();
+    return await getBackend(this.device).read(c.storage).then((arr) =>
+      c.owned ? arr : arr.slice(c.offset, c.offset + this.numel())
+    );
+  }
+
+  /** The elements in row-major order, synchronously; only on devices that allow it (the CPU). */
+  dataSync(): TypedArray {
+    const backend = getBackend(this.device);
+    if (!backend.readSync) {
+      throw new Error(`dataSync: device "${this.device}" cannot read synchronously; use await t.data()`);
+    }
+    const c = this.contiguousData();
+    const arr = backend.readSync(c.storage);
+    return c.owned ? arr : arr.slice(c.offset, c.offset + this.numel());
+  }
+
+  private contiguousData(): { storage: Storage; offset: number; owned: boolean } {
+    this.checkAlive("data");
+    if (this.isContiguous()) return { storage: this.storage, offset: this.offset, owned: false };
+    const c = views.contiguous(this.detach());
+    return { storage: c.storage, offset: 0, owned: true };
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.numel() !== 1) {
+      throw new RangeError(
+        `item: only one-element tensors can be converted to a number; this one has shape ${fmtShape(this.shape)}`,
+      );
+    }
+    return (await this.data())[0];
+  }
+
+  /** The elements as nested arrays (booleans for bool tensors). */
+  async tolist(): Promise<NestedArray> {
+    return toNested(await this.data(), this.shape, this.dtype === "bool");
+  }
+
+  /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]])` (data is read synchronously on the CPU). */
+  toString(): string {
+    const backend = getBackend(this.device);
+    const suffix = this.gradFn ? `, gradFn=<${this.gradFn.name}>` : this.requiresGrad ? ", requiresGrad=true" : "";
+    if (!backend.readSync || this.#disposed) {
+      return `tensor(<${this.#disposed ? "disposed" : this.device}>, shape=${
+        fmtShape(this.shape)
+      }, dtype=${this.dtype}${suffix})`;
+    }
+    return formatTensor(this.dataSync(), this.shape, this.dtype, this.device, suffix);
+  }
+
+  /** Deno's console.log uses this. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  /** Releases this tensor's hold on its storage now (freed when no view still uses it). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (--this.storage.refs === 0) getBackend(this.device).free(this.storage);
+  }
+
+  /** `using t = ...` disposes at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Whether `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Internal: throws when used after dispose. */
+  checkAlive(op: string): void {
+    if (this.#disposed) throw new Error(`${op}: tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+  }
+
+  // ---- conversion -----------------------------------------------------------------------------
+
+  /** This tensor on another device or with another dtype (itself when nothing changes). */
+  to(target: Device | DType): Tensor {
+    return convert.to(this, target);
+  }
+  /** As float32. */
+  float(): Tensor {
+    return convert.to(this, "float32");
+  }
+  /** As float64. */
+  double(): Tensor {
+    return convert.to(this, "float64");
+  }
+  /** As int32 (truncating toward zero). */
+  int(): Tensor {
+    return convert.to(this, "int32");
+  }
+  /** As bool (non-zero is true). */
+  bool(): Tensor {
+    return convert.to(this, "bool");
+  }
+  /** On the CPU. */
+  cpu(): Tensor {
+    return convert.to(this, "cpu");
+  }
+  /** A copy with its own storage (gradients flow through). */
+  clone(): Tensor {
+    return convert.clone(this);
+  }
+  /** This tensor laid out contiguously (itself when it already is). */
+  contiguous(): Tensor {
+    return views.contiguous(this);
+  }
+
+  // ---- views ----------------------------------------------------------------------------------
+
+  /** A tensor with the same data and a new shape (one size may be -1); a view when strides allow. */
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    return views.reshape(this, views.shapeArg(shape));
+  }
+  /** Like reshape, but only as a view: throws when the strides do not allow one. */
+  view(...shape: (number | readonly number[])[]): Tensor {
+    return views.view(this, views.shapeArg(shape));
+  }
+  /** Reorders dimensions. */
+  permute(...dims: (number | readonly number[])[]): Tensor {
+    return views.permute(this, views.shapeArg(dims));
+  }
+  /** Swaps two dimensions. */
+  transpose(dim0: number, dim1: number): Tensor {
+    return views.transpose(this, dim0, dim1);
+  }
+  /** Transpose of a tensor of rank ≤ 2. */
+  t(): Tensor {
+    return views.t(this);
+  }
+  /** Broadcasts size-1 dimensions to `shape` without copying (-1 keeps a size). */
+  expand(...shape: (number | readonly number[])[]): Tensor {
+    return views.expand(this, views.shapeArg(shape));
+  }
+  /** Expands to another tensor's shape. */
+  expandAs(other: Tensor): Tensor {
+    return views.expand(this, other.shape);
+  }
+  /** Removes size-1 dimensions (all, or the given one(s)). */
+  squeeze(dim?: number | readonly number[]): Tensor {
+    return views.squeeze(this, dim);
+  }
+  /** Inserts a size-1 dimension at `dim`. */
+  unsqueeze(dim: number): Tensor {
+    return views.unsqueeze(this, dim);
+  }
+  /** Flattens dims `startDim..endDim` into one. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return views.flatten(this, startDim, endDim);
+  }
+  /** The view `start..start+length` along `dim`. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    return views.narrow(this, dim, start, length);
+  }
+  /** Python's `t[start:end:step]` along `dim` (negative indices count from the end), as a view. */
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return views.slice(this, dim, start, end, step);
+  }
+  /** Python's `t[..., index, ...]` along `dim`: a view with that dimension removed. */
+  select(dim: number, index: number): Tensor {
+    return views.select(this, dim, index);
+  }
+
+  // ---- elementwise ----------------------------------------------------------------------------
+
+  /** `this + alpha * other`, broadcasting. */
+  add(other: TensorOrScalar, alpha = 1): Tensor {
+    return binary.add(this, alpha === 1 ? other : binary.mul(other, alpha));
+  }
+  /** `this - alpha * other`, broadcasting. */
+  sub(other: TensorOrScalar, alpha = 1): Tensor {
+    return binary.sub(this, alpha === 1 ? other : binary.mul(other, alpha));
+  }
+  /** Elementwise product, broadcasting. */
+  mul(other: TensorOrScalar): Tensor {
+    return binary.mul(this, other);
+  }
+  /** True division, broadcasting (integers promote to float32). */
+  div(other: TensorOrScalar): Tensor {
+    return binary.div(this, other);
+  }
+  /** `this ** exponent`, broadcasting. */
+  pow(exponent: TensorOrScalar): Tensor {
+    return binary.pow(this, exponent);
+  }
+  /** Elementwise maximum, broadcasting (NaN propagates). */
+  maximum(other: TensorOrScalar): Tensor {
+    return binary.maximum(this, other);
+  }
+  /** Elementwise minimum, broadcasting (NaN propagates). */
+  minimum(other: TensorOrScalar): Tensor {
+    return binary.minimum(this, other);
+  }
+  /** Python's `%` (the result has the divisor's sign). */
+  remainder(other: TensorOrScalar): Tensor {
+    return binary.remainder(this, other);
+  }
+  /** Clamps into [min, max] (either may be omitted). */
+  clamp(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
+    return binary.clamp(this, min ?? undefined, max ?? undefined);
+  }
+  /** `this == other` as a bool tensor. */
+  eq(other: TensorOrScalar): Tensor {
+    return binary.compare("eq", this, other);
+  }
+  /** `this != other` as a bool tensor. */
+  ne(other: TensorOrScalar): Tensor {
+    return binary.compare("ne", this, other);
+  }
+  /** `this < other` as a bool tensor. */
+  lt(other: TensorOrScalar): Tensor {
+    return binary.compare("lt", this, other);
+  }
+  /** `this <= other` as a bool tensor. */
+  le(other: TensorOrScalar): Tensor {
+    return binary.compare("le", this, other);
+  }
+  /** `this > other` as a bool tensor. */
+  gt(other: TensorOrScalar): Tensor {
+    return binary.compare("gt", this, other);
+  }
+  /** `this >= other` as a bool tensor. */
+  ge(other: TensorOrScalar): Tensor {
+    return binary.compare("ge", this, other);
+  }
+  /** Logical and of two tensors (non-zero is true). */
+  logicalAnd(other: TensorOrScalar): Tensor {
+    return binary.compare("logicalAnd", this, other);
+  }
+  /** Logical or of two tensors (non-zero is true). */
+  logicalOr(other: TensorOrScalar): Tensor {
+    return binary.compare("logicalOr", this, other);
+  }
+  /** Logical not (non-zero is true). */
+  logicalNot(): Tensor {
+    return unary.logicalNot(this);
+  }
+  /** Whether each element is finite (not NaN or ±Inf). */
+  isfinite(): Tensor {
+    return unary.isfinite(this);
+  }
+  /** `condition ? this : other`, broadcasting (PyTorch's `Tensor.where`). */
+  where(condition: Tensor, other: TensorOrScalar): Tensor {
+    return binary.where(condition, this, other);
+  }
+  /** `-this`. */
+  neg(): Tensor {
+    return unary.neg(this);
+  }
+  /** `e^x`. */
+  exp(): Tensor {
+    return unary.exp(this);
+  }
+  /** Natural logarithm. */
+  log(): Tensor {
+    return unary.log(this);
+  }
+  /** `e^x - 1`, accurate near 0. */
+  expm1(): Tensor {
+    return unary.expm1(this);
+  }
+  /** `log(1 + x)`, accurate near 0. */
+  log1p(): Tensor {
+    return unary.log1p(this);
+  }
+  /** Square root. */
+  sqrt(): Tensor {
+    return unary.sqrt(this);
+  }
+  /** `1 / sqrt(x)`. */
+  rsqrt(): Tensor {
+    return unary.rsqrt(this);
+  }
+  /** `x * x`. */
+  square(): Tensor {
+    return binary.mul(this, this);
+  }
+  /** `1 / x`. */
+  reciprocal(): Tensor {
+    return unary.reciprocal(this);
+  }
+  /** Absolute value. */
+  abs(): Tensor {
+    return unary.abs(this);
+  }
+  /** -1, 0 or 1. */
+  sign(): Tensor {
+    return unary.sign(this);
+  }
+  /** `max(x, 0)`. */
+  relu(): Tensor {
+    return unary.relu(this);
+  }
+  /** Logistic sigmoid. */
+  sigmoid(): Tensor {
+    return unary.sigmoid(this);
+  }
+  /** Hyperbolic tangent. */
+  tanh(): Tensor {
+    return unary.tanh(this);
+  }
+  /** GELU with the exact erf form (PyTorch's default). */
+  gelu(): Tensor {
+    return unary.gelu(this);
+  }
+  /** Sine. */
+  sin(): Tensor {
+    return unary.sin(this);
+  }
+  /** Cosine. */
+  cos(): Tensor {
+    return unary.cos(this);
+  }
+  /** The Gauss error function. */
+  erf(): Tensor {
+    return unary.erf(this);
+  }
+  /** Rounds down. */
+  floor(): Tensor {
+    return unary.floor(this);
+  }
+  /** Rounds up. */
+  ceil(): Tensor {
+    return unary.ceil(this);
+  }
+  /** Rounds half to even. */
+  round(): Tensor {
+    return unary.round(this);
+  }
+
+  // ---- reductions -----------------------------------------------------------------------------
+
+  /** Sum over all elements, or over `dim`(s). */
+  sum(dim?: number | readonly number[] | null, options?: ReduceOptions): Tensor {
+    return reduce.sum(this, dim ?? undefined, options?.keepdim);
+  }
+  /** Mean over all elements, or over `dim`(s). */
+  mean(dim?: number | readonly number[] | null, options?: ReduceOptions): Tensor {
+    return reduce.mean(this, dim ?? undefined, options?.keepdim);
+  }
+  /** Product over all elements, or over one `dim`. */
+  prod(dim?: number | null, options?: ReduceOptions): Tensor {
+    return reduce.prod(this, dim ?? undefined, options?.keepdim);
+  }
+  /** The largest element, or `[values, indices]` along `dim` (like `torch.max(t, dim)`). */
+  max(): Tensor;
+  max(dim: number, options?: ReduceOptions): [Tensor, Tensor];
+  max(dim?: number, options?: ReduceOptions): Tensor | [Tensor, Tensor] {
+    return dim === undefined ? reduce.amax(this) : reduce.maxMin("max", this, dim, options?.keepdim);
+  }
+  /** The smallest element, or `[values, indices]` along `dim`. */
+  min(): Tensor;
+  min(dim: number, options?: ReduceOptions): [Tensor, Tensor];
+  min(dim?: number, options?: ReduceOptions): Tensor | [Tensor, Tensor] {
+    return dim === undefined ? reduce.amin(this) : reduce.maxMin("min", this, dim, options?.keepdim);
+  }
+  /** Maximum values over `dim`(s) (all when omitted), without indices. */
+  amax(dim?: number | readonly number[], options?: ReduceOptions): Tensor {
+    return reduce.amax(this, dim, options?.keepdim);
+  }
+  /** Minimum values over `dim`(s) (all when omitted), without indices. */
+  amin(dim?: number | readonly number[], options?: ReduceOptions): Tensor {
+    return reduce.amin(this, dim, options?.keepdim);
+  }
+  /** Index of the largest element (of the flattened tensor, or along `dim`), int32. */
+  argmax(dim?: number, options?: ReduceOptions): Tensor {
+    return reduce.argReduce("argmax", this, dim, options?.keepdim);
+  }
+  /** Index of the smallest element (of the flattened tensor, or along `dim`), int32. */
+  argmin(dim?: number, options?: ReduceOptions): Tensor {
+    return reduce.argReduce("argmin", this, dim, options?.keepdim);
+  }
+  /** Variance with Bessel's `correction` (default 1). */
+  var(dim?: number | readonly number[] | null, options?: VarOptions): Tensor {
+    return reduce.variance(this, dim ?? undefined, options?.correction ?? 1, options?.keepdim);
+  }
+  /** Standard deviation with Bessel's `correction` (default 1). */
+  std(dim?: number | readonly number[] | null, options?: VarOptions): Tensor {
+    return reduce.variance(this, dim ?? undefined, options?.correction ?? 1, options?.keepdim).sqrt();
+  }
+  /** `log(sum(exp(x)))` over `dim`(s), computed stably. */
+  logsumexp(dim: number | readonly number[], options?: ReduceOptions): Tensor {
+    return reduce.logsumexp(this, dim, options?.keepdim);
+  }
+
+  // ---- linear algebra, softmax, joining, indexing ----------------------------------------------
+
+  /** Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) operands. */
+  matmul(other: Tensor): Tensor {
+    return linalg.matmul(this, other);
+  }
+  /** 2-D matrix product. */
+  mm(other: Tensor): Tensor {
+    return linalg.mm(this, other);
+  }
+  /** Softmax along `dim`. */
+  softmax(dim: number): Tensor {
+    return softmaxOps.softmax(this, dim);
+  }
+  /** Log-softmax along `dim`, computed stably. */
+  logSoftmax(dim: number): Tensor {
+    return softmaxOps.logSoftmax(this, dim);
+  }
+  /** Splits into pieces of `sizes` (a number: equal pieces of that size, the last may be smaller). */
+  split(sizes: number | readonly number[], dim = 0): Tensor[] {
+    return join.split(this, sizes, dim);
+  }
+  /** Splits into `chunks` nearly equal pieces. */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return join.chunk(this, chunks, dim);
+  }
+  /** Rows (or slices along `dim`) picked by a 1-D int32 `index`. */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return indexing.indexSelect(this, dim, index);
+  }
+  /** `out[i][j] = this[i][index[i][j]]` along `dim`. */
+  gather(dim: number, index: Tensor): Tensor {
+    return indexing.gather(this, dim, index);
+  }
+  /** A copy with `src` added at `index` along `dim` (out of place). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return indexing.scatterAdd(this, dim, index, src);
+  }
+  /** Lower triangle (elements above the `diagonal`-th diagonal zeroed). */
+  tril(diagonal = 0): Tensor {
+    return indexing.tril(this, diagonal);
+  }
+  /** Upper triangle (elements below the `diagonal`-th diagonal zeroed). */
+  triu(diagonal = 0): Tensor {
+    return indexing.triu(this, diagonal);
+  }
+
+  // ---- in place (for optimizers and initialisers; never recorded) -------------------------------
+
+  /** Copies `src` (broadcast to this shape) into this tensor's elements. */
+  copy_(src: TensorOrScalar): this {
+    inplace.assign(this, src, "copy_");
+    return this;
+  }
+  /** Sets every element to `value`. */
+  fill_(value: number): this {
+    inplace.assign(this, value, "fill_");
+    return this;
+  }
+  /** Sets every element to 0. */
+  zero_(): this {
+    inplace.assign(this, 0, "zero_");
+    return this;
+  }
+  /** `this += alpha * other`, in place. */
+  add_(other: TensorOrScalar, alpha = 1): this {
+    inplace.assign(this, inplace.compute(() => this.add(other, alpha)), "add_");
+    return this;
+  }
+  /** `this -= alpha * other`, in place. */
+  sub_(other: TensorOrScalar, alpha = 1): this {
+    inplace.assign(this, inplace.compute(() => this.sub(other, alpha)), "sub_");
+    return this;
+  }
+  /** `this *= other`, in place. */
+  mul_(other: TensorOrScalar): this {
+    inplace.assign(this, inplace.compute(() => this.mul(other)), "mul_");
+    return this;
+  }
+  /** `this /= other`, in place. */
+  div_(other: TensorOrScalar): this {
+    inplace.assign(this, inplace.compute(() => this.div(other)), "div_");
+    return this;
+  }
+  /** Clamps in place. */
+  clamp_(min?: number | null, max?: number | null): this {
+    inplace.assign(this, inplace.compute(() => this.clamp(min, max)), "clamp_");
+    return this;
+  }
+}
+
+/** Whether `grad mode` would record an op on these inputs. */
+export function needsGrad(...inputs: (TensorOrScalar | null | undefined)[]): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of inputs) if (t instanceof Tensor && t.requiresGrad) return true;
+  return false;
+}
+
+function toNested(data: TypedArray, shape: Shape, asBool: boolean): NestedArray {
+  const conv = (v: number): number | boolean => asBool ? v !== 0 : v;
+  if (shape.length === 0) return conv(data[0]);
+  const build = (dim: number, off: number): NestedArray[] => {
+    const out: NestedArray[] = [];
+    const step = numel(shape.slice(dim + 1));
+    for (let i = 0; i < shape[dim]; i++) {
+      out.push(dim === shape.length - 1 ? conv(data[off + i]) : build(dim + 1, off + i * step));
+    }
+    return out;
+  };
+  return build(0, 0);
+}
