@@ -17,10 +17,11 @@
  * @module
  */
 
-export * from "./tensor/mod.ts";
-export * as autograd from "./autograd/mod.ts";
-export * as nn from "./nn/mod.ts";
-export * as optim from "./optim/mod.ts";
-export * as perceptron from "./perceptron/mod.ts";
-export * as data from "./data/mod.ts";
-export * as models from "./models/mod.ts";
+export * from "@dendrite/tensor";
+export * as autograd from "@dendrite/autograd";
+export * as nn from "@dendrite/nn";
+export * as optim from "@dendrite/optim";
+export * as perceptron from "@dendrite/perceptron";
+export * as data from "@dendrite/data";
+export * as models from "@dendrite/models";
+export * as gpu from "@dendrite/gpu";

@@ -1,7 +1,36 @@
 /**
- * The `models` member of dendrite (work in progress).
+ * The `models` member of dendrite: model definitions and weights in and out
+ * (safetensors).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadSafetensors, saveSafetensors } from "./mod.ts";
+ * await saveSafetensors(stateDict, "weights.safetensors");
+ * const back = await loadSafetensors("weights.safetensors");
+ * ```
  *
  * @module
  */
 
-export {};
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type SafetensorsWriteOptions,
+  saveSafetensors,
+} from "./safetensors.ts";
+export {
+  BasicBlock,
+  Bottleneck,
+  ResNet,
+  resnet18,
+  resnet34,
+  resnet50,
+  type ResNetBlock,
+  type ResNetOptions,
+} from "./resnet.ts";
+export { lenet5, mlp, type MlpOptions } from "./small.ts";
+export { load, loadWeightsInto, save } from "./weights.ts";

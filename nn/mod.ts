@@ -1,7 +1,63 @@
 /**
- * The `nn` member of dendrite (work in progress).
+ * Neural networks, PyTorch-style: `Module`, `Parameter`, containers, layers,
+ * losses, `functional` (alias `F`) and `init`.
+ *
+ * @example
+ * ```ts
+ * import { randn, tensor } from "@dendrite/tensor";
+ * import * as nn from "./mod.ts";
+ * const net = new nn.Sequential(
+ *   new nn.Conv2d(1, 8, 3, { padding: 1 }),
+ *   new nn.BatchNorm2d(8),
+ *   new nn.ReLU(),
+ *   new nn.MaxPool2d(2),
+ *   new nn.Flatten(),
+ *   new nn.Linear(8 * 4 * 4, 10),
+ * );
+ * const loss = new nn.CrossEntropyLoss().forward(net.forward(randn([2, 1, 8, 8])), tensor([3, 7], { dtype: "int32" }));
+ * loss.backward();
+ * console.log(Object.keys(net.stateDict()).slice(0, 3)); // ["0.weight", "0.bias", "1.weight"]
+ * ```
  *
  * @module
  */
 
-export {};
+export { type LoadStateDictOptions, type LoadStateDictResult, Module, Parameter, type StateDict } from "./module.ts";
+export { ModuleDict, ModuleList, Sequential, type TensorModule } from "./containers.ts";
+export {
+  Embedding,
+  type EmbeddingOptions,
+  type FactoryOptions,
+  Flatten,
+  Identity,
+  Linear,
+  type LinearOptions,
+} from "./linear.ts";
+export { Conv2d, type Conv2dLayerOptions } from "./conv.ts";
+export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "./pooling.ts";
+export {
+  BatchNorm1d,
+  BatchNorm2d,
+  BatchNormBase,
+  type BatchNormLayerOptions,
+  LayerNorm,
+  type LayerNormOptions,
+} from "./normalization.ts";
+export { Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from "./activation.ts";
+export {
+  BCELoss,
+  type BCELossOptions,
+  BCEWithLogitsLoss,
+  type BCEWithLogitsLossOptions,
+  CrossEntropyLoss,
+  type CrossEntropyLossOptions,
+  L1Loss,
+  Loss,
+  type LossOptions,
+  MSELoss,
+  NLLLoss,
+  type NLLLossOptions,
+} from "./loss.ts";
+export * as functional from "./functional.ts";
+export * as F from "./functional.ts";
+export * as init from "./init.ts";

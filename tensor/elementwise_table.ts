@@ -52,8 +52,9 @@ export const BINARY_TABLE: Record<BinaryOp, ElementwiseSpec> = {
   mul: { js: "x * y", wgsl: "x * y" },
   div: { js: "x / y", wgsl: "x / y" },
   pow: { js: "Math.pow(x, y)", wgsl: "pow_any(x, y)" },
-  maximum: { js: "(x >= y || y !== y ? (x !== x ? x : (x >= y ? x : y)) : y)", wgsl: "max(x, y)" },
-  minimum: { js: "(x <= y || y !== y ? (x !== x ? x : (x <= y ? x : y)) : y)", wgsl: "min(x, y)" },
+  // NaN propagates (torch.maximum): x + y is NaN when either operand is.
+  maximum: { js: "(x !== x || y !== y ? x + y : x >= y ? x : y)", wgsl: "max(x, y)" },
+  minimum: { js: "(x !== x || y !== y ? x + y : x <= y ? x : y)", wgsl: "min(x, y)" },
   eq: { js: "(x === y ? 1 : 0)", wgsl: "select(0.0, 1.0, x == y)", bool: true },
   ne: { js: "(x !== y ? 1 : 0)", wgsl: "select(0.0, 1.0, x != y)", bool: true },
   lt: { js: "(x < y ? 1 : 0)", wgsl: "select(0.0, 1.0, x < y)", bool: true },

@@ -24,9 +24,11 @@ function formatter(values: TypedArray, dtype: DType): (v: number) => string {
     if (a !== 0 && a < minAbs) minAbs = a;
   }
   const fmtSpecial = (v: number) => (Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  if (allInt && maxAbs < 1e8) return (v) => (Number.isFinite(v) ? `${v}.` : fmtSpecial(v));
-  // PyTorch's rule, over the non-zero finite values.
-  const sci = minAbs !== Infinity && (maxAbs / minAbs > 1000 || maxAbs > 1e8 || minAbs < 1e-4);
+  // PyTorch's rule, over the non-zero finite values: integers print as `1.` unless their range calls for
+  // scientific notation (ratio above 1000 or values above 1e8), like everything else.
+  const wide = minAbs !== Infinity && (maxAbs / minAbs > 1000 || maxAbs > 1e8);
+  if (allInt && !wide) return (v) => (Number.isFinite(v) ? `${v}.` : fmtSpecial(v));
+  const sci = wide || (minAbs !== Infinity && minAbs < 1e-4);
   if (sci) return (v) => (Number.isFinite(v) ? v.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2") : fmtSpecial(v));
   return (v) => (Number.isFinite(v) ? v.toFixed(4) : fmtSpecial(v));
 }
@@ -37,7 +39,11 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType, devic
   const fmt = formatter(data, dtype);
   const strs: string[] = [];
   for (const v of data) strs.push(fmt(v));
-  const width = strs.reduce((w, s) => Math.max(w, s.length), 0);
+  // PyTorch pads to the widest finite value; nan and inf do not widen the columns.
+  let width = 0;
+  data.forEach((v, i) => {
+    if (Number.isFinite(v)) width = Math.max(width, strs[i].length);
+  });
   const pad = (s: string) => s.padStart(width);
   const strides: number[] = [];
   let s = 1;
@@ -55,7 +61,9 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType, devic
       idx.push(null);
       for (let i = n - EDGE; i < n; i++) idx.push(i);
     } else for (let i = 0; i < n; i++) idx.push(i);
-    const parts = idx.map((i) => (i === null ? "..." : render(dim + 1, off + i * strides[dim])));
+    // PyTorch writes the elided run as " ..." inside a row and "..." between rows.
+    const dots = dim === shape.length - 1 ? " ..." : "...";
+    const parts = idx.map((i) => (i === null ? dots : render(dim + 1, off + i * strides[dim])));
     if (dim === shape.length - 1) return `[${parts.join(", ")}]`;
     const sep = "," + "\n".repeat(shape.length - dim - 1) + " ".repeat(indent + dim + 1);
     return `[${parts.join(sep)}]`;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { noGrad } from "../autograd/mod.ts";
+import { noGrad } from "@dendrite/autograd";
 import { Tensor } from "./tensor.ts";
 import { cpuBackend, cpuData } from "./cpu/backend.ts";
 

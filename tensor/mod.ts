@@ -79,7 +79,33 @@ export {
 export { toDevice } from "./ops/convert.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
-export { enableGrad, isGradEnabled, noGrad } from "../autograd/mod.ts";
+export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type AvgPool2dOptions,
+  maxPool2d,
+  type MaxPool2dOptions,
+  maxPool2dWithIndices,
+} from "./ops/pool.ts";
+export { batchNorm, type BatchNormOptions, layerNorm } from "./ops/norm.ts";
+export {
+  type BceOptions,
+  type BceWithLogitsOptions,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  type CrossEntropyOptions,
+  dropout,
+  embedding,
+  l1Loss,
+  leakyRelu,
+  mseLoss,
+  nllLoss,
+  type NllOptions,
+  type Reduction,
+} from "./ops/nn_ops.ts";
+export { enableGrad, isGradEnabled, noGrad } from "@dendrite/autograd";
 
 /** Concatenates tensors along an existing dim (like `torch.cat`). */
 export const cat: (tensors: readonly Tensor[], dim?: number) => Tensor = joinOps.cat;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BackwardOptions, type GradHook, isGradEnabled, Node, runBackward } from "../autograd/mod.ts";
+import { type BackwardOptions, type GradHook, isGradEnabled, Node, runBackward } from "@dendrite/autograd";
 import { type Device, getBackend, type Storage, type View } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { contiguousStrides, fmtShape, isContiguous, numel, type Shape } from "./shape.ts";
@@ -72,6 +72,7 @@ export class Tensor implements View {
   #requiresGrad = false;
   #accumulator: TensorNode | null = null;
   #disposed = false;
+  #retainsGrad = false;
 
   /** Internal: wraps storage. Use the creation functions instead. */
   constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
@@ -209,7 +210,9 @@ export class Tensor implements View {
 
   /** Keeps this non-leaf tensor's gradient in `.grad` during backward. */
   retainGrad(): this {
-    if (this.isLeaf) return this;
+    if (this.isLeaf || this.#retainsGrad) return this;
+    // Once only: a second hook would add every gradient twice.
+    this.#retainsGrad = true;
     this.gradFn!.hooks.push((g) => {
       this.grad = this.grad ? this.grad.add(g) : g;
     });
@@ -420,11 +423,11 @@ export class Tensor implements View {
 
   /** `this + alpha * other`, broadcasting. */
   add(other: TensorOrScalar, alpha = 1): Tensor {
-    return binary.add(this, alpha === 1 ? other : binary.mul(other, alpha));
+    return binary.add(this, scaled(other, alpha));
   }
   /** `this - alpha * other`, broadcasting. */
   sub(other: TensorOrScalar, alpha = 1): Tensor {
-    return binary.sub(this, alpha === 1 ? other : binary.mul(other, alpha));
+    return binary.sub(this, scaled(other, alpha));
   }
   /** Elementwise product, broadcasting. */
   mul(other: TensorOrScalar): Tensor {
@@ -704,27 +707,27 @@ export class Tensor implements View {
   }
   /** `this += alpha * other`, in place. */
   add_(other: TensorOrScalar, alpha = 1): this {
-    inplace.assign(this, inplace.compute(() => this.add(other, alpha)), "add_");
+    inplace.update(this, () => this.add(other, alpha), "add_");
     return this;
   }
   /** `this -= alpha * other`, in place. */
   sub_(other: TensorOrScalar, alpha = 1): this {
-    inplace.assign(this, inplace.compute(() => this.sub(other, alpha)), "sub_");
+    inplace.update(this, () => this.sub(other, alpha), "sub_");
     return this;
   }
   /** `this *= other`, in place. */
   mul_(other: TensorOrScalar): this {
-    inplace.assign(this, inplace.compute(() => this.mul(other)), "mul_");
+    inplace.update(this, () => this.mul(other), "mul_");
     return this;
   }
   /** `this /= other`, in place. */
   div_(other: TensorOrScalar): this {
-    inplace.assign(this, inplace.compute(() => this.div(other)), "div_");
+    inplace.update(this, () => this.div(other), "div_");
     return this;
   }
   /** Clamps in place. */
   clamp_(min?: number | null, max?: number | null): this {
-    inplace.assign(this, inplace.compute(() => this.clamp(min, max)), "clamp_");
+    inplace.update(this, () => this.clamp(min, max), "clamp_");
     return this;
   }
 }
@@ -734,6 +737,12 @@ export function needsGrad(...inputs: (TensorOrScalar | null | undefined)[]): boo
   if (!isGradEnabled()) return false;
   for (const t of inputs) if (t instanceof Tensor && t.requiresGrad) return true;
   return false;
+}
+
+/** `alpha * other`, staying a number when `other` is one (two numbers have no device to compute on). */
+function scaled(other: TensorOrScalar, alpha: number): TensorOrScalar {
+  if (alpha === 1) return other;
+  return typeof other === "number" ? other * alpha : binary.mul(other, alpha);
 }
 
 function toNested(data: TypedArray, shape: Shape, asBool: boolean): NestedArray {

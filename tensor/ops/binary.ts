@@ -6,7 +6,7 @@
  * @module
  */
 
-import { noGrad } from "../../autograd/mod.ts";
+import { noGrad } from "@dendrite/autograd";
 import type { BinaryOp, View } from "../backend.ts";
 import { type DType, isFloating, promoteTypes, promoteWithScalar } from "../dtype.ts";
 import { BINARY_TABLE } from "../elementwise_table.ts";
@@ -48,7 +48,8 @@ const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
   mul: (a, b, _o, g) => [g.mul(b), g.mul(a)],
   div: (a, b, _o, g) => [g.div(b), needs(b) ? g.mul(a).div(mul(b, b)).neg() : null],
   pow: (a, b, o, g) => [
-    needs(a) ? g.mul(mul(b, pow(a, sub(b, 1)))) : null,
+    // A scalar exponent stays a number: two numbers have no tensor (and no device) to compute on.
+    needs(a) ? g.mul(typeof b === "number" ? pow(a, b - 1).mul(b) : mul(b, pow(a, sub(b, 1)))) : null,
     // d/db a^b = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention).
     needs(b) ? g.mul(o.mul(logOrZero(a))) : null,
   ],
@@ -78,6 +79,9 @@ function tieSplit(a: TensorOrScalar, b: TensorOrScalar, g: Tensor, win: "gt" | "
 export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   checkOperand(op, a, "first operand");
   checkOperand(op, b, "second operand");
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
+    throw new TypeError(`${op}: at least one operand must be a Tensor, got two numbers`);
+  }
   const device = commonDevice(op, a, b);
   const spec = BINARY_TABLE[op];
   let dtype = resultType(a, b);

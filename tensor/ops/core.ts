@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Node } from "../../autograd/mod.ts";
+import { Node } from "@dendrite/autograd";
 import { type Backend, getBackend } from "../backend.ts";
 import type { DType } from "../dtype.ts";
 import { fmtShape, numel, type Shape } from "../shape.ts";

@@ -107,6 +107,12 @@ export function tensor(values: NestedValues | TypedArray, opts?: TensorOptions &
     const v = flat[i];
     data[i] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "bool" ? (v ? 1 : 0) : v;
   }
+  if (opts?.shape) {
+    checkShape("tensor", opts.shape);
+    if (numel(opts.shape) !== flat.length) {
+      throw new RangeError(`tensor: shape ${fmtShape(opts.shape)} does not hold ${flat.length} values`);
+    }
+  }
   return finish(data, opts?.shape ?? shape, opts);
 }
 
@@ -156,13 +162,19 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   const data = allocArray(opts?.dtype ?? "float32", steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // PyTorch fills the second half from the end so both endpoints are exact.
-  const half = Math.floor(steps / 2);
+  // With one step PyTorch returns [start]; the loop below would write `end`.
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) data[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
   return finish(data, [steps], opts);
 }
 
-/** An `n × m` identity matrix (`m` defaults to `n`). */
-export function eye(n: number, m = n, opts?: TensorOptions): Tensor {
+/** An `n × m` identity matrix (`m` defaults to `n`; `eye(n, opts)` works too, like `torch.eye(n, dtype=...)`). */
+export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
+  if (typeof m === "object") {
+    opts = m;
+    m = n;
+  }
+  m ??= n;
   checkShape("eye", [n, m]);
   const data = allocArray(opts?.dtype ?? "float32", n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;

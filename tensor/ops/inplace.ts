@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isGradEnabled, noGrad } from "../../autograd/mod.ts";
+import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
 import type { Tensor, TensorOrScalar } from "../tensor.ts";
 import { backendOf, commonDevice } from "./core.ts";
@@ -44,4 +44,18 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
 /** Runs `fn` without recording, for the out-of-place half of an in-place op. */
 export function compute(fn: () => Tensor): Tensor {
   return noGrad(fn);
+}
+
+/**
+ * `t = fn(t)` in place: computes out of place without recording, writes the
+ * result into `t`'s elements, and frees the temporary at once (device memory
+ * would otherwise wait for the garbage collector).
+ */
+export function update(t: Tensor, fn: () => Tensor, op: string): void {
+  const result = compute(fn);
+  try {
+    assign(t, result, op);
+  } finally {
+    if (result !== t) result.dispose();
+  }
 }

@@ -31,7 +31,8 @@ const FLOAT_ONLY = new Set<UnaryOp>([
   "erf",
 ]);
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** d/dx erf(x) = 2/√π · e^(−x²). */
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 /** The derivative rules: d(op)/dx times the incoming gradient. */
 const RULES: Partial<Record<UnaryOp, Rule>> = {
@@ -59,7 +60,7 @@ const RULES: Partial<Record<UnaryOp, Rule>> = {
   round: (_x, _o, g) => g.mul(0),
   expm1: (_x, o, g) => g.mul(o.add(1)),
   log1p: (x, _o, g) => g.div(x.add(1)),
-  erf: (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(SQRT_2_OVER_PI)),
+  erf: (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(TWO_OVER_SQRT_PI)),
 };
 
 /** Applies unary `op` elementwise, recording its derivative. */

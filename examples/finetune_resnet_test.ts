@@ -1,0 +1,168 @@
+import { deepStrictEqual, notDeepStrictEqual, ok, rejects } from "node:assert/strict";
+import { data, manualSeed, models, zeros } from "../mod.ts";
+import { finetune, formatEpoch, main, writeDigitFolder } from "./finetune_resnet.ts";
+
+const DIGITS = [5, 6, 7];
+const PER_CLASS = { train: 10, val: 4 };
+
+/** A tiny digit folder and random ResNet-18 weights (3 classes) shared by the tests. */
+async function fixture(): Promise<{ root: string; weights: string; cleanup: () => Promise<void> }> {
+  const root = await Deno.makeTempDir({ prefix: "finetune_test_" });
+  await writeDigitFolder(`${root}/digits`, DIGITS, PER_CLASS, { jpegEvery: 3 });
+  manualSeed(123);
+  const weights = `${root}/w.safetensors`;
+  await models.save(models.resnet18({ numClasses: 4 }), weights);
+  return { root, weights, cleanup: () => Deno.remove(root, { recursive: true }) };
+}
+
+Deno.test("writeDigitFolder writes real MNIST digits as PNG and JPEG in ImageFolder layout", async () => {
+  const f = await fixture();
+  try {
+    const train = new data.ImageFolder(`${f.root}/digits/train`);
+    const val = new data.ImageFolder(`${f.root}/digits/val`);
+    deepStrictEqual(train.classes, ["5", "6", "7"]);
+    deepStrictEqual(train.length, 30);
+    deepStrictEqual(val.length, 12);
+    const names = [...Deno.readDirSync(`${f.root}/digits/train/5`)].map((e) => e.name).sort();
+    ok(names.some((n) => n.endsWith(".jpg")) && names.some((n) => n.endsWith(".png")));
+    // PNG is lossless: the first train image of digit 6 is MNIST's first 6, pixel for pixel, in every channel.
+    const digits = await data.loadMnistDigits();
+    const img = await data.readImage(`${f.root}/digits/train/6/0000.png`);
+    deepStrictEqual([img.width, img.height, img.channels], [28, 28, 3]);
+    for (let p = 0; p < 784; p++) {
+      for (let c = 0; c < 3; c++) {
+        if (img.data[3 * p + c] !== digits[6][p]) throw new Error(`pixel ${p} channel ${c} differs`);
+      }
+    }
+    // Val images are the last ones of the digit, so the splits share nothing.
+    const count = digits[7].length / 784;
+    const last = await data.readImage(`${f.root}/digits/val/7/0003.png`);
+    const expected = digits[7].subarray((count - 1) * 784, count * 784);
+    for (let p = 0; p < 784; p++) if (last.data[3 * p] !== expected[p]) throw new Error(`val pixel ${p} differs`);
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc changes, metrics are finite", async () => {
+  const f = await fixture();
+  try {
+    const lines: string[] = [];
+    const opts = { data: `${f.root}/digits`, weights: f.weights, batchSize: 8, imageSize: 32, workers: 0 };
+    const before = await finetune({ ...opts, epochs: 0 });
+    const { model, metrics, classes } = await finetune({ ...opts, epochs: 2, log: (s) => lines.push(s) });
+    deepStrictEqual(classes, ["5", "6", "7"]);
+    deepStrictEqual(metrics.length, 2);
+    deepStrictEqual(lines.length, 2);
+    for (const [i, m] of metrics.entries()) {
+      for (const v of [m.trainLoss, m.valLoss]) ok(Number.isFinite(v) && v > 0, `loss ${v}`);
+      for (const v of [m.trainAcc, m.valAcc]) ok(v >= 0 && v <= 1, `accuracy ${v}`);
+      deepStrictEqual(m.stepLosses.length, 4); // ceil(30 / 8)
+      ok(
+        /^Epoch \d+\/2, Train Loss: \d+\.\d{4}, Train Acc: [01]\.\d{4}, Val Loss: \d+\.\d{4}, Val Acc: [01]\.\d{4}$/
+          .test(lines[i]),
+        lines[i],
+      );
+      deepStrictEqual(lines[i], formatEpoch(m, 2));
+    }
+    // The backbone, compared with the weights file read back independently.
+    const reference = await models.loadSafetensors(f.weights);
+    const trained = model.stateDict();
+    let compared = 0;
+    for (const [name, p] of model.namedParameters()) {
+      if (name.startsWith("fc.")) continue;
+      ok(p.grad === null || p.grad === undefined, `${name} got a gradient`);
+      deepStrictEqual(p.requiresGrad, false, name);
+      deepStrictEqual(p.dataSync(), reference[name].dataSync(), `${name} changed`);
+      compared++;
+    }
+    deepStrictEqual(compared, 60); // ResNet-18 has 62 parameters, 2 of them fc
+    // Batch-norm running statistics still update in train mode, as in PyTorch.
+    notDeepStrictEqual(trained["bn1.running_mean"].dataSync(), reference["bn1.running_mean"].dataSync());
+    // The new fc is 512 → 3, trainable, and moved.
+    deepStrictEqual(model.fc.weight.shape, [3, 512]);
+    ok(model.fc.weight.requiresGrad);
+    notDeepStrictEqual(model.fc.weight.dataSync(), before.model.fc.weight.dataSync());
+    notDeepStrictEqual(model.fc.bias!.dataSync(), before.model.fc.bias!.dataSync());
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("finetune: full-batch SGD steps on fc lower the training loss", async () => {
+  const f = await fixture();
+  try {
+    // One batch holds the whole train split, so every step sees the same data and batch statistics:
+    // the loss sequence is plain (momentum) gradient descent on fc and must go down.
+    const { metrics } = await finetune({
+      data: `${f.root}/digits`,
+      weights: f.weights,
+      batchSize: 30,
+      imageSize: 32,
+      workers: 0,
+      epochs: 4,
+      lr: 0.01,
+      log: () => {},
+    });
+    const losses = metrics.map((m) => m.stepLosses[0]);
+    for (let i = 1; i < losses.length; i++) ok(losses[i] < losses[i - 1], `losses ${losses.join(", ")}`);
+    ok(losses[3] < losses[0] * 0.9, `losses ${losses.join(", ")}`);
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("finetune loads through DataLoader workers too", async () => {
+  const f = await fixture();
+  try {
+    const { metrics } = await finetune({
+      data: `${f.root}/digits`,
+      weights: f.weights,
+      batchSize: 8,
+      imageSize: 32,
+      workers: 1,
+      epochs: 1,
+      log: () => {},
+    });
+    ok(Number.isFinite(metrics[0].trainLoss) && Number.isFinite(metrics[0].valLoss));
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("finetune: bad input names the path or key", async () => {
+  const f = await fixture();
+  try {
+    const missing = `${f.root}/no_such_folder`;
+    await rejects(() => finetune({ data: missing, epochs: 1, log: () => {} }), (e: Error) => {
+      ok(e.message.includes(`${missing}/train`), e.message);
+      return true;
+    });
+    await rejects(() => main(["--data", missing, "--epochs", "1"]), (e: Error) => e.message.includes(missing));
+    // Weights whose shapes do not fit ResNet-18: the error names the file and the key.
+    const state = models.resnet18({ numClasses: 4 }).stateDict();
+    state["layer1.0.conv1.weight"] = zeros([64, 64, 1, 1]);
+    delete state["layer2.0.bn1.running_var"];
+    const bad = `${f.root}/bad.safetensors`;
+    await models.saveSafetensors(state, bad);
+    await rejects(
+      () => finetune({ data: `${f.root}/digits`, weights: bad, imageSize: 32, epochs: 1, workers: 0 }),
+      (e: Error) => {
+        ok(e.message.includes(bad), e.message);
+        ok(e.message.includes(`"layer1.0.conv1.weight"`), e.message);
+        ok(e.message.includes(`"layer2.0.bn1.running_var"`), e.message);
+        return true;
+      },
+    );
+    const notWeights = `${f.root}/digits/train/5/0000.png`;
+    await rejects(
+      () => finetune({ data: `${f.root}/digits`, weights: notWeights, epochs: 1, workers: 0 }),
+      (e: Error) => e.message.includes(notWeights),
+    );
+    await rejects(() => main(["--device", "webgpu"]), /WebGPU is not available yet/);
+    await rejects(() => main(["--data", f.root, "--image-size", "0"]), /--image-size/);
+    await rejects(() => main(["--data", f.root, "--lr", "-1"]), /--lr/);
+  } finally {
+    await f.cleanup();
+  }
+});

@@ -1,0 +1,7 @@
+/**
+ * The WebGPU backend of dendrite (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,144 @@
+/**
+ * Activation layers and dropout: `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`,
+ * `GELU`, `Softmax`, `LogSoftmax`, `Dropout`.
+ *
+ * @module
+ */
+
+import type { Generator as RandomGenerator, Tensor } from "./deps.ts";
+import { Module } from "./module.ts";
+import { dropout, leakyRelu } from "./ops.ts";
+
+/**
+ * `max(x, 0)`.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { ReLU } from "./activation.ts";
+ * new ReLU().forward(tensor([-1, 2])); // [0, 2]
+ * ```
+ */
+export class ReLU extends Module {
+  /** Applies ReLU. */
+  override forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+/** `x` for positive x, `negativeSlope·x` otherwise. */
+export class LeakyReLU extends Module {
+  /** A leaky ReLU with the given slope (default 0.01). */
+  constructor(readonly negativeSlope: number = 0.01) {
+    super();
+  }
+
+  /** Applies leaky ReLU. */
+  override forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+
+  override extraRepr(): string {
+    return `negativeSlope=${this.negativeSlope}`;
+  }
+}
+
+/** The logistic sigmoid. */
+export class Sigmoid extends Module {
+  /** Applies the sigmoid. */
+  override forward(x: Tensor): Tensor {
+    return x.sigmoid();
+  }
+}
+
+/** The hyperbolic tangent. */
+export class Tanh extends Module {
+  /** Applies tanh. */
+  override forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+
+/** GELU, `x·Φ(x)` (the exact erf form, PyTorch's default) or its tanh approximation. */
+export class GELU extends Module {
+  /** A GELU; `approximate: "tanh"` uses `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`. */
+  constructor(readonly approximate: "none" | "tanh" = "none") {
+    super();
+  }
+
+  /** Applies GELU. */
+  override forward(x: Tensor): Tensor {
+    if (this.approximate === "none") return x.gelu();
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(inner.tanh().add(1)).mul(0.5);
+  }
+
+  override extraRepr(): string {
+    return this.approximate === "none" ? "" : `approximate="${this.approximate}"`;
+  }
+}
+
+/** Softmax along `dim`. */
+export class Softmax extends Module {
+  /** A softmax along `dim`. */
+  constructor(readonly dim: number) {
+    super();
+  }
+
+  /** Applies softmax. */
+  override forward(x: Tensor): Tensor {
+    return x.softmax(this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/** Log-softmax along `dim`. */
+export class LogSoftmax extends Module {
+  /** A log-softmax along `dim`. */
+  constructor(readonly dim: number) {
+    super();
+  }
+
+  /** Applies log-softmax. */
+  override forward(x: Tensor): Tensor {
+    return x.logSoftmax(this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/**
+ * Zeroes elements with probability `p` and scales the rest by `1/(1-p)` in
+ * training mode; the identity in eval mode.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "@dendrite/tensor";
+ * import { Dropout } from "./activation.ts";
+ * const drop = new Dropout(0.5);
+ * drop.forward(ones([4])); // zeros and 2s
+ * drop.eval();
+ * drop.forward(ones([4])); // ones
+ * ```
+ */
+export class Dropout extends Module {
+  /** A dropout layer; draws from `generator` (default: the global seeded one). */
+  constructor(readonly p: number = 0.5, readonly generator?: RandomGenerator) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: probability must be in [0, 1], got ${p}`);
+  }
+
+  /** Applies dropout when training. */
+  override forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training, this.generator);
+  }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}

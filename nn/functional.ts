@@ -1,0 +1,83 @@
+/**
+ * The layers' operations as plain functions (PyTorch's `torch.nn.functional`):
+ * `nn.functional.conv2d(x, w, b, { padding: 1 })`, also reachable as `nn.F`.
+ *
+ * @example
+ * ```ts
+ * import { randn, tensor } from "@dendrite/tensor";
+ * import * as F from "./functional.ts";
+ * const x = F.relu(F.conv2d(randn([1, 3, 8, 8]), randn([4, 3, 3, 3]), null, { padding: "same" }));
+ * const logits = F.adaptiveAvgPool2d(x, 1).flatten(1); // [1, 4]
+ * const loss = F.crossEntropy(logits, tensor([2], { dtype: "int32" }));
+ * ```
+ *
+ * @module
+ */
+
+import type { Tensor } from "./deps.ts";
+
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type AvgPool2dOptions,
+  batchNorm,
+  type BatchNormOptions,
+  type BceOptions,
+  type BceWithLogitsOptions,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  conv2d,
+  type Conv2dOptions,
+  type Conv2dPadding,
+  crossEntropy,
+  type CrossEntropyOptions,
+  dropout,
+  embedding,
+  l1Loss,
+  layerNorm,
+  leakyRelu,
+  maxPool2d,
+  type MaxPool2dOptions,
+  maxPool2dWithIndices,
+  mseLoss,
+  nllLoss,
+  type NllOptions,
+  type Reduction,
+  type Size2,
+} from "./ops.ts";
+
+/** `max(x, 0)`. */
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}
+
+/** The logistic sigmoid. */
+export function sigmoid(x: Tensor): Tensor {
+  return x.sigmoid();
+}
+
+/** The hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  return x.tanh();
+}
+
+/** GELU (exact erf form). */
+export function gelu(x: Tensor): Tensor {
+  return x.gelu();
+}
+
+/** Softmax along `dim`. */
+export function softmax(x: Tensor, dim: number): Tensor {
+  return x.softmax(dim);
+}
+
+/** Log-softmax along `dim`. */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return x.logSoftmax(dim);
+}
+
+/** `x Wᵀ + b` (weight `[out, in]`). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const y = x.matmul(weight.t());
+  return bias ? y.add(bias) : y;
+}

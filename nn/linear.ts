@@ -1,0 +1,172 @@
+/**
+ * Linear layers and shape utilities: `Linear`, `Identity`, `Flatten`, `Embedding`.
+ *
+ * @module
+ */
+
+import { type Device, type DType, fmtShapeOf, Tensor, zeros } from "./deps.ts";
+import { Module, Parameter } from "./module.ts";
+import * as init from "./init.ts";
+import { embedding } from "./ops.ts";
+
+/** Where a layer's parameters are created. */
+export interface FactoryOptions {
+  /** Parameter dtype (default float32). */
+  dtype?: DType;
+  /** Parameter device (default: the default device). */
+  device?: Device;
+}
+
+/** A fresh parameter of `shape` (filled by the layer's initialiser). */
+export function emptyParameter(shape: readonly number[], options: FactoryOptions = {}): Parameter {
+  return new Parameter(zeros(shape, { dtype: options.dtype ?? "float32", device: options.device }));
+}
+
+/** PyTorch's default init of a weight and bias: kaiming_uniform(a=√5), bias U(±1/√fanIn). */
+export function resetLinearLike(weight: Tensor, bias: Tensor | null): void {
+  init.kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const [fanIn] = init.calculateFanInAndFanOut(weight);
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    init.uniform_(bias, -bound, bound);
+  }
+}
+
+/** Options of {@link Linear}. */
+export interface LinearOptions extends FactoryOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+}
+
+/**
+ * `y = x Wᵀ + b` over the last dim: weight `[outFeatures, inFeatures]`, bias `[outFeatures]`.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import { Linear } from "./linear.ts";
+ * const fc = new Linear(4, 2);
+ * console.log(fc.forward(randn([3, 4])).shape); // [3, 2]
+ * ```
+ */
+export class Linear extends Module {
+  /** `[outFeatures, inFeatures]`. */
+  weight: Parameter;
+  /** `[outFeatures]`, or null. */
+  bias: Parameter | null;
+
+  /** A linear layer with PyTorch's default initialisation. */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+    super();
+    this.weight = emptyParameter([outFeatures, inFeatures], options);
+    this.bias = options.bias ?? true ? emptyParameter([outFeatures], options) : null;
+    this.resetParameters();
+  }
+
+  /** Re-initialises weight and bias the way PyTorch does. */
+  resetParameters(): void {
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  /** `x Wᵀ + b` for x `[..., inFeatures]`. */
+  override forward(x: Tensor): Tensor {
+    if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new RangeError(
+        `Linear(${this.inFeatures}, ${this.outFeatures}): expected input [..., ${this.inFeatures}], got ${
+          fmtShapeOf(x)
+        }`,
+      );
+    }
+    const y = x.matmul(this.weight.t());
+    return this.bias ? y.add(this.bias) : y;
+  }
+
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}
+
+/** Returns its input unchanged (a placeholder layer). */
+export class Identity extends Module {
+  /** Returns `x`. */
+  override forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/** Flattens dims `startDim..endDim` (default 1..-1: everything but the batch). */
+export class Flatten extends Module {
+  /** A flatten over `startDim..endDim`. */
+  constructor(readonly startDim: number = 1, readonly endDim: number = -1) {
+    super();
+  }
+
+  /** `x.flatten(startDim, endDim)`. */
+  override forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+
+  override extraRepr(): string {
+    return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
+}
+
+/** Options of {@link Embedding}. */
+export interface EmbeddingOptions extends FactoryOptions {
+  /** An index whose row is zero-initialised and gets no gradient. */
+  paddingIdx?: number | null;
+}
+
+/**
+ * A lookup table of `numEmbeddings` vectors of size `embeddingDim`, initialised N(0, 1).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { Embedding } from "./linear.ts";
+ * const emb = new Embedding(10, 3);
+ * console.log(emb.forward(tensor([[1, 2], [3, 4]], { dtype: "int32" })).shape); // [2, 2, 3]
+ * ```
+ */
+export class Embedding extends Module {
+  /** `[numEmbeddings, embeddingDim]`. */
+  weight: Parameter;
+  /** The padding row, or null. */
+  readonly paddingIdx: number | null;
+
+  /** A table with PyTorch's default initialisation. */
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
+    super();
+    const p = options.paddingIdx ?? null;
+    if (p !== null && (p >= numEmbeddings || p < -numEmbeddings)) {
+      throw new RangeError(`Embedding(${numEmbeddings}, ${embeddingDim}): paddingIdx ${p} is out of range`);
+    }
+    this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
+    this.weight = emptyParameter([numEmbeddings, embeddingDim], options);
+    this.resetParameters();
+  }
+
+  /** N(0, 1), with the padding row zeroed. */
+  resetParameters(): void {
+    init.normal_(this.weight);
+    if (this.paddingIdx !== null) init.zeros_(this.weight.select(0, this.paddingIdx));
+  }
+
+  /** The rows for int32 `indices` of any shape: `[...indices.shape, embeddingDim]`. */
+  override forward(indices: Tensor): Tensor {
+    if (!(indices instanceof Tensor) || indices.dtype !== "int32") {
+      throw new TypeError(
+        `Embedding(${this.numEmbeddings}, ${this.embeddingDim}): expected int32 indices, got ${
+          indices instanceof Tensor ? indices.dtype : typeof indices
+        }`,
+      );
+    }
+    return embedding(indices, this.weight, this.paddingIdx);
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}${
+      this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : ""
+    }`;
+  }
+}

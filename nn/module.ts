@@ -1,0 +1,357 @@
+/**
+ * `Module` and `Parameter`: the building blocks of networks. A module finds
+ * its parameters and child modules among its own properties, in the order
+ * they were declared or assigned (like PyTorch's `__setattr__` bookkeeping),
+ * so a layer is written as an ordinary class.
+ *
+ * @module
+ */
+
+import { type Device, type DType, fmtShapeOf, noGrad, Tensor } from "./deps.ts";
+
+/**
+ * A tensor that is a module's learnable parameter: a leaf that requires grad
+ * (unless told otherwise). It shares storage with the tensor it wraps.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import { Parameter } from "./module.ts";
+ * const w = new Parameter(randn([3, 2]));
+ * console.log(w.requiresGrad); // true
+ * ```
+ */
+export class Parameter extends Tensor {
+  /** Wraps `data` (detached: the parameter is a new leaf) as a parameter. */
+  constructor(data: Tensor, requiresGrad = true) {
+    super(data.storage, data.shape, data.strides, data.offset);
+    if (requiresGrad) this.requiresGrad_(true);
+  }
+}
+
+/** A module's state: tensors keyed by PyTorch's dotted names (`layer1.0.conv1.weight`). */
+export type StateDict = Record<string, Tensor>;
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Require the keys to match exactly (default true). Shape mismatches always throw. */
+  strict?: boolean;
+}
+
+/** What {@link Module.loadStateDict} did not match (non-strict loads). */
+export interface LoadStateDictResult {
+  /** Keys the module has but the state dict lacks. */
+  missingKeys: string[];
+  /** Keys the state dict has but the module lacks. */
+  unexpectedKeys: string[];
+}
+
+type Members = [string, unknown][];
+
+/**
+ * Base class of every layer and network. Assign `Parameter`s and child
+ * modules to properties; register non-learnable state (running statistics)
+ * with {@link Module.registerBuffer}. Subclasses implement `forward`.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@dendrite/tensor";
+ * import { Module } from "./module.ts";
+ * import { Linear } from "./linear.ts";
+ * class Mlp extends Module {
+ *   fc1 = new Linear(4, 8);
+ *   fc2 = new Linear(8, 2);
+ *   override forward(x: Tensor): Tensor {
+ *     return this.fc2.forward(this.fc1.forward(x).relu());
+ *   }
+ * }
+ * const net = new Mlp();
+ * console.log(Object.keys(net.stateDict())); // ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+ * ```
+ */
+export class Module {
+  /** Whether the module is in training mode (dropout active, batch norm using batch statistics). */
+  training = true;
+  #buffers = new Map<string, Tensor | null>();
+  #nonPersistent = new Set<string>();
+
+  /** Runs the module. Subclasses override this with their own signature. */
+  forward(..._args: unknown[]): unknown {
+    throw new Error(`${this.constructor.name}: forward() is not implemented`);
+  }
+
+  /** Internal: the named members that may be parameters or children (containers override). */
+  protected _members(): Members {
+    return Object.entries(this);
+  }
+
+  /** Internal: replaces a member found by {@link Module._members}. */
+  protected _setMember(name: string, value: unknown): void {
+    (this as unknown as Record<string, unknown>)[name] = value;
+  }
+
+  // ---- registration ----------------------------------------------------------------------------
+
+  /**
+   * Registers a buffer: state saved in `stateDict()` and moved by `to()` but
+   * not learned (e.g. `running_mean`). It becomes readable and writable as a
+   * property of that name. Non-persistent buffers stay out of `stateDict()`.
+   */
+  registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    if (!name || name.includes(".")) throw new RangeError(`registerBuffer: invalid buffer name "${name}"`);
+    if (tensor !== null && !(tensor instanceof Tensor)) {
+      throw new TypeError(`registerBuffer: buffer "${name}" must be a Tensor or null`);
+    }
+    if (Object.hasOwn(this, name) && !this.#buffers.has(name)) {
+      throw new Error(`registerBuffer: "${name}" is already a property of ${this.constructor.name}`);
+    }
+    this.#buffers.set(name, tensor);
+    if (persistent) this.#nonPersistent.delete(name);
+    else this.#nonPersistent.add(name);
+    if (!Object.hasOwn(this, name)) {
+      const buffers = this.#buffers;
+      Object.defineProperty(this, name, {
+        get: () => buffers.get(name) ?? null,
+        set: (v: Tensor | null) => buffers.set(name, v),
+        enumerable: false,
+        configurable: true,
+      });
+    }
+  }
+
+  /** The buffer registered as `name` (null when unset). */
+  getBuffer(name: string): Tensor | null {
+    if (!this.#buffers.has(name)) throw new RangeError(`${this.constructor.name} has no buffer "${name}"`);
+    return this.#buffers.get(name) ?? null;
+  }
+
+  /** Sets `name` to a parameter (the same as assigning the property). */
+  registerParameter(name: string, param: Parameter | null): void {
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new TypeError(`registerParameter: "${name}" must be a Parameter or null`);
+    }
+    this._setMember(name, param);
+  }
+
+  // ---- traversal -------------------------------------------------------------------------------
+
+  /** Direct children as `[name, module]`, in assignment order. */
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [name, v] of this._members()) if (v instanceof Module) yield [name, v];
+  }
+
+  /** Direct children. */
+  *children(): Generator<Module> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and all below it, pre-order, as `[dotted name, module]` (this one is `""`); each module once. */
+  *namedModules(prefix = "", seen: Set<Module> = new Set()): Generator<[string, Module]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [name, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${name}` : name, seen);
+  }
+
+  /** This module and all below it, pre-order. */
+  *modules(): Generator<Module> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** This module's own parameters (not its children's). */
+  private *ownParameters(): Generator<[string, Parameter]> {
+    for (const [name, v] of this._members()) if (v instanceof Parameter) yield [name, v];
+  }
+
+  /** Parameters as `[dotted name, parameter]` (PyTorch's names), each shared parameter once. */
+  *namedParameters(prefix = "", recurse = true): Generator<[string, Parameter]> {
+    const seen = new Set<Parameter>();
+    const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [mName, m] of mods) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        yield [mName ? `${mName}.${name}` : name, p];
+      }
+    }
+  }
+
+  /** Every parameter, each once (what an optimizer takes). */
+  *parameters(recurse = true): Generator<Parameter> {
+    for (const [, p] of this.namedParameters("", recurse)) yield p;
+  }
+
+  /** Buffers as `[dotted name, tensor]` (non-null ones). */
+  *namedBuffers(prefix = "", recurse = true): Generator<[string, Tensor]> {
+    const mods: Iterable<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [mName, m] of mods) {
+      for (const [name, b] of m.#buffers) if (b) yield [mName ? `${mName}.${name}` : name, b];
+    }
+  }
+
+  /** Every buffer. */
+  *buffers(recurse = true): Generator<Tensor> {
+    for (const [, b] of this.namedBuffers("", recurse)) yield b;
+  }
+
+  // ---- modes and bulk changes ------------------------------------------------------------------
+
+  /** Sets training mode on this module and every descendant. Returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this.children()) m.train(mode);
+    return this;
+  }
+
+  /** Sets evaluation mode (`train(false)`). Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls `fn` on every descendant and then on this module (PyTorch's order). Returns this. */
+  apply(fn: (m: Module) => void): this {
+    for (const m of this.children()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Moves parameters and buffers to a device, or casts floating-point ones to
+   * a dtype (integer buffers such as `num_batches_tracked` keep theirs). Returns this.
+   */
+  to(target: Device | DType): this {
+    const isDType = target === "float32" || target === "float64" || target === "int32" || target === "bool";
+    const convert = (t: Tensor): Tensor =>
+      isDType && t.dtype !== "float32" && t.dtype !== "float64" ? t : noGrad(() => t.to(target));
+    for (const m of this.modules()) {
+      for (const [name, p] of [...m.ownParameters()]) {
+        const moved = convert(p);
+        if (moved === p) continue;
+        const np = new Parameter(moved, p.requiresGrad);
+        np.grad = p.grad ? convert(p.grad) : null;
+        m._setMember(name, np);
+      }
+      for (const [name, b] of [...m.#buffers]) if (b) m.#buffers.set(name, convert(b));
+    }
+    return this;
+  }
+
+  /** Turns gradients on or off for every parameter (freezing). Returns this. */
+  requiresGrad_(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(on);
+    return this;
+  }
+
+  /** Clears every parameter's gradient (to null by default, like PyTorch 2; or to zeros). */
+  zeroGrad(setToNone = true): void {
+    for (const p of this.parameters()) {
+      if (setToNone || !p.grad) p.grad = null;
+      else noGrad(() => p.grad!.zero_());
+    }
+  }
+
+  /** The number of parameter elements (only trainable ones when asked). */
+  numParameters(trainableOnly = false): number {
+    let n = 0;
+    for (const p of this.parameters()) if (!trainableOnly || p.requiresGrad) n += p.numel();
+    return n;
+  }
+
+  // ---- state -----------------------------------------------------------------------------------
+
+  /** Entries of the state dict in PyTorch's order: each module's parameters, then its persistent buffers, then its children. */
+  private stateEntries(prefix: string, out: [string, Tensor, Module, string, boolean][]): void {
+    for (const [name, p] of this.ownParameters()) out.push([prefix + name, p, this, name, true]);
+    for (const [name, b] of this.#buffers) {
+      if (b && !this.#nonPersistent.has(name)) out.push([prefix + name, b, this, name, false]);
+    }
+    for (const [name, m] of this.namedChildren()) m.stateEntries(`${prefix}${name}.`, out);
+  }
+
+  /**
+   * Parameters and persistent buffers as a plain object keyed by PyTorch's
+   * names (`0.weight`, `bn1.running_mean`, `bn1.num_batches_tracked`), with
+   * detached tensors sharing this module's storage.
+   */
+  stateDict(): StateDict {
+    const entries: [string, Tensor, Module, string, boolean][] = [];
+    this.stateEntries("", entries);
+    const out: StateDict = {};
+    for (const [key, t] of entries) out[key] = t.detach();
+    return out;
+  }
+
+  /**
+   * Copies a state dict's tensors into this module's parameters and buffers.
+   * Every problem is found before anything changes: missing and unexpected
+   * keys (errors when `strict`) and shape mismatches (always errors) are
+   * listed by name in one error. Returns the keys that did not match.
+   */
+  loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = options.strict ?? true;
+    const entries: [string, Tensor, Module, string, boolean][] = [];
+    this.stateEntries("", entries);
+    const expected = new Set(entries.map((e) => e[0]));
+    const missingKeys: string[] = [], mismatches: string[] = [];
+    for (const [key, t] of entries) {
+      if (!Object.hasOwn(stateDict, key)) {
+        missingKeys.push(key);
+        continue;
+      }
+      const src = stateDict[key];
+      if (!(src instanceof Tensor)) {
+        mismatches.push(`value for "${key}" is not a Tensor`);
+      } else if (src.ndim !== t.ndim || src.shape.some((s, i) => s !== t.shape[i])) {
+        mismatches.push(
+          `size mismatch for "${key}": the state dict has shape ${fmtShapeOf(src)}, the module has ${fmtShapeOf(t)}`,
+        );
+      }
+    }
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !expected.has(k));
+    const problems: string[] = [];
+    if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.map((k) => `"${k}"`).join(", ")}`);
+    if (strict && unexpectedKeys.length) {
+      problems.push(`unexpected keys: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}`);
+    }
+    problems.push(...mismatches);
+    if (problems.length) {
+      throw new Error(
+        `loadStateDict: error(s) loading the state dict into ${this.constructor.name}:\n  ${problems.join("\n  ")}`,
+      );
+    }
+    noGrad(() => {
+      for (const [key, t] of entries) {
+        const src = stateDict[key];
+        if (src) t.copy_(src.device === t.device ? src : src.to(t.device));
+      }
+    });
+    return { missingKeys: strict ? [] : missingKeys, unexpectedKeys: strict ? [] : unexpectedKeys };
+  }
+
+  // ---- printing --------------------------------------------------------------------------------
+
+  /** The part inside the parentheses of this module's line in `toString()` (e.g. `in=4, out=2`). */
+  extraRepr(): string {
+    return "";
+  }
+
+  /** A tree like PyTorch's repr: `Sequential(\n  (0): Linear(inFeatures=4, outFeatures=2, bias=true)\n)`. */
+  toString(): string {
+    const lines: string[] = [];
+    const extra = this.extraRepr();
+    if (extra) lines.push(...extra.split("\n"));
+    for (const [name, m] of this.namedChildren()) {
+      const child = m.toString().split("\n").join("\n  ");
+      lines.push(`(${name}): ${child}`);
+    }
+    const head = this.constructor.name;
+    if (lines.length === 0) return `${head}()`;
+    if (lines.length === 1 && extra && !extra.includes("\n")) return `${head}(${extra})`;
+    return `${head}(\n  ${lines.join("\n  ")}\n)`;
+  }
+
+  /** Deno's console.log uses this. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}

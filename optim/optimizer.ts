@@ -1,0 +1,354 @@
+/**
+ * The `Optimizer` base class: parameter groups, per-parameter state,
+ * `zeroGrad`, `step` and state dicts in PyTorch's layout.
+ *
+ * @module
+ */
+
+import { enableGrad, isFloating, noGrad, Tensor } from "@dendrite/tensor";
+
+/** The hyperparameters every optimizer has. */
+export interface BaseOptions {
+  /** Learning rate. */
+  lr: number;
+}
+
+/**
+ * A parameter group as the optimizer holds it: the tensors it updates, its
+ * hyperparameters (every option the optimizer takes, defaulted from the
+ * constructor's), and any extra keys schedulers add (`initialLr`, `maxLr`, …).
+ * Schedulers and users may change the hyperparameters between steps.
+ */
+export type ParamGroup<O extends BaseOptions = BaseOptions> = O & {
+  /** The tensors this group updates. */
+  params: Tensor[];
+  /** Keys added by schedulers or users (kept in state dicts). */
+  [key: string]: unknown;
+};
+
+/** A parameter group as passed in: its tensors, and any options that differ from the optimizer's defaults. */
+export type ParamGroupInput<O extends BaseOptions = BaseOptions> = Partial<O> & {
+  /** The tensors this group updates (a single tensor, an array, or any iterable such as `model.parameters()`). */
+  params: Tensor | Iterable<Tensor>;
+  /** Extra keys, kept in the group. */
+  [key: string]: unknown;
+};
+
+/** What an optimizer takes: tensors (one group with the defaults), or parameter groups. */
+export type Params<O extends BaseOptions = BaseOptions> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
+
+/**
+ * One parameter's optimizer state, keyed by PyTorch's names (`momentum_buffer`,
+ * `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`, `square_avg`, `grad_avg`, `step`)
+ * so state dicts read the same in both worlds.
+ */
+export type ParamState = Record<string, Tensor | number>;
+
+/**
+ * An optimizer's state in PyTorch's layout: per-parameter state keyed by the
+ * parameter's index (counting through the groups in order), and each group's
+ * hyperparameters with snake_case names (`weight_decay`, `initial_lr`) and
+ * `params` as those indices.
+ */
+export interface OptimizerStateDict {
+  /** Per-parameter state by parameter index; parameters without state are absent. */
+  state: Record<number, ParamState>;
+  /** Each group's hyperparameters, with `params` holding the indices of its parameters. */
+  param_groups: Array<{ params: number[]; [key: string]: unknown }>;
+}
+
+/** A `loss` closure for `step(closure)`: re-evaluates the model and returns the loss. */
+export type Closure = () => Tensor;
+
+/** `weightDecay` → `weight_decay` (PyTorch's state-dict spelling). */
+function toSnake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+
+/** `weight_decay` → `weightDecay`. */
+function toCamel(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Copies a hyperparameter value so groups never share arrays (betas) with callers or state dicts. */
+function copyValue(v: unknown): unknown {
+  return Array.isArray(v) ? v.slice() : v;
+}
+
+/**
+ * Base class of all optimizers (like `torch.optim.Optimizer`).
+ *
+ * A subclass passes its name and defaults to the constructor, checks options
+ * in {@link Optimizer.validate}, and updates one group's parameters in
+ * {@link Optimizer.updateGroup}, which `step()` runs under `noGrad` for every
+ * group. Parameters without a gradient are skipped.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "../mod.ts";
+ * const w = tensor([1, 2]).requiresGrad_();
+ * const opt = new optim.SGD([w], { lr: 0.1 });
+ * w.square().sum().backward();
+ * opt.step(); // w = [0.8, 1.6]
+ * opt.zeroGrad();
+ * ```
+ */
+export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
+  /** The options groups fall back to (the constructor's options over the optimizer's own defaults). */
+  readonly defaults: Readonly<O>;
+  /** The parameter groups, in order. */
+  paramGroups: ParamGroup<O>[] = [];
+  /** Per-parameter state (like PyTorch's `optimizer.state`). */
+  state: Map<Tensor, ParamState> = new Map();
+  /** The optimizer's name, used in error messages. */
+  protected readonly optimizerName: string;
+
+  /**
+   * @param name the optimizer's name for error messages (`"SGD"`)
+   * @param params tensors, or parameter groups
+   * @param defaults every option's value for groups that do not set it
+   */
+  protected constructor(name: string, params: Params<O>, defaults: O) {
+    this.optimizerName = name;
+    this.validate(defaults, "options");
+    this.defaults = { ...defaults };
+    if (params instanceof Tensor) {
+      throw new TypeError(
+        `${name}: params must be an iterable of Tensors or of parameter groups, got a single Tensor; pass [tensor]`,
+      );
+    }
+    if (
+      params === null || params === undefined || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function"
+    ) {
+      throw new TypeError(`${name}: params must be an iterable of Tensors or of parameter groups, got ${params}`);
+    }
+    const list = [...(params as Iterable<Tensor | ParamGroupInput<O>>)];
+    if (list.length === 0) throw new Error(`${name}: optimizer got an empty parameter list`);
+    if (list.every((p) => p instanceof Tensor)) {
+      this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<O>);
+    } else if (list.every((p) => !(p instanceof Tensor) && typeof p === "object" && p !== null && "params" in p)) {
+      for (const g of list as ParamGroupInput<O>[]) this.addParamGroup(g);
+    } else {
+      throw new TypeError(
+        `${name}: params must be all Tensors or all parameter groups ({ params, ...options }), not a mix or other values`,
+      );
+    }
+  }
+
+  /**
+   * Checks one set of options (the defaults, or a merged group), throwing an
+   * error that names the optimizer and the option. Subclasses extend it.
+   */
+  protected validate(options: O, where: string): void {
+    checkNonNegative(this.optimizerName, where, "lr", options.lr);
+  }
+
+  /** Updates the parameters of one group from their gradients (runs under `noGrad`). */
+  protected abstract updateGroup(group: ParamGroup<O>): void;
+
+  /**
+   * Adds a parameter group; options it does not set come from `defaults`.
+   * A parameter may belong to one group only.
+   */
+  addParamGroup(group: ParamGroupInput<O>): void {
+    const name = this.optimizerName;
+    if (group === null || typeof group !== "object" || !("params" in group)) {
+      throw new TypeError(`${name}.addParamGroup: a parameter group must be an object with a "params" key`);
+    }
+    const raw = group.params;
+    let params: Tensor[];
+    if (raw instanceof Tensor) params = [raw];
+    else if (raw !== null && raw !== undefined && typeof (raw as Iterable<Tensor>)[Symbol.iterator] === "function") {
+      params = [...raw];
+    } else throw new TypeError(`${name}.addParamGroup: "params" must be a Tensor or an iterable of Tensors`);
+    params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) {
+        throw new TypeError(`${name}: can only optimize Tensors, but params[${i}] of the group is ${typeof p}`);
+      }
+      if (!p.isLeaf) throw new Error(`${name}: can't optimize a non-leaf Tensor (params[${i}] has a gradFn)`);
+      if (!isFloating(p.dtype)) {
+        throw new TypeError(`${name}: can only optimize floating-point tensors, params[${i}] has dtype ${p.dtype}`);
+      }
+    });
+    if (new Set(params).size !== params.length) {
+      throw new Error(`${name}: a parameter group contains the same parameter more than once`);
+    }
+    const existing = new Set(this.paramGroups.flatMap((g) => g.params));
+    if (params.some((p) => existing.has(p))) {
+      throw new Error(`${name}: some parameters appear in more than one parameter group`);
+    }
+    const merged: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(group)) if (k !== "params") merged[k] = copyValue(v);
+    for (const [k, v] of Object.entries(this.defaults)) if (merged[k] === undefined) merged[k] = copyValue(v);
+    merged.params = params;
+    this.validate(merged as unknown as O, `parameter group ${this.paramGroups.length}`);
+    this.paramGroups.push(merged as ParamGroup<O>);
+  }
+
+  /**
+   * Clears the gradients of every parameter: sets them to `null` (the
+   * default, like PyTorch; saves memory and the next backward allocates) or
+   * fills them with zeros.
+   */
+  zeroGrad(setToNone = true): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (!p.grad) continue;
+        if (setToNone) {
+          p.grad = null;
+        } else {
+          // A gradient produced with a graph (create-graph style) is cut off first, as PyTorch does.
+          if (p.grad.gradFn) p.grad.detach_();
+          noGrad(() => p.grad!.zero_());
+        }
+      }
+    }
+  }
+
+  /**
+   * Performs one optimization step. `closure`, when given, is called with
+   * grad mode on first and its loss returned (for optimizers that re-evaluate).
+   */
+  step(closure?: Closure): Tensor | undefined {
+    const loss = closure ? enableGrad(closure) : undefined;
+    noGrad(() => {
+      for (const group of this.paramGroups) this.updateGroup(group);
+    });
+    return loss;
+  }
+
+  /** The state of `p`, created empty on first use. */
+  protected stateOf(p: Tensor): ParamState {
+    let s = this.state.get(p);
+    if (!s) {
+      s = {};
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /**
+   * The optimizer's state in PyTorch's layout. State tensors are returned by
+   * reference (as PyTorch does); clone them to keep a snapshot while training continues.
+   */
+  stateDict(): OptimizerStateDict {
+    const state: Record<number, ParamState> = {};
+    const paramGroups: OptimizerStateDict["param_groups"] = [];
+    let index = 0;
+    for (const group of this.paramGroups) {
+      const out: { params: number[]; [key: string]: unknown } = { params: [] };
+      for (const [k, v] of Object.entries(group)) if (k !== "params") out[toSnake(k)] = copyValue(v);
+      for (const p of group.params) {
+        const s = this.state.get(p);
+        if (s) state[index] = { ...s };
+        out.params.push(index++);
+      }
+      paramGroups.push(out);
+    }
+    return { state, param_groups: paramGroups };
+  }
+
+  /**
+   * Loads state from {@link Optimizer.stateDict} (of an optimizer built the same
+   * way): the groups' hyperparameters and, copied onto each parameter's device
+   * and dtype, its state. Everything is checked before anything changes.
+   */
+  loadStateDict(stateDict: OptimizerStateDict): void {
+    const name = this.optimizerName;
+    if (!stateDict || typeof stateDict !== "object" || !Array.isArray(stateDict.param_groups) || !stateDict.state) {
+      throw new TypeError(`${name}.loadStateDict: expected an object with "state" and "param_groups"`);
+    }
+    const saved = stateDict.param_groups;
+    if (saved.length !== this.paramGroups.length) {
+      throw new Error(
+        `${name}.loadStateDict: the state dict has ${saved.length} parameter group(s) but the optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    const idToParam = new Map<number, Tensor>();
+    saved.forEach((g, i) => {
+      const mine = this.paramGroups[i].params;
+      if (!Array.isArray(g.params) || g.params.length !== mine.length) {
+        throw new Error(
+          `${name}.loadStateDict: parameter group ${i} has ${
+            Array.isArray(g.params) ? g.params.length : "no"
+          } parameter(s) in the state dict but ${mine.length} in the optimizer`,
+        );
+      }
+      g.params.forEach((id, j) => idToParam.set(id, mine[j]));
+    });
+    const newState = new Map<Tensor, ParamState>();
+    for (const [key, s] of Object.entries(stateDict.state)) {
+      const p = idToParam.get(Number(key));
+      if (!p) throw new Error(`${name}.loadStateDict: state for parameter ${key}, which no parameter group lists`);
+      const out: ParamState = {};
+      for (const [k, v] of Object.entries(s)) {
+        if (v instanceof Tensor) {
+          if (v.ndim > 0 && (v.ndim !== p.ndim || v.shape.some((d, i) => d !== p.shape[i]))) {
+            throw new RangeError(
+              `${name}.loadStateDict: state "${k}" of parameter ${key} has shape [${v.shape}] but the parameter has shape [${p.shape}]`,
+            );
+          }
+          let t = v.to(p.device);
+          if (isFloating(t.dtype)) t = t.to(p.dtype);
+          // Never share storage with the source: both optimizers may keep stepping.
+          out[k] = noGrad(() => t === v ? v.clone() : t);
+        } else if (typeof v === "number") {
+          out[k] = v;
+        } else {
+          throw new TypeError(
+            `${name}.loadStateDict: state "${k}" of parameter ${key} is neither a Tensor nor a number`,
+          );
+        }
+      }
+      newState.set(p, out);
+    }
+    const newGroups = saved.map((g, i) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(g)) if (k !== "params") out[toCamel(k)] = copyValue(v);
+      out.params = this.paramGroups[i].params;
+      this.validate(out as unknown as O, `parameter group ${i} of the state dict`);
+      return out as ParamGroup<O>;
+    });
+    this.paramGroups = newGroups;
+    this.state = newState;
+  }
+}
+
+/** Throws unless `value` is a finite number >= 0. */
+export function checkNonNegative(opt: string, where: string, key: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${opt}: invalid ${key} ${value} in ${where} (expected a finite number >= 0)`);
+  }
+}
+
+/** Throws unless `value` is a number in [0, 1). */
+export function checkUnitInterval(opt: string, where: string, key: string, value: unknown): void {
+  if (typeof value !== "number" || !(value >= 0 && value < 1)) {
+    throw new RangeError(`${opt}: invalid ${key} ${value} in ${where} (expected a number in [0, 1))`);
+  }
+}
+
+/** Throws unless `value` is a boolean. */
+export function checkBoolean(opt: string, where: string, key: string, value: unknown): void {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${opt}: invalid ${key} ${value} in ${where} (expected true or false)`);
+  }
+}
+
+/**
+ * Collects the temporaries one update makes so they are freed at once
+ * (device memory is not garbage-collected in useful time).
+ */
+export class Temps {
+  #list: Tensor[] = [];
+  /** Registers `t` for disposal and returns it. */
+  keep(t: Tensor): Tensor {
+    this.#list.push(t);
+    return t;
+  }
+  /** Disposes every registered tensor. */
+  dispose(): void {
+    for (const t of this.#list) t.dispose();
+    this.#list = [];
+  }
+}

@@ -1,0 +1,787 @@
+/**
+ * The Backend conformance suite: runs every kernel of the {@link Backend}
+ * contract on random (often strided, broadcast or offset) inputs and compares
+ * the results with plain-loop references written here, independent of the
+ * CPU backend's code. A new device runs it unchanged:
+ *
+ * ```ts
+ * import { runConformance } from "../tensor/backend_conformance.ts";
+ * runConformance(gpuBackend, { name: "webgpu", atol: 1e-4 });
+ * ```
+ *
+ * Convolution and pooling kernels are not covered here; their suite builds on
+ * the exported helpers ({@link Rng}, {@link makeView}, {@link readView},
+ * {@link assertAllClose}) in a separate file.
+ *
+ * @module
+ */
+
+import type { Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View } from "./backend.ts";
+import { allocArray, type DType } from "./dtype.ts";
+import { BINARY_TABLE, UNARY_TABLE } from "./elementwise_table.ts";
+
+/** Options of {@link runConformance}. */
+export interface ConformanceOptions {
+  /** Prefix of every test name (default: the backend's device name). */
+  name?: string;
+  /** Floating dtypes to run the float kernels in (default `["float32"]`; add "float64" where supported). */
+  floatDTypes?: DType[];
+  /** Absolute tolerance for transcendental results (default 1e-5). */
+  atol?: number;
+  /** Relative tolerance for transcendental results (default 1e-5). */
+  rtol?: number;
+  /** Seed of the input generator (default 1234). */
+  seed?: number;
+}
+
+/** A small deterministic PRNG (mulberry32) so failures reproduce. */
+export class Rng {
+  #s: number;
+  /** Starts a stream at `seed`. */
+  constructor(seed: number) {
+    this.#s = seed >>> 0;
+  }
+  /** A uniform float in [0, 1). */
+  next(): number {
+    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** A uniform float in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+  /** A uniform integer in [lo, hi). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo));
+  }
+  /** A random permutation of 0..n-1. */
+  perm(n: number): number[] {
+    const p = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(0, i + 1);
+      [p[i], p[j]] = [p[j], p[i]];
+    }
+    return p;
+  }
+}
+
+/**
+ * How {@link makeView} lays out a view: `contiguous` (offset 0), `strided`
+ * (dims permuted in memory, padded, at a random offset) or `broadcast`
+ * (strided, and some dims read with stride 0).
+ */
+export type Layout = "contiguous" | "strided" | "broadcast";
+
+/** A view on the device together with its logical values (row-major) on the host. */
+export interface HostView {
+  /** The device view. */
+  view: View;
+  /** The logical elements, row-major, as the dtype stores them. */
+  values: number[];
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Row-major multi-indices of `shape`, in order. */
+export function* indices(shape: readonly number[]): Generator<number[]> {
+  const n = product(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let e = 0; e < n; e++) {
+    yield idx.slice();
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+function at(strides: readonly number[], offset: number, idx: readonly number[]): number {
+  let p = offset;
+  for (let d = 0; d < idx.length; d++) p += idx[d] * strides[d];
+  return p;
+}
+
+/**
+ * Uploads a random view of `shape` and `dtype` laid out per `layout`, with
+ * elements drawn by `gen`. Returns the view and its logical values as read
+ * back through the dtype (so float32 rounding is already applied).
+ */
+export function makeView(
+  backend: Backend,
+  rng: Rng,
+  shape: readonly number[],
+  dtype: DType,
+  layout: Layout,
+  gen: (rng: Rng) => number,
+): HostView {
+  const nd = shape.length;
+  let strides: number[];
+  let offset = 0;
+  let size: number;
+  if (layout === "contiguous") {
+    strides = new Array<number>(nd);
+    let s = 1;
+    for (let d = nd - 1; d >= 0; d--) {
+      strides[d] = s;
+      s *= shape[d];
+    }
+    size = Math.max(s, 1);
+  } else {
+    const order = rng.perm(nd); // memory order: order[0] is the outermost
+    const bcast = shape.map((s) => layout === "broadcast" && s > 1 && rng.next() < 0.5);
+    strides = new Array<number>(nd).fill(0);
+    let s = 1;
+    for (let k = nd - 1; k >= 0; k--) {
+      const d = order[k];
+      if (bcast[d]) continue;
+      strides[d] = s;
+      s *= shape[d] + rng.int(0, 2); // padding between rows
+    }
+    offset = rng.int(0, 4);
+    size = offset + s + rng.int(0, 3);
+  }
+  const data = allocArray(dtype, size);
+  for (let i = 0; i < size; i++) data[i] = gen(rng);
+  const storage = backend.upload(data);
+  const values: number[] = [];
+  for (const idx of indices(shape)) values.push(data[at(strides, offset, idx)]);
+  return { view: { storage, shape: shape.slice(), strides, offset }, values };
+}
+
+/** Reads a storage back as plain numbers. */
+export async function readAll(backend: Backend, storage: Storage): Promise<number[]> {
+  return Array.from(await backend.read(storage));
+}
+
+/** Reads the logical elements of a (strided) view back, row-major. */
+export async function readView(backend: Backend, v: View): Promise<number[]> {
+  const data = await backend.read(v.storage);
+  const out: number[] = [];
+  for (const idx of indices(v.shape)) out.push(data[at(v.strides, v.offset, idx)]);
+  return out;
+}
+
+/** Tolerances of {@link assertAllClose}. */
+export interface Tolerance {
+  /** Absolute tolerance (default 0: exact). */
+  atol?: number;
+  /** Relative tolerance (default 0: exact). */
+  rtol?: number;
+}
+
+/**
+ * Throws unless `actual` and `expected` have the same length and agree
+ * elementwise within `atol + rtol·|expected|` (NaN matches NaN, infinities
+ * must match exactly). The message names `what` and the first bad element.
+ */
+export function assertAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  what: string,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
+  }
+  const atol = tol.atol ?? 0, rtol = tol.rtol ?? 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    if (!Number.isFinite(e) || !Number.isFinite(a)) {
+      if (a === e) continue;
+    } else if (Math.abs(a - e) <= atol + rtol * Math.abs(e)) continue;
+    throw new Error(`${what}: element ${i} is ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+/** What storing `v` in `dtype` gives (the contract's conversion rules: truncation toward zero, non-zero is true). */
+export function castTo(dtype: DType, v: number): number {
+  switch (dtype) {
+    case "float32":
+      return Math.fround(v);
+    case "float64":
+      return v;
+    case "int32":
+      return Math.trunc(v) | 0;
+    case "bool":
+      return v !== 0 ? 1 : 0;
+  }
+}
+
+// ---- independent references ---------------------------------------------------------------------
+
+/** erf by its Maclaurin series (|x| ≤ 3 keeps the cancellation harmless in float64). */
+function erfRef(x: number): number {
+  if (Math.abs(x) > 3) return Math.sign(x) * (1 - 1e-5); // not reached: inputs stay within ±3
+  let term = x, sum = x;
+  for (let n = 1; n < 80; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+function roundEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  relu: (x) => Math.max(x, 0),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+  gelu: (x) => 0.5 * x * (1 + erfRef(x / Math.SQRT2)),
+  sin: Math.sin,
+  cos: Math.cos,
+  reciprocal: (x) => 1 / x,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: roundEven,
+  logicalNot: (x) => (x === 0 ? 1 : 0),
+  isfinite: (x) => (Number.isFinite(x) ? 1 : 0),
+  expm1: Math.expm1,
+  log1p: Math.log1p,
+  erf: erfRef,
+};
+
+/** Input generators per unary op, inside each op's domain. */
+const UNARY_GEN: Partial<Record<UnaryOp, (r: Rng) => number>> = {
+  log: (r) => r.uniform(0.05, 5),
+  sqrt: (r) => r.uniform(0, 5),
+  rsqrt: (r) => r.uniform(0.1, 5),
+  reciprocal: (r) => (r.next() < 0.5 ? -1 : 1) * r.uniform(0.1, 4),
+  log1p: (r) => r.uniform(-0.9, 4),
+  round: (r) => r.int(-8, 8) / 2, // halves exercise round-half-to-even
+  logicalNot: (r) => (r.next() < 0.4 ? 0 : r.uniform(-2, 2)),
+  sign: (r) => (r.next() < 0.2 ? 0 : r.uniform(-3, 3)),
+  relu: (r) => (r.next() < 0.2 ? 0 : r.uniform(-3, 3)),
+};
+
+const BINARY_REF: Record<BinaryOp, (x: number, y: number) => number> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+  eq: (x, y) => (x === y ? 1 : 0),
+  ne: (x, y) => (x !== y ? 1 : 0),
+  lt: (x, y) => (x < y ? 1 : 0),
+  le: (x, y) => (x <= y ? 1 : 0),
+  gt: (x, y) => (x > y ? 1 : 0),
+  ge: (x, y) => (x >= y ? 1 : 0),
+  logicalAnd: (x, y) => (x !== 0 && y !== 0 ? 1 : 0),
+  logicalOr: (x, y) => (x !== 0 || y !== 0 ? 1 : 0),
+  // Python's %: the result takes the divisor's sign.
+  remainder: (x, y) => {
+    const r = x % y;
+    return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
+  },
+};
+
+/** Operand generators per binary op: [first, second]. */
+function binaryGen(op: BinaryOp, isInt: boolean): [(r: Rng) => number, (r: Rng) => number] {
+  const small = (r: Rng) => r.int(-3, 4); // few distinct values: comparisons see ties
+  const any = (r: Rng) => (isInt ? r.int(-20, 20) : r.uniform(-3, 3));
+  const nonzero = (r: Rng) => (r.next() < 0.5 ? -1 : 1) * (isInt ? r.int(1, 7) : r.uniform(0.5, 3));
+  switch (op) {
+    case "div":
+      return [any, nonzero];
+    case "remainder":
+      return [any, nonzero];
+    case "pow":
+      return isInt ? [(r) => r.int(-3, 4), (r) => r.int(0, 4)] : [(r) => r.uniform(0.1, 3), (r) => r.uniform(-2, 2)];
+    case "eq":
+    case "ne":
+    case "lt":
+    case "le":
+    case "gt":
+    case "ge":
+    case "logicalAnd":
+    case "logicalOr":
+    case "maximum":
+    case "minimum":
+      return [small, small];
+    default:
+      return [any, any];
+  }
+}
+
+const TRANSCENDENTAL = new Set<string>([
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "sigmoid",
+  "tanh",
+  "gelu",
+  "sin",
+  "cos",
+  "reciprocal",
+  "expm1",
+  "log1p",
+  "erf",
+  "div",
+  "pow",
+  "remainder",
+]);
+
+// ---- the suite ------------------------------------------------------------------------------------
+
+/**
+ * Registers `Deno.test` cases that run every non-convolution kernel of
+ * `backend` against the references above.
+ *
+ * @example
+ * ```ts ignore
+ * import { cpuBackend } from "./cpu/backend.ts";
+ * import { runConformance } from "./backend_conformance.ts";
+ * runConformance(cpuBackend, { floatDTypes: ["float32", "float64"] });
+ * ```
+ */
+export function runConformance(backend: Backend, opts: ConformanceOptions = {}): void {
+  const name = opts.name ?? backend.device;
+  const floats = opts.floatDTypes ?? ["float32"];
+  const seed = opts.seed ?? 1234;
+  const fTol = (dtype: DType): Tolerance =>
+    dtype === "float64" ? { atol: 1e-12, rtol: 1e-12 } : { atol: opts.atol ?? 1e-5, rtol: opts.rtol ?? 1e-5 };
+  const layouts: Layout[] = ["contiguous", "strided", "broadcast"];
+  const shapes: number[][] = [[], [7], [3, 5], [2, 3, 4], [2, 1, 3, 2]];
+  const test = (title: string, fn: (rng: Rng) => Promise<void>) =>
+    Deno.test(`conformance[${name}]: ${title}`, () => fn(new Rng(seed ^ hashString(title))));
+  const out = (dtype: DType, n: number) => backend.alloc(dtype, n);
+
+  test("alloc is zeroed, upload/read round-trip, fill", async (rng) => {
+    for (const dtype of [...floats, "int32", "bool"] as DType[]) {
+      const z = out(dtype, 17);
+      assertAllClose(await readAll(backend, z), new Array(17).fill(0), {}, `alloc ${dtype}`);
+      const host = allocArray(dtype, 9);
+      for (let i = 0; i < 9; i++) host[i] = castTo(dtype, rng.uniform(-50, 50));
+      const s = backend.upload(host);
+      if (s.dtype !== dtype || s.length !== 9) throw new Error(`upload ${dtype}: got ${s.dtype} of ${s.length}`);
+      assertAllClose(await readAll(backend, s), Array.from(host), {}, `upload/read ${dtype}`);
+      const value = dtype === "bool" ? 1 : dtype === "int32" ? -7 : 2.5;
+      backend.fill(z, value);
+      assertAllClose(await readAll(backend, z), new Array(17).fill(value), {}, `fill ${dtype}`);
+      backend.fill(z, 0);
+      assertAllClose(await readAll(backend, z), new Array(17).fill(0), {}, `fill 0 ${dtype}`);
+    }
+  });
+
+  test("copy: every dtype pair, strided source and strided destination", async (rng) => {
+    const dtypes: DType[] = [...floats, "int32", "bool"];
+    for (const from of dtypes) {
+      for (const to of dtypes) {
+        for (const shape of [[5], [3, 4], [2, 3, 4]]) {
+          for (const layout of ["contiguous", "broadcast"] as Layout[]) {
+            const gen = from === "bool" ? (r: Rng) => r.int(0, 2) : (r: Rng) => r.uniform(-9, 9);
+            const src = makeView(backend, rng, shape, from, layout, gen);
+            // The destination: a strided window (dims permuted, padded, offset) of a larger storage.
+            const dst = makeView(backend, rng, shape, to, "strided", () => castTo(to, 42));
+            const before = await readAll(backend, dst.view.storage);
+            backend.copy(src.view, dst.view);
+            const expected = before.slice();
+            let e = 0;
+            for (const idx of indices(shape)) {
+              expected[at(dst.view.strides, dst.view.offset, idx)] = castTo(to, src.values[e++]);
+            }
+            assertAllClose(
+              await readAll(backend, dst.view.storage),
+              expected,
+              {},
+              `copy ${from}->${to} ${JSON.stringify(shape)} ${layout} (elements outside the view must be kept)`,
+            );
+          }
+        }
+      }
+    }
+  });
+
+  for (const op of Object.keys(UNARY_TABLE) as UnaryOp[]) {
+    test(`unary ${op}`, async (rng) => {
+      const isBool = UNARY_TABLE[op].bool === true;
+      const gen = UNARY_GEN[op] ?? ((r: Rng) => r.uniform(-3, 3));
+      for (const dtype of floats) {
+        for (const shape of shapes) {
+          for (const layout of layouts) {
+            const a = makeView(backend, rng, shape, dtype, layout, gen);
+            const o = out(isBool ? "bool" : dtype, product(shape));
+            backend.unary(op, a.view, o);
+            const expected = a.values.map((x) => castTo(isBool ? "bool" : dtype, UNARY_REF[op](x)));
+            let tol = TRANSCENDENTAL.has(op) ? fTol(dtype) : {};
+            // erf is specified to float32 accuracy (elementwise_table.ts), also in float64.
+            if ((op === "erf" || op === "gelu") && dtype === "float64") tol = { atol: 2e-7, rtol: 2e-7 };
+            assertAllClose(await readAll(backend, o), expected, tol, `unary ${op} ${dtype} ${JSON.stringify(shape)}`);
+          }
+        }
+      }
+      if (op === "isfinite") {
+        const v = makeView(backend, rng, [4], floats[0], "contiguous", () => 0);
+        const host = allocArray(floats[0], 4);
+        host.set([1, Infinity, -Infinity, NaN]);
+        const s = backend.upload(host);
+        const o = out("bool", 4);
+        backend.unary("isfinite", { ...v.view, storage: s }, o);
+        assertAllClose(await readAll(backend, o), [1, 0, 0, 0], {}, "isfinite on inf/nan");
+      }
+    });
+  }
+  test("unary on int32 (neg, abs, sign, relu)", async (rng) => {
+    for (const op of ["neg", "abs", "sign", "relu"] as UnaryOp[]) {
+      const a = makeView(backend, rng, [3, 4], "int32", "strided", (r) => r.int(-9, 9));
+      const o = out("int32", 12);
+      backend.unary(op, a.view, o);
+      assertAllClose(await readAll(backend, o), a.values.map(UNARY_REF[op]), {}, `unary ${op} int32`);
+    }
+  });
+
+  for (const op of Object.keys(BINARY_TABLE) as BinaryOp[]) {
+    test(`binary ${op} (strided, broadcast and scalar operands)`, async (rng) => {
+      const isBool = BINARY_TABLE[op].bool === true;
+      const dtypes: DType[] = op === "pow" ? [...floats] : [...floats, "int32"];
+      for (const dtype of dtypes) {
+        const isInt = dtype === "int32";
+        const [genA, genB] = binaryGen(op, isInt);
+        const outDtype: DType = isBool ? "bool" : dtype;
+        const tol = TRANSCENDENTAL.has(op) && !isInt ? fTol(dtype) : {};
+        for (const shape of shapes) {
+          for (const la of layouts) {
+            for (const lb of [...layouts, "scalar"] as (Layout | "scalar")[]) {
+              const a = makeView(backend, rng, shape, dtype, la, genA);
+              const bScalar = castTo(dtype, genB(rng));
+              const b = lb === "scalar" ? null : makeView(backend, rng, shape, dtype, lb, genB);
+              const o = out(outDtype, product(shape));
+              backend.binary(op, a.view, b ? b.view : bScalar, o, shape);
+              const expected = a.values.map((x, i) => castTo(outDtype, BINARY_REF[op](x, b ? b.values[i] : bScalar)));
+              assertAllClose(
+                await readAll(backend, o),
+                expected,
+                tol,
+                `binary ${op} ${dtype} ${JSON.stringify(shape)} ${la}/${lb}`,
+              );
+            }
+          }
+          // A scalar first operand.
+          const aScalar = castTo(dtype, genA(rng));
+          const b = makeView(backend, rng, shape, dtype, "strided", genB);
+          const o = out(outDtype, product(shape));
+          backend.binary(op, aScalar, b.view, o, shape);
+          const expected = b.values.map((y) => castTo(outDtype, BINARY_REF[op](aScalar, y)));
+          assertAllClose(await readAll(backend, o), expected, tol, `binary ${op} ${dtype} scalar/strided`);
+        }
+      }
+    });
+  }
+
+  test("where (bool condition, strided/broadcast/scalar branches)", async (rng) => {
+    for (const dtype of [...floats, "int32"] as DType[]) {
+      for (const shape of shapes) {
+        for (const layout of layouts) {
+          const c = makeView(backend, rng, shape, "bool", layout, (r) => r.int(0, 2));
+          const a = makeView(backend, rng, shape, dtype, layouts[rng.int(0, 3)], (r) => r.int(-9, 9) + 0.5);
+          const b = makeView(backend, rng, shape, dtype, layouts[rng.int(0, 3)], (r) => r.int(-9, 9) - 0.25);
+          const o = out(dtype, product(shape));
+          backend.where(c.view, a.view, b.view, o, shape);
+          let expected = c.values.map((ci, i) => (ci ? a.values[i] : b.values[i]));
+          assertAllClose(await readAll(backend, o), expected, {}, `where ${dtype} ${JSON.stringify(shape)} ${layout}`);
+          const o2 = out(dtype, product(shape));
+          backend.where(c.view, 3, b.view, o2, shape);
+          expected = c.values.map((ci, i) => (ci ? 3 : b.values[i]));
+          assertAllClose(await readAll(backend, o2), expected, {}, `where ${dtype} scalar a`);
+          const o3 = out(dtype, product(shape));
+          backend.where(c.view, a.view, -1, o3, shape);
+          expected = c.values.map((ci, i) => (ci ? a.values[i] : -1));
+          assertAllClose(await readAll(backend, o3), expected, {}, `where ${dtype} scalar b`);
+        }
+      }
+    }
+  });
+
+  const REDUCE_REF: Record<ReduceOp, (xs: number[]) => number> = {
+    sum: (xs) => xs.reduce((s, x) => s + x, 0),
+    prod: (xs) => xs.reduce((p, x) => p * x, 1),
+    max: (xs) => xs.reduce((m, x) => (x > m ? x : m), -Infinity),
+    min: (xs) => xs.reduce((m, x) => (x < m ? x : m), Infinity),
+    argmax: (xs) => xs.indexOf(Math.max(...xs)), // the first maximum, as PyTorch returns it
+    argmin: (xs) => xs.indexOf(Math.min(...xs)),
+  };
+  for (const op of Object.keys(REDUCE_REF) as ReduceOp[]) {
+    test(`reduce ${op} (strided input, 1 and 2 reduced dims)`, async (rng) => {
+      for (const dtype of [...floats, "int32"] as DType[]) {
+        // Few distinct values: argmax/argmin must pick the first of tied extremes.
+        // prod: mostly ones so 70-element products stay exact in int32 and float32.
+        const gen = op === "prod" ? (r: Rng) => [1, 1, 1, -1, 2, 0.5, -0.5][r.int(0, 7)] : (r: Rng) => r.int(-5, 6);
+        for (const shape of [[6], [3, 5], [2, 3, 4], [3, 1, 4, 2], [2, 70]]) {
+          for (const reduceDims of [1, 2]) {
+            if (reduceDims > shape.length) continue;
+            for (const layout of layouts) {
+              const a = makeView(backend, rng, shape, dtype, layout, gen);
+              const outer = product(shape.slice(0, shape.length - reduceDims));
+              const inner = product(shape.slice(shape.length - reduceDims));
+              const isArg = op === "argmax" || op === "argmin";
+              const outDtype: DType = isArg ? "int32" : dtype;
+              const o = out(outDtype, outer);
+              backend.reduce(op, a.view, reduceDims, o);
+              const expected: number[] = [];
+              for (let r = 0; r < outer; r++) {
+                expected.push(castTo(outDtype, REDUCE_REF[op](a.values.slice(r * inner, (r + 1) * inner))));
+              }
+              assertAllClose(
+                await readAll(backend, o),
+                expected,
+                dtype === "int32" || isArg ? {} : fTol(dtype),
+                `reduce ${op} ${dtype} ${JSON.stringify(shape)} over ${reduceDims} ${layout}`,
+              );
+            }
+          }
+        }
+      }
+    });
+  }
+
+  test("matmul: strided, transposed, batched with stride-0 batch, block edges, K = 0", async (rng) => {
+    const cases: [number[], number, number, number][] = [
+      [[], 1, 1, 1],
+      [[], 3, 4, 5],
+      [[], 5, 7, 3],
+      [[2], 4, 3, 6],
+      [[2, 3], 2, 5, 3],
+      [[], 70, 300, 9], // crosses the CPU's MC = 64 and KC = 256 blocks
+      [[], 9, 6, 530], // crosses NC = 512
+      [[3], 4, 0, 2],
+    ];
+    for (const dtype of floats) {
+      for (const [batch, m, k, n] of cases) {
+        for (const layout of layouts) {
+          const a = makeView(backend, rng, [...batch, m, k], dtype, layout, (r) => r.uniform(-1, 1));
+          const b = makeView(backend, rng, [...batch, k, n], dtype, layouts[rng.int(0, 3)], (r) => r.uniform(-1, 1));
+          const nb = product(batch);
+          const o = out(dtype, nb * m * n);
+          backend.matmul(a.view, b.view, o);
+          const expected: number[] = [];
+          for (let t = 0; t < nb; t++) {
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = 0;
+                for (let p = 0; p < k; p++) s += a.values[t * m * k + i * k + p] * b.values[t * k * n + p * n + j];
+                expected.push(castTo(dtype, s));
+              }
+            }
+          }
+          const tol = dtype === "float64" ? { atol: 1e-12 } : { atol: 1e-5 * Math.max(1, Math.sqrt(k)), rtol: 1e-5 };
+          assertAllClose(await readAll(backend, o), expected, tol, `matmul ${dtype} ${batch}|${m}x${k}x${n} ${layout}`);
+        }
+      }
+      // A batch broadcast with stride 0 (one matrix reused for every batch entry), transposed operand.
+      const a = makeView(backend, rng, [3, 4, 5], dtype, "contiguous", (r) => r.uniform(-1, 1));
+      const b = makeView(backend, rng, [5, 2], dtype, "contiguous", (r) => r.uniform(-1, 1));
+      const bT: View = { storage: b.view.storage, shape: [3, 5, 2], strides: [0, 2, 1], offset: 0 };
+      const aT: View = { storage: a.view.storage, shape: [3, 4, 5], strides: [20, 1, 4], offset: 0 }; // each [5,4] block transposed
+      const o = out(dtype, 3 * 4 * 2);
+      backend.matmul(aT, bT, o);
+      const expected: number[] = [];
+      for (let t = 0; t < 3; t++) {
+        for (let i = 0; i < 4; i++) {
+          for (let j = 0; j < 2; j++) {
+            let s = 0;
+            for (let p = 0; p < 5; p++) s += a.values[t * 20 + p * 4 + i] * b.values[p * 2 + j];
+            expected.push(castTo(dtype, s));
+          }
+        }
+      }
+      assertAllClose(await readAll(backend, o), expected, { atol: 1e-5 }, `matmul ${dtype} stride-0 batch`);
+    }
+  });
+
+  test("gather along every dim (strided input and index, index smaller than input)", async (rng) => {
+    for (const dtype of [...floats, "int32"] as DType[]) {
+      for (const shape of [[5], [3, 4], [2, 3, 4]]) {
+        for (let dim = 0; dim < shape.length; dim++) {
+          const a = makeView(backend, rng, shape, dtype, "strided", (r) => r.int(-50, 50));
+          const ishape = shape.map((s, d) => (d === dim ? rng.int(1, 6) : rng.int(1, s + 1)));
+          const idx = makeView(
+            backend,
+            rng,
+            ishape,
+            "int32",
+            rng.next() < 0.5 ? "strided" : "broadcast",
+            (r) => r.int(0, shape[dim]),
+          );
+          const o = out(dtype, product(ishape));
+          backend.gather(a.view, dim, idx.view, o);
+          const aStr = rowMajor(shape);
+          const expected: number[] = [];
+          let e = 0;
+          for (const ix of indices(ishape)) {
+            const src = ix.slice();
+            src[dim] = idx.values[e++];
+            expected.push(a.values[at(aStr, 0, src)]);
+          }
+          assertAllClose(
+            await readAll(backend, o),
+            expected,
+            {},
+            `gather ${dtype} ${JSON.stringify(shape)} dim ${dim}`,
+          );
+        }
+      }
+    }
+  });
+
+  test("scatterAdd along every dim (duplicate indices accumulate)", async (rng) => {
+    for (const dtype of [...floats, "int32"] as DType[]) {
+      for (const shape of [[5], [3, 4], [2, 3, 4]]) {
+        for (let dim = 0; dim < shape.length; dim++) {
+          const init = allocArray(dtype, product(shape));
+          for (let i = 0; i < init.length; i++) init[i] = rng.int(-9, 9);
+          const expected = Array.from(init); // before the upload: a backend may keep the host array
+          const o = backend.upload(init);
+          const ishape = shape.map((s, d) => (d === dim ? rng.int(1, 7) : rng.int(1, s + 1)));
+          const idx = makeView(backend, rng, ishape, "int32", "strided", (r) => r.int(0, shape[dim]));
+          const src = makeView(backend, rng, ishape, dtype, layouts[rng.int(0, 3)], (r) => r.int(-20, 20) / 4);
+          backend.scatterAdd(o, shape, dim, idx.view, src.view);
+          const oStr = rowMajor(shape);
+          let e = 0;
+          for (const ix of indices(ishape)) {
+            const dst = ix.slice();
+            dst[dim] = idx.values[e];
+            expected[at(oStr, 0, dst)] += src.values[e++];
+          }
+          assertAllClose(
+            await readAll(backend, o),
+            expected.map((v) => castTo(dtype, v)),
+            {},
+            `scatterAdd ${dtype} ${JSON.stringify(shape)} dim ${dim}`,
+          );
+        }
+      }
+    }
+  });
+
+  test("softmax and log-softmax over rows (offset input, large values, -inf entries)", async (rng) => {
+    for (const dtype of floats) {
+      for (const [rows, cols] of [[1, 1], [3, 5], [4, 33], [2, 1000]]) {
+        for (const log of [false, true]) {
+          const gen = (r: Rng) => (r.next() < 0.05 ? -Infinity : r.uniform(-5, 5) + (r.next() < 0.1 ? 500 : 0));
+          const a = makeView(backend, rng, [rows, cols], dtype, "contiguous", gen);
+          // Shift the rows to a non-zero offset inside a larger storage.
+          const host = allocArray(dtype, rows * cols + 3);
+          host[0] = 123;
+          host[1] = -7;
+          host[2] = 99;
+          for (let i = 0; i < rows * cols; i++) host[3 + i] = a.values[i];
+          for (let r = 0; r < rows; r++) {
+            if (a.values.slice(r * cols, (r + 1) * cols).every((v) => v === -Infinity)) {
+              host[3 + r * cols] = 0; // keep every row with at least one finite entry
+            }
+          }
+          const values = Array.from(host.subarray(3));
+          const view: View = { storage: backend.upload(host), shape: [rows, cols], strides: [cols, 1], offset: 3 };
+          const o = out(dtype, rows * cols);
+          backend.softmax(view, o, log);
+          const expected: number[] = [];
+          for (let r = 0; r < rows; r++) {
+            const row = values.slice(r * cols, (r + 1) * cols);
+            const m = Math.max(...row);
+            const z = row.reduce((s, x) => s + Math.exp(x - m), 0);
+            for (const x of row) expected.push(castTo(dtype, log ? x - m - Math.log(z) : Math.exp(x - m) / z));
+          }
+          assertAllClose(
+            await readAll(backend, o),
+            expected,
+            fTol(dtype),
+            `softmax log=${log} ${dtype} ${rows}x${cols}`,
+          );
+        }
+      }
+    }
+  });
+
+  test("random: same (seed, offset) gives the documented counter-based stream", async () => {
+    for (const dtype of floats) {
+      for (const [seed, offset, n] of [[0, 0, 10], [42, 7, 33], [123456789, 2 ** 32 + 5, 16], [7, 3, 1]]) {
+        const u = out(dtype, n);
+        backend.random("uniform", u, seed, offset);
+        const expectedU = Array.from({ length: n }, (_, i) => refUniform(seed, offset + i));
+        assertAllClose(await readAll(backend, u), expectedU, {}, `uniform seed ${seed} offset ${offset} ${dtype}`);
+        const g = out(dtype, n);
+        backend.random("normal", g, seed, offset);
+        const expectedN = Array.from({ length: n }, (_, i) => castTo(dtype, refNormal(seed, offset, i)));
+        assertAllClose(await readAll(backend, g), expectedN, fTol(dtype), `normal seed ${seed} offset ${offset}`);
+      }
+      // Moments of a large draw (a loose sanity check of the distributions).
+      const n = 20000;
+      const u = await readAll(
+        backend,
+        (() => {
+          const s = out(dtype, n);
+          backend.random("uniform", s, 9, 0);
+          return s;
+        })(),
+      );
+      const g = await readAll(
+        backend,
+        (() => {
+          const s = out(dtype, n);
+          backend.random("normal", s, 9, 0);
+          return s;
+        })(),
+      );
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      if (Math.abs(mean(u) - 0.5) > 0.01 || u.some((x) => x < 0 || x >= 1)) throw new Error("uniform: bad moments");
+      const gm = mean(g), gv = mean(g.map((x) => (x - gm) ** 2));
+      if (Math.abs(gm) > 0.03 || Math.abs(gv - 1) > 0.05) throw new Error(`normal: mean ${gm}, variance ${gv}`);
+    }
+  });
+}
+
+function rowMajor(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+// The generator as `tensor/random.ts` documents it, written again from the description.
+function pcg(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+function refUniform(seed: number, counter: number): number {
+  const lo = counter % 4294967296, hi = Math.floor(counter / 4294967296);
+  const bits = pcg((pcg((pcg(seed) ^ hi) >>> 0) + lo) >>> 0);
+  return (bits >>> 8) / 16777216;
+}
+
+function refNormal(seed: number, offset: number, i: number): number {
+  const base = offset + i - (i % 2);
+  const u1 = 1 - refUniform(seed, base), u2 = refUniform(seed, base + 1);
+  const r = Math.sqrt(-2 * Math.log(u1));
+  return i % 2 === 0 ? r * Math.cos(2 * Math.PI * u2) : r * Math.sin(2 * Math.PI * u2);
+}

@@ -1,0 +1,133 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import type { Conv2dGeometry } from "../backend.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+
+interface Case {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  s: [number, number];
+  p: [number, number];
+  d: [number, number];
+  groups: number;
+}
+
+function geom(c: Case): Conv2dGeometry {
+  const outH = Math.floor((c.h + 2 * c.p[0] - c.d[0] * (c.kh - 1) - 1) / c.s[0]) + 1;
+  const outW = Math.floor((c.w + 2 * c.p[1] - c.d[1] * (c.kw - 1) - 1) / c.s[1]) + 1;
+  return {
+    n: c.n,
+    cIn: c.cIn,
+    h: c.h,
+    w: c.w,
+    cOut: c.cOut,
+    kh: c.kh,
+    kw: c.kw,
+    strideH: c.s[0],
+    strideW: c.s[1],
+    padH: c.p[0],
+    padW: c.p[1],
+    dilationH: c.d[0],
+    dilationW: c.d[1],
+    groups: c.groups,
+    outH,
+    outW,
+  };
+}
+
+function randArray(n: number, seed: number): Float64Array {
+  const a = new Float64Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    a[i] = s / 2147483648 - 0.5;
+  }
+  return a;
+}
+
+/** The definition, seven loops deep: out[b,o,y,x] = Σ_{c,i,j} x[b, g·cInG + c, y·s - p + i·d, x·s - p + j·d] · w[o,c,i,j]. */
+function naive(x: Float64Array, w: Float64Array, g: Conv2dGeometry) {
+  const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
+  const out = new Float64Array(g.n * g.cOut * g.outH * g.outW);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length);
+  const go = randArray(out.length, 99);
+  const xi = (b: number, c: number, y: number, xx: number) => ((b * g.cIn + c) * g.h + y) * g.w + xx;
+  const wi = (o: number, c: number, i: number, j: number) => ((o * cInG + c) * g.kh + i) * g.kw + j;
+  for (let b = 0; b < g.n; b++) {
+    for (let o = 0; o < g.cOut; o++) {
+      const gr = Math.floor(o / cOutG);
+      for (let y = 0; y < g.outH; y++) {
+        for (let xx = 0; xx < g.outW; xx++) {
+          const oi = ((b * g.cOut + o) * g.outH + y) * g.outW + xx;
+          for (let c = 0; c < cInG; c++) {
+            for (let i = 0; i < g.kh; i++) {
+              for (let j = 0; j < g.kw; j++) {
+                const iy = y * g.strideH - g.padH + i * g.dilationH;
+                const ix = xx * g.strideW - g.padW + j * g.dilationW;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                const a = xi(b, gr * cInG + c, iy, ix), k = wi(o, c, i, j);
+                out[oi] += x[a] * w[k];
+                dx[a] += go[oi] * w[k];
+                dw[k] += go[oi] * x[a];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { out, dx, dw, go };
+}
+
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-10): void {
+  deepStrictEqual(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    ok(
+      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
+  }
+}
+
+const CASES: Case[] = [
+  { n: 2, cIn: 3, h: 7, w: 6, cOut: 4, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 },
+  { n: 1, cIn: 2, h: 9, w: 8, cOut: 3, kh: 3, kw: 2, s: [2, 3], p: [1, 0], d: [1, 1], groups: 1 },
+  { n: 2, cIn: 4, h: 8, w: 8, cOut: 6, kh: 3, kw: 3, s: [1, 2], p: [2, 1], d: [2, 1], groups: 2 },
+  { n: 2, cIn: 4, h: 5, w: 5, cOut: 4, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 4 },
+  { n: 3, cIn: 5, h: 4, w: 3, cOut: 7, kh: 1, kw: 1, s: [1, 1], p: [0, 0], d: [1, 1], groups: 1 },
+  { n: 1, cIn: 2, h: 6, w: 6, cOut: 2, kh: 1, kw: 1, s: [2, 2], p: [1, 1], d: [1, 1], groups: 1 },
+  { n: 1, cIn: 1, h: 3, w: 3, cOut: 1, kh: 5, kw: 5, s: [1, 1], p: [2, 2], d: [1, 1], groups: 1 },
+];
+
+Deno.test("conv2d CPU kernels match a naive 7-loop convolution (forward, both backward)", () => {
+  for (const [ci, c] of CASES.entries()) {
+    const g = geom(c);
+    const x = randArray(g.n * g.cIn * g.h * g.w, 1 + ci);
+    const w = randArray(g.cOut * (g.cIn / g.groups) * g.kh * g.kw, 50 + ci);
+    const ref = naive(x, w, g);
+    const out = new Float64Array(ref.out.length);
+    conv2dForward(x, w, out, g);
+    close(out, ref.out, `case ${ci} forward`);
+    const dx = new Float64Array(x.length).fill(7); // kernels overwrite
+    conv2dBackwardInput(ref.go, w, dx, g);
+    close(dx, ref.dx, `case ${ci} dx`);
+    const dw = new Float64Array(w.length).fill(7);
+    conv2dBackwardWeight(ref.go, x, dw, g);
+    close(dw, ref.dw, `case ${ci} dw`);
+  }
+});
+
+Deno.test("conv2d CPU kernel writes float32 outputs", () => {
+  const c = CASES[0];
+  const g = geom(c);
+  const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 3));
+  const w = Float32Array.from(randArray(g.cOut * g.cIn * g.kh * g.kw, 4));
+  const ref = naive(Float64Array.from(x), Float64Array.from(w), g);
+  const out = new Float32Array(ref.out.length);
+  conv2dForward(x, w, out, g);
+  close(out, ref.out, "float32 forward", 1e-6);
+});

@@ -1,0 +1,164 @@
+/**
+ * 2-D convolution, beside its derivative rule. The forward and both backward
+ * passes are Backend kernels (`conv2d`, `conv2dBackwardInput`,
+ * `conv2dBackwardWeight`); the bias is an ordinary broadcast add.
+ *
+ * @module
+ */
+
+import type { Conv2dGeometry } from "../backend.ts";
+import { fmtShape } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { backendOf, commonDevice, empty, record } from "./core.ts";
+
+/** A size per spatial axis: one number for both, or `[h, w]`. */
+export type Size2 = number | readonly [number, number];
+
+/** Padding of a convolution: a size, or "same" (output as large as the input, stride 1) or "valid" (none). */
+export type Conv2dPadding = Size2 | "same" | "valid";
+
+/** Options of {@link conv2d}. */
+export interface Conv2dOptions {
+  /** Step between windows (default 1). */
+  stride?: Size2;
+  /** Zero padding on each side (default 0). */
+  padding?: Conv2dPadding;
+  /** Spacing between kernel taps (default 1). */
+  dilation?: Size2;
+  /** Channel groups: input and output channels split into this many independent convolutions (default 1). */
+  groups?: number;
+}
+
+/** `[h, w]` from a {@link Size2}, checked to be integers ≥ `min`. */
+export function pair(op: string, name: string, v: Size2, min: number): [number, number] {
+  const ok = typeof v === "number" || (Array.isArray(v) && v.length === 2);
+  const p: [number, number] = typeof v === "number" ? [v, v] : ok ? [v[0], v[1]] : [NaN, NaN];
+  if (p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(`${op}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+/** Output size of a sliding window along one axis (PyTorch's formula; ceil mode for pooling). */
+export function windowOutSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  dilation: number,
+  ceilMode = false,
+): number {
+  const span = size + 2 * pad - dilation * (kernel - 1) - 1;
+  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  // In ceil mode the last window must start inside the input or its left padding.
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+/**
+ * 2-D convolution (cross-correlation, like PyTorch) of x `[N, Cin, H, W]` (or
+ * unbatched `[Cin, H, W]`) with weight `[Cout, Cin/groups, kH, kW]`, plus an
+ * optional bias `[Cout]`.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "../mod.ts";
+ * import { conv2d } from "./conv.ts";
+ * const y = conv2d(randn([2, 3, 8, 8]), randn([4, 3, 3, 3]), null, { padding: "same" });
+ * console.log(y.shape); // [2, 4, 8, 8]
+ * ```
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = "conv2d";
+  if (!(x instanceof Tensor) || !(weight instanceof Tensor)) {
+    throw new TypeError(`${op}: input and weight must be Tensors`);
+  }
+  commonDevice(op, x, weight, bias);
+  if (x.ndim === 3) {
+    return conv2d(x.unsqueeze(0), weight, bias, options).squeeze(0);
+  }
+  if (x.ndim !== 4) {
+    throw new RangeError(`${op}: expected input [N, C, H, W] or [C, H, W], got ${fmtShape(x.shape)}`);
+  }
+  if (weight.ndim !== 4) {
+    throw new RangeError(`${op}: expected weight [Cout, Cin/groups, kH, kW], got ${fmtShape(weight.shape)}`);
+  }
+  if (x.dtype !== weight.dtype || (x.dtype !== "float32" && x.dtype !== "float64")) {
+    throw new TypeError(`${op}: input and weight must share a floating dtype, got ${x.dtype} and ${weight.dtype}`);
+  }
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer`);
+  const [n, cIn, h, w] = x.shape;
+  const [cOut, cInG, kh, kw] = weight.shape;
+  if (cIn !== cInG * groups || cOut % groups !== 0) {
+    throw new RangeError(
+      `${op}: weight ${fmtShape(weight.shape)} with groups=${groups} expects input [N, ${cInG * groups}, H, W]${
+        cOut % groups !== 0 ? ` and ${cOut} output channels divisible by ${groups}` : ""
+      }, got input ${fmtShape(x.shape)}`,
+    );
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== cOut)) {
+    throw new RangeError(`${op}: expected bias [${cOut}], got ${fmtShape(bias.shape)}`);
+  }
+  const [strideH, strideW] = pair(op, "stride", options.stride ?? 1, 1);
+  const [dilationH, dilationW] = pair(op, "dilation", options.dilation ?? 1, 1);
+  const padding = options.padding ?? 0;
+  let padH: number, padW: number;
+  // "same" with an odd total padding puts the extra row/column at the bottom/right (PyTorch):
+  // we pad symmetrically by the larger half and drop the first output row/column.
+  let trimH = 0, trimW = 0;
+  if (padding === "valid") padH = padW = 0;
+  else if (padding === "same") {
+    if (strideH !== 1 || strideW !== 1) throw new RangeError(`${op}: padding="same" requires stride 1`);
+    const totH = dilationH * (kh - 1), totW = dilationW * (kw - 1);
+    padH = totH - Math.floor(totH / 2);
+    padW = totW - Math.floor(totW / 2);
+    trimH = totH % 2, trimW = totW % 2;
+  } else [padH, padW] = pair(op, "padding", padding, 0);
+  const outH = windowOutSize(h, kh, strideH, padH, dilationH);
+  const outW = windowOutSize(w, kw, strideW, padW, dilationW);
+  if (outH <= 0 || outW <= 0) {
+    throw new RangeError(
+      `${op}: kernel ${kh}×${kw} (dilation ${dilationH}×${dilationW}) is larger than the padded input ${h + 2 * padH}×${
+        w + 2 * padW
+      } of input ${fmtShape(x.shape)}`,
+    );
+  }
+  const g: Conv2dGeometry = {
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilationH,
+    dilationW,
+    groups,
+    outH,
+    outW,
+  };
+  const backend = backendOf(x, op);
+  const out = empty([n, cOut, outH, outW], x.dtype, x.device);
+  backend.conv2d(x, weight, out.storage, g);
+  let y = record(out, "Conv2dBackward", [x, weight], (gy) => {
+    const gc = gy.contiguous();
+    let gx: Tensor | null = null, gw: Tensor | null = null;
+    if (x.requiresGrad) {
+      gx = empty(x.shape, gc.dtype, gc.device);
+      backendOf(gc, op).conv2dBackwardInput(gc, weight, gx.storage, g);
+    }
+    if (weight.requiresGrad) {
+      gw = empty(weight.shape, gc.dtype, gc.device);
+      backendOf(gc, op).conv2dBackwardWeight(gc, x, gw.storage, g);
+    }
+    return [gx, gw];
+  });
+  if (trimH || trimW) y = y.narrow(2, trimH, h).narrow(3, trimW, w);
+  if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
+  return y;
+}

@@ -1,0 +1,305 @@
+/**
+ * Neural-network ops composed from differentiable tensor ops (so each
+ * derivative is the composition's): dropout, embedding, leaky ReLU and the
+ * losses, with PyTorch's exact formulas and reductions.
+ *
+ * @module
+ */
+
+import { getBackend } from "../backend.ts";
+import { fmtShape, shapesEqual } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Generator } from "../random.ts";
+import { maximum, where } from "./binary.ts";
+import { rand } from "./creation.ts";
+import { logSoftmax } from "./softmax.ts";
+
+/** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
+export type Reduction = "mean" | "sum" | "none";
+
+function reduce(op: string, loss: Tensor, reduction: Reduction): Tensor {
+  if (reduction === "mean") return loss.mean();
+  if (reduction === "sum") return loss.sum();
+  if (reduction === "none") return loss;
+  throw new RangeError(`${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
+}
+
+function sameShape(op: string, input: Tensor, target: Tensor): void {
+  if (!shapesEqual(input.shape, target.shape)) {
+    throw new RangeError(
+      `${op}: expected target of the input's shape ${fmtShape(input.shape)}, got ${fmtShape(target.shape)}`,
+    );
+  }
+}
+
+function asFloat(t: Tensor, like: Tensor): Tensor {
+  return t.dtype === like.dtype ? t : t.to(like.dtype);
+}
+
+/**
+ * Zeroes each element with probability `p` and scales the rest by `1/(1-p)`
+ * while training; the identity otherwise. Draws from `generator` (default: the
+ * global seeded one).
+ *
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { dropout } from "./nn_ops.ts";
+ * const y = dropout(ones([4, 4]), 0.5, true); // zeros and 2s
+ * ```
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const keep = rand(x.shape, { device: x.device, generator }).ge(p);
+  return x.mul(keep.to(x.dtype)).mul(1 / (1 - p));
+}
+
+/**
+ * Rows of `weight` `[numEmbeddings, dim]` picked by int32 `indices` (any
+ * shape), giving `[...indices.shape, dim]`. Rows at `paddingIdx` get no gradient.
+ *
+ * @example
+ * ```ts
+ * import { randn, tensor } from "../mod.ts";
+ * import { embedding } from "./nn_ops.ts";
+ * const e = embedding(tensor([[0, 2]], { dtype: "int32" }), randn([3, 4])); // [1, 2, 4]
+ * ```
+ */
+export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor {
+  const op = "embedding";
+  if (indices.dtype !== "int32") throw new TypeError(`${op}: indices must be int32, got ${indices.dtype}`);
+  if (weight.ndim !== 2) {
+    throw new RangeError(`${op}: expected weight [numEmbeddings, dim], got ${fmtShape(weight.shape)}`);
+  }
+  const num = weight.shape[0];
+  checkRange(op, indices, num, null, "index", "embeddings");
+  const flat = indices.reshape([-1]);
+  let rows = weight.indexSelect(0, flat);
+  if (paddingIdx !== undefined && paddingIdx !== null) {
+    const pad = paddingIdx < 0 ? paddingIdx + num : paddingIdx;
+    // Same values, but the padding rows come from a detached weight, so no gradient reaches them.
+    rows = where(flat.ne(pad).unsqueeze(1), rows, weight.detach().indexSelect(0, flat));
+  }
+  return rows.reshape([...indices.shape, weight.shape[1]]);
+}
+
+/** Leaky ReLU: `x` where `x > 0`, `negativeSlope · x` elsewhere. */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return where(x.gt(0), x, x.mul(negativeSlope));
+}
+
+/** Throws naming the first value of int32 `t` outside `[0, n)` (other than `ignore`), where values can be read synchronously. */
+function checkRange(op: string, t: Tensor, n: number, ignore: number | null, what: string, of: string): void {
+  if (!getBackend(t.device).readSync) return;
+  const v = t.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] !== ignore && (v[i] < 0 || v[i] >= n)) {
+      throw new RangeError(
+        `${op}: ${what} ${v[i]} is out of bounds for ${n} ${of}${
+          ignore === null ? "" : ` (and is not ignoreIndex ${ignore})`
+        }`,
+      );
+    }
+  }
+}
+
+/** Mean squared error `(input - target)²`, reduced. */
+export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  sameShape("mseLoss", input, target);
+  return reduce("mseLoss", input.sub(asFloat(target, input)).square(), reduction);
+}
+
+/** Mean absolute error `|input - target|`, reduced. */
+export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = "mean"): Tensor {
+  sameShape("l1Loss", input, target);
+  return reduce("l1Loss", input.sub(asFloat(target, input)).abs(), reduction);
+}
+
+/** Options of {@link nllLoss} and {@link crossEntropy}. */
+export interface NllOptions {
+  /** A weight per class `[C]` (default: all 1). */
+  weight?: Tensor | null;
+  /** A target value that contributes nothing, not even to the mean's divisor (default -100). */
+  ignoreIndex?: number;
+  /** How to reduce (default "mean": the weighted mean over non-ignored targets). */
+  reduction?: Reduction;
+}
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions extends NllOptions {
+  /** Mixes the target with the uniform distribution: `(1-ε)·target + ε/C` (default 0). */
+  labelSmoothing?: number;
+}
+
+/** `[M, C]` rows of an input `[N, C, d1, …]` (or `[C]`), and the target flattened to `[M]`. */
+function toRows(op: string, input: Tensor, target: Tensor): { rows: Tensor; flat: Tensor; c: number } {
+  if (input.ndim === 1) {
+    if (target.ndim !== 0) {
+      throw new RangeError(`${op}: an input [C] expects a 0-d target, got ${fmtShape(target.shape)}`);
+    }
+    return { rows: input.unsqueeze(0), flat: target.reshape([1]), c: input.shape[0] };
+  }
+  const c = input.shape[1];
+  const expected = input.shape.filter((_, i) => i !== 1);
+  if (!shapesEqual(expected, target.shape)) {
+    throw new RangeError(
+      `${op}: input ${fmtShape(input.shape)} expects a class-index target ${fmtShape(expected)}, got ${
+        fmtShape(target.shape)
+      }`,
+    );
+  }
+  const rows = input.ndim === 2 ? input : classLast(input);
+  return { rows, flat: target.reshape([-1]), c };
+}
+
+/** `[N, C, d…] → [N·d…, C]`: moves the class dim to the end and flattens the rest. */
+function classLast(t: Tensor): Tensor {
+  const perm = [0, ...t.shape.map((_, i) => i).slice(2), 1];
+  return t.permute(perm).reshape([-1, t.shape[1]]);
+}
+
+/**
+ * Negative log-likelihood of int32 class indices under log-probabilities
+ * `input` `[N, C]` or `[N, C, d1, …]` (or `[C]` with a 0-d target):
+ * `-weight[t]·input[t]`, with PyTorch's "mean" = sum over non-ignored targets
+ * divided by the sum of their weights.
+ */
+export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  return nllCore("nllLoss", input, target, options);
+}
+
+function nllCore(op: string, input: Tensor, target: Tensor, options: NllOptions): Tensor {
+  const reduction = options.reduction ?? "mean", ignoreIndex = options.ignoreIndex ?? -100;
+  if (target.dtype !== "int32") {
+    throw new TypeError(`${op}: expected int32 class indices as target, got dtype ${target.dtype}`);
+  }
+  const { rows, flat, c } = toRows(op, input, target);
+  const weight = options.weight ?? null;
+  if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
+    throw new RangeError(`${op}: expected weight [${c}] (one per class), got ${fmtShape(weight.shape)}`);
+  }
+  checkRange(op, flat, c, ignoreIndex, "target", "classes");
+  const keep = flat.ne(ignoreIndex);
+  const safe = where(keep, flat, 0).to("int32");
+  const picked = rows.gather(1, safe.unsqueeze(1)).reshape([-1]);
+  const keepF = keep.to(rows.dtype);
+  const w = weight ? asFloat(weight, rows).indexSelect(0, safe).mul(keepF) : keepF;
+  const loss = picked.mul(w).neg();
+  if (reduction === "none") return input.ndim === 1 ? loss.reshape([]) : loss.reshape(target.shape);
+  if (reduction === "sum") return loss.sum();
+  if (reduction === "mean") return loss.sum().div(w.sum());
+  return reduce(op, loss, reduction);
+}
+
+/**
+ * Cross-entropy of logits `input` `[N, C]` or `[N, C, d1, …]` (or `[C]`)
+ * against int32 class indices (`[N, d1, …]`) or class probabilities (the
+ * input's shape), with class `weight`, `ignoreIndex` and `labelSmoothing` —
+ * PyTorch's `F.cross_entropy` formulas exactly.
+ *
+ * @example
+ * ```ts
+ * import { randn, tensor } from "../mod.ts";
+ * import { crossEntropy } from "./nn_ops.ts";
+ * const loss = crossEntropy(randn([2, 3]), tensor([0, 2], { dtype: "int32" }), { labelSmoothing: 0.1 });
+ * ```
+ */
+export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const op = "crossEntropy";
+  const eps = options.labelSmoothing ?? 0;
+  const reduction = options.reduction ?? "mean";
+  if (!(eps >= 0 && eps <= 1)) throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${eps}`);
+  if (input.ndim < 1) throw new RangeError(`${op}: expected input [N, C, ...] or [C], got ${fmtShape(input.shape)}`);
+  const classDim = input.ndim === 1 ? 0 : 1;
+  const c = input.shape[classDim];
+  const logp = logSoftmax(input, classDim);
+  const weight = options.weight ?? null;
+  if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
+    throw new RangeError(`${op}: expected weight [${c}] (one per class), got ${fmtShape(weight.shape)}`);
+  }
+  const wShape = input.shape.map((s, i) => (i === classDim ? s : 1));
+  const wB = weight ? asFloat(weight, input).reshape(wShape) : null;
+
+  if (target.dtype !== "int32") {
+    // Class probabilities: -Σ_c w_c·t̃_c·log p_c with t̃ = (1-ε)t + ε/C; "mean" divides by the batch size.
+    sameShape(op, input, target);
+    let t = asFloat(target, input);
+    if (eps > 0) t = t.mul(1 - eps).add(eps / c);
+    let prod = logp.mul(t);
+    if (wB) prod = prod.mul(wB);
+    const loss = prod.sum(classDim).neg();
+    if (reduction === "mean") return loss.sum().div(input.numel() / c);
+    return reduce(op, loss, reduction);
+  }
+  const nll = nllCore(op, logp, target, { weight, ignoreIndex: options.ignoreIndex, reduction });
+  if (eps === 0) return nll;
+  // PyTorch: (1-ε)·nll + ε/C · smooth, smooth = -Σ_c w_c·log p_c per element, 0 where ignored,
+  // and for "mean" divided by the same divisor as nll's (Σ of the targets' weights).
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const keep = target.ne(ignoreIndex);
+  let smooth = (wB ? logp.mul(wB) : logp).sum(classDim).neg();
+  smooth = where(keep, smooth, 0);
+  let smoothRed: Tensor;
+  if (reduction === "mean") {
+    const safe = where(keep, target, 0).to("int32");
+    const denom = weight
+      ? asFloat(weight, input).indexSelect(0, safe.reshape([-1])).mul(keep.reshape([-1]).to(input.dtype)).sum()
+      : keep.to(input.dtype).sum();
+    smoothRed = smooth.sum().div(denom);
+  } else smoothRed = reduce(op, smooth, reduction);
+  return nll.mul(1 - eps).add(smoothRed.mul(eps / c));
+}
+
+/** Options of {@link binaryCrossEntropy} and {@link binaryCrossEntropyWithLogits}. */
+export interface BceOptions {
+  /** A rescaling weight broadcast against the loss. */
+  weight?: Tensor | null;
+  /** How to reduce (default "mean"). */
+  reduction?: Reduction;
+}
+
+/**
+ * Binary cross-entropy of probabilities: `-w·(t·log x + (1-t)·log(1-x))`,
+ * with each log clamped at -100 like PyTorch.
+ */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  const op = "binaryCrossEntropy";
+  sameShape(op, input, target);
+  const t = asFloat(target, input);
+  const logX = input.log().clamp(-100);
+  const log1mX = input.neg().add(1).log().clamp(-100);
+  let loss = t.mul(logX).add(t.neg().add(1).mul(log1mX)).neg();
+  if (options.weight) loss = loss.mul(asFloat(options.weight, input));
+  return reduce(op, loss, options.reduction ?? "mean");
+}
+
+/** Options of {@link binaryCrossEntropyWithLogits}. */
+export interface BceWithLogitsOptions extends BceOptions {
+  /** Weight of positive examples, broadcast along the last (class) dim. */
+  posWeight?: Tensor | null;
+}
+
+/**
+ * Binary cross-entropy of logits, computed stably for any magnitude:
+ * `(1-t)·x + (1 + (pw-1)·t)·(log(1 + e^{-|x|}) + max(-x, 0))` (PyTorch's formula).
+ */
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  options: BceWithLogitsOptions = {},
+): Tensor {
+  const op = "binaryCrossEntropyWithLogits";
+  sameShape(op, input, target);
+  const t = asFloat(target, input);
+  // softplus(-x) = log(1 + e^{-|x|}) + max(-x, 0): never overflows.
+  const softplusNeg = input.abs().neg().exp().log1p().add(maximum(input.neg(), 0));
+  let loss: Tensor;
+  if (options.posWeight) {
+    const coef = asFloat(options.posWeight, input).sub(1).mul(t).add(1);
+    loss = t.neg().add(1).mul(input).add(coef.mul(softplusNeg));
+  } else loss = t.neg().add(1).mul(input).add(softplusNeg);
+  if (options.weight) loss = loss.mul(asFloat(options.weight, input));
+  return reduce(op, loss, options.reduction ?? "mean");
+}
