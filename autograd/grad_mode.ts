@@ -57,3 +57,52 @@ export function noGrad<R>(fn: () => R): R {
 export function enableGrad<R>(fn: () => R): R {
   return runWith(true, fn);
 }
+
+let anomaly = false;
+
+/** Whether anomaly detection is on (see {@link detectAnomaly}). */
+export function isAnomalyEnabled(): boolean {
+  return anomaly;
+}
+
+/** Turns anomaly detection on or off globally; returns the previous setting. */
+export function setDetectAnomaly(on: boolean): boolean {
+  const prev = anomaly;
+  anomaly = on;
+  return prev;
+}
+
+/**
+ * Runs `fn` with anomaly detection (like `torch.autograd.detect_anomaly()`):
+ * every recorded op checks its output, and every derivative rule its
+ * gradients, for NaN or ±Inf, and throws naming the op that produced them.
+ * It reads values back after each op, so it is for debugging, not training.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "../mod.ts";
+ * const x = tensor([0, 1]).requiresGrad_();
+ * try {
+ *   autograd.detectAnomaly(() => x.log().sum());
+ * } catch (e) {
+ *   console.log((e as Error).message); // "anomaly: Log (forward) produced -Infinity in its output ..."
+ * }
+ * ```
+ */
+export function detectAnomaly<R>(fn: () => R): R {
+  const prev = setDetectAnomaly(true);
+  let result: R;
+  try {
+    result = fn();
+  } catch (e) {
+    anomaly = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      anomaly = prev;
+    }) as R;
+  }
+  anomaly = prev;
+  return result;
+}

@@ -24,4 +24,12 @@ export {
   Node,
   runBackward,
 } from "./engine.ts";
-export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from "./grad_mode.ts";
+export {
+  detectAnomaly,
+  enableGrad,
+  isAnomalyEnabled,
+  isGradEnabled,
+  noGrad,
+  setDetectAnomaly,
+  setGradEnabled,
+} from "./grad_mode.ts";

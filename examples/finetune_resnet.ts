@@ -16,8 +16,7 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- the root import map does not list imagescript yet
-import { Image as ScriptImage } from "npm:imagescript@1.3.1";
+import { Image as ScriptImage } from "imagescript";
 import { parseArgs } from "node:util";
 import { data, Generator, manualSeed, models, nn, noGrad, optim, type Tensor } from "../mod.ts";
 

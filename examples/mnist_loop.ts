@@ -9,7 +9,7 @@ import {
   cat,
   type Generator,
   Generator as GeneratorClass,
-  type nn,
+  nn,
   noGrad,
   type optim,
   type Tensor,
@@ -132,4 +132,26 @@ export async function runEpochs(cfg: EpochsConfig): Promise<EpochResult[]> {
 async function countCorrect(logits: Tensor, y: Tensor): Promise<number> {
   const [, preds] = logits.max(1);
   return await preds.eq(y).sum().item();
+}
+
+/**
+ * The examples' small CNN: two conv–batch-norm–ReLU–pool blocks (1→32, 32→64)
+ * and a classifier (3136→128→10) with dropout.
+ */
+export function mnistCnn(): nn.Sequential {
+  return new nn.Sequential(
+    new nn.Conv2d(1, 32, 3, { padding: 1, bias: false }),
+    new nn.BatchNorm2d(32),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(32, 64, 3, { padding: 1, bias: false }),
+    new nn.BatchNorm2d(64),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(64 * 7 * 7, 128),
+    new nn.ReLU(),
+    new nn.Dropout(0.3),
+    new nn.Linear(128, 10),
+  );
 }

@@ -2,7 +2,7 @@
  * The seed's training loop on real MNIST digits with a multilayer perceptron
  * `h = g(W h + b)`: train and evaluate each epoch, printing loss and accuracy.
  *
- *   deno run -A examples/mnist_mlp.ts [--epochs 10] [--batch-size 64] [--lr 0.001] [--seed 0]
+ *   deno run -A examples/mnist_mlp.ts [--epochs 20] [--batch-size 64] [--lr 0.001] [--seed 0]
  *
  * @module
  */

@@ -16,10 +16,8 @@
  * @module
  */
 
-// The root deno.json has no import map entry for imagescript yet (the lead owns it); pinned inline until then.
-// deno-lint-ignore no-import-prefix
-import { Image } from "npm:imagescript@1.3.1";
-import { Generator, noGrad, perceptron, randn, type Tensor, tensor, zeros } from "../mod.ts";
+import { Image } from "imagescript";
+import { Generator, manualSeed, nn, noGrad, optim, perceptron, type Tensor, tensor } from "../mod.ts";
 
 const { andUnit, norUnit, notUnit, orUnit, Perceptron, XorNetwork } = perceptron;
 
@@ -96,26 +94,21 @@ console.log(
 
 // ---- 4. Backprop: a hidden layer makes XOR learnable ------------------------------------------------
 console.log("\n4. A 2-4-1 network (tanh hidden layer, sigmoid output) trained by backprop solves XOR");
-// Raw tensors and autograd: h = tanh(X W1 + b1), p = sigmoid(h W2 + b2), binary cross-entropy, plain SGD.
+// h = tanh(W1 x + b1), p = sigmoid(W2 h + b2): the seed's layer h = g(W h + b), twice; BCE loss, SGD.
 const X = tensor(X2);
 const Y = tensor(XOR).reshape([4, 1]);
-const W1 = randn([2, 4], { generator: gen }).requiresGrad_();
-const b1 = zeros([4]).requiresGrad_();
-const W2 = randn([4, 1], { generator: gen }).requiresGrad_();
-const b2 = zeros([1]).requiresGrad_();
-const params = [W1, b1, W2, b2];
-const forward = (x: Tensor) => x.matmul(W1).add(b1).tanh().matmul(W2).add(b2).sigmoid();
-const lr = 0.5;
-const steps = 1000;
+manualSeed(seed);
+const net = new nn.Sequential(new nn.Linear(2, 4), new nn.Tanh(), new nn.Linear(4, 1), new nn.Sigmoid());
+const optimizer = new optim.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
+const criterion = new nn.BCELoss();
+const forward = (x: Tensor) => net.forward(x);
+const steps = 500;
 for (let step = 1; step <= steps; step++) {
-  const prob = forward(X).clamp(1e-7, 1 - 1e-7); // keep log finite
-  const loss = Y.mul(prob.log()).add(Y.neg().add(1).mul(prob.neg().add(1).log())).mean().neg();
-  for (const p of params) p.grad = null;
+  optimizer.zeroGrad();
+  const loss = criterion.forward(forward(X), Y);
   loss.backward();
-  noGrad(() => {
-    for (const p of params) p.sub_(p.grad!.mul(lr));
-  });
-  if (step === 1 || step % 200 === 0) {
+  optimizer.step();
+  if (step === 1 || step % 100 === 0) {
     console.log(`   step ${String(step).padStart(4)}  loss ${loss.dataSync()[0].toFixed(4)}`);
   }
 }

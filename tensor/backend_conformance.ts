@@ -5,8 +5,9 @@
  * CPU backend's code. A new device runs it unchanged:
  *
  * ```ts
- * import { runConformance } from "../tensor/backend_conformance.ts";
- * runConformance(gpuBackend, { name: "webgpu", atol: 1e-4 });
+ * import { cpuBackend } from "./mod.ts";
+ * import { runConformance } from "./backend_conformance.ts";
+ * runConformance(cpuBackend, { name: "cpu" }); // a GPU backend passes its own instance
  * ```
  *
  * Convolution and pooling kernels are not covered here; their suite builds on

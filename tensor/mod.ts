@@ -105,7 +105,7 @@ export {
   type NllOptions,
   type Reduction,
 } from "./ops/nn_ops.ts";
-export { enableGrad, isGradEnabled, noGrad } from "@dendrite/autograd";
+export { detectAnomaly, enableGrad, isGradEnabled, noGrad, setDetectAnomaly } from "@dendrite/autograd";
 
 /** Concatenates tensors along an existing dim (like `torch.cat`). */
 export const cat: (tensors: readonly Tensor[], dim?: number) => Tensor = joinOps.cat;

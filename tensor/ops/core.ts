@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Node } from "@dendrite/autograd";
+import { isAnomalyEnabled, Node } from "@dendrite/autograd";
 import { type Backend, getBackend } from "../backend.ts";
 import type { DType } from "../dtype.ts";
 import { fmtShape, numel, type Shape } from "../shape.ts";
@@ -55,8 +55,28 @@ export function record(
 ): Tensor {
   if (!needsGrad(...inputs)) return out;
   const next = inputs.map((t) => (t ? t._gradNode() : null));
-  out._setGradFn(new Node<Tensor>(name, next, inputs.map((t) => t?.shape ?? []), backward));
+  let rule = backward;
+  if (isAnomalyEnabled()) {
+    checkFinite(out, `${name.replace(/Backward$/, "")} (forward)`, "output");
+    rule = (g) => {
+      const grads = backward(g);
+      grads.forEach((gi, i) => gi && checkFinite(gi, name, `gradient for input ${i}`));
+      return grads;
+    };
+  }
+  out._setGradFn(new Node<Tensor>(name, next, inputs.map((t) => t?.shape ?? []), rule));
   return out;
+}
+
+/** Anomaly mode: throws naming `op` when `t` holds NaN or ±Inf (reads back synchronously; CPU). */
+function checkFinite(t: Tensor, op: string, what: string): void {
+  if (!getBackend(t.device).readSync) return;
+  const data = t.dataSync();
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new Error(`anomaly: ${op} produced ${data[i]} in its ${what} (element ${i} of shape ${fmtShape(t.shape)})`);
+    }
+  }
 }
 
 /** Sums a broadcast gradient back down to `shape` (the rule every broadcasting op needs). */

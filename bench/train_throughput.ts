@@ -1,0 +1,105 @@
+/**
+ * Training throughput on the CPU backend, printed as a table:
+ * conv2d forward/backward GFLOP/s on the issue's workload, and train-step
+ * time and images/s for the MNIST MLP (784-256-10, batch 128), the small CNN
+ * (batch 32: conv 1→32, pool, conv 32→64, pool, fc) and ResNet-18
+ * (batch 8 at 64×64), each the median of several steps after a warm-up.
+ *
+ *   deno run -A bench/train_throughput.ts [--quick]
+ *
+ * @module
+ */
+
+import { conv2d, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
+import { resnet18 } from "../models/mod.ts";
+
+const quick = Deno.args.includes("--quick");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(fn: () => void, reps: number, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    fn();
+    t.push(performance.now() - s);
+  }
+  return median(t);
+}
+
+manualSeed(0);
+const rows: string[][] = [];
+
+// conv2d: 2·N·Cout·Hout·Wout·Cin·k·k FLOPs per kernel.
+{
+  const x = randn([8, 64, 56, 56]);
+  const w = randn([64, 64, 3, 3]);
+  const flops = 2 * 8 * 64 * 56 * 56 * 64 * 9;
+  const fwd = time(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
+  const xi = x.detach().requiresGrad_();
+  const wi = w.detach().requiresGrad_();
+  const all = time(() => conv2d(xi, wi, null, { padding: 1 }).sum().backward(), quick ? 1 : 3);
+  rows.push(["conv2d fwd 8x64x56x56 3x3 64->64", `${fwd.toFixed(0)} ms`, `${(flops / fwd / 1e6).toFixed(1)} GFLOP/s`]);
+  const bwd = all - fwd;
+  rows.push(["conv2d both backward kernels", `${bwd.toFixed(0)} ms`, `${(2 * flops / bwd / 1e6).toFixed(1)} GFLOP/s`]);
+}
+
+function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, opt: optim.Optimizer) {
+  const criterion = new nn.CrossEntropyLoss();
+  return () => {
+    opt.zeroGrad();
+    criterion.forward(model.forward(x), y).backward();
+    opt.step();
+  };
+}
+
+{
+  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const step = trainStep(
+    model,
+    randn([128, 784]),
+    randint(0, 10, [128]),
+    new optim.SGD(model.parameters(), { lr: 0.01 }),
+  );
+  const ms = time(step, quick ? 5 : 20, 3);
+  rows.push(["MLP 784-256-10 train step, batch 128", `${ms.toFixed(1)} ms`, `${(128 / ms * 1000).toFixed(0)} img/s`]);
+}
+{
+  const model = new nn.Sequential(
+    new nn.Conv2d(1, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(32, 64, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(64 * 7 * 7, 10),
+  );
+  const step = trainStep(
+    model,
+    randn([32, 1, 28, 28]),
+    randint(0, 10, [32]),
+    new optim.SGD(model.parameters(), { lr: 0.01 }),
+  );
+  const ms = time(step, quick ? 3 : 10, 2);
+  rows.push(["small CNN train step, batch 32", `${ms.toFixed(0)} ms`, `${(32 / ms * 1000).toFixed(0)} img/s`]);
+}
+{
+  const model = resnet18({ numClasses: 10 });
+  const step = trainStep(
+    model,
+    randn([8, 3, 64, 64]),
+    randint(0, 10, [8]),
+    new optim.SGD(model.parameters(), { lr: 0.01 }),
+  );
+  const ms = time(step, quick ? 1 : 3, 1);
+  rows.push(["ResNet-18 train step, batch 8, 64x64", `${ms.toFixed(0)} ms`, `${(8 / ms * 1000).toFixed(1)} img/s`]);
+}
+
+console.log("| workload (CPU backend) | time | rate |");
+console.log("|---|---:|---:|");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
