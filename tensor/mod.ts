@@ -55,6 +55,7 @@ export {
   type View,
 } from "./backend.ts";
 export { cpuBackend } from "./cpu/backend.ts";
+export { BINARY_TABLE, type ElementwiseSpec, UNARY_TABLE } from "./elementwise_table.ts";
 export { defaultGenerator, Generator, manualSeed } from "./random.ts";
 export {
   arange,

@@ -249,10 +249,12 @@ export class Tensor implements View {
 
   /** The elements in row-major order, as a typed array (async because devices make it so). */
   async data(): Promise<TypedArray> {
-    const c = this.contiguousData();
-    return await getBackend(this.device).read(c.storage).then((arr) =>
-      c.owned ? arr : arr.slice(c.offset, c.offset + this.numel())
-    );
+    const { tensor, owned } = this.readable();
+    try {
+      return await getBackend(this.device).read(tensor.storage);
+    } finally {
+      if (owned) tensor.dispose();
+    }
   }
 
   /** The elements in row-major order, synchronously; only on devices that allow it (the CPU). */
@@ -261,16 +263,19 @@ export class Tensor implements View {
     if (!backend.readSync) {
       throw new Error(`dataSync: device "${this.device}" cannot read synchronously; use await t.data()`);
     }
-    const c = this.contiguousData();
-    const arr = backend.readSync(c.storage);
-    return c.owned ? arr : arr.slice(c.offset, c.offset + this.numel());
+    const { tensor, owned } = this.readable();
+    const arr = backend.readSync(tensor.storage);
+    // A storage shared with live tensors must not leak out: the caller gets a copy.
+    return owned ? arr : arr.slice();
   }
 
-  private contiguousData(): { storage: Storage; offset: number; owned: boolean } {
+  /** This tensor when it is exactly its whole storage, else a compact copy (freed by the caller). */
+  private readable(): { tensor: Tensor; owned: boolean } {
     this.checkAlive("data");
-    if (this.isContiguous()) return { storage: this.storage, offset: this.offset, owned: false };
-    const c = views.contiguous(this.detach());
-    return { storage: c.storage, offset: 0, owned: true };
+    if (this.offset === 0 && this.numel() === this.storage.length && this.isContiguous()) {
+      return { tensor: this, owned: false };
+    }
+    return { tensor: convert.clone(this.detach()), owned: true };
   }
 
   /** The value of a one-element tensor. */

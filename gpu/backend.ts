@@ -1,0 +1,603 @@
+/**
+ * The WebGPU implementation of the Backend contract: each method checks its
+ * storages, packs shapes/strides/offsets into parameter words and records a
+ * dispatch; nothing runs until a read-back (or every `maxBatch` dispatches).
+ *
+ * @module
+ */
+
+import type {
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  DType,
+  Pool2dGeometry,
+  RandomKind,
+  ReduceOp,
+  Storage,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "@dendrite/tensor";
+import { GpuStorage, type MemoryInfo, type WgslType, wgslType } from "./allocator.ts";
+import type { DeviceInfo } from "./device.ts";
+import { f32Bits, groups1d, type Kernel, Runtime } from "./program.ts";
+import { collapse, MAX_RANK, putRank, rowMajor } from "./kernels/common.ts";
+import { binaryKernel, copyKernel, EW, EW_WORDS, fillKernel, unaryKernel, whereKernel } from "./kernels/elementwise.ts";
+import { GROUP_ROW_MIN, reduceKernel } from "./kernels/reduce.ts";
+import {
+  conv2dBackwardInputKernel,
+  conv2dBackwardWeightKernel,
+  conv2dKernel,
+  gemmGroups,
+  matmulKernel,
+  matmulVec4Kernel,
+} from "./kernels/gemm.ts";
+import { gatherKernel, INDEX_ERROR, scatterAddKernel } from "./kernels/indexing.ts";
+import { softmaxKernel } from "./kernels/softmax.ts";
+import { randomKernel } from "./kernels/random.ts";
+import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./kernels/pool.ts";
+
+function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+function dtypeOf(data: TypedArray): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Int32Array) return "int32";
+  if (data instanceof Uint8Array) return "bool";
+  return "float64";
+}
+
+/** The PCG-RXS-M-XS hash of `tensor/random.ts` (the seed is hashed once on the host). */
+function pcg(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+function isContiguousView(v: View): boolean {
+  const s = rowMajor(v.shape);
+  for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== s[d]) return false;
+  return true;
+}
+
+function scalarBits(x: number, t: WgslType): number {
+  if (t === "f32") return f32Bits(x);
+  if (t === "u32") return x !== 0 ? 1 : 0;
+  return Math.trunc(x) | 0;
+}
+
+/** The WebGPU backend; get one with `await gpu.useWebGPU()`. */
+export class WebGpuBackend implements Backend {
+  /** The device name. */
+  readonly device = "webgpu";
+  /** The command queue, pipeline cache and buffer pool. */
+  readonly runtime: Runtime;
+  #dummy: GPUBuffer;
+  #err: GPUBuffer;
+  #errDirty = false;
+
+  /** Wraps an acquired device (see `acquireDevice`). */
+  constructor(readonly info: DeviceInfo) {
+    this.runtime = new Runtime(info.device);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.#dummy = info.device.createBuffer({ size: 256, usage, label: "dendrite scalar placeholder" });
+    this.#err = info.device.createBuffer({ size: 256, usage, label: "dendrite index errors" });
+  }
+
+  // ---- storages -----------------------------------------------------------------------------------
+
+  #gpu(s: Storage, op: string): GpuStorage {
+    if (!(s instanceof GpuStorage)) {
+      throw new Error(`webgpu ${op}: expected storage on "webgpu", got storage on "${s.device}"`);
+    }
+    return s;
+  }
+
+  #ready(s: GpuStorage): GpuStorage {
+    if (s.needsClear) {
+      s.needsClear = false;
+      this.runtime.clear(s.buffer, s.bytes);
+    }
+    return s;
+  }
+
+  /** A storage read by a kernel (zero-filled first if still owed). */
+  #in(v: View | Storage, op: string): GpuStorage {
+    return this.#ready(this.#gpu("storage" in v ? v.storage : v, op));
+  }
+
+  /** An output storage; `covered` elements from 0 will be overwritten, so the zero-fill is skipped when that is all. */
+  #out(s: Storage, op: string, covered: number): GpuStorage {
+    const g = this.#gpu(s, op);
+    if (covered >= g.length) g.needsClear = false;
+    else this.#ready(g);
+    return g;
+  }
+
+  /** `v` as a contiguous view (copying into a temporary when it is not); call `done()` after the dispatch. */
+  #contig(v: View, op: string): { s: GpuStorage; offset: number; done: () => void } {
+    if (isContiguousView(v)) return { s: this.#in(v, op), offset: v.offset, done: () => {} };
+    const tmp = this.alloc(v.storage.dtype, numel(v.shape));
+    this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
+    return { s: tmp as GpuStorage, offset: 0, done: () => this.free(tmp) };
+  }
+
+  alloc(dtype: DType, length: number): Storage {
+    wgslType(dtype, "webgpu alloc");
+    const { buffer, fresh } = this.runtime.pool.acquire(length * 4, `${dtype}[${length}]`);
+    return new GpuStorage(dtype, length, buffer, this.runtime.pool, !fresh);
+  }
+
+  upload(data: TypedArray): Storage {
+    const dtype = dtypeOf(data);
+    wgslType(dtype, "webgpu upload");
+    const s = this.alloc(dtype, data.length) as GpuStorage;
+    s.needsClear = false;
+    if (data.length === 0) return s;
+    const words = data instanceof Uint8Array ? Uint32Array.from(data, (v) => (v ? 1 : 0)) : data;
+    this.runtime.device.queue.writeBuffer(s.buffer, 0, words.buffer as ArrayBuffer, words.byteOffset, data.length * 4);
+    return s;
+  }
+
+  async read(storage: Storage): Promise<TypedArray> {
+    const s = this.#in(storage, "read");
+    const checkErr = this.#errDirty;
+    this.#errDirty = false;
+    const main = this.runtime.read(s.buffer, s.length * 4);
+    const err = checkErr ? this.runtime.read(this.#err, 32) : null;
+    if (checkErr) this.runtime.clear(this.#err, 32);
+    const [buf, errBuf] = await Promise.all([main, err]);
+    if (errBuf) {
+      const e = new Int32Array(errBuf);
+      if (e[0] !== 0) {
+        const op = e[1] === INDEX_ERROR.gather ? "gather" : "scatterAdd";
+        throw new RangeError(`${op}: index ${e[2]} is out of range for dimension ${e[3]} of size ${e[4]}`);
+      }
+    }
+    switch (s.dtype) {
+      case "float32":
+        return new Float32Array(buf);
+      case "int32":
+        return new Int32Array(buf);
+      default:
+        return Uint8Array.from(new Uint32Array(buf));
+    }
+  }
+
+  free(storage: Storage): void {
+    this.#gpu(storage, "free").release();
+  }
+
+  /** Submits recorded work and waits for it (and for any error it raised). */
+  sync(): Promise<void> {
+    return this.runtime.sync();
+  }
+
+  /** Bytes in use by live storages and held by the buffer pool. */
+  memory(): MemoryInfo {
+    return this.runtime.pool.memory();
+  }
+
+  // ---- elementwise --------------------------------------------------------------------------------
+
+  #ew(
+    kernel: Kernel,
+    out: GpuStorage,
+    dst: { offset: number; strides: readonly number[] } | null,
+    operands: readonly (View | number)[],
+    types: readonly WgslType[],
+    shape: readonly number[],
+    op: string,
+  ): void {
+    const n = numel(shape);
+    if (n === 0) return;
+    const zeros = shape.map(() => 0);
+    const lists = [
+      dst ? dst.strides : rowMajor(shape),
+      ...operands.map((o) => (typeof o === "number" ? zeros : o.strides)),
+    ];
+    const c = collapse(shape, lists);
+    const w = new Array<number>(EW_WORDS).fill(0);
+    w[EW.n] = n;
+    w[EW.rank] = c.shape.length;
+    w[EW.ooff] = dst ? dst.offset : 0;
+    let fast = c.shape.length === 1 && c.strides[0][0] === 1;
+    const buffers: GPUBuffer[] = [out.buffer];
+    operands.forEach((o, k) => {
+      if (typeof o === "number") {
+        w[EW.flags] |= 2 << k;
+        w[EW.scal + k] = scalarBits(o, types[k]);
+        buffers.push(this.#dummy);
+      } else {
+        if (c.strides[k + 1][0] !== 1 || c.shape.length !== 1) fast = false;
+        w[EW.off + k] = o.offset;
+        buffers.push(this.#in(o, op).buffer);
+      }
+      putRank(w, EW.s[k], c.strides[k + 1]);
+    });
+    if (fast) w[EW.flags] |= 1;
+    putRank(w, EW.shape, c.shape, 1);
+    putRank(w, EW.ostr, c.strides[0]);
+    this.runtime.dispatch(kernel, buffers, w, groups1d(n, 256));
+  }
+
+  copy(src: View, dst: View): void {
+    const d = this.#gpu(dst.storage, "copy");
+    if (src.storage === dst.storage) {
+      // The same buffer cannot be bound for reading and writing at once: go through a temporary.
+      const tmp = this.alloc(src.storage.dtype, numel(src.shape));
+      this.copy(src, { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 });
+      this.copy({ storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 }, dst);
+      this.free(tmp);
+      return;
+    }
+    const full = dst.offset === 0 && isContiguousView(dst) ? numel(dst.shape) : 0;
+    this.#out(d, "copy", full);
+    const it = wgslType(src.storage.dtype, "copy"), ot = wgslType(d.dtype, "copy");
+    this.#ew(copyKernel(it, ot), d, dst, [src], [it], src.shape, "copy");
+  }
+
+  fill(out: Storage, value: number): void {
+    const s = this.#gpu(out, "fill");
+    if (value === 0) {
+      s.needsClear = false;
+      if (s.length) this.runtime.clear(s.buffer, s.bytes);
+      return;
+    }
+    s.needsClear = false;
+    const bits = scalarBits(value, wgslType(s.dtype, "fill"));
+    this.runtime.dispatch(fillKernel, [s.buffer], [s.length, bits], groups1d(s.length, 256));
+  }
+
+  unary(op: UnaryOp, a: View, out: Storage): void {
+    const n = numel(a.shape);
+    const o = this.#out(out, `unary ${op}`, n);
+    const it = wgslType(a.storage.dtype, op), ot = wgslType(o.dtype, op);
+    this.#ew(unaryKernel(op, it, ot), o, null, [a], [it], a.shape, op);
+  }
+
+  binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {
+    const o = this.#out(out, op, numel(shape));
+    const ot = wgslType(o.dtype, op);
+    const ta = typeof a === "number" ? null : wgslType(a.storage.dtype, op);
+    const tb = typeof b === "number" ? null : wgslType(b.storage.dtype, op);
+    let t = ta ?? tb ?? ot;
+    if (ta && tb && ta !== tb) {
+      // Mixed operand dtypes (the ops layer normally casts first): compute in the wider one.
+      t = ta === "f32" || tb === "f32" ? "f32" : "i32";
+      const cast = (v: View): View => {
+        const dt: DType = t === "f32" ? "float32" : "int32";
+        if (v.storage.dtype === dt) return v;
+        const tmp = this.alloc(dt, numel(v.shape));
+        this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
+        return { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 };
+      };
+      const ca = cast(a as View), cb = cast(b as View);
+      this.#ew(binaryKernel(op, t, ot), o, null, [ca, cb], [t, t], shape, op);
+      if (ca !== a) this.free(ca.storage);
+      if (cb !== b) this.free(cb.storage);
+      return;
+    }
+    this.#ew(binaryKernel(op, t, ot), o, null, [a, b], [t, t], shape, op);
+  }
+
+  where(cond: View, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {
+    const o = this.#out(out, "where", numel(shape));
+    const ot = wgslType(o.dtype, "where");
+    const tc = wgslType(cond.storage.dtype, "where");
+    const ta = typeof a === "number" ? ot : wgslType(a.storage.dtype, "where");
+    const tb = typeof b === "number" ? ot : wgslType(b.storage.dtype, "where");
+    this.#ew(whereKernel(tc, ta, tb, ot), o, null, [cond, a, b], [tc, ta, tb], shape, "where");
+  }
+
+  // ---- reductions ---------------------------------------------------------------------------------
+
+  reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void {
+    const nd = a.shape.length;
+    const innerShape = a.shape.slice(nd - reduceDims), outerShape = a.shape.slice(0, nd - reduceDims);
+    const ic = collapse(innerShape, [a.strides.slice(nd - reduceDims)]);
+    if (ic.shape.length > 1) {
+      const c = this.#contig(a, "reduce");
+      this.reduce(op, { storage: c.s, shape: a.shape, strides: rowMajor(a.shape), offset: c.offset }, reduceDims, out);
+      c.done();
+      return;
+    }
+    const outer = numel(outerShape), inner = numel(innerShape);
+    const o = this.#out(out, `reduce ${op}`, outer);
+    if (outer === 0) return;
+    const oc = collapse(outerShape, [a.strides.slice(0, nd - reduceDims)]);
+    const it = wgslType(a.storage.dtype, op), ot = wgslType(o.dtype, op);
+    const w = new Array<number>(8 + 2 * MAX_RANK).fill(0);
+    w[0] = outer;
+    w[1] = inner;
+    w[2] = oc.shape.length;
+    w[3] = a.offset;
+    w[4] = ic.strides[0][0];
+    putRank(w, 8, oc.shape, 1);
+    putRank(w, 8 + MAX_RANK, oc.strides[0]);
+    const group = inner >= GROUP_ROW_MIN;
+    this.runtime.dispatch(
+      reduceKernel(op, it, ot, group),
+      [o.buffer, this.#in(a, op).buffer],
+      w,
+      groups1d(outer, group ? 1 : 64),
+    );
+  }
+
+  softmax(a: View, out: Storage, log: boolean): void {
+    const [rows, cols] = a.shape;
+    const o = this.#out(out, "softmax", rows * cols);
+    if (rows * cols === 0) return;
+    const c = this.#contig(a, "softmax");
+    this.#float(c.s.dtype, "softmax");
+    this.runtime.dispatch(softmaxKernel(log), [o.buffer, c.s.buffer], [rows, cols, c.offset, 0], groups1d(rows, 1));
+    c.done();
+  }
+
+  #float(dtype: DType, op: string): void {
+    if (dtype !== "float32") throw new TypeError(`webgpu ${op}: expected float32, got ${dtype}`);
+  }
+
+  // ---- matmul and convolution ---------------------------------------------------------------------
+
+  matmul(a: View, b: View, out: Storage): void {
+    const nd = a.shape.length;
+    const m = a.shape[nd - 2], k = a.shape[nd - 1], n = b.shape[nd - 1];
+    const batchShape = a.shape.slice(0, nd - 2);
+    const batch = numel(batchShape);
+    if (a.storage.dtype !== "float32" || b.storage.dtype !== "float32" || out.dtype !== "float32") {
+      // Integer matmul is rare: compute in float32 and convert.
+      const f = (v: View): View => {
+        if (v.storage.dtype === "float32") return v;
+        const tmp = this.alloc("float32", numel(v.shape));
+        this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
+        return { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 };
+      };
+      const fa = f(a), fb = f(b);
+      const fo = out.dtype === "float32" ? out : this.alloc("float32", batch * m * n);
+      this.matmul(fa, fb, fo);
+      if (fo !== out) {
+        const shape = [batch * m * n];
+        this.copy({ storage: fo, shape, strides: [1], offset: 0 }, { storage: out, shape, strides: [1], offset: 0 });
+        this.free(fo);
+      }
+      if (fa !== a) this.free(fa.storage);
+      if (fb !== b) this.free(fb.storage);
+      return;
+    }
+    const o = this.#out(out, "matmul", k === 0 ? 0 : batch * m * n);
+    if (batch * m * n === 0 || k === 0) return;
+    const bc = collapse(batchShape, [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2), rowMajor(batchShape)]);
+    if (bc.shape.length > 4) {
+      throw new RangeError(`webgpu matmul: ${bc.shape.length} batch dims that cannot be merged (at most 4)`);
+    }
+    const pad = (xs: number[], fill: number) => [...xs, ...new Array(4 - xs.length).fill(fill)];
+    const bufs = [o.buffer, this.#in(a, "matmul").buffer, this.#in(b, "matmul").buffer];
+    const sAm = a.strides[nd - 2], sAk = a.strides[nd - 1], sBk = b.strides[nd - 2], sBn = b.strides[nd - 1];
+    // The vec4 kernel: each operand contiguous along one axis, everything else a multiple of 4.
+    const aT = sAm === 1 && sAk !== 1 || (m === 1 && sAm === 1), bT = sBk === 1 && sBn !== 1;
+    const m4 = (x: number) => x % 4 === 0;
+    const vec4 = m4(m) && m4(n) && m4(k) && m4(a.offset) && m4(b.offset) &&
+      (aT ? sAm === 1 && m4(sAk) : sAk === 1 && m4(sAm)) && (bT ? sBk === 1 && m4(sBn) : sBn === 1 && m4(sBk)) &&
+      bc.strides[0].every(m4) && bc.strides[1].every(m4);
+    const kernel = vec4 ? matmulVec4Kernel(aT, bT) : matmulKernel;
+    for (let z0 = 0; z0 < batch; z0 += 65535) {
+      const w = [
+        m,
+        n,
+        k,
+        z0,
+        a.offset,
+        b.offset,
+        a.strides[nd - 2],
+        a.strides[nd - 1],
+        b.strides[nd - 2],
+        b.strides[nd - 1],
+        bc.shape.length,
+        0,
+        ...pad(bc.shape, 1),
+        ...pad(bc.strides[0], 0),
+        ...pad(bc.strides[1], 0),
+      ];
+      const zs = Math.min(65535, batch - z0);
+      const grid: [number, number, number] = vec4 ? [Math.ceil(n / 256), m / 4, zs] : gemmGroups(m, n, zs);
+      this.runtime.dispatch(kernel, bufs, w, grid);
+    }
+  }
+
+  #conv(
+    kernel: Kernel,
+    x1: View,
+    x2: View,
+    out: Storage,
+    g: Conv2dGeometry,
+    dims: [number, number, number],
+    outLen: number,
+  ): void {
+    const o = this.#out(out, kernel.name, outLen);
+    if (outLen === 0) return;
+    const c1 = this.#contig(x1, kernel.name), c2 = this.#contig(x2, kernel.name);
+    this.#float(c1.s.dtype, kernel.name);
+    this.#float(c2.s.dtype, kernel.name);
+    const [M, N, K] = dims;
+    if (K === 0) {
+      this.#ready(o);
+    } else {
+      const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
+      const w = [
+        M,
+        N,
+        K,
+        0,
+        g.n,
+        g.cIn,
+        g.h,
+        g.w,
+        g.cOut,
+        g.kh,
+        g.kw,
+        g.strideH,
+        g.strideW,
+        g.padH,
+        g.padW,
+        g.dilationH,
+        g.dilationW,
+        cing,
+        coutg,
+        g.outH,
+        g.outW,
+        c1.offset,
+        c2.offset,
+        0,
+      ];
+      this.runtime.dispatch(kernel, [o.buffer, c1.s.buffer, c2.s.buffer], w, gemmGroups(M, N, g.groups));
+    }
+    c1.done();
+    c2.done();
+  }
+
+  conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
+    const dims: [number, number, number] = [coutg, g.n * g.outH * g.outW, cing * g.kh * g.kw];
+    this.#conv(conv2dKernel, x, weight, out, g, dims, g.n * g.cOut * g.outH * g.outW);
+  }
+
+  conv2dBackwardInput(gradOut: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
+    const dims: [number, number, number] = [cing, g.n * g.h * g.w, coutg * g.kh * g.kw];
+    this.#conv(conv2dBackwardInputKernel, gradOut, weight, out, g, dims, g.n * g.cIn * g.h * g.w);
+  }
+
+  conv2dBackwardWeight(gradOut: View, x: View, out: Storage, g: Conv2dGeometry): void {
+    const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
+    const dims: [number, number, number] = [coutg, cing * g.kh * g.kw, g.n * g.outH * g.outW];
+    this.#conv(conv2dBackwardWeightKernel, gradOut, x, out, g, dims, g.cOut * cing * g.kh * g.kw);
+  }
+
+  // ---- indexing -----------------------------------------------------------------------------------
+
+  gather(a: View, dim: number, index: View, out: Storage): void {
+    const n = numel(index.shape);
+    const o = this.#out(out, "gather", n);
+    if (n === 0) return;
+    const t = wgslType(a.storage.dtype, "gather"), it = wgslType(index.storage.dtype, "gather");
+    const w = new Array<number>(8 + 3 * MAX_RANK).fill(0);
+    w.splice(0, 6, n, index.shape.length, dim, a.offset, index.offset, a.shape[dim]);
+    putRank(w, 8, a.strides);
+    putRank(w, 8 + MAX_RANK, index.shape, 1);
+    putRank(w, 8 + 2 * MAX_RANK, index.strides);
+    const bufs = [o.buffer, this.#in(a, "gather").buffer, this.#in(index, "gather").buffer, this.#err];
+    this.runtime.dispatch(gatherKernel(t, it), bufs, w, groups1d(n, 256));
+    this.#errDirty = true;
+  }
+
+  scatterAdd(out: Storage, outShape: readonly number[], dim: number, index: View, src: View): void {
+    const n = numel(index.shape);
+    const o = this.#in(out, "scatterAdd");
+    if (n === 0) return;
+    const t = wgslType(o.dtype, "scatterAdd"), it = wgslType(index.storage.dtype, "scatterAdd");
+    if (t === "u32") throw new TypeError("webgpu scatterAdd: bool outputs are not supported");
+    const w = new Array<number>(8 + 4 * MAX_RANK).fill(0);
+    w.splice(0, 6, n, index.shape.length, dim, index.offset, src.offset, outShape[dim]);
+    putRank(w, 8, rowMajor(outShape));
+    putRank(w, 8 + MAX_RANK, index.shape, 1);
+    putRank(w, 8 + 2 * MAX_RANK, index.strides);
+    putRank(w, 8 + 3 * MAX_RANK, src.strides);
+    let s = src;
+    if (src.storage.dtype !== o.dtype) {
+      const tmp = this.alloc(o.dtype, n);
+      this.copy(src, { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 });
+      s = { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 };
+      putRank(w, 8 + 3 * MAX_RANK, s.strides);
+      w[4] = 0;
+    }
+    const bufs = [o.buffer, this.#in(index, "scatterAdd").buffer, this.#in(s, "scatterAdd").buffer, this.#err];
+    this.runtime.dispatch(scatterAddKernel(t, it), bufs, w, groups1d(n, 256));
+    if (s !== src) this.free(s.storage);
+    this.#errDirty = true;
+  }
+
+  // ---- random -------------------------------------------------------------------------------------
+
+  random(kind: RandomKind, out: Storage, seed: number, offset: number): void {
+    const o = this.#out(out, "random", out.length);
+    this.#float(o.dtype, `random ${kind}`);
+    if (o.length === 0) return;
+    const lo = offset % 4294967296, hi = Math.floor(offset / 4294967296);
+    this.runtime.dispatch(
+      randomKernel(kind),
+      [o.buffer],
+      [o.length, pcg(seed), lo >>> 0, hi >>> 0],
+      groups1d(o.length, 256),
+    );
+  }
+
+  // ---- pooling ------------------------------------------------------------------------------------
+
+  #pool(kernel: Kernel, out: GpuStorage[], ins: View[], g: Pool2dGeometry, total: number): void {
+    const cs = ins.map((v) => this.#contig(v, kernel.name));
+    const w = [
+      total,
+      g.n,
+      g.c,
+      g.h,
+      g.w,
+      g.kh,
+      g.kw,
+      g.strideH,
+      g.strideW,
+      g.padH,
+      g.padW,
+      g.dilationH,
+      g.dilationW,
+      g.outH,
+      g.outW,
+      g.countIncludePad ? 1 : 0,
+      cs[0]?.offset ?? 0,
+      cs[1]?.offset ?? 0,
+      0,
+      0,
+    ];
+    if (total > 0) {
+      this.runtime.dispatch(
+        kernel,
+        [...out.map((o) => o.buffer), ...cs.map((c) => c.s.buffer)],
+        w,
+        groups1d(total, 256),
+      );
+    }
+    for (const c of cs) c.done();
+  }
+
+  maxPool2d(x: View, out: Storage, indices: Storage, g: Pool2dGeometry): void {
+    const total = g.n * g.c * g.outH * g.outW;
+    this.#float(x.storage.dtype, "maxPool2d");
+    this.#pool(
+      maxPoolKernel,
+      [this.#out(out, "maxPool2d", total), this.#out(indices, "maxPool2d", total)],
+      [x],
+      g,
+      total,
+    );
+  }
+
+  maxPool2dBackward(gradOut: View, indices: View, out: Storage, g: Pool2dGeometry): void {
+    const total = g.n * g.c * g.h * g.w;
+    this.#pool(maxPoolBackwardKernel, [this.#out(out, "maxPool2dBackward", total)], [gradOut, indices], g, total);
+  }
+
+  avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void {
+    const total = g.n * g.c * g.outH * g.outW;
+    this.#float(x.storage.dtype, "avgPool2d");
+    this.#pool(avgPoolKernel, [this.#out(out, "avgPool2d", total)], [x], g, total);
+  }
+
+  avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
+    const total = g.n * g.c * g.h * g.w;
+    this.#pool(avgPoolBackwardKernel, [this.#out(out, "avgPool2dBackward", total)], [gradOut], g, total);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Reductions over the trailing dims of a view (sum, prod, max, min, argmax,
+ * argmin): one thread per output row when rows are short, one workgroup per
+ * row (a tree in workgroup memory) when they are long.
+ *
+ * @module
+ */
+
+import type { ReduceOp } from "@dendrite/tensor";
+import type { WgslType } from "../allocator.ts";
+import type { Kernel } from "../program.ts";
+import { convert, F32_INF, F32_NEG_INF, MAX_RANK } from "./common.ts";
+
+/** Rows at least this long get a workgroup each. */
+export const GROUP_ROW_MIN = 256;
+
+const STRUCT = `struct P {
+  outer: u32, inner: u32, rank: u32, off: i32,
+  istr: i32, p0: u32, p1: u32, p2: u32,
+  shape: array<vec4<i32>, ${MAX_RANK / 4}>,
+  str: array<vec4<i32>, ${MAX_RANK / 4}>,
+}`;
+
+function init(op: ReduceOp, t: "f32" | "i32"): string {
+  const big = t === "f32" ? F32_INF : "2147483647";
+  const small = t === "f32" ? F32_NEG_INF : "bitcast<i32>(0x80000000u)";
+  switch (op) {
+    case "sum":
+      return t === "f32" ? "0.0" : "0";
+    case "prod":
+      return t === "f32" ? "1.0" : "1";
+    case "max":
+    case "argmax":
+      return small;
+    case "min":
+    case "argmin":
+      return big;
+  }
+}
+
+/** Whether (v, j) should replace (acc, at) — for arg ops the first extreme wins. */
+function better(op: ReduceOp): string {
+  return op === "argmax" || op === "max" ? "v > acc || (v == acc && j < at)" : "v < acc || (v == acc && j < at)";
+}
+
+function combine(op: ReduceOp): string {
+  switch (op) {
+    case "sum":
+      return "acc = acc + v;";
+    case "prod":
+      return "acc = acc * v;";
+    default:
+      return `if (${better(op)}) { acc = v; at = j; }`;
+  }
+}
+
+/** The reduce kernel for `op` over words of `inType` into `outType`; `group` picks the workgroup-per-row form. */
+export function reduceKernel(op: ReduceOp, inType: WgslType, outType: WgslType, group: boolean): Kernel {
+  const ct: "f32" | "i32" = inType === "f32" ? "f32" : "i32";
+  const isArg = op === "argmax" || op === "argmin";
+  const result = isArg ? "out[row] = at;" : `out[row] = ${convert("acc", ct, outType)};`;
+  const rowBase = `
+  var base = p.off;
+  var rem = row;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let sz = u32(p.shape[d / 4][d % 4]);
+    base += i32(rem % sz) * p.str[d / 4][d % 4];
+    rem = rem / sz;
+  }`;
+  const header = `${STRUCT}
+@group(0) @binding(0) var<storage, read_write> out: array<${isArg ? "i32" : outType}>;
+@group(0) @binding(1) var<storage, read> a: array<${inType}>;
+@group(0) @binding(2) var<uniform> p: P;`;
+  const source = group
+    ? () =>
+      `${header}
+var<workgroup> sv: array<${ct}, 256>;
+var<workgroup> si: array<i32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.outer) { return; }
+  ${rowBase}
+  var acc: ${ct} = ${init(op, ct)};
+  var at: i32 = 0;
+  for (var jj = t; jj < p.inner; jj += 256u) {
+    let j = i32(jj);
+    let v = ${ct}(a[base + j * p.istr]);
+    ${combine(op)}
+  }
+  sv[t] = acc;
+  si[t] = at;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (t < s) {
+      acc = sv[t];
+      at = si[t];
+      let v = sv[t + s];
+      let j = si[t + s];
+      ${isArg || op === "max" || op === "min" ? combine(op) : combine(op)}
+      sv[t] = acc;
+      si[t] = at;
+    }
+    workgroupBarrier();
+  }
+  if (t == 0u) {
+    acc = sv[0];
+    at = si[0];
+    ${result}
+  }
+}`
+    : () =>
+      `${header}
+const WG = 64u;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.outer) { return; }
+  ${rowBase}
+  var acc: ${ct} = ${init(op, ct)};
+  var at: i32 = 0;
+  for (var jj = 0u; jj < p.inner; jj++) {
+    let j = i32(jj);
+    let v = ${ct}(a[base + j * p.istr]);
+    ${combine(op)}
+  }
+  ${result}
+}`;
+  return {
+    name: `reduce_${op}_${inType}${group ? "_group" : ""}`,
+    key: `reduce:${op}:${inType}:${outType}:${group}`,
+    bindings: ["rw", "ro"],
+    source,
+  };
+}
