@@ -11,12 +11,22 @@
  *
  * Transposed operands cost nothing: `gemm` takes arbitrary strides.
  *
+ * Float32 convolutions with the WebAssembly kernels selected (the default)
+ * copy both operands into the WebAssembly heap once and split the batch across
+ * threads, each unfolding its images there and calling the SGEMM
+ * (`wasmConv` below, `wasm/conv_jobs.ts`); the TypeScript path stays the
+ * reference and the float64 path.
+ *
  * @module
  */
 
 import type { Conv2dGeometry } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import { gemm } from "./matmul.ts";
+import { col2im, im2col, isPointwise } from "./im2col.ts";
+import { getCpuKernels } from "./kernels.ts";
+import { heapF32, heapFits, reserveHeap, runConvJobs, threadsFor } from "./wasm/runtime.ts";
+import { JOB_CONV_BACKWARD_INPUT, JOB_CONV_BACKWARD_WEIGHT, JOB_CONV_FORWARD, weightChunks } from "./wasm/jobs.ts";
 
 // Scratch buffers reused across calls (grown on demand): the unfolded image and
 // a per-image weight-gradient partial. Float64 keeps the accumulation exact
@@ -34,78 +44,11 @@ function wBuffer(size: number): Float64Array {
   return wScratch;
 }
 
-/** Whether the convolution is a plain per-pixel matrix product (1×1, stride 1, no padding). */
-function isPointwise(g: Conv2dGeometry): boolean {
-  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
-}
-
-/** First and one-past-last output column whose input column `ow*s - p + kj*d` lies inside `[0, w)`. */
-function validRange(outSize: number, inSize: number, stride: number, pad: number, off: number): [number, number] {
-  // ow*s - pad + off >= 0  <=>  ow >= (pad - off)/s ; ow*s - pad + off <= in-1  <=>  ow <= (in-1+pad-off)/s
-  const lo = Math.max(0, Math.ceil((pad - off) / stride));
-  const hi = Math.min(outSize, Math.floor((inSize - 1 + pad - off) / stride) + 1);
-  return [lo, Math.max(lo, hi)];
-}
-
-/** Unfolds channels `c0..c0+cInG` of the image at `xOff` into `col[K][P]`. */
-function im2col(x: TypedArray, xOff: number, g: Conv2dGeometry, cInG: number, col: Float64Array): void {
-  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  const P = outH * outW;
-  let row = 0;
-  for (let c = 0; c < cInG; c++) {
-    const plane = xOff + c * h * w;
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++, row++) {
-        const base = row * P;
-        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
-        const colOff = kj * dilationW - padW;
-        for (let oh = 0; oh < outH; oh++) {
-          const ih = oh * strideH - padH + ki * dilationH;
-          const dst = base + oh * outW;
-          if (ih < 0 || ih >= h) {
-            for (let ow = 0; ow < outW; ow++) col[dst + ow] = 0;
-            continue;
-          }
-          for (let ow = 0; ow < owLo; ow++) col[dst + ow] = 0;
-          const src = plane + ih * w + colOff;
-          if (strideW === 1) {
-            for (let ow = owLo; ow < owHi; ow++) col[dst + ow] = x[src + ow];
-          } else {
-            for (let ow = owLo; ow < owHi; ow++) col[dst + ow] = x[src + ow * strideW];
-          }
-          for (let ow = owHi; ow < outW; ow++) col[dst + ow] = 0;
-        }
-      }
-    }
-  }
-}
-
-/** Folds `col[K][P]` back onto channels of the image at `xOff`, summing overlapping windows. */
-function col2im(col: Float64Array, x: TypedArray, xOff: number, g: Conv2dGeometry, cInG: number): void {
-  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  const P = outH * outW;
-  let row = 0;
-  for (let c = 0; c < cInG; c++) {
-    const plane = xOff + c * h * w;
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++, row++) {
-        const base = row * P;
-        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
-        const colOff = kj * dilationW - padW;
-        for (let oh = 0; oh < outH; oh++) {
-          const ih = oh * strideH - padH + ki * dilationH;
-          if (ih < 0 || ih >= h) continue;
-          const src = base + oh * outW;
-          const dst = plane + ih * w + colOff;
-          for (let ow = owLo; ow < owHi; ow++) x[dst + ow * strideW] += col[src + ow];
-        }
-      }
-    }
-  }
-}
-
 /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]`. */
 export function conv2dForward(x: TypedArray, wt: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
+  if (
+    useWasm(x, wt, out) && wasmConv(JOB_CONV_FORWARD, x as Float32Array, wt as Float32Array, out as Float32Array, g)
+  ) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   if (P === 0 || g.n === 0) return;
@@ -127,6 +70,10 @@ export function conv2dForward(x: TypedArray, wt: TypedArray, out: TypedArray, g:
 
 /** Gradient with respect to the input, into out `[n,cIn,h,w]` (overwritten). */
 export function conv2dBackwardInput(go: TypedArray, wt: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
+  if (
+    useWasm(go, wt, out) &&
+    wasmConv(JOB_CONV_BACKWARD_INPUT, go as Float32Array, wt as Float32Array, out as Float32Array, g)
+  ) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   out.fill(0);
@@ -150,6 +97,10 @@ export function conv2dBackwardInput(go: TypedArray, wt: TypedArray, out: TypedAr
 
 /** Gradient with respect to the weight, into out `[cOut,cIn/groups,kh,kw]` (overwritten). */
 export function conv2dBackwardWeight(go: TypedArray, x: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
+  if (
+    useWasm(go, x, out) &&
+    wasmConv(JOB_CONV_BACKWARD_WEIGHT, go as Float32Array, x as Float32Array, out as Float32Array, g)
+  ) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   out.fill(0);
@@ -172,4 +123,54 @@ export function conv2dBackwardWeight(go: TypedArray, x: TypedArray, out: TypedAr
       for (let i = 0; i < cOutG * K; i++) out[wOff + i] += part[i];
     }
   }
+}
+
+// ---- WebAssembly path (float32) -----------------------------------------------
+
+function useWasm(a: TypedArray, b: TypedArray, out: TypedArray): boolean {
+  return a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array &&
+    getCpuKernels() === "wasm";
+}
+
+/**
+ * The three kernels on the WebAssembly heap: both operands are copied in
+ * once, the batch is split across threads (each unfolds its own images into
+ * its own column buffer), and the result is copied out once. With fewer
+ * images than threads, each GEMM is split across threads instead.
+ */
+function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float32Array, g: Conv2dGeometry): boolean {
+  const cInG = g.cIn / g.groups;
+  const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
+  out.fill(0);
+  if (P === 0 || g.n === 0) return true;
+  const weight = kind === JOB_CONV_BACKWARD_WEIGHT;
+  // Threads split images, or for the weight gradient fixed chunks of images (see weightChunks).
+  const items = weight ? weightChunks(g.n) : g.n;
+  const threads = threadsFor(items, g.n * g.cOut * P * K);
+  const colLen = isPointwise(g) ? 0 : K * P;
+  const outLen = weight ? items * g.cOut * K : out.length;
+  const bytes = (in0.length + in1.length + outLen + threads * colLen) * 4;
+  // Too large for the WebAssembly heap: the caller runs the TypeScript kernel.
+  if (!heapFits(bytes)) return false;
+  const base = reserveHeap(bytes);
+  const in0At = base, in1At = in0At + in0.length * 4, outAt = in1At + in1.length * 4;
+  const colAt = outAt + outLen * 4;
+  const h = heapF32();
+  h.set(in0, in0At / 4);
+  h.set(in1, in1At / 4);
+  // col2im sums into dx.
+  if (kind === JOB_CONV_BACKWARD_INPUT) h.fill(0, outAt / 4, outAt / 4 + outLen);
+  runConvJobs(kind, { in0: in0At, in1: in1At, out: outAt, col: colAt, colBytes: colLen * 4, g }, items, threads);
+  if (!weight) {
+    out.set(h.subarray(outAt / 4, outAt / 4 + outLen));
+    return true;
+  }
+  // Sum the chunks' weight-gradient partials, in chunk order.
+  const wl = g.cOut * K;
+  out.set(h.subarray(outAt / 4, outAt / 4 + wl));
+  for (let c = 1; c < items; c++) {
+    const at = outAt / 4 + c * wl;
+    for (let i = 0; i < wl; i++) out[i] += h[at + i];
+  }
+  return true;
 }

@@ -1,6 +1,8 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+import { cpuThreadsReady, setCpuKernels, setNumThreads } from "./kernels.ts";
+import { heapBytes, lastGemmThreads } from "./wasm/runtime.ts";
 
 interface Case {
   n: number;
@@ -130,4 +132,82 @@ Deno.test("conv2d CPU kernel writes float32 outputs", () => {
   const out = new Float32Array(ref.out.length);
   conv2dForward(x, w, out, g);
   close(out, ref.out, "float32 forward", 1e-6);
+});
+
+Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kernels match the naive loops", async () => {
+  // Cases big enough to split their batch across two threads (unevenly for n = 3), beside the edge cases above.
+  const big: Case[] = [
+    { n: 2, cIn: 16, h: 20, w: 20, cOut: 24, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 },
+    { n: 3, cIn: 32, h: 24, w: 24, cOut: 32, kh: 3, kw: 3, s: [2, 1], p: [1, 0], d: [1, 2], groups: 2 },
+    { n: 3, cIn: 64, h: 16, w: 16, cOut: 64, kh: 1, kw: 1, s: [1, 1], p: [0, 0], d: [1, 1], groups: 1 },
+  ];
+  setNumThreads(2);
+  await cpuThreadsReady();
+  try {
+    for (const kernels of ["wasm", "ts"] as const) {
+      setCpuKernels(kernels);
+      for (const [ci, c] of [...CASES, ...big].entries()) {
+        const g = geom(c);
+        const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 1 + ci));
+        const w = Float32Array.from(randArray(g.cOut * (g.cIn / g.groups) * g.kh * g.kw, 50 + ci));
+        const ref = naive(Float64Array.from(x), Float64Array.from(w), g);
+        const go = Float32Array.from(ref.go);
+        const out = new Float32Array(ref.out.length);
+        conv2dForward(x, w, out, g);
+        close(out, ref.out, `${kernels} case ${ci} forward`, 1e-5);
+        if (kernels === "wasm" && ci >= CASES.length) deepStrictEqual(lastGemmThreads(), 2, `case ${ci} threads`);
+        const dx = new Float32Array(x.length).fill(7);
+        conv2dBackwardInput(go, w, dx, g);
+        close(dx, ref.dx, `${kernels} case ${ci} dx`, 1e-5);
+        const dw = new Float32Array(w.length).fill(7);
+        conv2dBackwardWeight(go, x, dw, g);
+        close(dw, ref.dw, `${kernels} case ${ci} dw`, 1e-5);
+      }
+    }
+  } finally {
+    setCpuKernels("wasm");
+    setNumThreads(1);
+  }
+});
+
+Deno.test("repeated float32 conv2d steps reuse the WebAssembly heap (it does not grow)", () => {
+  const g = geom({ n: 2, cIn: 3, h: 12, w: 12, cOut: 8, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 });
+  const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 1));
+  const w = Float32Array.from(randArray(g.cOut * g.cIn * g.kh * g.kw, 2));
+  const go = Float32Array.from(randArray(g.n * g.cOut * g.outH * g.outW, 3));
+  const out = new Float32Array(go.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+  const step = () => {
+    conv2dForward(x, w, out, g);
+    conv2dBackwardInput(go, w, dx, g);
+    conv2dBackwardWeight(go, x, dw, g);
+  };
+  step();
+  const before = heapBytes();
+  for (let i = 0; i < 1000; i++) step();
+  deepStrictEqual(heapBytes(), before);
+});
+
+Deno.test("float32 conv2d gradients are the same bit for bit on one thread and on two", async () => {
+  const g = geom({ n: 5, cIn: 16, h: 20, w: 20, cOut: 16, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 });
+  const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 1));
+  const w = Float32Array.from(randArray(g.cOut * g.cIn * g.kh * g.kw, 2));
+  const go = Float32Array.from(randArray(g.n * g.cOut * g.outH * g.outW, 3));
+  const run = () => {
+    const out = new Float32Array(go.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+    conv2dForward(x, w, out, g);
+    conv2dBackwardInput(go, w, dx, g);
+    conv2dBackwardWeight(go, x, dw, g);
+    return [out, dx, dw];
+  };
+  setNumThreads(1);
+  const one = run();
+  setNumThreads(2);
+  await cpuThreadsReady();
+  try {
+    const two = run();
+    deepStrictEqual(lastGemmThreads(), 2);
+    deepStrictEqual(two, one);
+  } finally {
+    setNumThreads(1);
+  }
 });

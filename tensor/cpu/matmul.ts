@@ -5,8 +5,15 @@
  * `C[M,N] = A[M,K] · B[K,N]` for arbitrary strides (transposed operands cost
  * nothing extra: packing reads them once).
  *
+ * {@link gemm} sends float32 products to the WebAssembly SGEMM (`wasm/`) unless
+ * `setCpuKernels("ts")` chose this TypeScript kernel, which stays the
+ * reference, the fallback, and the float64 path.
+ *
  * @module
  */
+
+import { getCpuKernels } from "./kernels.ts";
+import { gemmF32 } from "./wasm/runtime.ts";
 
 const MR = 4;
 const NR = 4;
@@ -17,8 +24,40 @@ const MC = 64;
 let packA = new Float64Array(MC * KC);
 let packB = new Float64Array(KC * NC);
 
-/** One 2-D product into `c` at `cOff` (row-major, leading dimension n), overwriting it. */
+/**
+ * One 2-D product into `c` at `cOff` (row-major, leading dimension n), overwriting it.
+ * Float32 operands run the WebAssembly SGEMM when `getCpuKernels()` is `"wasm"`; everything else runs {@link gemmTs}.
+ */
 export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  a: ArrayLike<number>,
+  aOff: number,
+  aRowStride: number,
+  aColStride: number,
+  b: ArrayLike<number>,
+  bOff: number,
+  bRowStride: number,
+  bColStride: number,
+  c: { [i: number]: number; length: number },
+  cOff: number,
+): void {
+  if (k === 0) {
+    for (let i = 0; i < m * n; i++) c[cOff + i] = 0;
+    return;
+  }
+  if (
+    a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array && getCpuKernels() === "wasm"
+  ) {
+    // Operands too large for the WebAssembly heap fall through to the TypeScript kernel.
+    if (gemmF32(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff)) return;
+  }
+  gemmTs(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff);
+}
+
+/** The TypeScript kernel behind {@link gemm} (float64 accumulation), whatever the dtype. */
+export function gemmTs(
   m: number,
   n: number,
   k: number,

@@ -1,0 +1,154 @@
+/**
+ * Unfolding an image into the columns of a convolution's GEMM (im2col) and
+ * folding columns back (col2im), shared by the TypeScript convolution kernels,
+ * their WebAssembly path and the GEMM worker threads (which unfold their own
+ * images straight in the shared WebAssembly heap).
+ *
+ * @module
+ */
+
+import type { Conv2dGeometry } from "../backend.ts";
+import type { TypedArray } from "../dtype.ts";
+
+/** Whether the convolution is a plain per-pixel matrix product (1×1, stride 1, no padding). */
+export function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+}
+
+/** First and one-past-last output column whose input column `ow*s - p + kj*d` lies inside `[0, w)`. */
+function validRange(outSize: number, inSize: number, stride: number, pad: number, off: number): [number, number] {
+  // ow*s - pad + off >= 0  <=>  ow >= (pad - off)/s ; ow*s - pad + off <= in-1  <=>  ow <= (in-1+pad-off)/s
+  const lo = Math.max(0, Math.ceil((pad - off) / stride));
+  const hi = Math.min(outSize, Math.floor((inSize - 1 + pad - off) / stride) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
+/** A float buffer im2col writes into (the Float64 scratch, or the WebAssembly heap). */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Unfolds channels `c0..c0+cInG` of the image at `xOff` into `col[K][P]` starting at element `colAt`. */
+export function im2col(x: TypedArray, xOff: number, g: Conv2dGeometry, cInG: number, col: FloatArray, colAt = 0): void {
+  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
+  const P = outH * outW;
+  let row = 0;
+  for (let c = 0; c < cInG; c++) {
+    const plane = xOff + c * h * w;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++, row++) {
+        const base = colAt + row * P;
+        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
+        const colOff = kj * dilationW - padW;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * strideH - padH + ki * dilationH;
+          const dst = base + oh * outW;
+          if (ih < 0 || ih >= h) {
+            for (let ow = 0; ow < outW; ow++) col[dst + ow] = 0;
+            continue;
+          }
+          for (let ow = 0; ow < owLo; ow++) col[dst + ow] = 0;
+          const src = plane + ih * w + colOff;
+          if (strideW === 1) {
+            for (let ow = owLo; ow < owHi; ow++) col[dst + ow] = x[src + ow];
+          } else {
+            for (let ow = owLo; ow < owHi; ow++) col[dst + ow] = x[src + ow * strideW];
+          }
+          for (let ow = owHi; ow < outW; ow++) col[dst + ow] = 0;
+        }
+      }
+    }
+  }
+}
+
+/** Folds `col[K][P]` (from element `colAt`) back onto channels of the image at `xOff`, summing overlapping windows. */
+export function col2im(col: FloatArray, x: TypedArray, xOff: number, g: Conv2dGeometry, cInG: number, colAt = 0): void {
+  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
+  const P = outH * outW;
+  let row = 0;
+  for (let c = 0; c < cInG; c++) {
+    const plane = xOff + c * h * w;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++, row++) {
+        const base = colAt + row * P;
+        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
+        const colOff = kj * dilationW - padW;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * strideH - padH + ki * dilationH;
+          if (ih < 0 || ih >= h) continue;
+          const src = base + oh * outW;
+          const dst = plane + ih * w + colOff;
+          for (let ow = owLo; ow < owHi; ow++) x[dst + ow * strideW] += col[src + ow];
+        }
+      }
+    }
+  }
+}
+
+/** The WebAssembly `unfold` export: one im2col row (see `wasm/gemm_kernel.ts`). */
+export type UnfoldFn = (
+  dst: number,
+  plane: number,
+  outH: number,
+  outW: number,
+  h: number,
+  w: number,
+  strideH: number,
+  strideW: number,
+  ih0: number,
+  owLo: number,
+  owHi: number,
+  colOff: number,
+) => void;
+
+/** The WebAssembly `fold` export: one col2im row, summed into the image. */
+export type FoldFn = UnfoldFn;
+
+/**
+ * {@link im2col} on the WebAssembly heap: the image at byte address `xAt`
+ * unfolds into `col[K][P]` at byte address `colAt`, one `unfold` call per row.
+ */
+export function im2colHeap(unfold: UnfoldFn, xAt: number, g: Conv2dGeometry, cInG: number, colAt: number): void {
+  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
+  const rowBytes = outH * outW * 4;
+  let dst = colAt;
+  for (let c = 0; c < cInG; c++) {
+    const plane = xAt + c * h * w * 4;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++, dst += rowBytes) {
+        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
+        unfold(
+          dst,
+          plane,
+          outH,
+          outW,
+          h,
+          w,
+          strideH,
+          strideW,
+          ki * dilationH - padH,
+          owLo,
+          owHi,
+          kj * dilationW - padW,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * {@link col2im} on the WebAssembly heap: `col[K][P]` at byte address `colAt`
+ * is summed back onto the image at byte address `xAt`, one `fold` call per row.
+ */
+export function col2imHeap(fold: FoldFn, colAt: number, xAt: number, g: Conv2dGeometry, cInG: number): void {
+  const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
+  const rowBytes = outH * outW * 4;
+  let src = colAt;
+  for (let c = 0; c < cInG; c++) {
+    const plane = xAt + c * h * w * 4;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++, src += rowBytes) {
+        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
+        fold(src, plane, outH, outW, h, w, strideH, strideW, ki * dilationH - padH, owLo, owHi, kj * dilationW - padW);
+      }
+    }
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * The source of the WebAssembly SGEMM: a generator that emits the module's
+ * bytecode with the {@link Fn} writer from `assembler.ts`.
+ *
+ * Structure (Goto/BLIS): `C[M,N] (+)= A[M,K]·B[K,N]`, blocked over N (NC),
+ * K (KC) and M (MC); each KC×NC block of B is packed into column panels of NR
+ * floats, each MC×KC block of A into row panels of MR floats, and a
+ * register-blocked MR×NR micro-kernel keeps MR·NR/4 f32x4 accumulators in
+ * registers while it streams both panels. Edge tiles run the same
+ * micro-kernel into a scratch tile and copy the valid part out. Operands are
+ * read with arbitrary element strides (the packing copies them anyway).
+ *
+ * Two builds come from this source: one whose multiply-add is
+ * `f32x4.relaxed_madd` (a fused FMA on hardware that has one) and one with a
+ * plain `f32x4.mul` + `f32x4.add`, for engines without relaxed SIMD.
+ *
+ * Exported functions (all arguments i32; pointers are byte addresses in the
+ * imported memory, strides are in elements):
+ * - `gemm(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, ldc, packA, packB, accumulate)`;
+ *   `packA` needs {@link PACK_A_BYTES}, `packB` needs {@link PACK_B_BYTES};
+ * - `unfold(dst, plane, outH, outW, h, w, strideH, strideW, ih0, owLo, owHi, colOff)`: one row of a
+ *   convolution's im2col matrix (see `im2colHeap` in `../im2col.ts`), with `memory.copy`/`memory.fill`;
+ * - `fold(src, plane, …same…)`: the reverse, summing one im2col row back into the image (col2im).
+ *
+ * @module
+ */
+
+import {
+  add,
+  and,
+  block,
+  br,
+  brIf,
+  call,
+  type Code,
+  encodeModule,
+  eq,
+  eqz,
+  f32,
+  f32Add,
+  f32Load,
+  f32Store,
+  Fn,
+  forRange,
+  ge,
+  geU,
+  I32,
+  i32,
+  ifElse,
+  loop,
+  lt,
+  memCopy,
+  memFill,
+  min,
+  mul,
+  seq,
+  shl,
+  sub,
+  V128,
+  vAdd,
+  vLoad,
+  vLoadSplat,
+  vMadd,
+  vMul,
+  vStore,
+  vZero,
+} from "./assembler.ts";
+
+/** Rows of the micro-tile. */
+export const MR = 6;
+/** f32x4 vectors per micro-tile row (NR = 4·NV columns). */
+export const NV = 2;
+/** Columns of the micro-tile. */
+export const NR = 4 * NV;
+/** Depth of a packed block (A panel rows and B panel columns hold this many k). */
+export const KC = 256;
+/** Rows of A packed at once (a multiple of MR). */
+export const MC = 120;
+/** Columns of B packed at once (a multiple of NR). */
+export const NC = 2040;
+/** Steps of the k loop per iteration of the micro-kernel's main loop. */
+const UNROLL = 2;
+
+if (MC % MR !== 0 || NC % NR !== 0) throw new Error("gemm_kernel: MC must be a multiple of MR and NC of NR");
+
+/** Bytes of the packed-A buffer (plus one scratch micro-tile for edges). */
+export const PACK_A_BYTES = (MC * KC + MR * NR) * 4;
+/** Bytes of the packed-B buffer. */
+export const PACK_B_BYTES = KC * NC * 4;
+
+/** Function indices in the module. */
+const MICRO = 0, PACK_A = 1, PACK_B = 2, MACRO = 3;
+
+function micro(relaxed: boolean): Fn {
+  const f = new Fn("micro", [["kc", I32], ["pa", I32], ["pb", I32], ["c", I32], ["ldc", I32], ["first", I32]]);
+  f.local(I32, "p", "cr", "ldcb");
+  const acc = (i: number, j: number) => `acc${i}_${j}`;
+  for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) f.local(V128, acc(i, j));
+  for (let j = 0; j < NV; j++) f.local(V128, `b${j}`);
+  f.local(V128, "a");
+  const madd = (a: Code, b: Code, c: Code) => relaxed ? vMadd(a, b, c) : vAdd(vMul(a, b), c);
+  const step = (offA: number, offB: number): Code => {
+    const out: Code[] = [];
+    for (let j = 0; j < NV; j++) out.push(f.set(`b${j}`, vLoad(f.get("pb"), offB + 16 * j)));
+    for (let i = 0; i < MR; i++) {
+      out.push(f.set("a", vLoadSplat(f.get("pa"), offA + 4 * i)));
+      for (let j = 0; j < NV; j++) out.push(f.set(acc(i, j), madd(f.get("a"), f.get(`b${j}`), f.get(acc(i, j)))));
+    }
+    return seq(...out);
+  };
+  const body: Code[] = [];
+  for (let i = 0; i < MR; i++) for (let j = 0; j < NV; j++) body.push(f.set(acc(i, j), vZero()));
+  const unrolled: Code[] = [];
+  for (let u = 0; u < UNROLL; u++) unrolled.push(step(u * MR * 4, u * NR * 4));
+  body.push(
+    f.set("p", i32(0)),
+    // Main loop: UNROLL steps while p + UNROLL <= kc.
+    block(loop(
+      brIf(1, ge(add(f.get("p"), i32(UNROLL - 1)), f.get("kc"))),
+      ...unrolled,
+      f.set("pa", add(f.get("pa"), i32(UNROLL * MR * 4))),
+      f.set("pb", add(f.get("pb"), i32(UNROLL * NR * 4))),
+      f.set("p", add(f.get("p"), i32(UNROLL))),
+      br(0),
+    )),
+    block(loop(
+      brIf(1, ge(f.get("p"), f.get("kc"))),
+      step(0, 0),
+      f.set("pa", add(f.get("pa"), i32(MR * 4))),
+      f.set("pb", add(f.get("pb"), i32(NR * 4))),
+      f.set("p", add(f.get("p"), i32(1))),
+      br(0),
+    )),
+    f.set("ldcb", shl(f.get("ldc"), i32(2))),
+  );
+  const store = (accumulate: boolean): Code => {
+    const out: Code[] = [f.set("cr", f.get("c"))];
+    for (let i = 0; i < MR; i++) {
+      for (let j = 0; j < NV; j++) {
+        const v = accumulate ? vAdd(vLoad(f.get("cr"), 16 * j), f.get(acc(i, j))) : f.get(acc(i, j));
+        out.push(vStore(f.get("cr"), v, 16 * j));
+      }
+      out.push(f.set("cr", add(f.get("cr"), f.get("ldcb"))));
+    }
+    return seq(...out);
+  };
+  body.push(ifElse(f.get("first"), store(false), store(true)));
+  f.body = seq(...body);
+  return f;
+}
+
+function packA(): Fn {
+  const f = new Fn("pack_a", [["mc", I32], ["kc", I32], ["src", I32], ["rs", I32], ["cs", I32], ["dst", I32]]);
+  f.local(I32, "i0", "p", "rows", "rsb", "csb");
+  const r = (i: number) => `r${i}`;
+  for (let i = 0; i < MR; i++) f.local(I32, r(i));
+  const full: Code[] = [], part: Code[] = [];
+  for (let i = 0; i < MR; i++) {
+    full.push(f32Store(f.get("dst"), f32Load(f.get(r(i))), 4 * i));
+    part.push(ifElse(
+      lt(i32(i), f.get("rows")),
+      f32Store(f.get("dst"), f32Load(f.get(r(i))), 4 * i),
+      f32Store(f.get("dst"), f32(0), 4 * i),
+    ));
+  }
+  const advance: Code[] = [];
+  for (let i = 0; i < MR; i++) advance.push(f.set(r(i), add(f.get(r(i)), f.get("csb"))));
+  advance.push(f.set("dst", add(f.get("dst"), i32(MR * 4))));
+  const rowPtrs: Code[] = [];
+  for (let i = 0; i < MR; i++) {
+    rowPtrs.push(f.set(r(i), add(f.get("src"), mul(add(f.get("i0"), i32(i)), f.get("rsb")))));
+  }
+  f.body = seq(
+    f.set("rsb", shl(f.get("rs"), i32(2))),
+    f.set("csb", shl(f.get("cs"), i32(2))),
+    forRange(
+      f,
+      "i0",
+      i32(0),
+      f.get("mc"),
+      i32(MR),
+      f.set("rows", sub(f.get("mc"), f.get("i0"))),
+      ...rowPtrs,
+      ifElse(
+        ge(f.get("rows"), i32(MR)),
+        forRange(f, "p", i32(0), f.get("kc"), i32(1), ...full, ...advance),
+        forRange(f, "p", i32(0), f.get("kc"), i32(1), ...part, ...advance),
+      ),
+    ),
+  );
+  return f;
+}
+
+function packB(): Fn {
+  const f = new Fn("pack_b", [["kc", I32], ["nc", I32], ["src", I32], ["rs", I32], ["cs", I32], ["dst", I32]]);
+  f.local(I32, "j0", "p", "cols", "rsb", "csb", "s", "q");
+  const vecCopy: Code[] = [];
+  for (let v = 0; v < NV; v++) vecCopy.push(vStore(f.get("dst"), vLoad(f.get("s"), 16 * v), 16 * v));
+  const scalar: Code[] = [f.set("q", f.get("s"))];
+  for (let j = 0; j < NR; j++) {
+    scalar.push(
+      ifElse(
+        lt(i32(j), f.get("cols")),
+        f32Store(f.get("dst"), f32Load(f.get("q")), 4 * j),
+        f32Store(f.get("dst"), f32(0), 4 * j),
+      ),
+      f.set("q", add(f.get("q"), f.get("csb"))),
+    );
+  }
+  const advance = seq(
+    f.set("s", add(f.get("s"), f.get("rsb"))),
+    f.set("dst", add(f.get("dst"), i32(NR * 4))),
+  );
+  f.body = seq(
+    f.set("rsb", shl(f.get("rs"), i32(2))),
+    f.set("csb", shl(f.get("cs"), i32(2))),
+    forRange(
+      f,
+      "j0",
+      i32(0),
+      f.get("nc"),
+      i32(NR),
+      f.set("cols", sub(f.get("nc"), f.get("j0"))),
+      f.set("s", add(f.get("src"), mul(f.get("j0"), f.get("csb")))),
+      ifElse(
+        and(ge(f.get("cols"), i32(NR)), eq(f.get("cs"), i32(1))),
+        forRange(f, "p", i32(0), f.get("kc"), i32(1), ...vecCopy, advance),
+        forRange(f, "p", i32(0), f.get("kc"), i32(1), ...scalar, advance),
+      ),
+    ),
+  );
+  return f;
+}
+
+function macro(): Fn {
+  const f = new Fn("macro", [
+    ["mc", I32],
+    ["nc", I32],
+    ["kc", I32],
+    ["pa", I32],
+    ["pb", I32],
+    ["c", I32],
+    ["ldc", I32],
+    ["first", I32],
+    ["tmp", I32],
+  ]);
+  f.local(I32, "j0", "i0", "rows", "cols", "pbj", "ct", "ldcb", "ii", "jj", "at", "rmax", "cmax");
+  const at = f.get("at");
+  const tv = f32Load(add(f.get("tmp"), shl(add(mul(f.get("ii"), i32(NR)), f.get("jj")), i32(2))));
+  const edgeCopy = seq(
+    f.set("rmax", min(f.get("rows"), i32(MR))),
+    f.set("cmax", min(f.get("cols"), i32(NR))),
+    forRange(
+      f,
+      "ii",
+      i32(0),
+      f.get("rmax"),
+      i32(1),
+      forRange(
+        f,
+        "jj",
+        i32(0),
+        f.get("cmax"),
+        i32(1),
+        f.set("at", add(add(f.get("ct"), mul(f.get("ii"), f.get("ldcb"))), shl(f.get("jj"), i32(2)))),
+        ifElse(f.get("first"), f32Store(at, tv), f32Store(at, f32Add(f32Load(at), tv))),
+      ),
+    ),
+  );
+  f.body = seq(
+    f.set("ldcb", shl(f.get("ldc"), i32(2))),
+    forRange(
+      f,
+      "j0",
+      i32(0),
+      f.get("nc"),
+      i32(NR),
+      f.set("cols", sub(f.get("nc"), f.get("j0"))),
+      f.set("pbj", add(f.get("pb"), shl(mul(f.get("j0"), f.get("kc")), i32(2)))),
+      forRange(
+        f,
+        "i0",
+        i32(0),
+        f.get("mc"),
+        i32(MR),
+        f.set("rows", sub(f.get("mc"), f.get("i0"))),
+        f.set("ct", add(add(f.get("c"), mul(f.get("i0"), f.get("ldcb"))), shl(f.get("j0"), i32(2)))),
+        ifElse(
+          and(ge(f.get("rows"), i32(MR)), ge(f.get("cols"), i32(NR))),
+          call(
+            MICRO,
+            f.get("kc"),
+            add(f.get("pa"), shl(mul(f.get("i0"), f.get("kc")), i32(2))),
+            f.get("pbj"),
+            f.get("ct"),
+            f.get("ldc"),
+            f.get("first"),
+          ),
+          seq(
+            call(
+              MICRO,
+              f.get("kc"),
+              add(f.get("pa"), shl(mul(f.get("i0"), f.get("kc")), i32(2))),
+              f.get("pbj"),
+              f.get("tmp"),
+              i32(NR),
+              i32(1),
+            ),
+            edgeCopy,
+          ),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+function gemm(): Fn {
+  const names = ["m", "n", "k", "a", "ars", "acs", "b", "brs", "bcs", "c", "ldc", "pa", "pb", "acc"];
+  const f = new Fn("gemm", names.map((n) => [n, I32] as [string, number]));
+  f.local(I32, "jc", "pc", "ic", "nc", "kc", "mc", "first");
+  const g = (n: string) => f.get(n);
+  f.body = forRange(
+    f,
+    "jc",
+    i32(0),
+    g("n"),
+    i32(NC),
+    f.set("nc", min(sub(g("n"), g("jc")), i32(NC))),
+    forRange(
+      f,
+      "pc",
+      i32(0),
+      g("k"),
+      i32(KC),
+      f.set("kc", min(sub(g("k"), g("pc")), i32(KC))),
+      call(
+        PACK_B,
+        g("kc"),
+        g("nc"),
+        add(g("b"), shl(add(mul(g("pc"), g("brs")), mul(g("jc"), g("bcs"))), i32(2))),
+        g("brs"),
+        g("bcs"),
+        g("pb"),
+      ),
+      f.set("first", and(eqz(g("pc")), eqz(g("acc")))),
+      forRange(
+        f,
+        "ic",
+        i32(0),
+        g("m"),
+        i32(MC),
+        f.set("mc", min(sub(g("m"), g("ic")), i32(MC))),
+        call(
+          PACK_A,
+          g("mc"),
+          g("kc"),
+          add(g("a"), shl(add(mul(g("ic"), g("ars")), mul(g("pc"), g("acs"))), i32(2))),
+          g("ars"),
+          g("acs"),
+          g("pa"),
+        ),
+        call(
+          MACRO,
+          g("mc"),
+          g("nc"),
+          g("kc"),
+          g("pa"),
+          g("pb"),
+          add(g("c"), shl(add(mul(g("ic"), g("ldc")), g("jc")), i32(2))),
+          g("ldc"),
+          g("first"),
+          add(g("pa"), i32(MC * KC * 4)),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+/**
+ * One row `(c, ki, kj)` of an im2col matrix: for each output row `oh`, input
+ * row `ih = ih0 + oh·strideH`; columns `[owLo, owHi)` read input column
+ * `ow·strideW + colOff` (a plain `memory.copy` at unit stride), the rest and
+ * out-of-range rows are zero.
+ */
+function unfold(): Fn {
+  const names = ["dst", "plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
+  const f = new Fn("unfold", names.map((n) => [n, I32] as [string, number]));
+  f.local(I32, "oh", "ih", "d", "s", "ow", "rowBytes");
+  const g = (n: string) => f.get(n);
+  f.body = seq(
+    f.set("rowBytes", shl(g("outW"), i32(2))),
+    f.set("d", g("dst")),
+    forRange(
+      f,
+      "oh",
+      i32(0),
+      g("outH"),
+      i32(1),
+      f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))),
+      ifElse(
+        geU(g("ih"), g("h")),
+        memFill(g("d"), i32(0), g("rowBytes")),
+        seq(
+          memFill(g("d"), i32(0), shl(g("owLo"), i32(2))),
+          f.set("s", add(g("plane"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
+          ifElse(
+            eq(g("sw"), i32(1)),
+            memCopy(
+              add(g("d"), shl(g("owLo"), i32(2))),
+              add(g("s"), shl(g("owLo"), i32(2))),
+              shl(sub(g("owHi"), g("owLo")), i32(2)),
+            ),
+            forRange(
+              f,
+              "ow",
+              g("owLo"),
+              g("owHi"),
+              i32(1),
+              f32Store(add(g("d"), shl(g("ow"), i32(2))), f32Load(add(g("s"), shl(mul(g("ow"), g("sw")), i32(2))))),
+            ),
+          ),
+          memFill(add(g("d"), shl(g("owHi"), i32(2))), i32(0), shl(sub(g("outW"), g("owHi")), i32(2))),
+        ),
+      ),
+      f.set("d", add(g("d"), g("rowBytes"))),
+    ),
+  );
+  return f;
+}
+
+/** One row of col2im: adds the im2col row at `src` back onto the input rows it was read from. */
+function fold(): Fn {
+  const names = ["src", "plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
+  const f = new Fn("fold", names.map((n) => [n, I32] as [string, number]));
+  f.local(I32, "oh", "ih", "d", "s", "ow", "at");
+  const g = (n: string) => f.get(n);
+  const at = g("at");
+  f.body = seq(
+    f.set("s", g("src")),
+    forRange(
+      f,
+      "oh",
+      i32(0),
+      g("outH"),
+      i32(1),
+      f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))),
+      ifElse(
+        lt(g("ih"), g("h")),
+        ifElse(
+          ge(g("ih"), i32(0)),
+          seq(
+            f.set("d", add(g("plane"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
+            ifElse(
+              eq(g("sw"), i32(1)),
+              seq(
+                f.set("ow", g("owLo")),
+                // Four columns at a time, then the rest one by one.
+                block(loop(
+                  brIf(1, ge(add(g("ow"), i32(3)), g("owHi"))),
+                  f.set("at", add(g("d"), shl(g("ow"), i32(2)))),
+                  vStore(at, vAdd(vLoad(at), vLoad(add(g("s"), shl(g("ow"), i32(2)))))),
+                  f.set("ow", add(g("ow"), i32(4))),
+                  br(0),
+                )),
+                block(loop(
+                  brIf(1, ge(g("ow"), g("owHi"))),
+                  f.set("at", add(g("d"), shl(g("ow"), i32(2)))),
+                  f32Store(at, f32Add(f32Load(at), f32Load(add(g("s"), shl(g("ow"), i32(2)))))),
+                  f.set("ow", add(g("ow"), i32(1))),
+                  br(0),
+                )),
+              ),
+              forRange(
+                f,
+                "ow",
+                g("owLo"),
+                g("owHi"),
+                i32(1),
+                f.set("at", add(g("d"), shl(mul(g("ow"), g("sw")), i32(2)))),
+                f32Store(at, f32Add(f32Load(at), f32Load(add(g("s"), shl(g("ow"), i32(2)))))),
+              ),
+            ),
+          ),
+        ),
+      ),
+      f.set("s", add(g("s"), shl(g("outW"), i32(2)))),
+    ),
+  );
+  return f;
+}
+
+/** Builds the SGEMM module; `relaxed` selects `f32x4.relaxed_madd` over mul + add. */
+export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold()];
+  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold"]);
+}
+
+/** A tiny module that validates only where relaxed SIMD is supported (start-up feature test). */
+export function relaxedProbe(): Uint8Array<ArrayBuffer> {
+  const f = new Fn("probe", [], [V128]);
+  f.body = vMadd(vZero(), vZero(), vZero());
+  return encodeModule({ min: 1, max: 1, shared: false }, [f], ["probe"]);
+}

@@ -1,0 +1,300 @@
+/**
+ * What one chunk of a threaded job computes, run alike by the calling thread
+ * and the workers (protocol in `protocol.ts`):
+ *
+ * - {@link JOB_GEMM}: a slice of the columns (or rows) of one SGEMM;
+ * - the convolution kinds: one batch item each — an image for the forward
+ *   and input-gradient kernels (unfolded by the thread that runs it, in its
+ *   own column buffer in the heap, so im2col runs in parallel too), or one of
+ *   {@link weightChunks} fixed groups of images for the weight gradient, each
+ *   summed into its own partial so the result does not depend on the threads.
+ *
+ * @module
+ */
+
+import type { Conv2dGeometry } from "../../backend.ts";
+import { col2imHeap, type FoldFn, im2colHeap, isPointwise, type UnfoldFn } from "../im2col.ts";
+import { ARG_WORDS, CTRL, INDEX_BITS, MAX_CHUNKS, packAAt, packBAt } from "./protocol.ts";
+
+/** A slice of one SGEMM. */
+export const JOB_GEMM = 0;
+/** Convolution forward, one image per chunk. */
+export const JOB_CONV_FORWARD = 1;
+/** Gradient with respect to the input, one image per chunk. */
+export const JOB_CONV_BACKWARD_INPUT = 2;
+/** Gradient with respect to the weight, one fixed group of images per chunk. */
+export const JOB_CONV_BACKWARD_WEIGHT = 3;
+
+/** The SGEMM export's signature (byte addresses, element strides). */
+export type GemmFn = (
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  ars: number,
+  acs: number,
+  b: number,
+  brs: number,
+  bcs: number,
+  c: number,
+  ldc: number,
+  pa: number,
+  pb: number,
+  acc: number,
+) => void;
+
+/** The module's exports a chunk runs with. */
+export interface Kernels {
+  readonly gemm: GemmFn;
+  readonly unfold: UnfoldFn;
+  readonly fold: FoldFn;
+}
+
+/**
+ * Into how many fixed groups of images a weight gradient is summed (each into
+ * its own partial, added up in order afterwards): a function of the batch size
+ * and the machine only, never of the threads that ran, so results are the same
+ * bit for bit whether or not the workers are up.
+ */
+export function weightChunks(n: number): number {
+  const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(n, Math.max(4, cores)));
+}
+
+/** Images of group `c` of {@link weightChunks}`(n)`: `[first, end)`. */
+export function chunkImages(n: number, c: number): [number, number] {
+  const chunks = weightChunks(n);
+  return [Math.floor((n * c) / chunks), Math.floor((n * (c + 1)) / chunks)];
+}
+
+/** Arguments of a {@link JOB_GEMM}: the SGEMM's, then how it is sliced. */
+export interface GemmJob {
+  m: number;
+  n: number;
+  k: number;
+  a: number;
+  ars: number;
+  acs: number;
+  b: number;
+  brs: number;
+  bcs: number;
+  c: number;
+  ldc: number;
+  acc: number;
+  /** 1: chunks are column slices; 0: row slices. */
+  splitN: number;
+  /** Columns (or rows) per chunk. */
+  width: number;
+}
+
+const GEMM_FIELDS = [
+  "m",
+  "n",
+  "k",
+  "a",
+  "ars",
+  "acs",
+  "b",
+  "brs",
+  "bcs",
+  "c",
+  "ldc",
+  "acc",
+  "splitN",
+  "width",
+] as const;
+
+/**
+ * Arguments of a convolution job; heap byte addresses of whole-batch tensors
+ * (contiguous NCHW / OIHW):
+ * - forward: `in0` = x, `in1` = weight, `out` = y;
+ * - backward input: `in0` = gradOut, `in1` = weight, `out` = dx (zeroed first);
+ * - backward weight: `in0` = gradOut, `in1` = x, `out` = the first of the
+ *   {@link weightChunks} partials.
+ * Thread `t` unfolds into `col + t·colBytes`.
+ */
+export interface ConvJob {
+  in0: number;
+  in1: number;
+  out: number;
+  col: number;
+  colBytes: number;
+  g: Conv2dGeometry;
+}
+
+const GEOMETRY_FIELDS = [
+  "n",
+  "cIn",
+  "h",
+  "w",
+  "cOut",
+  "kh",
+  "kw",
+  "strideH",
+  "strideW",
+  "padH",
+  "padW",
+  "dilationH",
+  "dilationW",
+  "groups",
+  "outH",
+  "outW",
+] as const;
+
+/** A GEMM job as argument words. */
+export function encodeGemmJob(j: GemmJob): number[] {
+  return GEMM_FIELDS.map((f) => j[f]);
+}
+
+/** A convolution job as argument words. */
+export function encodeConvJob(j: ConvJob): number[] {
+  return [j.in0, j.in1, j.out, j.col, j.colBytes, ...GEOMETRY_FIELDS.map((f) => j.g[f])];
+}
+
+function decodeGemmJob(w: Int32Array, at: number): GemmJob {
+  const j: Record<string, number> = {};
+  GEMM_FIELDS.forEach((f, i) => (j[f] = w[at + i]));
+  return j as unknown as GemmJob;
+}
+
+function decodeConvJob(w: Int32Array, at: number): ConvJob {
+  const g: Record<string, number> = {};
+  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 5 + i]));
+  return {
+    in0: w[at],
+    in1: w[at + 1],
+    out: w[at + 2],
+    col: w[at + 3],
+    colBytes: w[at + 4],
+    g: g as unknown as Conv2dGeometry,
+  };
+}
+
+/**
+ * Claims and runs chunks of the job published in `ctrl` as thread `t` until
+ * none are left (the claim protocol of `protocol.ts`).
+ */
+export function workOnJob(ctrl: Int32Array, k: Kernels, t: number): void {
+  const snap = new Int32Array(CTRL.args + ARG_WORDS);
+  for (;;) {
+    const v = Atomics.load(ctrl, CTRL.next);
+    const chunks = Atomics.load(ctrl, CTRL.chunks);
+    // Threads beyond the job's count stay out: their column buffers were not reserved.
+    if ((v & MAX_CHUNKS) >= chunks || t >= Atomics.load(ctrl, CTRL.threads)) return;
+    snap[CTRL.kind] = Atomics.load(ctrl, CTRL.kind);
+    for (let w = CTRL.args; w < CTRL.args + ARG_WORDS; w++) snap[w] = Atomics.load(ctrl, w);
+    if (Atomics.compareExchange(ctrl, CTRL.next, v, v + 1) !== v) continue;
+    runChunk(snap, k, t, v & MAX_CHUNKS);
+    Atomics.add(ctrl, CTRL.stats + t, 1);
+    if (Atomics.add(ctrl, CTRL.done, 1) + 1 === chunks) Atomics.notify(ctrl, CTRL.done);
+  }
+}
+
+let tag = 0;
+
+/** Publishes a job (main thread only; the previous job must be finished). */
+export function publishJob(ctrl: Int32Array, kind: number, args: number[], chunks: number, threads: number): void {
+  if (args.length > ARG_WORDS || chunks > MAX_CHUNKS) throw new Error("publishJob: job too large");
+  Atomics.store(ctrl, CTRL.next, MAX_CHUNKS);
+  Atomics.store(ctrl, CTRL.kind, kind);
+  for (let w = 0; w < args.length; w++) Atomics.store(ctrl, CTRL.args + w, args[w]);
+  Atomics.store(ctrl, CTRL.chunks, chunks);
+  Atomics.store(ctrl, CTRL.threads, threads);
+  Atomics.store(ctrl, CTRL.done, 0);
+  tag = (tag + 1) & ((1 << (31 - INDEX_BITS)) - 1);
+  Atomics.store(ctrl, CTRL.next, tag << INDEX_BITS);
+  Atomics.add(ctrl, CTRL.generation, 1);
+}
+
+/** Runs chunk `i` of the job whose kind and arguments are in `ctrl` (or a snapshot of it), as thread `t`. */
+export function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
+  const kind = ctrl[CTRL.kind];
+  if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k.gemm, t, i);
+  else runConvChunk(kind, decodeConvJob(ctrl, CTRL.args), k, t, i);
+}
+
+/** Chunk `i` of a sliced SGEMM on thread `t`'s packing buffers. */
+export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): void {
+  const lo = i * j.width;
+  if (j.splitN) {
+    const w = Math.min(j.n - lo, j.width);
+    gemm(
+      j.m,
+      w,
+      j.k,
+      j.a,
+      j.ars,
+      j.acs,
+      j.b + lo * j.bcs * 4,
+      j.brs,
+      j.bcs,
+      j.c + lo * 4,
+      j.ldc,
+      packAAt(t),
+      packBAt(t),
+      j.acc,
+    );
+  } else {
+    const r = Math.min(j.m - lo, j.width);
+    gemm(
+      r,
+      j.n,
+      j.k,
+      j.a + lo * j.ars * 4,
+      j.ars,
+      j.acs,
+      j.b,
+      j.brs,
+      j.bcs,
+      j.c + lo * j.ldc * 4,
+      j.ldc,
+      packAAt(t),
+      packBAt(t),
+      j.acc,
+    );
+  }
+}
+
+/**
+ * Chunk `i` (an image, or a group of images for the weight gradient) of a
+ * convolution kernel on thread `t`. `k.gemm` may itself split across threads
+ * (when the caller runs a whole small batch alone).
+ */
+export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
+  const { g } = j;
+  const { gemm, unfold, fold } = k;
+  const pa = packAAt(t), pb = packBAt(t), col = j.col + t * j.colBytes;
+  const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
+  const K = cInG * g.kh * g.kw, P = g.outH * g.outW, HW = g.h * g.w;
+  const pointwise = isPointwise(g);
+  if (kind === JOB_CONV_FORWARD) {
+    for (let gr = 0; gr < g.groups; gr++) {
+      const xAt = j.in0 + (i * g.cIn + gr * cInG) * HW * 4;
+      if (!pointwise) im2colHeap(unfold, xAt, g, cInG, col);
+      const yAt = j.out + (i * g.cOut + gr * cOutG) * P * 4;
+      gemm(cOutG, P, K, j.in1 + gr * cOutG * K * 4, K, 1, pointwise ? xAt : col, P, 1, yAt, P, pa, pb, 0);
+    }
+  } else if (kind === JOB_CONV_BACKWARD_INPUT) {
+    for (let gr = 0; gr < g.groups; gr++) {
+      const dxAt = j.out + (i * g.cIn + gr * cInG) * HW * 4;
+      const goAt = j.in0 + (i * g.cOut + gr * cOutG) * P * 4;
+      // Wᵀ is read in place: row stride 1, column stride K.
+      gemm(K, P, cOutG, j.in1 + gr * cOutG * K * 4, 1, K, goAt, P, 1, pointwise ? dxAt : col, P, pa, pb, 0);
+      if (!pointwise) col2imHeap(fold, col, dxAt, g, cInG);
+    }
+  } else if (kind === JOB_CONV_BACKWARD_WEIGHT) {
+    const [first, end] = chunkImages(g.n, i);
+    for (let gr = 0; gr < g.groups; gr++) {
+      const dwAt = j.out + (i * g.cOut + gr * cOutG) * K * 4;
+      for (let b = first; b < end; b++) {
+        const xAt = j.in1 + (b * g.cIn + gr * cInG) * HW * 4;
+        const goAt = j.in0 + (b * g.cOut + gr * cOutG) * P * 4;
+        if (!pointwise) im2colHeap(unfold, xAt, g, cInG, col);
+        // colᵀ is read in place: row stride 1, column stride P.
+        gemm(cOutG, K, P, goAt, P, 1, pointwise ? xAt : col, 1, P, dwAt, K, pa, pb, b > first ? 1 : 0);
+      }
+    }
+  } else {
+    throw new Error(`runConvChunk: unknown job kind ${kind}`);
+  }
+}

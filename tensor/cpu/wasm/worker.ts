@@ -1,0 +1,40 @@
+/**
+ * A GEMM worker thread: instantiates the SGEMM module on the shared memory it
+ * is handed, marks itself ready, then sleeps in `Atomics.wait` until the main
+ * thread publishes a job, and claims chunks of it until none are left (see
+ * `protocol.ts`). The worker never returns to its event loop, so the host
+ * `unref`s it and it does not keep the process alive.
+ *
+ * @module
+ */
+
+import { workerData } from "node:worker_threads";
+import { CTRL } from "./protocol.ts";
+import { type GemmFn, type Kernels, workOnJob } from "./jobs.ts";
+import type { UnfoldFn } from "../im2col.ts";
+
+interface GemmWorkerData {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  id: number;
+}
+
+const { memory, module, id } = workerData as GemmWorkerData;
+const instance = new WebAssembly.Instance(module, { env: { memory } });
+const kernels: Kernels = {
+  gemm: instance.exports.gemm as GemmFn,
+  unfold: instance.exports.unfold as UnfoldFn,
+  fold: instance.exports.fold as UnfoldFn,
+};
+// The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
+const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);
+const thread = id + 1;
+
+Atomics.store(ctrl, CTRL.ready + id, 1);
+
+let seen = Atomics.load(ctrl, CTRL.generation);
+for (;;) {
+  Atomics.wait(ctrl, CTRL.generation, seen);
+  seen = Atomics.load(ctrl, CTRL.generation);
+  workOnJob(ctrl, kernels, thread);
+}
