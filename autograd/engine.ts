@@ -16,6 +16,8 @@ export interface GradValue<T> {
   add(other: T): T;
   /** A copy that owns its memory. */
   clone(): T;
+  /** Frees the value's memory now (optional). */
+  dispose?(): void;
 }
 
 /** What the engine needs of a leaf tensor: a place to accumulate its gradient. */
@@ -175,7 +177,10 @@ function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set
     leaf.grad = handed.has(g) ? g.clone() : g;
     handed.add(leaf.grad);
   } else {
-    leaf.grad = leaf.grad.add(g);
+    const previous = leaf.grad;
+    leaf.grad = previous.add(g);
+    // Accumulation replaces the old gradient (PyTorch adds in place); free it now, not at GC time.
+    previous.dispose?.();
   }
 }
 

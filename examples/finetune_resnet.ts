@@ -326,7 +326,7 @@ export async function pretrain(opts: RunOptions): Promise<RunResult> {
 
 /** Options for {@link demo}. */
 export interface DemoOptions {
-  /** Fine-tuning epochs. Default 6. */
+  /** Fine-tuning epochs. Default 8. */
   epochs?: number;
   /** Pre-training epochs. Default 3. */
   pretrainEpochs?: number;
@@ -359,8 +359,8 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
   // Decoding a 28×28 PNG is cheap next to a ResNet step; on a 2-core machine workers would only compete with the
   // math for the cores, so the demo loads on the main thread unless told otherwise.
   const workers = opts.workers ?? 0;
-  const pre = opts.pretrainPerClass ?? { train: 40, val: 10 };
-  const fine = opts.finetunePerClass ?? { train: 30, val: 20 };
+  const pre = opts.pretrainPerClass ?? { train: 150, val: 30 };
+  const fine = opts.finetunePerClass ?? { train: 100, val: 40 };
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(1);
   const root = await Deno.makeTempDir({ prefix: "dendrite_finetune_" });
@@ -388,7 +388,7 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
     await models.save(p.model, weights);
     log(`      saved weights to ${weights} (${secs()} s)`);
 
-    const epochs = opts.epochs ?? 6;
+    const epochs = opts.epochs ?? 8;
     log(`[3/3] Fine-tuning: frozen backbone from those weights, new fc (Linear(512, 5)) for digits 5-9`);
     const f = await finetune({
       data: `${root}/finetune`,

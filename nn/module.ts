@@ -245,8 +245,13 @@ export class Module {
   /** Clears every parameter's gradient (to null by default, like PyTorch 2; or to zeros). */
   zeroGrad(setToNone = true): void {
     for (const p of this.parameters()) {
-      if (setToNone || !p.grad) p.grad = null;
-      else noGrad(() => p.grad!.zero_());
+      if (!p.grad) continue;
+      if (setToNone) {
+        // Free the old gradient now: device memory would otherwise wait for the garbage collector.
+        const old = p.grad;
+        p.grad = null;
+        old.dispose();
+      } else noGrad(() => p.grad!.zero_());
     }
   }
 

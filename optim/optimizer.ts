@@ -5,7 +5,7 @@
  * @module
  */
 
-import { enableGrad, isFloating, noGrad, Tensor } from "@dendrite/tensor";
+import { enableGrad, isFloating, isKept, keep, noGrad, Tensor } from "@dendrite/tensor";
 
 /** The hyperparameters every optimizer has. */
 export interface BaseOptions {
@@ -195,7 +195,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       for (const p of group.params) {
         if (!p.grad) continue;
         if (setToNone) {
+          // Free the old gradient now: device memory would otherwise wait for the garbage collector.
+          const old = p.grad;
           p.grad = null;
+          old.dispose();
         } else {
           // A gradient produced with a graph (create-graph style) is cut off first, as PyTorch does.
           if (p.grad.gradFn) p.grad.detach_();
@@ -214,6 +217,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     noGrad(() => {
       for (const group of this.paramGroups) this.updateGroup(group);
     });
+    // State buffers outlive the step: keep them out of any enclosing `tidy` scope.
+    for (const s of this.state.values()) {
+      for (const v of Object.values(s)) if (v instanceof Tensor && !isKept(v)) keep(v);
+    }
     return loss;
   }
 

@@ -55,6 +55,14 @@ export {
   type View,
 } from "./backend.ts";
 export { cpuBackend } from "./cpu/backend.ts";
+export {
+  cpuThreadsReady,
+  getCpuKernels,
+  getNumThreads,
+  setCpuKernels,
+  setNumThreads,
+  wasmKernelKind,
+} from "./cpu/kernels.ts";
 export { BINARY_TABLE, type ElementwiseSpec, UNARY_TABLE } from "./elementwise_table.ts";
 export { defaultGenerator, Generator, manualSeed } from "./random.ts";
 export {
@@ -80,6 +88,7 @@ export {
 export { toDevice } from "./ops/convert.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
+export { isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
 export {
   adaptiveAvgPool2d,

@@ -21,6 +21,7 @@ import * as indexing from "./ops/indexing.ts";
 import * as convert from "./ops/convert.ts";
 import * as inplace from "./ops/inplace.ts";
 import { formatTensor } from "./format.ts";
+import { keep, trackTensor, untrackTensor } from "./memory.ts";
 
 /** A value accepted wherever a tensor operand is: a tensor or a plain number (a scalar). */
 export type TensorOrScalar = Tensor | number;
@@ -65,8 +66,7 @@ export class Tensor implements View {
   readonly strides: readonly number[];
   /** Element offset into the storage. */
   readonly offset: number;
-  /** The gradient accumulated by `backward()` (leaves, or tensors that called `retainGrad()`). */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   /** The node that produced this tensor, or null for leaves. */
   gradFn: TensorNode | null = null;
   #requiresGrad = false;
@@ -81,6 +81,7 @@ export class Tensor implements View {
     this.strides = strides ? strides.slice() : contiguousStrides(shape);
     this.offset = offset;
     storage.refs++;
+    trackTensor(this);
   }
 
   // ---- metadata -------------------------------------------------------------------------------
@@ -135,6 +136,20 @@ export class Tensor implements View {
 
   set requiresGrad(on: boolean) {
     this.requiresGrad_(on);
+  }
+
+  /**
+   * The gradient accumulated by `backward()` (leaves, or tensors that called
+   * `retainGrad()`). A tensor stored here is kept: it survives `tidy` scopes.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+
+  set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw new TypeError("grad must be a Tensor or null");
+    if (g) keep(g);
+    this.#grad = g;
   }
 
   /** Whether this tensor is a leaf of the graph (not produced by a recorded op). */
@@ -316,6 +331,7 @@ export class Tensor implements View {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    untrackTensor();
     if (--this.storage.refs === 0) getBackend(this.device).free(this.storage);
   }
 
