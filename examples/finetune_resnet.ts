@@ -18,7 +18,7 @@
 
 import { Image as ScriptImage } from "imagescript";
 import { parseArgs } from "node:util";
-import { data, Generator, manualSeed, models, nn, noGrad, optim, type Tensor } from "../mod.ts";
+import { data, Generator, gpu, manualSeed, models, nn, noGrad, optim, type Tensor } from "../mod.ts";
 
 /** The seed's normalisation (ImageNet statistics). */
 const MEAN = [0.485, 0.456, 0.406];
@@ -142,7 +142,7 @@ export interface RunOptions {
   workers?: number;
   /** Learning rate (seed: 0.001). */
   lr?: number;
-  /** Device; only `"cpu"` for now. */
+  /** Device: "cpu" (default) or "webgpu". */
   device?: string;
   /** Seed for `manualSeed` (seed: 0). */
   seed?: number;
@@ -166,13 +166,17 @@ export interface RunResult {
   classes: string[];
 }
 
-/** Refuses every device but the CPU, with the reason. */
+/** Checks `--device`: "cpu", or "webgpu" (which needs an adapter: `gpu.useWebGPU()` says why not). */
 export function checkDevice(device: string): void {
-  if (device !== "cpu") {
-    throw new Error(
-      `finetune: --device ${device} is not supported: WebGPU is not available yet, only --device cpu works for now`,
-    );
+  if (device !== "cpu" && device !== "webgpu") {
+    throw new Error(`finetune: --device must be "cpu" or "webgpu", got "${device}"`);
   }
+}
+
+/** Makes `device` usable (registers the WebGPU backend when asked for). */
+export async function prepareDevice(device: string): Promise<void> {
+  checkDevice(device);
+  if (device === "webgpu") await gpu.useWebGPU();
 }
 
 /** The seed's per-epoch line. */
@@ -210,6 +214,7 @@ async function runLoop(
   l: ReturnType<typeof loaders>,
 ): Promise<EpochMetrics[]> {
   const criterion = new nn.CrossEntropyLoss();
+  const device = opts.device ?? "cpu";
   const numEpochs = opts.epochs ?? 10;
   const log = opts.log ?? console.log;
   const metrics: EpochMetrics[] = [];
@@ -220,7 +225,8 @@ async function runLoop(
 
     // Train on training set
     model.train();
-    for await (const [images, labels] of l.trainLoader) {
+    for await (const [cpuImages, cpuLabels] of l.trainLoader) {
+      const [images, labels] = [cpuImages.to(device), cpuLabels.to(device)];
       optimizer.zeroGrad();
       const outputs = model.forward(images);
       const loss = criterion.forward(outputs, labels);
@@ -238,7 +244,8 @@ async function runLoop(
 
     // Evaluate on validation set
     model.eval();
-    for await (const [images, labels] of l.valLoader) {
+    for await (const [cpuImages, cpuLabels] of l.valLoader) {
+      const [images, labels] = [cpuImages.to(device), cpuLabels.to(device)];
       const [outputs, loss] = noGrad(() => {
         const outputs = model.forward(images);
         return [outputs, criterion.forward(outputs, labels)];
@@ -304,6 +311,8 @@ export async function finetune(opts: FinetuneOptions): Promise<RunResult> {
   model.requiresGrad_(false);
   // Replace final classifier with our own
   model.fc = new nn.Linear(512, numClasses);
+  await prepareDevice(opts.device ?? "cpu");
+  model.to(opts.device ?? "cpu");
   // Define loss function and optimizer
   const optimizer = new optim.SGD(model.fc.parameters(), { lr: opts.lr ?? 0.001, momentum: 0.9 });
   // Train model
@@ -319,6 +328,8 @@ export async function pretrain(opts: RunOptions): Promise<RunResult> {
   manualSeed(opts.seed ?? 0);
   const l = loaders(opts);
   const model = models.resnet18({ numClasses: l.trainDataset.classes.length });
+  await prepareDevice(opts.device ?? "cpu");
+  model.to(opts.device ?? "cpu");
   const optimizer = new optim.Adam(model.parameters(), { lr: opts.lr ?? 0.001 });
   const metrics = await runLoop(model, optimizer, opts, l);
   return { model, metrics, classes: l.trainDataset.classes };
@@ -326,6 +337,8 @@ export async function pretrain(opts: RunOptions): Promise<RunResult> {
 
 /** Options for {@link demo}. */
 export interface DemoOptions {
+  /** Device: "cpu" (default) or "webgpu". */
+  device?: string;
   /** Fine-tuning epochs. Default 8. */
   epochs?: number;
   /** Pre-training epochs. Default 3. */
@@ -381,6 +394,7 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       batchSize,
       imageSize,
       workers,
+      device: opts.device,
       lr: 0.001,
       log: (s) => log(`      ${s}`),
     });
@@ -397,6 +411,7 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       batchSize,
       imageSize,
       workers,
+      device: opts.device,
       lr: opts.lr ?? 0.001,
     });
     const last = f.metrics[f.metrics.length - 1];
@@ -452,6 +467,7 @@ export async function main(args: string[]): Promise<void> {
       workers: num("workers"),
       lr,
       keep: values.keep,
+      device: values.device,
     });
     return;
   }

@@ -1,6 +1,7 @@
 import { deepStrictEqual, notDeepStrictEqual, ok, rejects } from "node:assert/strict";
 import { data, manualSeed, models, zeros } from "../mod.ts";
 import { finetune, formatEpoch, main, writeDigitFolder } from "./finetune_resnet.ts";
+import { webgpuOrSkip } from "../gpu/test_util.ts";
 
 const DIGITS = [5, 6, 7];
 const PER_CLASS = { train: 10, val: 4 };
@@ -159,10 +160,37 @@ Deno.test("finetune: bad input names the path or key", async () => {
       () => finetune({ data: `${f.root}/digits`, weights: notWeights, epochs: 1, workers: 0 }),
       (e: Error) => e.message.includes(notWeights),
     );
-    await rejects(() => main(["--device", "webgpu"]), /WebGPU is not available yet/);
+    await rejects(() => main(["--device", "tpu"]), /--device must be "cpu" or "webgpu", got "tpu"/);
     await rejects(() => main(["--data", f.root, "--image-size", "0"]), /--image-size/);
     await rejects(() => main(["--data", f.root, "--lr", "-1"]), /--lr/);
   } finally {
     await f.cleanup();
   }
 });
+
+if (await webgpuOrSkip("finetune on webgpu")) {
+  Deno.test("the seed's fine-tuning runs on WebGPU: fc learns, the frozen backbone is untouched", async () => {
+    const f = await fixture();
+    try {
+      const { model, metrics } = await finetune({
+        data: `${f.root}/digits`,
+        weights: f.weights,
+        epochs: 1,
+        batchSize: 8,
+        imageSize: 32,
+        workers: 0,
+        lr: 0.01,
+        device: "webgpu",
+        log: () => {},
+      });
+      ok(metrics.every((m) => Number.isFinite(m.trainLoss) && Number.isFinite(m.valLoss)));
+      deepStrictEqual(model.fc.weight.device, "webgpu");
+      const saved = await models.loadSafetensors(f.weights);
+      deepStrictEqual(Array.from(await model.conv1.weight.data()), Array.from(await saved["conv1.weight"].data()));
+      deepStrictEqual(model.conv1.weight.grad, null);
+      ok(metrics[0].stepLosses.length === 4, `4 steps of 8 over 30 images, got ${metrics[0].stepLosses.length}`);
+    } finally {
+      await f.cleanup();
+    }
+  });
+}

@@ -38,6 +38,8 @@ export interface EpochsConfig {
   generator?: Generator;
   /** Called after each epoch (a learning-rate scheduler's step, say). */
   onEpochEnd?: () => void;
+  /** Where the model lives ("cpu" or "webgpu"); batches are moved there. Default "cpu". */
+  device?: string;
 }
 
 /**
@@ -72,16 +74,19 @@ export async function runEpochs(cfg: EpochsConfig): Promise<EpochResult[]> {
   const results: EpochResult[] = [];
   const encoder = new TextEncoder();
   const total = Math.min(cfg.train.length, cfg.maxBatches ?? Infinity);
+  const device = cfg.device ?? "cpu";
   const gen = cfg.maxShift ? (cfg.generator ?? new GeneratorClass(0)) : null;
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     cfg.model.train();
     let lossSum = 0, correct = 0, seen = 0, batches = 0;
     const start = performance.now();
-    for await (const [batch, y] of cfg.train) {
+    for await (const [batch, cpuY] of cfg.train) {
       const shift = cfg.maxShift ?? 0;
-      const x = shift > 0 && gen
+      const shifted = shift > 0 && gen
         ? shiftImages(batch, gen.randint(-shift, shift + 1), gen.randint(-shift, shift + 1))
         : batch;
+      const x = shifted.to(device);
+      const y = cpuY.to(device);
       cfg.optimizer.zeroGrad();
       const logits = cfg.model.forward(x);
       const loss = cfg.criterion.forward(logits, y);
@@ -106,7 +111,8 @@ export async function runEpochs(cfg: EpochsConfig): Promise<EpochResult[]> {
     await Deno.stdout.write(encoder.encode("\n"));
     cfg.model.eval();
     let testLoss = 0, testCorrect = 0, testSeen = 0;
-    for await (const [x, y] of cfg.test) {
+    for await (const [cpuX, cpuY] of cfg.test) {
+      const [x, y] = [cpuX.to(device), cpuY.to(device)];
       const logits = noGrad(() => cfg.model.forward(x));
       testLoss += (await noGrad(() => cfg.criterion.forward(logits, y)).item()) * x.shape[0];
       testCorrect += await countCorrect(logits, y);
