@@ -5,13 +5,18 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import {
   cat,
+  data,
   type Generator,
   Generator as GeneratorClass,
+  gpu,
+  manualSeed,
   nn,
   noGrad,
   type optim,
+  optim as optimizers,
   type Tensor,
   zeros,
 } from "../mod.ts";
@@ -160,4 +165,62 @@ export function mnistCnn(): nn.Sequential {
     new nn.Dropout(0.3),
     new nn.Linear(128, 10),
   );
+}
+
+/** The defaults one MNIST example differs in. */
+export interface MnistRunDefaults {
+  /** Epochs (flag --epochs). */
+  epochs: number;
+  /** Largest random shift in pixels (flag --shift). */
+  shift: number;
+}
+
+/**
+ * The MNIST examples' whole program: flags (--epochs, --batch-size, --lr,
+ * --seed, --device cpu|webgpu, --shift, --max-batches), the embedded digits,
+ * Adam with a cosine schedule, cross-entropy, and {@link runEpochs}.
+ */
+export async function trainMnist(
+  makeModel: () => nn.Module & { forward(x: Tensor): Tensor },
+  defaults: MnistRunDefaults,
+  args: string[] = Deno.args,
+): Promise<EpochResult[]> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      epochs: { type: "string", default: String(defaults.epochs) },
+      "batch-size": { type: "string", default: "64" },
+      lr: { type: "string", default: "0.001" },
+      seed: { type: "string", default: "0" },
+      device: { type: "string", default: "cpu" },
+      shift: { type: "string", default: String(defaults.shift) },
+      "max-batches": { type: "string" },
+    },
+  });
+  if (values.device === "webgpu") await gpu.useWebGPU();
+  else if (values.device !== "cpu") throw new Error(`--device must be "cpu" or "webgpu", got "${values.device}"`);
+  manualSeed(Number(values.seed));
+  const mnist = await data.loadMnist();
+  const train = new data.TensorDataset(mnist.train.images, mnist.train.labels);
+  const test = new data.TensorDataset(mnist.test.images, mnist.test.labels);
+
+  const model = makeModel();
+  console.log(model.toString());
+  console.log(`parameters: ${model.numParameters()}`);
+  model.to(values.device);
+  const optimizer = new optimizers.Adam(model.parameters(), { lr: Number(values.lr) });
+  const epochs = Number(values.epochs);
+  const scheduler = new optimizers.CosineAnnealingLR(optimizer, epochs);
+  return await runEpochs({
+    model,
+    optimizer,
+    criterion: new nn.CrossEntropyLoss(),
+    train: new data.DataLoader(train, { batchSize: Number(values["batch-size"]), shuffle: true }),
+    test: new data.DataLoader(test, { batchSize: 500 }),
+    epochs,
+    device: values.device,
+    maxShift: Number(values.shift),
+    onEpochEnd: () => scheduler.step(),
+    maxBatches: values["max-batches"] ? Number(values["max-batches"]) : undefined,
+  });
 }

@@ -183,6 +183,14 @@ export interface Backend {
   /** Fills `out` with counter-based random numbers from `(seed, offset)` (see `tensor/random.ts`). */
   random(kind: RandomKind, out: Storage, seed: number, offset: number): void;
 
+  /**
+   * Optional fused update `out[i] += alpha * x[i]` in place, where `out` is a
+   * contiguous storage of `x.shape` (x may be strided or broadcast). Optimizers'
+   * `p.add_(g, alpha)` uses it to update in one pass without temporaries; the
+   * ops fall back to `mul` + `add` + `copy` on backends without it.
+   */
+  axpy?(out: Storage, x: View, alpha: number): void;
+
   /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;
   /** Gradient of the convolution with respect to its input, into out `[n,cIn,h,w]`. */

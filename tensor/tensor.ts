@@ -728,12 +728,12 @@ export class Tensor implements View {
   }
   /** `this += alpha * other`, in place. */
   add_(other: TensorOrScalar, alpha = 1): this {
-    inplace.update(this, () => this.add(other, alpha), "add_");
+    inplace.addScaled(this, other, alpha, "add_");
     return this;
   }
   /** `this -= alpha * other`, in place. */
   sub_(other: TensorOrScalar, alpha = 1): this {
-    inplace.update(this, () => this.sub(other, alpha), "sub_");
+    inplace.addScaled(this, other, -alpha, "sub_");
     return this;
   }
   /** `this *= other`, in place. */

@@ -131,3 +131,25 @@ Deno.test("metadata: isTensor, requiresGrad setter, isLeaf", () => {
   x.requiresGrad_(false);
   assert.equal(x.mul(2).requiresGrad, false);
 });
+
+Deno.test("add_/sub_ with alpha update in place through the fused kernel, broadcasting and strided operands", async () => {
+  const { noGrad, tensor } = await import("./mod.ts");
+  const p = tensor([[1, 2, 3], [4, 5, 6]]).requiresGrad_();
+  const g = tensor([[10, 20], [30, 40], [50, 60]]).t(); // strided: shape [2, 3]
+  const storage = p.storage;
+  noGrad(() => p.sub_(g, 0.5));
+  // p - 0.5·gᵀ by hand: [[1-5, 2-15, 3-25], [4-10, 5-20, 6-30]]
+  const got = await p.tolist();
+  if (JSON.stringify(got) !== JSON.stringify([[-4, -13, -22], [-6, -15, -24]])) throw new Error(JSON.stringify(got));
+  if (p.storage !== storage) throw new Error("the update must write into the same storage");
+  noGrad(() => p.add_(tensor([1, 1, 1]), 2)); // broadcast row
+  const got2 = await p.tolist();
+  if (JSON.stringify(got2) !== JSON.stringify([[-2, -11, -20], [-4, -13, -22]])) throw new Error(JSON.stringify(got2));
+  let threw = false;
+  try {
+    p.add_(tensor([1, 1, 1]));
+  } catch (e) {
+    threw = /requires grad cannot be modified in place/.test((e as Error).message);
+  }
+  if (!threw) throw new Error("in-place update of a leaf requiring grad outside noGrad must throw");
+});

@@ -23,7 +23,8 @@ import { normalAt, uniformAt } from "../random.ts";
 import { contiguousStrides, isContiguous, numel, type Shape } from "../shape.ts";
 import { collapseDims, compileLoop } from "./strided.ts";
 import { gemm } from "./matmul.ts";
-import { reduceKernel } from "./reduce.ts";
+import { reduceKernel, reduceStrided } from "./reduce.ts";
+import { FAST_BINARY_JS, reluF32, selectF32 } from "./fast.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
 
@@ -83,7 +84,9 @@ function runLoop(expr: string, operands: Operand[], shape: Shape, out: TypedArra
     shape,
     strided ? [...operands.map((o) => o.strides), dst.strides] : operands.map((o) => o.strides),
   );
-  const loop = compileLoop(operands.length, expr, HELPER_NAMES, strided);
+  let typeKey = out.constructor.name;
+  for (const o of operands) typeKey += "," + (o.data as TypedArray).constructor.name;
+  const loop = compileLoop(operands.length, expr, HELPER_NAMES, strided, typeKey);
   const outStrides = strided ? c.strides.pop() : undefined;
   loop(
     out,
@@ -132,15 +135,51 @@ export class CpuBackend implements Backend {
     cpuData(out).fill(value);
   }
 
+  axpy(out: Storage, x: View, alpha: number): void {
+    const o = cpuData(out);
+    const n = numel(x.shape);
+    let src = cpuData(x.storage);
+    let at = x.offset;
+    if (!isContiguous(x.shape, x.strides)) {
+      const tmp = this.alloc(out.dtype, n);
+      this.copy(x, { storage: tmp, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 });
+      src = cpuData(tmp);
+      at = 0;
+    }
+    for (let i = 0; i < n; i++) o[i] += alpha * src[at + i];
+  }
+
   unary(op: UnaryOp, a: View, out: Storage): void {
+    const o = cpuData(out), x = cpuData(a.storage);
+    if (op === "relu" && x instanceof Float32Array && o instanceof Float32Array && isContiguous(a.shape, a.strides)) {
+      reluF32(x, a.offset, o, o.length);
+      return;
+    }
     runLoop(UNARY_TABLE[op].js, [operand(a, a.shape.length)], a.shape, cpuData(out));
   }
 
   binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: Shape): void {
-    runLoop(BINARY_TABLE[op].js, [operand(a, shape.length), operand(b, shape.length)], shape, cpuData(out));
+    runLoop(
+      FAST_BINARY_JS[op] ?? BINARY_TABLE[op].js,
+      [operand(a, shape.length), operand(b, shape.length)],
+      shape,
+      cpuData(out),
+    );
   }
 
   where(cond: View, a: View | number, b: View | number, out: Storage, shape: Shape): void {
+    const o = cpuData(out), c = cpuData(cond.storage);
+    if (o instanceof Float32Array && c instanceof Uint8Array && isContiguous(shape, cond.strides)) {
+      // `cond ? a : 0` and `cond ? 0 : b` over contiguous float32 data (ReLU's and dropout's gradients).
+      const [data, negate] = b === 0 ? [a, false] : a === 0 ? [b, true] : [null, false];
+      if (typeof data === "object" && data !== null && isContiguous(shape, data.strides)) {
+        const d = cpuData(data.storage);
+        if (d instanceof Float32Array) {
+          selectF32(c, cond.offset, d, data.offset, o, o.length, negate);
+          return;
+        }
+      }
+    }
     runLoop(
       "(x ? y : z)",
       [operand(cond, shape.length), operand(a, shape.length), operand(b, shape.length)],
@@ -154,6 +193,20 @@ export class CpuBackend implements Backend {
     const inner = numel(a.shape.slice(a.shape.length - reduceDims));
     const c = collapseDims(a.shape.slice(a.shape.length - reduceDims), [a.strides.slice(a.shape.length - reduceDims)]);
     const innerContiguous = inner <= 1 || (c.shape.length === 1 && c.strides[0][0] === 1);
+    const nd = a.shape.length, kept = nd - reduceDims;
+    if (
+      !innerContiguous &&
+      reduceStrided(
+        op,
+        cpuData(a.storage),
+        a.offset,
+        a.shape.slice(0, kept),
+        a.strides.slice(0, kept),
+        a.shape.slice(kept),
+        a.strides.slice(kept),
+        cpuData(out),
+      )
+    ) return;
     if (!innerContiguous) {
       const tmp = this.alloc(a.storage.dtype, numel(a.shape));
       view = { storage: tmp, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };

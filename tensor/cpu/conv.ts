@@ -14,7 +14,7 @@
  * Float32 convolutions with the WebAssembly kernels selected (the default)
  * copy both operands into the WebAssembly heap once and split the batch across
  * threads, each unfolding its images there and calling the SGEMM
- * (`wasmConv` below, `wasm/conv_jobs.ts`); the TypeScript path stays the
+ * (`wasmConv` below, `wasm/jobs.ts`; small output planes several images to a GEMM); the TypeScript path stays the
  * reference and the float64 path.
  *
  * @module
@@ -26,7 +26,14 @@ import { gemm } from "./matmul.ts";
 import { col2im, im2col, isPointwise } from "./im2col.ts";
 import { getCpuKernels } from "./kernels.ts";
 import { heapF32, heapFits, reserveHeap, runConvJobs, threadsFor } from "./wasm/runtime.ts";
-import { JOB_CONV_BACKWARD_INPUT, JOB_CONV_BACKWARD_WEIGHT, JOB_CONV_FORWARD, weightChunks } from "./wasm/jobs.ts";
+import {
+  imageGroups,
+  imagesPerGroup,
+  JOB_CONV_BACKWARD_INPUT,
+  JOB_CONV_BACKWARD_WEIGHT,
+  JOB_CONV_FORWARD,
+  weightChunks,
+} from "./wasm/jobs.ts";
 
 // Scratch buffers reused across calls (grown on demand): the unfolded image and
 // a per-image weight-gradient partial. Float64 keeps the accumulation exact
@@ -139,28 +146,36 @@ function useWasm(a: TypedArray, b: TypedArray, out: TypedArray): boolean {
  * images than threads, each GEMM is split across threads instead.
  */
 function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float32Array, g: Conv2dGeometry): boolean {
-  const cInG = g.cIn / g.groups;
+  const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   out.fill(0);
   if (P === 0 || g.n === 0) return true;
   const weight = kind === JOB_CONV_BACKWARD_WEIGHT;
-  // Threads split images, or for the weight gradient fixed chunks of images (see weightChunks).
-  const items = weight ? weightChunks(g.n) : g.n;
+  // Small output planes are unfolded several images to a GEMM (see imagesPerGroup).
+  const ipg = imagesPerGroup(g.n, P);
+  // Threads split image groups, or for the weight gradient fixed chunks of them (see weightChunks).
+  const items = weight ? weightChunks(g.n, ipg) : imageGroups(g.n, ipg);
   const threads = threadsFor(items, g.n * g.cOut * P * K);
-  const colLen = isPointwise(g) ? 0 : K * P;
+  const colLen = isPointwise(g) && ipg === 1 ? 0 : K * P * ipg;
+  const tmpLen = ipg > 1 ? cOutG * P * ipg : 0;
   const outLen = weight ? items * g.cOut * K : out.length;
-  const bytes = (in0.length + in1.length + outLen + threads * colLen) * 4;
+  const bytes = (in0.length + in1.length + outLen + threads * (colLen + tmpLen)) * 4;
   // Too large for the WebAssembly heap: the caller runs the TypeScript kernel.
   if (!heapFits(bytes)) return false;
   const base = reserveHeap(bytes);
   const in0At = base, in1At = in0At + in0.length * 4, outAt = in1At + in1.length * 4;
-  const colAt = outAt + outLen * 4;
+  const colAt = outAt + outLen * 4, tmpAt = colAt + threads * colLen * 4;
   const h = heapF32();
   h.set(in0, in0At / 4);
   h.set(in1, in1At / 4);
   // col2im sums into dx.
   if (kind === JOB_CONV_BACKWARD_INPUT) h.fill(0, outAt / 4, outAt / 4 + outLen);
-  runConvJobs(kind, { in0: in0At, in1: in1At, out: outAt, col: colAt, colBytes: colLen * 4, g }, items, threads);
+  runConvJobs(
+    kind,
+    { in0: in0At, in1: in1At, out: outAt, col: colAt, colBytes: colLen * 4, ipg, tmp: tmpAt, tmpBytes: tmpLen * 4, g },
+    items,
+    threads,
+  );
   if (!weight) {
     out.set(h.subarray(outAt / 4, outAt / 4 + outLen));
     return true;

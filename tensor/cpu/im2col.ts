@@ -104,11 +104,18 @@ export type FoldFn = UnfoldFn;
 
 /**
  * {@link im2col} on the WebAssembly heap: the image at byte address `xAt`
- * unfolds into `col[K][P]` at byte address `colAt`, one `unfold` call per row.
+ * unfolds into `col[K][P]` at byte address `colAt`, one `unfold` call per row;
+ * rows lie `rowBytes` apart (wider than a row when several images share `col`).
  */
-export function im2colHeap(unfold: UnfoldFn, xAt: number, g: Conv2dGeometry, cInG: number, colAt: number): void {
+export function im2colHeap(
+  unfold: UnfoldFn,
+  xAt: number,
+  g: Conv2dGeometry,
+  cInG: number,
+  colAt: number,
+  rowBytes = g.outH * g.outW * 4,
+): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  const rowBytes = outH * outW * 4;
   let dst = colAt;
   for (let c = 0; c < cInG; c++) {
     const plane = xAt + c * h * w * 4;
@@ -136,11 +143,18 @@ export function im2colHeap(unfold: UnfoldFn, xAt: number, g: Conv2dGeometry, cIn
 
 /**
  * {@link col2im} on the WebAssembly heap: `col[K][P]` at byte address `colAt`
- * is summed back onto the image at byte address `xAt`, one `fold` call per row.
+ * is summed back onto the image at byte address `xAt`, one `fold` call per row
+ * (rows `rowBytes` apart).
  */
-export function col2imHeap(fold: FoldFn, colAt: number, xAt: number, g: Conv2dGeometry, cInG: number): void {
+export function col2imHeap(
+  fold: FoldFn,
+  colAt: number,
+  xAt: number,
+  g: Conv2dGeometry,
+  cInG: number,
+  rowBytes = g.outH * g.outW * 4,
+): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  const rowBytes = outH * outW * 4;
   let src = colAt;
   for (let c = 0; c < cInG; c++) {
     const plane = xAt + c * h * w * 4;

@@ -1,4 +1,4 @@
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Pool2dGeometry } from "../backend.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
 
@@ -93,4 +93,50 @@ Deno.test("avgPool2d kernel: ceil-mode windows past the edge are clipped like Py
   deepStrictEqual(out[0], (0 + 1 + 5 + 6) / 4);
   deepStrictEqual(out[2], (4 + 9) / 2);
   deepStrictEqual(out[8], 24);
+});
+
+Deno.test("2×2 stride-2 max pooling fast path matches a direct loop, with ties, NaN, ±∞ and odd sizes", () => {
+  for (const [h, w] of [[4, 6], [5, 7], [2, 2]]) {
+    const n = 2, c = 3;
+    const x = new Float32Array(n * c * h * w);
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 13) - 6; // many ties
+    x[1] = NaN, x[w] = NaN, x[2 * w + 2] = Infinity, x[2 * w + 3] = -Infinity, x[h * w + 1] = -Infinity;
+    const outH = Math.floor(h / 2), outW = Math.floor(w / 2);
+    const g = {
+      n,
+      c,
+      h,
+      w,
+      kh: 2,
+      kw: 2,
+      strideH: 2,
+      strideW: 2,
+      padH: 0,
+      padW: 0,
+      dilationH: 1,
+      dilationW: 1,
+      outH,
+      outW,
+      countIncludePad: false,
+    };
+    const out = new Float32Array(n * c * outH * outW), idx = new Int32Array(out.length);
+    maxPool2d(x, out, idx, g);
+    let o = 0;
+    for (let p = 0; p < n * c; p++) {
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++, o++) {
+          // PyTorch's rule: scan the window row by row; a NaN wins at once, else the first strict maximum.
+          let best = -Infinity, at = -1;
+          for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+            const pos = (2 * oh + dy) * w + 2 * ow + dx, v = x[p * h * w + pos];
+            if (at < 0 || Number.isNaN(v) || (v > best && !Number.isNaN(best))) {
+              if (!Number.isNaN(best) || at < 0) best = v, at = pos;
+            }
+          }
+          ok(Object.is(out[o], best), `value ${o} of ${h}x${w}: ${out[o]} vs ${best}`);
+          deepStrictEqual(idx[o], at, `index ${o} of ${h}x${w}`);
+        }
+      }
+    }
+  }
 });

@@ -101,3 +101,124 @@ function reduceRun(op: ReduceOp, x: TypedArray, b: number, n: number): number {
     }
   }
 }
+
+/**
+ * Sum, max or min over a strided trailing block, without first copying it
+ * to contiguous memory (what `sum over dim 0` and the per-channel sums of
+ * NCHW tensors need). Two loop orders, picked by the memory layout:
+ *
+ * - the block's innermost dim is contiguous (per-channel sums over `[N, C, H, W]`):
+ *   each output reduces its contiguous runs one after the other;
+ * - the kept dims' innermost is contiguous (`[N, F]` summed over N): the
+ *   block's positions run outside and each adds a contiguous row of outputs
+ *   into a float64 accumulator, so memory is read in order.
+ *
+ * Returns false when neither layout applies (or the op is another), and the
+ * caller copies the block to contiguous memory instead.
+ */
+export function reduceStrided(
+  op: ReduceOp,
+  x: TypedArray,
+  offset: number,
+  outerShape: Shape,
+  outerStrides: readonly number[],
+  innerShape: Shape,
+  innerStrides: readonly number[],
+  out: TypedArray,
+): boolean {
+  if (op !== "sum" && op !== "max" && op !== "min") return false;
+  const inner = collapse(innerShape, innerStrides);
+  const outer = collapse(outerShape, outerStrides);
+  const ni = inner.shape.length, no = outer.shape.length;
+  if (inner.strides[ni - 1] === 1 && inner.shape[ni - 1] >= 8) {
+    runsOfRuns(op, x, offset, outer, inner, out);
+    return true;
+  }
+  if (op === "sum" && outer.strides[no - 1] === 1 && outer.shape[no - 1] >= 8) {
+    sumRows(x, offset, outer, inner, out);
+    return true;
+  }
+  return false;
+}
+
+interface Dims {
+  shape: number[];
+  strides: number[];
+}
+
+/** Merges adjacent dims that are contiguous with each other and drops size-1 dims (at least one dim remains). */
+function collapse(shape: Shape, strides: readonly number[]): Dims {
+  const s: number[] = [], st: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && st[last] === strides[d] * shape[d]) {
+      s[last] *= shape[d];
+      st[last] = strides[d];
+    } else {
+      s.push(shape[d]);
+      st.push(strides[d]);
+    }
+  }
+  if (s.length === 0) return { shape: [1], strides: [0] };
+  return { shape: s, strides: st };
+}
+
+/** Calls `fn(base)` for the offset of every position of `dims` (row-major), starting from `base`. */
+function forEachOffset(dims: Dims, base: number, fn: (at: number) => void): void {
+  const nd = dims.shape.length;
+  const total = numel(dims.shape);
+  const pos = new Array<number>(nd).fill(0);
+  let at = base;
+  for (let r = 0; r < total; r++) {
+    fn(at);
+    for (let d = nd - 1; d >= 0; d--) {
+      at += dims.strides[d];
+      if (++pos[d] < dims.shape[d]) break;
+      at -= dims.strides[d] * dims.shape[d];
+      pos[d] = 0;
+    }
+  }
+}
+
+function runsOfRuns(op: ReduceOp, x: TypedArray, offset: number, outer: Dims, inner: Dims, out: TypedArray): void {
+  const ni = inner.shape.length;
+  const run = inner.shape[ni - 1];
+  const rest: Dims = { shape: inner.shape.slice(0, ni - 1), strides: inner.strides.slice(0, ni - 1) };
+  if (rest.shape.length === 0) rest.shape.push(1), rest.strides.push(0);
+  let r = 0;
+  forEachOffset(outer, offset, (base) => {
+    let acc = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
+    let nan = false;
+    forEachOffset(rest, base, (at) => {
+      if (nan) return;
+      const v = reduceRun(op, x, at, run);
+      if (op === "sum") acc += v;
+      else if (v !== v) {
+        acc = v;
+        nan = true;
+      } else if (op === "max" ? v > acc : v < acc) acc = v;
+    });
+    out[r++] = acc;
+  });
+}
+
+let accScratch = new Float64Array(0);
+
+function sumRows(x: TypedArray, offset: number, outer: Dims, inner: Dims, out: TypedArray): void {
+  const no = outer.shape.length;
+  const row = outer.shape[no - 1];
+  const rows: Dims = { shape: outer.shape.slice(0, no - 1), strides: outer.strides.slice(0, no - 1) };
+  if (rows.shape.length === 0) rows.shape.push(1), rows.strides.push(0);
+  if (accScratch.length < row) accScratch = new Float64Array(row);
+  const acc = accScratch;
+  let o = 0;
+  forEachOffset(rows, offset, (base) => {
+    acc.fill(0, 0, row);
+    forEachOffset(inner, base, (at) => {
+      for (let j = 0; j < row; j++) acc[j] += x[at + j];
+    });
+    for (let j = 0; j < row; j++) out[o + j] = acc[j];
+    o += row;
+  });
+}

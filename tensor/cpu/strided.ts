@@ -57,14 +57,20 @@ const loopCache = new Map<string, StridedLoop>();
  * Compiles (once) a loop over `arity` strided inputs evaluating `expr`, where
  * the inputs are named `x`, `y`, `z`. Why code generation: a table entry
  * becomes a tight loop V8 can inline, instead of a closure call per element.
+ *
+ * `typeKey` names the array types the loop will see (e.g. `"Float32Array,Float32Array"`):
+ * each combination gets its own compiled copy, so every element access stays
+ * monomorphic. One copy shared by float32, float64 and int32 calls was
+ * megamorphic and ran several times slower.
  */
 export function compileLoop(
   arity: number,
   expr: string,
   helperNames: readonly string[] = [],
   stridedOut = false,
+  typeKey = "",
 ): StridedLoop {
-  const key = `${arity}|${expr}|${stridedOut}`;
+  const key = `${arity}|${expr}|${stridedOut}|${typeKey}`;
   const hit = loopCache.get(key);
   if (hit) return hit;
   const names = ["x", "y", "z"].slice(0, arity);

@@ -12,6 +12,18 @@ import type { Tensor, TensorOrScalar } from "../tensor.ts";
 import { backendOf, commonDevice } from "./core.ts";
 import { fullLikeValue } from "./convert.ts";
 
+/** Throws unless `t` may be written in place now. */
+function checkWritable(t: Tensor, op: string): void {
+  t.checkAlive(op);
+  if (isGradEnabled() && t.requiresGrad) {
+    throw new Error(
+      `${op}: a ${
+        t.isLeaf ? "leaf " : ""
+      }tensor that requires grad cannot be modified in place while grad mode is on; wrap the update in noGrad(() => ...)`,
+    );
+  }
+}
+
 /** Writes `src` (broadcast to `t`'s shape) into `t`'s elements. */
 export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
   t.checkAlive(op);
@@ -39,6 +51,38 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
     },
     t,
   );
+}
+
+/**
+ * `t += alpha * other` in place. One pass without temporaries when the
+ * backend has the fused `axpy` kernel and `t` owns its whole storage
+ * (parameters do); otherwise computed out of place and copied in.
+ */
+export function addScaled(t: Tensor, other: TensorOrScalar, alpha: number, op: string): void {
+  const backend = backendOf(t, op);
+  if (
+    typeof other !== "number" && backend.axpy && t.dtype === other.dtype && t.offset === 0 &&
+    t.numel() === t.storage.length && t.isContiguous() && other.storage !== t.storage
+  ) {
+    checkWritable(t, op);
+    commonDevice(op, t, other);
+    const shape = broadcastShapes(op, other.shape, t.shape);
+    if (shape.length !== t.ndim || shape.some((s, i) => s !== t.shape[i])) {
+      throw new RangeError(
+        `${op}: a value of shape ${fmtShape(other.shape)} cannot be written into a tensor of shape ${
+          fmtShape(t.shape)
+        }`,
+      );
+    }
+    backend.axpy(t.storage, {
+      storage: other.storage,
+      shape: t.shape,
+      strides: broadcastStrides(other.shape, other.strides, t.shape),
+      offset: other.offset,
+    }, alpha);
+    return;
+  }
+  update(t, () => t.add(other, alpha), op);
 }
 
 /** Runs `fn` without recording, for the out-of-place half of an in-place op. */

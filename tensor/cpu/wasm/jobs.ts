@@ -43,28 +43,50 @@ export type GemmFn = (
   acc: number,
 ) => void;
 
-/** The module's exports a chunk runs with. */
+/** The module's exports a chunk runs with, and a float32 view of the shared memory. */
 export interface Kernels {
   readonly gemm: GemmFn;
   readonly unfold: UnfoldFn;
   readonly fold: FoldFn;
+  /** The whole memory as float32 (refetched by the callee when the memory has grown). */
+  heap(): Float32Array;
 }
 
 /**
- * Into how many fixed groups of images a weight gradient is summed (each into
- * its own partial, added up in order afterwards): a function of the batch size
- * and the machine only, never of the threads that ran, so results are the same
- * bit for bit whether or not the workers are up.
+ * GEMM columns a convolution aims for per call. Images with fewer output
+ * pixels than this (ResNet's later stages: 4×4, 2×2) are unfolded side by side
+ * into one `[K, images·P]` matrix, so one GEMM serves several images: with one
+ * image per call a 2×2 output made 4-column GEMMs that packed the whole weight
+ * for every image and ran at a fifth of the speed.
  */
-export function weightChunks(n: number): number {
-  const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(n, Math.max(4, cores)));
+export const TARGET_COLS = 512;
+
+/** Images unfolded side by side per GEMM for output planes of `p` pixels (1 when a plane alone is wide enough). */
+export function imagesPerGroup(n: number, p: number): number {
+  return Math.max(1, Math.min(n, Math.ceil(TARGET_COLS / Math.max(1, p))));
 }
 
-/** Images of group `c` of {@link weightChunks}`(n)`: `[first, end)`. */
-export function chunkImages(n: number, c: number): [number, number] {
-  const chunks = weightChunks(n);
-  return [Math.floor((n * c) / chunks), Math.floor((n * (c + 1)) / chunks)];
+/** Image groups of a batch of `n`, `ipg` images each (the last may be short). */
+export function imageGroups(n: number, ipg: number): number {
+  return Math.ceil(n / ipg);
+}
+
+/**
+ * Into how many fixed chunks of image groups a weight gradient is summed (each
+ * into its own partial, added up in order afterwards): a function of the batch
+ * shape and the machine only, never of the threads that ran, so results are
+ * the same bit for bit whether or not the workers are up.
+ */
+export function weightChunks(n: number, ipg = 1): number {
+  const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(imageGroups(n, ipg), Math.max(4, cores)));
+}
+
+/** Images of chunk `c` of {@link weightChunks}`(n, ipg)`: `[first, end)`, whole groups of `ipg`. */
+export function chunkImages(n: number, c: number, ipg = 1): [number, number] {
+  const chunks = weightChunks(n, ipg), groups = imageGroups(n, ipg);
+  const g0 = Math.floor((groups * c) / chunks), g1 = Math.floor((groups * (c + 1)) / chunks);
+  return [Math.min(n, g0 * ipg), Math.min(n, g1 * ipg)];
 }
 
 /** Arguments of a {@link JOB_GEMM}: the SGEMM's, then how it is sliced. */
@@ -111,7 +133,8 @@ const GEMM_FIELDS = [
  * - backward input: `in0` = gradOut, `in1` = weight, `out` = dx (zeroed first);
  * - backward weight: `in0` = gradOut, `in1` = x, `out` = the first of the
  *   {@link weightChunks} partials.
- * Thread `t` unfolds into `col + t·colBytes`.
+ * Thread `t` unfolds into `col + t·colBytes` and, when `ipg > 1`, gathers or
+ * scatters the `[cOutG, images·P]` GEMM operand of a group at `tmp + t·tmpBytes`.
  */
 export interface ConvJob {
   in0: number;
@@ -119,6 +142,10 @@ export interface ConvJob {
   out: number;
   col: number;
   colBytes: number;
+  /** Images per group (see {@link imagesPerGroup}); a forward or input-gradient chunk is one group. */
+  ipg: number;
+  tmp: number;
+  tmpBytes: number;
   g: Conv2dGeometry;
 }
 
@@ -148,7 +175,7 @@ export function encodeGemmJob(j: GemmJob): number[] {
 
 /** A convolution job as argument words. */
 export function encodeConvJob(j: ConvJob): number[] {
-  return [j.in0, j.in1, j.out, j.col, j.colBytes, ...GEOMETRY_FIELDS.map((f) => j.g[f])];
+  return [j.in0, j.in1, j.out, j.col, j.colBytes, j.ipg, j.tmp, j.tmpBytes, ...GEOMETRY_FIELDS.map((f) => j.g[f])];
 }
 
 function decodeGemmJob(w: Int32Array, at: number): GemmJob {
@@ -159,13 +186,16 @@ function decodeGemmJob(w: Int32Array, at: number): GemmJob {
 
 function decodeConvJob(w: Int32Array, at: number): ConvJob {
   const g: Record<string, number> = {};
-  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 5 + i]));
+  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 8 + i]));
   return {
     in0: w[at],
     in1: w[at + 1],
     out: w[at + 2],
     col: w[at + 3],
     colBytes: w[at + 4],
+    ipg: w[at + 5],
+    tmp: w[at + 6],
+    tmpBytes: w[at + 7],
     g: g as unknown as Conv2dGeometry,
   };
 }
@@ -256,45 +286,111 @@ export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): vo
 }
 
 /**
- * Chunk `i` (an image, or a group of images for the weight gradient) of a
- * convolution kernel on thread `t`. `k.gemm` may itself split across threads
- * (when the caller runs a whole small batch alone).
+ * Chunk `i` (a group of `ipg` images, or for the weight gradient a chunk of
+ * such groups) of a convolution kernel on thread `t`. `k.gemm` may itself
+ * split across threads (when the caller runs a whole small batch alone).
+ *
+ * A group of `nb` images is one GEMM over `nb·P` columns: their unfolded
+ * columns sit side by side in `col` (row stride `nb·P`), and the
+ * `[cOutG, nb·P]` operand on the output side is gathered from (or scattered
+ * to) the NCHW tensor through `tmp`. A group of one image reads and writes the
+ * tensors in place, as does a pointwise (1×1) convolution.
  */
 export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
   const { g } = j;
   const { gemm, unfold, fold } = k;
-  const pa = packAAt(t), pb = packBAt(t), col = j.col + t * j.colBytes;
+  const pa = packAAt(t), pb = packBAt(t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW, HW = g.h * g.w;
   const pointwise = isPointwise(g);
-  if (kind === JOB_CONV_FORWARD) {
+  if (kind === JOB_CONV_FORWARD || kind === JOB_CONV_BACKWARD_INPUT) {
+    const first = i * j.ipg, nb = Math.min(g.n - first, j.ipg), NP = nb * P;
     for (let gr = 0; gr < g.groups; gr++) {
-      const xAt = j.in0 + (i * g.cIn + gr * cInG) * HW * 4;
-      if (!pointwise) im2colHeap(unfold, xAt, g, cInG, col);
-      const yAt = j.out + (i * g.cOut + gr * cOutG) * P * 4;
-      gemm(cOutG, P, K, j.in1 + gr * cOutG * K * 4, K, 1, pointwise ? xAt : col, P, 1, yAt, P, pa, pb, 0);
-    }
-  } else if (kind === JOB_CONV_BACKWARD_INPUT) {
-    for (let gr = 0; gr < g.groups; gr++) {
-      const dxAt = j.out + (i * g.cIn + gr * cInG) * HW * 4;
-      const goAt = j.in0 + (i * g.cOut + gr * cOutG) * P * 4;
-      // Wᵀ is read in place: row stride 1, column stride K.
-      gemm(K, P, cOutG, j.in1 + gr * cOutG * K * 4, 1, K, goAt, P, 1, pointwise ? dxAt : col, P, pa, pb, 0);
-      if (!pointwise) col2imHeap(fold, col, dxAt, g, cInG);
+      const xAt = (b: number) => j.in0 + ((first + b) * g.cIn + gr * cInG) * HW * 4;
+      const wAt = j.in1 + gr * cOutG * K * 4;
+      if (kind === JOB_CONV_FORWARD) {
+        const yAt = j.out + (first * g.cOut + gr * cOutG) * P * 4;
+        if (nb === 1) {
+          if (!pointwise) im2colHeap(unfold, xAt(0), g, cInG, col);
+          gemm(cOutG, P, K, wAt, K, 1, pointwise ? xAt(0) : col, P, 1, yAt, P, pa, pb, 0);
+        } else {
+          for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b), g, cInG, col + b * P * 4, NP * 4);
+          gemm(cOutG, NP, K, wAt, K, 1, col, NP, 1, tmp, NP, pa, pb, 0);
+          scatterRows(k.heap(), tmp, yAt, nb, cOutG, P, g.cOut * P);
+        }
+      } else {
+        const dxAt = (b: number) => j.out + ((first + b) * g.cIn + gr * cInG) * HW * 4;
+        const goAt = j.in0 + (first * g.cOut + gr * cOutG) * P * 4;
+        if (nb === 1) {
+          // Wᵀ is read in place: row stride 1, column stride K.
+          gemm(K, P, cOutG, wAt, 1, K, goAt, P, 1, pointwise ? dxAt(0) : col, P, pa, pb, 0);
+          if (!pointwise) col2imHeap(fold, col, dxAt(0), g, cInG);
+        } else {
+          gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
+          gemm(K, NP, cOutG, wAt, 1, K, tmp, NP, 1, col, NP, pa, pb, 0);
+          for (let b = 0; b < nb; b++) col2imHeap(fold, col + b * P * 4, dxAt(b), g, cInG, NP * 4);
+        }
+      }
     }
   } else if (kind === JOB_CONV_BACKWARD_WEIGHT) {
-    const [first, end] = chunkImages(g.n, i);
+    const [first, end] = chunkImages(g.n, i, j.ipg);
     for (let gr = 0; gr < g.groups; gr++) {
       const dwAt = j.out + (i * g.cOut + gr * cOutG) * K * 4;
-      for (let b = first; b < end; b++) {
-        const xAt = j.in1 + (b * g.cIn + gr * cInG) * HW * 4;
-        const goAt = j.in0 + (b * g.cOut + gr * cOutG) * P * 4;
-        if (!pointwise) im2colHeap(unfold, xAt, g, cInG, col);
-        // colᵀ is read in place: row stride 1, column stride P.
-        gemm(cOutG, K, P, goAt, P, 1, pointwise ? xAt : col, 1, P, dwAt, K, pa, pb, b > first ? 1 : 0);
+      for (let b0 = first; b0 < end; b0 += j.ipg) {
+        const nb = Math.min(end - b0, j.ipg), NP = nb * P;
+        const xAt = (b: number) => j.in1 + (b * g.cIn + gr * cInG) * HW * 4;
+        const goAt = j.in0 + (b0 * g.cOut + gr * cOutG) * P * 4;
+        const acc = b0 > first ? 1 : 0;
+        if (nb === 1) {
+          if (!pointwise) im2colHeap(unfold, xAt(b0), g, cInG, col);
+          // colᵀ is read in place: row stride 1, column stride P.
+          gemm(cOutG, K, P, goAt, P, 1, pointwise ? xAt(b0) : col, 1, P, dwAt, K, pa, pb, acc);
+        } else {
+          for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
+          gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
+          gemm(cOutG, K, NP, tmp, NP, 1, col, 1, NP, dwAt, K, pa, pb, acc);
+        }
       }
     }
   } else {
     throw new Error(`runConvChunk: unknown job kind ${kind}`);
+  }
+}
+
+/** `tmp[r, b·p : (b+1)·p] = src[b·imageStride + r·p : … + p]` for `nb` images of `rows` rows (byte addresses). */
+function gatherRows(
+  h: Float32Array,
+  src: number,
+  tmp: number,
+  nb: number,
+  rows: number,
+  p: number,
+  imageStride: number,
+) {
+  const s0 = src / 4, t0 = tmp / 4, np = nb * p;
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < rows; r++) {
+      const s = s0 + b * imageStride + r * p;
+      h.copyWithin(t0 + r * np + b * p, s, s + p);
+    }
+  }
+}
+
+/** The reverse of {@link gatherRows}: writes the `[rows, nb·p]` block at `tmp` back to `nb` images at `dst`. */
+function scatterRows(
+  h: Float32Array,
+  tmp: number,
+  dst: number,
+  nb: number,
+  rows: number,
+  p: number,
+  imageStride: number,
+) {
+  const d0 = dst / 4, t0 = tmp / 4, np = nb * p;
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < rows; r++) {
+      const s = t0 + r * np + b * p;
+      h.copyWithin(d0 + b * imageStride + r * p, s, s + p);
+    }
   }
 }

@@ -72,6 +72,7 @@ function loadEngine(): Engine | null {
       gemm: instance.exports.gemm as GemmFn,
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
+      heap: () => heapF32(),
       kind: relaxed ? "relaxed-simd" : "simd",
     };
   } catch {
@@ -345,7 +346,7 @@ export function runConvJobs(kind: number, job: ConvJob, items: number, threads: 
     const parallel: GemmFn = (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
       gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1);
     for (let i = 0; i < items; i++) {
-      runConvChunk(kind, job, { gemm: parallel, unfold: e.unfold, fold: e.fold }, 0, i);
+      runConvChunk(kind, job, { gemm: parallel, unfold: e.unfold, fold: e.fold, heap: e.heap }, 0, i);
     }
     return;
   }

@@ -21,10 +21,15 @@ interface GemmWorkerData {
 
 const { memory, module, id } = workerData as GemmWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
+let view = new Float32Array(memory.buffer);
 const kernels: Kernels = {
   gemm: instance.exports.gemm as GemmFn,
   unfold: instance.exports.unfold as UnfoldFn,
   fold: instance.exports.fold as UnfoldFn,
+  heap: () => {
+    if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
+    return view;
+  },
 };
 // The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
 const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);

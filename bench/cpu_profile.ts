@@ -1,0 +1,94 @@
+/**
+ * Where a CPU train step spends its time: wraps every CPU backend kernel with
+ * a timer and prints the totals per kernel (and per op for unary/binary/reduce)
+ * for the MLP, small CNN and ResNet-18 steps of `bench/train_throughput.ts`.
+ *
+ *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet]
+ *
+ * @module
+ */
+
+import { cpuThreadsReady, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
+import { cpuBackend } from "../tensor/cpu/backend.ts";
+import { resnet18 } from "../models/mod.ts";
+
+const totals = new Map<string, { ms: number; calls: number }>();
+let enabled = false;
+const proto = Object.getPrototypeOf(cpuBackend) as Record<string, unknown>;
+const self = cpuBackend as unknown as Record<string, unknown>;
+for (const name of Object.getOwnPropertyNames(proto)) {
+  const fn = proto[name];
+  if (name === "constructor" || typeof fn !== "function") continue;
+  self[name] = function (this: unknown, ...args: unknown[]) {
+    if (!enabled) return (fn as (...a: unknown[]) => unknown).apply(this, args);
+    let key = name;
+    if (name === "unary" || name === "binary" || name === "reduce") key += ":" + String(args[0]);
+    if (name === "binary" || name === "copy") {
+      const v = args[name === "binary" ? 1 : 0] as { shape?: number[] } | number;
+      const shape = typeof v === "number" ? (args[5] as number[]) : v.shape;
+      key += ` ${JSON.stringify(shape)}`;
+    }
+    if (name === "reduce") key += ` ${JSON.stringify((args[1] as { shape: number[] }).shape)}/${args[2]}`;
+    const s = performance.now();
+    const r = (fn as (...a: unknown[]) => unknown).apply(this, args);
+    const e = totals.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += performance.now() - s;
+    e.calls++;
+    totals.set(key, e);
+    return r;
+  };
+}
+
+function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, opt: optim.Optimizer) {
+  const criterion = new nn.CrossEntropyLoss();
+  return () => {
+    opt.zeroGrad();
+    criterion.forward(model.forward(x), y).backward();
+    opt.step();
+  };
+}
+
+function profile(name: string, step: () => void, reps: number): void {
+  for (let i = 0; i < 3; i++) step();
+  totals.clear();
+  enabled = true;
+  const s = performance.now();
+  for (let i = 0; i < reps; i++) step();
+  const total = (performance.now() - s) / reps;
+  enabled = false;
+  const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
+  let kernels = 0;
+  for (const [, v] of rows) kernels += v.ms / reps;
+  console.log(`\n== ${name}: ${total.toFixed(2)} ms/step, kernels ${kernels.toFixed(2)} ms`);
+  for (const [k, v] of rows.slice(0, 30)) {
+    console.log(`${(v.ms / reps).toFixed(3).padStart(8)} ms ${String(v.calls / reps).padStart(5)}x  ${k}`);
+  }
+}
+
+manualSeed(0);
+await cpuThreadsReady();
+const which = Deno.args[0] ?? "all";
+if (which === "all" || which === "mlp") {
+  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+  profile("MLP", trainStep(model, randn([128, 784]), randint(0, 10, [128]), opt), 20);
+}
+if (which === "all" || which === "cnn") {
+  const model = new nn.Sequential(
+    new nn.Conv2d(1, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(32, 64, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(64 * 7 * 7, 10),
+  );
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+  profile("small CNN", trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32]), opt), 10);
+}
+if (which === "all" || which === "resnet") {
+  const model = resnet18({ numClasses: 10 });
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+  profile("ResNet-18", trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8]), opt), 3);
+}

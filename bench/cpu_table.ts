@@ -1,0 +1,161 @@
+/**
+ * The CPU table of issue 7 in one run: for each workload, a naive loop, the
+ * TypeScript kernels (`setCpuKernels("ts")`, the reference) and dendrite's
+ * default (WebAssembly SIMD on every core), float32:
+ *
+ * - matmul 1024² (GFLOP/s);
+ * - conv2d forward, 8×64×56×56, 3×3, 64→64, padding 1 (GFLOP/s);
+ * - train steps (ms, median after warm-up; SGD, cross-entropy): MLP 784-256-10 batch 128,
+ *   small CNN batch 32 (conv 1→32, pool, conv 32→64, pool, fc), ResNet-18 batch 8 at 64×64.
+ *
+ * The naive column: the textbook i-j-k matmul (`naive_matmul.ts`) and the
+ * seven-loop direct convolution, each timed on a smaller problem (512², one
+ * image) so the run stays short; a rate does not depend on that. A train step
+ * has no naive counterpart (—).
+ *
+ *   deno run -A bench/cpu_table.ts [--quick]
+ *
+ * @module
+ */
+
+import {
+  conv2d,
+  cpuThreadsReady,
+  getNumThreads,
+  manualSeed,
+  matmul,
+  nn,
+  optim,
+  randint,
+  randn,
+  setCpuKernels,
+  type Tensor,
+  wasmKernelKind,
+} from "../mod.ts";
+import { resnet18 } from "../models/mod.ts";
+import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
+
+const quick = Deno.args.includes("--quick");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median ms of `reps` runs after `warmup`. */
+function time(fn: () => void, reps: number, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    fn();
+    t.push(performance.now() - s);
+  }
+  return median(t);
+}
+
+function naiveConvRate(): number {
+  // One image of the workload: out[o,y,x] = Σ_{c,i,j} x[c, y+i-1, x+j-1] · w[o,c,i,j].
+  const C = 64, H = 56, W = 56, O = 64;
+  const x = randomFloats(C * H * W, 1), w = randomFloats(O * C * 9, 2), out = new Float32Array(O * H * W);
+  const s = performance.now();
+  for (let o = 0; o < O; o++) {
+    for (let y = 0; y < H; y++) {
+      for (let xx = 0; xx < W; xx++) {
+        let acc = 0;
+        for (let c = 0; c < C; c++) {
+          for (let i = 0; i < 3; i++) {
+            const iy = y + i - 1;
+            if (iy < 0 || iy >= H) continue;
+            for (let j = 0; j < 3; j++) {
+              const ix = xx + j - 1;
+              if (ix < 0 || ix >= W) continue;
+              acc += x[(c * H + iy) * W + ix] * w[((o * C + c) * 3 + i) * 3 + j];
+            }
+          }
+        }
+        out[(o * H + y) * W + xx] = acc;
+      }
+    }
+  }
+  const ms = performance.now() - s;
+  return (2 * O * H * W * C * 9) / ms / 1e6;
+}
+
+function naiveMatmulRate(): number {
+  const n = 512;
+  const a = randomFloats(n * n, 1), b = randomFloats(n * n, 2);
+  const s = performance.now();
+  naiveMatmul(a, b, n, n, n);
+  return (2 * n ** 3) / (performance.now() - s) / 1e6;
+}
+
+function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor): () => void {
+  const criterion = new nn.CrossEntropyLoss();
+  const opt = new optim.SGD((model as nn.Module).parameters(), { lr: 0.01 });
+  return () => {
+    opt.zeroGrad();
+    criterion.forward(model.forward(x), y).backward();
+    opt.step();
+  };
+}
+
+/** The five measurements with whichever kernels are selected now. */
+function measure(): string[] {
+  manualSeed(0);
+  const out: string[] = [];
+  {
+    const a = randn([1024, 1024]), b = randn([1024, 1024]);
+    const ms = time(() => matmul(a, b).dispose(), quick ? 3 : 7, 2);
+    out.push(`${(2 * 1024 ** 3 / ms / 1e6).toFixed(1)} GFLOP/s`);
+  }
+  {
+    const x = randn([8, 64, 56, 56]), w = randn([64, 64, 3, 3]);
+    const ms = time(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
+    out.push(`${(2 * 8 * 64 * 56 * 56 * 64 * 9 / ms / 1e6).toFixed(1)} GFLOP/s`);
+  }
+  {
+    const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+    const ms = time(trainStep(model, randn([128, 784]), randint(0, 10, [128])), quick ? 5 : 30, 5);
+    out.push(`${ms.toFixed(2)} ms`);
+  }
+  {
+    const model = new nn.Sequential(
+      new nn.Conv2d(1, 32, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Conv2d(32, 64, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Flatten(),
+      new nn.Linear(64 * 7 * 7, 10),
+    );
+    const ms = time(trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32])), quick ? 3 : 10, 2);
+    out.push(`${ms.toFixed(1)} ms`);
+  }
+  {
+    const model = resnet18({ numClasses: 10 });
+    const ms = time(trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8])), quick ? 1 : 5, 1);
+    out.push(`${ms.toFixed(0)} ms`);
+  }
+  return out;
+}
+
+await cpuThreadsReady();
+const naive = [`${naiveMatmulRate().toFixed(2)} GFLOP/s`, `${naiveConvRate().toFixed(2)} GFLOP/s`, "—", "—", "—"];
+setCpuKernels("ts");
+const ts = measure();
+setCpuKernels("wasm");
+const wasm = measure();
+
+const workloads = [
+  "matmul 1024²",
+  "conv2d fwd, 8×64×56×56, 3×3, 64→64",
+  "MLP 784-256-10 train step, batch 128",
+  "small CNN train step, batch 32",
+  "ResNet-18 train step, batch 8, 64×64",
+];
+console.log(`CPU backend, float32, ${getNumThreads()} threads, WebAssembly kernel: ${wasmKernelKind()}`);
+console.log("| workload | naive loop | TypeScript kernels | dendrite (WASM SIMD) |");
+console.log("|---|---:|---:|---:|");
+workloads.forEach((w, i) => console.log(`| ${w} | ${naive[i]} | ${ts[i]} | ${wasm[i]} |`));
