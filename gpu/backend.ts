@@ -23,20 +23,45 @@ import { GpuStorage, type MemoryInfo, type WgslType, wgslType } from "./allocato
 import type { DeviceInfo } from "./device.ts";
 import { f32Bits, groups1d, type Kernel, Runtime } from "./program.ts";
 import { collapse, MAX_RANK, putRank, rowMajor } from "./kernels/common.ts";
-import { binaryKernel, copyKernel, EW, EW_WORDS, fillKernel, unaryKernel, whereKernel } from "./kernels/elementwise.ts";
-import { GROUP_ROW_MIN, reduceKernel } from "./kernels/reduce.ts";
+import {
+  axpyKernel,
+  binaryKernel,
+  copyKernel,
+  EW,
+  EW_WORDS,
+  ewGroups,
+  fillKernel,
+  unaryKernel,
+  whereKernel,
+} from "./kernels/elementwise.ts";
+import { GROUP_MAX_ROWS, GROUP_ROW_MIN, reduceKernel } from "./kernels/reduce.ts";
 import {
   conv2dBackwardInputKernel,
   conv2dBackwardWeightKernel,
   conv2dKernel,
   gemmGroups,
   matmulKernel,
+  matmulRegGroups,
+  matmulRegKernel,
   matmulVec4Kernel,
+  VEC4_WG,
 } from "./kernels/gemm.ts";
+import {
+  conv2dDirectBackwardInputKernel,
+  conv2dDirectBackwardWeightKernel,
+  conv2dDirectKernel,
+  convGroups,
+} from "./kernels/conv.ts";
 import { gatherKernel, INDEX_ERROR, scatterAddKernel } from "./kernels/indexing.ts";
 import { softmaxKernel } from "./kernels/softmax.ts";
 import { randomKernel } from "./kernels/random.ts";
-import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./kernels/pool.ts";
+import {
+  avgPoolBackwardKernel,
+  avgPoolKernel,
+  maxPoolBackwardKernel,
+  maxPoolBackwardScatterKernel,
+  maxPoolKernel,
+} from "./kernels/pool.ts";
 
 function numel(shape: readonly number[]): number {
   let n = 1;
@@ -76,6 +101,11 @@ export class WebGpuBackend implements Backend {
   readonly device = "webgpu";
   /** The command queue, pipeline cache and buffer pool. */
   readonly runtime: Runtime;
+  /**
+   * Use the register-tiled kernels for convolution and general (non-vec4) matmul (true, the default), or the
+   * workgroup-memory-tiled GEMM (false; kept for comparison on real GPUs, where it may win).
+   */
+  convDirect = true;
   #dummy: GPUBuffer;
   #err: GPUBuffer;
   #errDirty = false;
@@ -185,13 +215,14 @@ export class WebGpuBackend implements Backend {
   // ---- elementwise --------------------------------------------------------------------------------
 
   #ew(
-    kernel: Kernel,
+    kernel: (contig: boolean) => Kernel,
     out: GpuStorage,
     dst: { offset: number; strides: readonly number[] } | null,
     operands: readonly (View | number)[],
     types: readonly WgslType[],
     shape: readonly number[],
     op: string,
+    extra = 0,
   ): void {
     const n = numel(shape);
     if (n === 0) return;
@@ -205,6 +236,7 @@ export class WebGpuBackend implements Backend {
     w[EW.n] = n;
     w[EW.rank] = c.shape.length;
     w[EW.ooff] = dst ? dst.offset : 0;
+    w[EW.scal + 3] = extra; // a kernel-specific scalar (axpy's alpha)
     let fast = c.shape.length === 1 && c.strides[0][0] === 1;
     const buffers: GPUBuffer[] = [out.buffer];
     operands.forEach((o, k) => {
@@ -222,7 +254,7 @@ export class WebGpuBackend implements Backend {
     if (fast) w[EW.flags] |= 1;
     putRank(w, EW.shape, c.shape, 1);
     putRank(w, EW.ostr, c.strides[0]);
-    this.runtime.dispatch(kernel, buffers, w, groups1d(n, 256));
+    this.runtime.dispatch(kernel(fast), buffers, w, ewGroups(n));
   }
 
   copy(src: View, dst: View): void {
@@ -238,7 +270,7 @@ export class WebGpuBackend implements Backend {
     const full = dst.offset === 0 && isContiguousView(dst) ? numel(dst.shape) : 0;
     this.#out(d, "copy", full);
     const it = wgslType(src.storage.dtype, "copy"), ot = wgslType(d.dtype, "copy");
-    this.#ew(copyKernel(it, ot), d, dst, [src], [it], src.shape, "copy");
+    this.#ew((f) => copyKernel(it, ot, f), d, dst, [src], [it], src.shape, "copy");
   }
 
   fill(out: Storage, value: number): void {
@@ -257,7 +289,7 @@ export class WebGpuBackend implements Backend {
     const n = numel(a.shape);
     const o = this.#out(out, `unary ${op}`, n);
     const it = wgslType(a.storage.dtype, op), ot = wgslType(o.dtype, op);
-    this.#ew(unaryKernel(op, it, ot), o, null, [a], [it], a.shape, op);
+    this.#ew((f) => unaryKernel(op, it, ot, f), o, null, [a], [it], a.shape, op);
   }
 
   binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {
@@ -277,12 +309,33 @@ export class WebGpuBackend implements Backend {
         return { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 };
       };
       const ca = cast(a as View), cb = cast(b as View);
-      this.#ew(binaryKernel(op, t, ot), o, null, [ca, cb], [t, t], shape, op);
+      this.#ew((f) => binaryKernel(op, t, ot, f), o, null, [ca, cb], [t, t], shape, op);
       if (ca !== a) this.free(ca.storage);
       if (cb !== b) this.free(cb.storage);
       return;
     }
-    this.#ew(binaryKernel(op, t, ot), o, null, [a, b], [t, t], shape, op);
+    this.#ew((f) => binaryKernel(op, t, ot, f), o, null, [a, b], [t, t], shape, op);
+  }
+
+  axpy(out: Storage, x: View, alpha: number): void {
+    const o = this.#in(out, "axpy");
+    const t = wgslType(o.dtype, "axpy");
+    if (t === "u32" || wgslType(x.storage.dtype, "axpy") !== t) {
+      throw new TypeError(
+        `webgpu axpy: expected float32 or int32 operands of one dtype, got ${o.dtype} and ${x.storage.dtype}`,
+      );
+    }
+    if (x.storage === out) {
+      // One buffer cannot be bound for reading and writing at once: read x from a copy.
+      const tmp = this.alloc(x.storage.dtype, numel(x.shape));
+      const tv = { storage: tmp, shape: x.shape, strides: rowMajor(x.shape), offset: 0 };
+      this.copy(x, tv);
+      this.axpy(out, tv, alpha);
+      this.free(tmp);
+      return;
+    }
+    const dst = { offset: 0, strides: rowMajor(x.shape) };
+    this.#ew((f) => axpyKernel(t, f), o, dst, [x], [t], x.shape, "axpy", scalarBits(alpha, t));
   }
 
   where(cond: View, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {
@@ -291,7 +344,7 @@ export class WebGpuBackend implements Backend {
     const tc = wgslType(cond.storage.dtype, "where");
     const ta = typeof a === "number" ? ot : wgslType(a.storage.dtype, "where");
     const tb = typeof b === "number" ? ot : wgslType(b.storage.dtype, "where");
-    this.#ew(whereKernel(tc, ta, tb, ot), o, null, [cond, a, b], [tc, ta, tb], shape, "where");
+    this.#ew((f) => whereKernel(tc, ta, tb, ot, f), o, null, [cond, a, b], [tc, ta, tb], shape, "where");
   }
 
   // ---- reductions ---------------------------------------------------------------------------------
@@ -300,7 +353,7 @@ export class WebGpuBackend implements Backend {
     const nd = a.shape.length;
     const innerShape = a.shape.slice(nd - reduceDims), outerShape = a.shape.slice(0, nd - reduceDims);
     const ic = collapse(innerShape, [a.strides.slice(nd - reduceDims)]);
-    if (ic.shape.length > 1) {
+    if (ic.shape.length > 2) {
       const c = this.#contig(a, "reduce");
       this.reduce(op, { storage: c.s, shape: a.shape, strides: rowMajor(a.shape), offset: c.offset }, reduceDims, out);
       c.done();
@@ -316,10 +369,14 @@ export class WebGpuBackend implements Backend {
     w[1] = inner;
     w[2] = oc.shape.length;
     w[3] = a.offset;
-    w[4] = ic.strides[0][0];
+    // Up to two reduced dims: the first's stride, then the last's size and stride.
+    const two = ic.shape.length === 2;
+    w[4] = two ? ic.strides[0][0] : 0;
+    w[5] = two ? ic.shape[1] : ic.shape[0];
+    w[6] = two ? ic.strides[0][1] : ic.strides[0][0];
     putRank(w, 8, oc.shape, 1);
     putRank(w, 8 + MAX_RANK, oc.strides[0]);
-    const group = inner >= GROUP_ROW_MIN;
+    const group = inner >= GROUP_ROW_MIN && outer < GROUP_MAX_ROWS;
     this.runtime.dispatch(
       reduceKernel(op, it, ot, group),
       [o.buffer, this.#in(a, op).buffer],
@@ -384,7 +441,7 @@ export class WebGpuBackend implements Backend {
     const vec4 = m4(m) && m4(n) && m4(k) && m4(a.offset) && m4(b.offset) &&
       (aT ? sAm === 1 && m4(sAk) : sAk === 1 && m4(sAm)) && (bT ? sBk === 1 && m4(sBn) : sBn === 1 && m4(sBk)) &&
       bc.strides[0].every(m4) && bc.strides[1].every(m4);
-    const kernel = vec4 ? matmulVec4Kernel(aT, bT) : matmulKernel;
+    const kernel = vec4 ? matmulVec4Kernel(aT, bT) : this.convDirect ? matmulRegKernel : matmulKernel;
     for (let z0 = 0; z0 < batch; z0 += 65535) {
       const w = [
         m,
@@ -404,7 +461,11 @@ export class WebGpuBackend implements Backend {
         ...pad(bc.strides[1], 0),
       ];
       const zs = Math.min(65535, batch - z0);
-      const grid: [number, number, number] = vec4 ? [Math.ceil(n / 256), m / 4, zs] : gemmGroups(m, n, zs);
+      const grid: [number, number, number] = vec4
+        ? [Math.ceil(n / (4 * VEC4_WG[0])), Math.ceil(m / (4 * VEC4_WG[1])), zs]
+        : this.convDirect
+        ? matmulRegGroups(m, n, zs)
+        : gemmGroups(m, n, zs);
       this.runtime.dispatch(kernel, bufs, w, grid);
     }
   }
@@ -454,7 +515,8 @@ export class WebGpuBackend implements Backend {
         c2.offset,
         0,
       ];
-      this.runtime.dispatch(kernel, [o.buffer, c1.s.buffer, c2.s.buffer], w, gemmGroups(M, N, g.groups));
+      const grid = this.convDirect ? convGroups(M, N, g.groups) : gemmGroups(M, N, g.groups);
+      this.runtime.dispatch(kernel, [o.buffer, c1.s.buffer, c2.s.buffer], w, grid);
     }
     c1.done();
     c2.done();
@@ -463,19 +525,30 @@ export class WebGpuBackend implements Backend {
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void {
     const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
     const dims: [number, number, number] = [coutg, g.n * g.outH * g.outW, cing * g.kh * g.kw];
-    this.#conv(conv2dKernel, x, weight, out, g, dims, g.n * g.cOut * g.outH * g.outW);
+    this.#conv(
+      this.convDirect ? conv2dDirectKernel() : conv2dKernel,
+      x,
+      weight,
+      out,
+      g,
+      dims,
+      g.n * g.cOut * g.outH * g.outW,
+    );
   }
 
   conv2dBackwardInput(gradOut: View, weight: View, out: Storage, g: Conv2dGeometry): void {
     const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
     const dims: [number, number, number] = [cing, g.n * g.h * g.w, coutg * g.kh * g.kw];
-    this.#conv(conv2dBackwardInputKernel, gradOut, weight, out, g, dims, g.n * g.cIn * g.h * g.w);
+    const unit = g.strideH === 1 && g.strideW === 1;
+    const kernel = this.convDirect ? conv2dDirectBackwardInputKernel(unit) : conv2dBackwardInputKernel;
+    this.#conv(kernel, gradOut, weight, out, g, dims, g.n * g.cIn * g.h * g.w);
   }
 
   conv2dBackwardWeight(gradOut: View, x: View, out: Storage, g: Conv2dGeometry): void {
     const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
     const dims: [number, number, number] = [coutg, cing * g.kh * g.kw, g.n * g.outH * g.outW];
-    this.#conv(conv2dBackwardWeightKernel, gradOut, x, out, g, dims, g.cOut * cing * g.kh * g.kw);
+    const kernel = this.convDirect ? conv2dDirectBackwardWeightKernel() : conv2dBackwardWeightKernel;
+    this.#conv(kernel, gradOut, x, out, g, dims, g.cOut * cing * g.kh * g.kw);
   }
 
   // ---- indexing -----------------------------------------------------------------------------------
@@ -587,6 +660,13 @@ export class WebGpuBackend implements Backend {
 
   maxPool2dBackward(gradOut: View, indices: View, out: Storage, g: Pool2dGeometry): void {
     const total = g.n * g.c * g.h * g.w;
+    if ((g.kh - 1) * g.dilationH < g.strideH && (g.kw - 1) * g.dilationW < g.strideW) {
+      // Windows never overlap: scatter from the outputs into the zeroed input gradient.
+      const o = this.#out(out, "maxPool2dBackward", 0);
+      const outs = g.n * g.c * g.outH * g.outW;
+      this.#pool(maxPoolBackwardScatterKernel, [o], [gradOut, indices], g, outs);
+      return;
+    }
     this.#pool(maxPoolBackwardKernel, [this.#out(out, "maxPool2dBackward", total)], [gradOut, indices], g, total);
   }
 

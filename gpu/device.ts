@@ -108,6 +108,16 @@ export class ErrorTracker {
     );
   }
 
+  /** Watches error scopes popped around one step (e.g. a pipeline build) described by `what`. */
+  watch(what: string, scopes: Promise<GPUError | null>[]): void {
+    this.#pending.push(
+      Promise.all(scopes).then((errs) => {
+        const e = errs.find((x) => x !== null);
+        return e ? `webgpu: ${what} failed: ${e.message}` : null;
+      }, (err) => `webgpu: error scope of ${what} failed: ${err}`),
+    );
+  }
+
   /** Awaits every batch's scopes and throws the first error found. */
   async check(): Promise<void> {
     if (this.#pending.length === 0) return;

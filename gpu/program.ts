@@ -109,12 +109,27 @@ export class Runtime {
       lay = { bgl, pl: this.device.createPipelineLayout({ label: `layout ${sig}`, bindGroupLayouts: [bgl] }) };
       this.#layouts.set(sig, lay);
     }
-    const module = this.device.createShaderModule({ label: k.name, code: k.source() });
+    // A scope of its own, so a WGSL or pipeline error is reported as this kernel's, not as the batch's.
+    this.device.pushErrorScope("validation");
+    this.device.pushErrorScope("internal");
+    let code: string;
+    try {
+      code = k.source();
+    } catch (e) {
+      this.device.popErrorScope();
+      this.device.popErrorScope();
+      throw new Error(`webgpu ${k.name}: building the shader source failed: ${e instanceof Error ? e.message : e}`);
+    }
+    const module = this.device.createShaderModule({ label: k.name, code });
     const pipeline = this.device.createComputePipeline({
       label: k.name,
       layout: lay.pl,
       compute: { module, entryPoint: "main" },
     });
+    this.errors.watch(
+      `shader compilation of kernel ${k.name} (key ${k.key})`,
+      [this.device.popErrorScope(), this.device.popErrorScope()],
+    );
     c = { pipeline, layout: lay.bgl };
     this.#pipelines.set(k.key, c);
     return c;

@@ -10,14 +10,15 @@
  * runConformance(cpuBackend, { name: "cpu" }); // a GPU backend passes its own instance
  * ```
  *
- * Convolution and pooling kernels are not covered here; their suite builds on
- * the exported helpers ({@link Rng}, {@link makeView}, {@link readView},
- * {@link assertAllClose}) in a separate file.
+ * Convolution (forward and both backward kernels, with stride, padding,
+ * dilation and groups) and pooling (max with indices, average with and
+ * without padded cells in the divisor, ceil-mode windows, and their backward
+ * kernels) are checked against direct loops too.
  *
  * @module
  */
 
-import type { Backend, BinaryOp, ReduceOp, Storage, UnaryOp, View } from "./backend.ts";
+import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, Storage, UnaryOp, View } from "./backend.ts";
 import { allocArray, type DType } from "./dtype.ts";
 import { BINARY_TABLE, UNARY_TABLE } from "./elementwise_table.ts";
 
@@ -345,8 +346,8 @@ const TRANSCENDENTAL = new Set<string>([
 // ---- the suite ------------------------------------------------------------------------------------
 
 /**
- * Registers `Deno.test` cases that run every non-convolution kernel of
- * `backend` against the references above.
+ * Registers `Deno.test` cases that run every kernel of `backend` against
+ * the references above.
  *
  * @example
  * ```ts ignore
@@ -713,6 +714,32 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
     }
   });
 
+  if (backend.axpy) {
+    test("axpy (optional): out += alpha·x in place, x strided or broadcast", async (rng) => {
+      for (const dtype of [...floats, "int32"] as DType[]) {
+        for (const shape of [[7], [3, 5], [2, 3, 4]]) {
+          for (const layout of layouts) {
+            const isInt = dtype === "int32";
+            const gen = isInt ? (r: Rng) => r.int(-20, 20) : (r: Rng) => r.uniform(-3, 3);
+            const o = makeView(backend, rng, shape, dtype, "contiguous", gen);
+            const x = makeView(backend, rng, shape, dtype, layout, gen);
+            const alpha = isInt ? -3 : -0.37;
+            backend.axpy!(o.view.storage, x.view, alpha);
+            const expected = o.values.map((v, i) => castTo(dtype, v + alpha * x.values[i]));
+            assertAllClose(
+              await readAll(backend, o.view.storage),
+              expected,
+              isInt ? {} : fTol(dtype),
+              `axpy ${dtype} ${JSON.stringify(shape)} ${layout}`,
+            );
+          }
+        }
+      }
+    });
+  }
+
+  convPoolTests(backend, test, floats);
+
   test("random: same (seed, offset) gives the documented counter-based stream", async () => {
     for (const dtype of floats) {
       for (const [seed, offset, n] of [[0, 0, 10], [42, 7, 33], [123456789, 2 ** 32 + 5, 16], [7, 3, 1]]) {
@@ -785,4 +812,287 @@ function refNormal(seed: number, offset: number, i: number): number {
   const u1 = 1 - refUniform(seed, base), u2 = refUniform(seed, base + 1);
   const r = Math.sqrt(-2 * Math.log(u1));
   return i % 2 === 0 ? r * Math.cos(2 * Math.PI * u2) : r * Math.sin(2 * Math.PI * u2);
+}
+
+// ---- convolution and pooling ----------------------------------------------------------------------
+
+type Pair = [number, number];
+
+/** A convolution case: n, cIn, h, w, cOut, kernel, stride, padding, dilation, groups. */
+type ConvCase = [number, number, number, number, number, Pair, Pair, Pair, Pair, number];
+
+function convGeometry([n, cIn, h, w, cOut, [kh, kw], [sh, sw], [ph, pw], [dh, dw], groups]: ConvCase): Conv2dGeometry {
+  const outH = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const outW = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  return {
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh,
+    kw,
+    strideH: sh,
+    strideW: sw,
+    padH: ph,
+    padW: pw,
+    dilationH: dh,
+    dilationW: dw,
+    groups,
+    outH,
+    outW,
+  };
+}
+
+/**
+ * The three convolution sums as direct loops over every (image, output
+ * channel, output cell, input channel of the group, tap): the forward gathers,
+ * both gradients scatter.
+ */
+function convReference(
+  g: Conv2dGeometry,
+  x: number[],
+  wt: number[],
+  go: number[],
+): { out: number[]; gradInput: number[]; gradWeight: number[] } {
+  const cing = g.cIn / g.groups, coutg = g.cOut / g.groups;
+  const out = new Array<number>(g.n * g.cOut * g.outH * g.outW).fill(0);
+  const gradInput = new Array<number>(g.n * g.cIn * g.h * g.w).fill(0);
+  const gradWeight = new Array<number>(g.cOut * cing * g.kh * g.kw).fill(0);
+  for (let b = 0; b < g.n; b++) {
+    for (let co = 0; co < g.cOut; co++) {
+      const grp = Math.floor(co / coutg);
+      for (let oh = 0; oh < g.outH; oh++) {
+        for (let ow = 0; ow < g.outW; ow++) {
+          const o = ((b * g.cOut + co) * g.outH + oh) * g.outW + ow;
+          let s = 0;
+          for (let ci = 0; ci < cing; ci++) {
+            for (let ki = 0; ki < g.kh; ki++) {
+              const ih = oh * g.strideH - g.padH + ki * g.dilationH;
+              if (ih < 0 || ih >= g.h) continue;
+              for (let kj = 0; kj < g.kw; kj++) {
+                const iw = ow * g.strideW - g.padW + kj * g.dilationW;
+                if (iw < 0 || iw >= g.w) continue;
+                const xi = ((b * g.cIn + grp * cing + ci) * g.h + ih) * g.w + iw;
+                const wi = ((co * cing + ci) * g.kh + ki) * g.kw + kj;
+                s += x[xi] * wt[wi];
+                gradInput[xi] += go[o] * wt[wi];
+                gradWeight[wi] += go[o] * x[xi];
+              }
+            }
+          }
+          out[o] = s;
+        }
+      }
+    }
+  }
+  return { out, gradInput, gradWeight };
+}
+
+/** A pooling case: n, c, h, w, kernel, stride, padding, dilation, ceil mode. */
+type PoolCase = [number, number, number, number, Pair, Pair, Pair, Pair, boolean];
+
+function poolOutSize(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
+  const span = size + 2 * p - d * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // PyTorch's rule: in ceil mode the last window must start inside the input or its left padding.
+  if (ceil && (out - 1) * s >= size + p) out--;
+  return out;
+}
+
+function poolGeometry(
+  [n, c, h, w, [kh, kw], [sh, sw], [ph, pw], [dh, dw], ceil]: PoolCase,
+  countIncludePad: boolean,
+): Pool2dGeometry {
+  return {
+    n,
+    c,
+    h,
+    w,
+    kh,
+    kw,
+    strideH: sh,
+    strideW: sw,
+    padH: ph,
+    padW: pw,
+    dilationH: dh,
+    dilationW: dw,
+    outH: poolOutSize(h, kh, sh, ph, dh, ceil),
+    outW: poolOutSize(w, kw, sw, pw, dw, ceil),
+    countIncludePad,
+  };
+}
+
+/** Max pooling by scanning each window's taps row by row: the first of equal maxima wins; indices are flat `h*w`. */
+function maxPoolReference(g: Pool2dGeometry, x: number[]): { out: number[]; idx: number[] } {
+  const out: number[] = [], idx: number[] = [];
+  for (let pl = 0; pl < g.n * g.c; pl++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        let best = -Infinity, at = -1;
+        for (let ki = 0; ki < g.kh; ki++) {
+          for (let kj = 0; kj < g.kw; kj++) {
+            const ih = oh * g.strideH - g.padH + ki * g.dilationH;
+            const iw = ow * g.strideW - g.padW + kj * g.dilationW;
+            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+            const v = x[pl * g.h * g.w + ih * g.w + iw];
+            if (at < 0 || v > best) [best, at] = [v, ih * g.w + iw];
+          }
+        }
+        out.push(best);
+        idx.push(at);
+      }
+    }
+  }
+  return { out, idx };
+}
+
+/** PyTorch's average-pool window: clipped to the padded input for the divisor with padding, to the input for the sum. */
+function avgWindowRef(
+  g: Pool2dGeometry,
+  oh: number,
+  ow: number,
+): { h0: number; h1: number; w0: number; w1: number; div: number } {
+  let h0 = oh * g.strideH - g.padH, w0 = ow * g.strideW - g.padW;
+  let h1 = Math.min(h0 + g.kh, g.h + g.padH), w1 = Math.min(w0 + g.kw, g.w + g.padW);
+  const padded = (h1 - h0) * (w1 - w0);
+  h0 = Math.max(h0, 0);
+  w0 = Math.max(w0, 0);
+  h1 = Math.min(h1, g.h);
+  w1 = Math.min(w1, g.w);
+  return { h0, h1, w0, w1, div: g.countIncludePad ? padded : (h1 - h0) * (w1 - w0) };
+}
+
+function avgPoolReference(g: Pool2dGeometry, x: number[], go: number[]): { out: number[]; grad: number[] } {
+  const out: number[] = [];
+  const grad = new Array<number>(g.n * g.c * g.h * g.w).fill(0);
+  for (let pl = 0; pl < g.n * g.c; pl++) {
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        const r = avgWindowRef(g, oh, ow);
+        const o = (pl * g.outH + oh) * g.outW + ow;
+        let s = 0;
+        for (let ih = r.h0; ih < r.h1; ih++) {
+          for (let iw = r.w0; iw < r.w1; iw++) {
+            s += x[pl * g.h * g.w + ih * g.w + iw];
+            if (r.div > 0) grad[pl * g.h * g.w + ih * g.w + iw] += go[o] / r.div;
+          }
+        }
+        out.push(r.div > 0 ? s / r.div : 0);
+      }
+    }
+  }
+  return { out, grad };
+}
+
+function convPoolTests(
+  backend: Backend,
+  test: (title: string, fn: (rng: Rng) => Promise<void>) => void,
+  floats: DType[],
+): void {
+  const convCases: ConvCase[] = [
+    [2, 3, 5, 6, 4, [3, 3], [1, 1], [1, 1], [1, 1], 1],
+    [1, 4, 7, 5, 6, [3, 2], [2, 1], [1, 0], [1, 2], 2], // groups, uneven stride/padding/dilation
+    [2, 6, 9, 8, 6, [3, 3], [2, 2], [2, 2], [2, 2], 3],
+    [1, 4, 6, 6, 4, [3, 3], [1, 1], [1, 1], [1, 1], 4], // depthwise
+    [2, 8, 4, 4, 8, [1, 1], [1, 1], [0, 0], [1, 1], 1], // 1×1
+    [1, 3, 7, 7, 5, [5, 5], [3, 3], [0, 0], [1, 1], 1], // kernel larger than stride, cells left over
+    [2, 5, 9, 9, 70, [3, 3], [1, 1], [1, 1], [1, 1], 1], // M crosses a 64-row tile
+    [2, 16, 8, 8, 16, [3, 3], [1, 1], [1, 1], [1, 1], 1], // multiples of 4 (vectorized paths), deep K
+    [1, 8, 12, 12, 8, [3, 3], [2, 2], [1, 1], [1, 1], 1],
+    [3, 1, 6, 6, 8, [3, 3], [1, 1], [1, 1], [1, 1], 1], // one input channel (a network's first layer)
+  ];
+  test("conv2d forward and both backward kernels (stride, padding, dilation, groups)", async (rng) => {
+    for (const dtype of floats) {
+      for (const c of convCases) {
+        const g = convGeometry(c);
+        const cing = g.cIn / g.groups;
+        const layout = (): Layout => (rng.next() < 0.3 ? "strided" : "contiguous");
+        const x = makeView(backend, rng, [g.n, g.cIn, g.h, g.w], dtype, layout(), (r) => r.uniform(-1, 1));
+        const wt = makeView(backend, rng, [g.cOut, cing, g.kh, g.kw], dtype, layout(), (r) => r.uniform(-1, 1));
+        const go = makeView(backend, rng, [g.n, g.cOut, g.outH, g.outW], dtype, layout(), (r) => r.uniform(-1, 1));
+        const ref = convReference(g, x.values, wt.values, go.values);
+        const out = backend.alloc(dtype, ref.out.length);
+        const gi = backend.alloc(dtype, ref.gradInput.length);
+        const gw = backend.alloc(dtype, ref.gradWeight.length);
+        backend.conv2d(x.view, wt.view, out, g);
+        backend.conv2dBackwardInput(go.view, wt.view, gi, g);
+        backend.conv2dBackwardWeight(go.view, x.view, gw, g);
+        const [o, i, w] = await Promise.all([out, gi, gw].map((s) => readAll(backend, s)));
+        const what = `${dtype} ${JSON.stringify(c)}`;
+        const tol = (k: number): Tolerance =>
+          dtype === "float64" ? { atol: 1e-12, rtol: 1e-12 } : { atol: 2e-6 * Math.sqrt(k) + 1e-6, rtol: 1e-5 };
+        const cing2 = cing * g.kh * g.kw, coutg = (g.cOut / g.groups) * g.kh * g.kw;
+        assertAllClose(o, ref.out.map((v) => castTo(dtype, v)), tol(cing2), `conv2d ${what}`);
+        assertAllClose(i, ref.gradInput.map((v) => castTo(dtype, v)), tol(coutg), `conv2dBackwardInput ${what}`);
+        assertAllClose(
+          w,
+          ref.gradWeight.map((v) => castTo(dtype, v)),
+          tol(g.n * g.outH * g.outW),
+          `conv2dBackwardWeight ${what}`,
+        );
+      }
+    }
+  });
+
+  const poolCases: PoolCase[] = [
+    [2, 3, 6, 6, [2, 2], [2, 2], [0, 0], [1, 1], false],
+    [1, 2, 7, 5, [3, 3], [2, 2], [1, 1], [1, 1], false], // overlapping windows, padding
+    [1, 2, 7, 7, [3, 3], [2, 2], [1, 1], [1, 1], true], // ceil mode
+    [2, 3, 5, 6, [3, 2], [2, 1], [1, 0], [1, 1], true],
+    [1, 2, 8, 8, [2, 2], [3, 3], [0, 0], [1, 1], true], // ceil mode, windows run past the edge
+  ];
+  test("maxPool2d with indices and its backward (ties, overlap, padding, dilation, ceil mode)", async (rng) => {
+    for (const dtype of floats) {
+      for (const c of [...poolCases, [1, 2, 9, 8, [3, 3], [1, 2], [1, 1], [2, 2], false] as PoolCase]) {
+        const g = poolGeometry(c, false);
+        // Few distinct values: ties must go to the first maximum in the window.
+        const x = makeView(backend, rng, [g.n, g.c, g.h, g.w], dtype, "contiguous", (r) => r.int(-4, 5));
+        const ref = maxPoolReference(g, x.values);
+        const out = backend.alloc(dtype, ref.out.length), idx = backend.alloc("int32", ref.out.length);
+        backend.maxPool2d(x.view, out, idx, g);
+        const go = makeView(backend, rng, [g.n, g.c, g.outH, g.outW], dtype, "contiguous", (r) => r.uniform(-1, 1));
+        const refIdx = backend.upload(Int32Array.from(ref.idx));
+        const gi = backend.alloc(dtype, g.n * g.c * g.h * g.w);
+        const view4 = (s: Storage): View => ({
+          storage: s,
+          shape: [g.n, g.c, g.outH, g.outW],
+          strides: rowMajor([g.n, g.c, g.outH, g.outW]),
+          offset: 0,
+        });
+        backend.maxPool2dBackward(go.view, view4(refIdx), gi, g);
+        const expectedGrad = new Array<number>(g.n * g.c * g.h * g.w).fill(0);
+        const P = g.outH * g.outW;
+        for (let o = 0; o < ref.idx.length; o++) {
+          expectedGrad[Math.floor(o / P) * g.h * g.w + ref.idx[o]] += go.values[o];
+        }
+        const [o, i, gr] = await Promise.all([out, idx, gi].map((s) => readAll(backend, s)));
+        const what = `${dtype} ${JSON.stringify(c)}`;
+        assertAllClose(o, ref.out, {}, `maxPool2d values ${what}`);
+        assertAllClose(i, ref.idx, {}, `maxPool2d indices ${what}`);
+        assertAllClose(gr, expectedGrad.map((v) => castTo(dtype, v)), { atol: 1e-6 }, `maxPool2dBackward ${what}`);
+      }
+    }
+  });
+
+  test("avgPool2d and its backward (countIncludePad both ways, padding, ceil mode)", async (rng) => {
+    for (const dtype of floats) {
+      for (const c of poolCases) {
+        for (const countIncludePad of [true, false]) {
+          const g = poolGeometry(c, countIncludePad);
+          const x = makeView(backend, rng, [g.n, g.c, g.h, g.w], dtype, "contiguous", (r) => r.uniform(-2, 2));
+          const go = makeView(backend, rng, [g.n, g.c, g.outH, g.outW], dtype, "contiguous", (r) => r.uniform(-1, 1));
+          const ref = avgPoolReference(g, x.values, go.values);
+          const out = backend.alloc(dtype, ref.out.length), gi = backend.alloc(dtype, ref.grad.length);
+          backend.avgPool2d(x.view, out, g);
+          backend.avgPool2dBackward(go.view, gi, g);
+          const [o, i] = await Promise.all([out, gi].map((s) => readAll(backend, s)));
+          const what = `${dtype} ${JSON.stringify(c)} countIncludePad=${countIncludePad}`;
+          const tol = dtype === "float64" ? { atol: 1e-12 } : { atol: 1e-6, rtol: 1e-5 };
+          assertAllClose(o, ref.out.map((v) => castTo(dtype, v)), tol, `avgPool2d ${what}`);
+          assertAllClose(i, ref.grad.map((v) => castTo(dtype, v)), tol, `avgPool2dBackward ${what}`);
+        }
+      }
+    }
+  });
 }

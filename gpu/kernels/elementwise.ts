@@ -13,7 +13,7 @@
 import type { BinaryOp, UnaryOp } from "@dendrite/tensor";
 import { BINARY_TABLE, UNARY_TABLE } from "@dendrite/tensor";
 import type { WgslType } from "../allocator.ts";
-import type { Kernel } from "../program.ts";
+import { groups1d, type Kernel } from "../program.ts";
 import { convert, FLAT_ARGS, FLAT_INDEX, MAX_RANK } from "./common.ts";
 
 /** WGSL helper functions the float expressions of the table call. */
@@ -135,7 +135,7 @@ function binaryExpr(op: BinaryOp, t: WgslType): { load: string; expr: string; ty
 /**
  * Parameter words of an elementwise launch (see {@link ewParams}):
  * `n, rank, flags, outOffset, offsets[4], scalars[4], shape[8], outStrides[8], strides[3][8]`.
- * Flag bit 0: every operand is contiguous (index = offset + i); bit 1+k: operand k is a scalar.
+ * Flag bit 0: every operand is contiguous (the launch then uses the contiguous form); bit 1+k: operand k is a scalar.
  */
 const PARAMS_STRUCT = `struct P {
   n: u32, rank: u32, flags: u32, ooff: i32,
@@ -150,42 +150,92 @@ const PARAMS_STRUCT = `struct P {
 
 const COMPONENTS = ["x", "y", "z"];
 
-function ewSource(inTypes: readonly WgslType[], outType: WgslType, body: string, helpers: string): string {
+function ewSource(
+  inTypes: readonly WgslType[],
+  outType: WgslType,
+  body: string,
+  helpers: string,
+  contig: boolean,
+): string {
   const k = inTypes.length;
   const decl = inTypes.map((t, j) => `@group(0) @binding(${j + 1}) var<storage, read> in${j}: array<${t}>;`).join("\n");
-  const init = inTypes.map((_, j) => `var o${j} = p.off.${COMPONENTS[j]} + ii;`).join("\n  ");
-  const reset = inTypes.map((_, j) => `o${j} = p.off.${COMPONENTS[j]};`).join(" ");
-  const step = inTypes.map((_, j) => `o${j} += c * p.s${j}[d / 4][d % 4];`).join(" ");
-  const loads = inTypes.map((t, j) =>
-    `var v${j}: ${t};
-  if ((p.flags & ${2 << j}u) != 0u) { v${j} = bitcast<${t}>(p.scal.${COMPONENTS[j]}); } else { v${j} = in${j}[o${j}]; }`
-  ).join("\n  ");
-  return `${helpers}
+  const header = `${helpers}
 ${PARAMS_STRUCT}
 @group(0) @binding(0) var<storage, read_write> out: array<${outType}>;
 ${decl}
-@group(0) @binding(${k + 1}) var<uniform> p: P;
-const WG = 256u;
-@compute @workgroup_size(256)
+@group(0) @binding(${k + 1}) var<uniform> p: P;`;
+  const loads = (index: (j: number) => string) =>
+    inTypes.map((t, j) =>
+      `var v${j}: ${t};
+  if ((p.flags & ${2 << j}u) != 0u) { v${j} = bitcast<${t}>(p.scal.${COMPONENTS[j]}); } else { v${j} = in${j}[${
+        index(j)
+      }]; }`
+    ).join("\n  ");
+  if (contig) {
+    // Every operand contiguous: ${CONTIG_PER_THREAD} elements per thread and no index arithmetic. On llvmpipe this runs
+    // about 3x faster than the strided form (fewer, cheaper invocations).
+    return `${header}
+const WG = ${CONTIG_WG}u;
+@compute @workgroup_size(${CONTIG_WG})
 fn main(${FLAT_ARGS}) {
   ${FLAT_INDEX}
-  if (i >= p.n) { return; }
-  let ii = i32(i);
-  var oi = p.ooff + ii;
-  ${init}
-  if ((p.flags & 1u) == 0u) {
-    oi = p.ooff; ${reset}
-    var rem = i;
-    for (var d = i32(p.rank) - 1; d >= 0; d--) {
-      let sz = u32(p.shape[d / 4][d % 4]);
-      let c = i32(rem % sz);
-      rem = rem / sz;
-      oi += c * p.ostr[d / 4][d % 4]; ${step}
-    }
-  }
-  ${loads}
+  for (var e = 0u; e < ${CONTIG_PER_THREAD}u; e++) {
+    let ii = i32(i * ${CONTIG_PER_THREAD}u + e);
+    if (u32(ii) >= p.n) { return; }
+    let oi = p.ooff + ii;
+  ${loads((j) => `p.off.${COMPONENTS[j]} + ii`)}
   ${body}
+  }
 }`;
+  }
+  const decl0 = inTypes.map((_, j) => `var o${j} = 0;`).join(" ");
+  const reset = inTypes.map((_, j) => `o${j} = p.off.${COMPONENTS[j]};`).join(" ");
+  const step = inTypes.map((_, j) => `o${j} += c * p.s${j}[d / 4][d % 4];`).join(" ");
+  const next = inTypes.map((_, j) => `o${j} += p.s${j}[lq][lr];`).join(" ");
+  // Strided: ${CONTIG_PER_THREAD} consecutive elements per thread; the multi-index is computed by division for the
+  // first, then stepped along the last dim (divisions again only where a row ends).
+  return `${header}
+const WG = ${CONTIG_WG}u;
+@compute @workgroup_size(${CONTIG_WG})
+fn main(${FLAT_ARGS}) {
+  ${FLAT_INDEX}
+  let last = i32(p.rank) - 1;
+  let lq = last / 4;
+  let lr = last % 4;
+  let nl = p.shape[lq][lr];
+  var oi = 0; ${decl0}
+  var cl = 0;
+  for (var e = 0u; e < ${CONTIG_PER_THREAD}u; e++) {
+    let flat = i * ${CONTIG_PER_THREAD}u + e;
+    if (flat >= p.n) { return; }
+    if (e == 0u || cl == nl) {
+      oi = p.ooff; ${reset}
+      var rem = flat;
+      for (var d = last; d >= 0; d--) {
+        let sz = u32(p.shape[d / 4][d % 4]);
+        let c = i32(rem % sz);
+        rem = rem / sz;
+        oi += c * p.ostr[d / 4][d % 4]; ${step}
+      }
+      cl = i32(flat % u32(nl));
+    } else {
+      oi += p.ostr[lq][lr]; ${next}
+    }
+  ${loads((j) => `o${j}`)}
+  ${body}
+    cl++;
+  }
+}`;
+}
+
+/** Elements each invocation of the contiguous form handles. */
+export const CONTIG_PER_THREAD = 4;
+/** Workgroup size of the contiguous form. */
+export const CONTIG_WG = 64;
+
+/** Workgroups of an elementwise launch over `n` elements. */
+export function ewGroups(n: number): [number, number, number] {
+  return groups1d(Math.ceil(n / CONTIG_PER_THREAD), CONTIG_WG);
 }
 
 function kernel(name: string, key: string, inTypes: readonly WgslType[], source: () => string): Kernel {
@@ -200,18 +250,18 @@ function cached(key: string, make: () => Kernel): Kernel {
 }
 
 /** The kernel computing unary `op` on words of type `inType` into `outType`. */
-export function unaryKernel(op: UnaryOp, inType: WgslType, outType: WgslType): Kernel {
-  const key = `unary:${op}:${inType}:${outType}`;
+export function unaryKernel(op: UnaryOp, inType: WgslType, outType: WgslType, contig = false): Kernel {
+  const key = `unary:${op}:${inType}:${outType}:${contig}`;
   return cached(key, () => {
     const e = unaryExpr(op, inType);
     const body = `let x = ${e.load}(v0);\n  let r = ${e.expr};\n  out[oi] = ${convert("r", e.type, outType)};`;
-    return kernel(`unary_${op}_${inType}`, key, [inType], () => ewSource([inType], outType, body, e.helpers));
+    return kernel(`unary_${op}_${inType}`, key, [inType], () => ewSource([inType], outType, body, e.helpers, contig));
   });
 }
 
 /** The kernel computing binary `op` on operands of type `inType` into `outType`. */
-export function binaryKernel(op: BinaryOp, inType: WgslType, outType: WgslType): Kernel {
-  const key = `binary:${op}:${inType}:${outType}`;
+export function binaryKernel(op: BinaryOp, inType: WgslType, outType: WgslType, contig = false): Kernel {
+  const key = `binary:${op}:${inType}:${outType}:${contig}`;
   return cached(key, () => {
     const e = binaryExpr(op, inType);
     const body = `let x = ${e.load}(v0);\n  let y = ${e.load}(v1);\n  let r = ${e.expr};\n  out[oi] = ${
@@ -221,30 +271,49 @@ export function binaryKernel(op: BinaryOp, inType: WgslType, outType: WgslType):
       `binary_${op}_${inType}`,
       key,
       [inType, inType],
-      () => ewSource([inType, inType], outType, body, e.helpers),
+      () => ewSource([inType, inType], outType, body, e.helpers, contig),
     );
   });
 }
 
 /** `out = cond ? a : b`. */
-export function whereKernel(condType: WgslType, aType: WgslType, bType: WgslType, outType: WgslType): Kernel {
-  const key = `where:${condType}:${aType}:${bType}:${outType}`;
+export function whereKernel(
+  condType: WgslType,
+  aType: WgslType,
+  bType: WgslType,
+  outType: WgslType,
+  contig = false,
+): Kernel {
+  const key = `where:${condType}:${aType}:${bType}:${outType}:${contig}`;
   return cached(key, () => {
     const zero = condType === "f32" ? "0.0" : condType === "i32" ? "0" : "0u";
     const body = `if (v0 != ${zero}) { out[oi] = ${convert("v1", aType, outType)}; } else { out[oi] = ${
       convert("v2", bType, outType)
     }; }`;
     const ins = [condType, aType, bType] as const;
-    return kernel(`where_${outType}`, key, ins, () => ewSource(ins, outType, body, ""));
+    return kernel(`where_${outType}`, key, ins, () => ewSource(ins, outType, body, "", contig));
   });
 }
 
 /** Copies (and converts) one strided view into another. */
-export function copyKernel(inType: WgslType, outType: WgslType): Kernel {
-  const key = `copy:${inType}:${outType}`;
+export function copyKernel(inType: WgslType, outType: WgslType, contig = false): Kernel {
+  const key = `copy:${inType}:${outType}:${contig}`;
   return cached(key, () => {
     const body = `out[oi] = ${convert("v0", inType, outType)};`;
-    return kernel(`copy_${inType}_${outType}`, key, [inType], () => ewSource([inType], outType, body, ""));
+    return kernel(`copy_${inType}_${outType}`, key, [inType], () => ewSource([inType], outType, body, "", contig));
+  });
+}
+
+/**
+ * `out += alpha · x` in place (the contract's optional `axpy`): `out` is the
+ * contiguous destination, x any strided view; alpha travels in the fourth
+ * scalar word.
+ */
+export function axpyKernel(t: "f32" | "i32", contig: boolean): Kernel {
+  const key = `axpy:${t}:${contig}`;
+  return cached(key, () => {
+    const body = `out[oi] = out[oi] + bitcast<${t}>(p.scal.w) * v0;`;
+    return kernel(`axpy_${t}`, key, [t], () => ewSource([t], t, body, "", contig));
   });
 }
 

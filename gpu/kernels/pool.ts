@@ -112,6 +112,30 @@ ${PREFIX}
 }`,
 };
 
+/**
+ * Max pooling backward when windows do not overlap (each input cell lies in
+ * at most one window, the common `kernel == stride` case): one thread per
+ * output writes its gradient at its argmax, into a zeroed `out`. No thread
+ * tests the windows around it, which saves the gather form's divisions.
+ * Bindings: out, gradOut, indices.
+ */
+export const maxPoolBackwardScatterKernel: Kernel = {
+  name: "max_pool2d_backward",
+  key: "max_pool2d_backward_scatter",
+  bindings: ["rw", "ro", "ro"],
+  source: () =>
+    `${STRUCT}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> go: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<uniform> p: P;
+${PREFIX}
+  let ii = i32(i);
+  let at = idx[p.off1 + ii];
+  if (at >= 0) { out[(ii / (p.oh * p.ow)) * p.h * p.w + at] = go[p.off0 + ii]; }
+}`,
+};
+
 /** Average pooling forward. Bindings: out, x. */
 export const avgPoolKernel: Kernel = {
   name: "avg_pool2d",
