@@ -6,6 +6,7 @@
  * @module
  */
 
+import { collapseDims, contiguousStrides } from "@dendrite/tensor";
 import type {
   Backend,
   BinaryOp,
@@ -22,7 +23,7 @@ import type {
 import { GpuStorage, type MemoryInfo, type WgslType, wgslType } from "./allocator.ts";
 import type { DeviceInfo } from "./device.ts";
 import { f32Bits, groups1d, type Kernel, Runtime } from "./program.ts";
-import { collapse, MAX_RANK, putRank, rowMajor } from "./kernels/common.ts";
+import { MAX_RANK, putRank } from "./kernels/common.ts";
 import {
   axpyKernel,
   binaryKernel,
@@ -84,7 +85,7 @@ function pcg(v: number): number {
 }
 
 function isContiguousView(v: View): boolean {
-  const s = rowMajor(v.shape);
+  const s = contiguousStrides(v.shape);
   for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== s[d]) return false;
   return true;
 }
@@ -152,7 +153,7 @@ export class WebGpuBackend implements Backend {
   #contig(v: View, op: string): { s: GpuStorage; offset: number; done: () => void } {
     if (isContiguousView(v)) return { s: this.#in(v, op), offset: v.offset, done: () => {} };
     const tmp = this.alloc(v.storage.dtype, numel(v.shape));
-    this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
+    this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
     return { s: tmp as GpuStorage, offset: 0, done: () => this.free(tmp) };
   }
 
@@ -228,10 +229,10 @@ export class WebGpuBackend implements Backend {
     if (n === 0) return;
     const zeros = shape.map(() => 0);
     const lists = [
-      dst ? dst.strides : rowMajor(shape),
+      dst ? dst.strides : contiguousStrides(shape),
       ...operands.map((o) => (typeof o === "number" ? zeros : o.strides)),
     ];
-    const c = collapse(shape, lists);
+    const c = collapseDims(shape, lists);
     const w = new Array<number>(EW_WORDS).fill(0);
     w[EW.n] = n;
     w[EW.rank] = c.shape.length;
@@ -262,8 +263,8 @@ export class WebGpuBackend implements Backend {
     if (src.storage === dst.storage) {
       // The same buffer cannot be bound for reading and writing at once: go through a temporary.
       const tmp = this.alloc(src.storage.dtype, numel(src.shape));
-      this.copy(src, { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 });
-      this.copy({ storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 }, dst);
+      this.copy(src, { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 });
+      this.copy({ storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 }, dst);
       this.free(tmp);
       return;
     }
@@ -305,8 +306,8 @@ export class WebGpuBackend implements Backend {
         const dt: DType = t === "f32" ? "float32" : "int32";
         if (v.storage.dtype === dt) return v;
         const tmp = this.alloc(dt, numel(v.shape));
-        this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
-        return { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 };
+        this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
+        return { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
       };
       const ca = cast(a as View), cb = cast(b as View);
       this.#ew((f) => binaryKernel(op, t, ot, f), o, null, [ca, cb], [t, t], shape, op);
@@ -328,13 +329,13 @@ export class WebGpuBackend implements Backend {
     if (x.storage === out) {
       // One buffer cannot be bound for reading and writing at once: read x from a copy.
       const tmp = this.alloc(x.storage.dtype, numel(x.shape));
-      const tv = { storage: tmp, shape: x.shape, strides: rowMajor(x.shape), offset: 0 };
+      const tv = { storage: tmp, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
       this.copy(x, tv);
       this.axpy(out, tv, alpha);
       this.free(tmp);
       return;
     }
-    const dst = { offset: 0, strides: rowMajor(x.shape) };
+    const dst = { offset: 0, strides: contiguousStrides(x.shape) };
     this.#ew((f) => axpyKernel(t, f), o, dst, [x], [t], x.shape, "axpy", scalarBits(alpha, t));
   }
 
@@ -352,17 +353,22 @@ export class WebGpuBackend implements Backend {
   reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void {
     const nd = a.shape.length;
     const innerShape = a.shape.slice(nd - reduceDims), outerShape = a.shape.slice(0, nd - reduceDims);
-    const ic = collapse(innerShape, [a.strides.slice(nd - reduceDims)]);
+    const ic = collapseDims(innerShape, [a.strides.slice(nd - reduceDims)]);
     if (ic.shape.length > 2) {
       const c = this.#contig(a, "reduce");
-      this.reduce(op, { storage: c.s, shape: a.shape, strides: rowMajor(a.shape), offset: c.offset }, reduceDims, out);
+      this.reduce(
+        op,
+        { storage: c.s, shape: a.shape, strides: contiguousStrides(a.shape), offset: c.offset },
+        reduceDims,
+        out,
+      );
       c.done();
       return;
     }
     const outer = numel(outerShape), inner = numel(innerShape);
     const o = this.#out(out, `reduce ${op}`, outer);
     if (outer === 0) return;
-    const oc = collapse(outerShape, [a.strides.slice(0, nd - reduceDims)]);
+    const oc = collapseDims(outerShape, [a.strides.slice(0, nd - reduceDims)]);
     const it = wgslType(a.storage.dtype, op), ot = wgslType(o.dtype, op);
     const w = new Array<number>(8 + 2 * MAX_RANK).fill(0);
     w[0] = outer;
@@ -411,8 +417,8 @@ export class WebGpuBackend implements Backend {
       const f = (v: View): View => {
         if (v.storage.dtype === "float32") return v;
         const tmp = this.alloc("float32", numel(v.shape));
-        this.copy(v, { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 });
-        return { storage: tmp, shape: v.shape, strides: rowMajor(v.shape), offset: 0 };
+        this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
+        return { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
       };
       const fa = f(a), fb = f(b);
       const fo = out.dtype === "float32" ? out : this.alloc("float32", batch * m * n);
@@ -428,7 +434,11 @@ export class WebGpuBackend implements Backend {
     }
     const o = this.#out(out, "matmul", k === 0 ? 0 : batch * m * n);
     if (batch * m * n === 0 || k === 0) return;
-    const bc = collapse(batchShape, [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2), rowMajor(batchShape)]);
+    const bc = collapseDims(batchShape, [
+      a.strides.slice(0, nd - 2),
+      b.strides.slice(0, nd - 2),
+      contiguousStrides(batchShape),
+    ]);
     if (bc.shape.length > 4) {
       throw new RangeError(`webgpu matmul: ${bc.shape.length} batch dims that cannot be merged (at most 4)`);
     }
@@ -576,15 +586,15 @@ export class WebGpuBackend implements Backend {
     if (t === "u32") throw new TypeError("webgpu scatterAdd: bool outputs are not supported");
     const w = new Array<number>(8 + 4 * MAX_RANK).fill(0);
     w.splice(0, 6, n, index.shape.length, dim, index.offset, src.offset, outShape[dim]);
-    putRank(w, 8, rowMajor(outShape));
+    putRank(w, 8, contiguousStrides(outShape));
     putRank(w, 8 + MAX_RANK, index.shape, 1);
     putRank(w, 8 + 2 * MAX_RANK, index.strides);
     putRank(w, 8 + 3 * MAX_RANK, src.strides);
     let s = src;
     if (src.storage.dtype !== o.dtype) {
       const tmp = this.alloc(o.dtype, n);
-      this.copy(src, { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 });
-      s = { storage: tmp, shape: src.shape, strides: rowMajor(src.shape), offset: 0 };
+      this.copy(src, { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 });
+      s = { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 };
       putRank(w, 8 + 3 * MAX_RANK, s.strides);
       w[4] = 0;
     }

@@ -36,7 +36,7 @@ export {
 } from "./tensor.ts";
 export type { DType, TypedArray } from "./dtype.ts";
 export { isFloating, promoteTypes } from "./dtype.ts";
-export { broadcastShapes, numel, type Shape } from "./shape.ts";
+export { broadcastShapes, collapseDims, contiguousStrides, numel, type Shape } from "./shape.ts";
 export {
   type Backend,
   type BinaryOp,

@@ -109,3 +109,35 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
   }
   return out;
 }
+
+/**
+ * Merges adjacent dimensions that every operand walks contiguously, so a
+ * contiguous tensor of any rank becomes a single flat loop (every backend's
+ * elementwise kernels use it).
+ */
+export function collapseDims(
+  shape: Shape,
+  stridesList: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = stridesList.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (
+      last >= 0 &&
+      stridesList.every((s, k) => outStrides[k][last] === s[d] * shape[d])
+    ) {
+      outShape[last] *= shape[d];
+      for (let k = 0; k < stridesList.length; k++) outStrides[k][last] = stridesList[k][d];
+    } else {
+      outShape.push(shape[d]);
+      for (let k = 0; k < stridesList.length; k++) outStrides[k].push(stridesList[k][d]);
+    }
+  }
+  if (outShape.length === 0) {
+    outShape.push(1);
+    for (const s of outStrides) s.push(0);
+  }
+  return { shape: outShape, strides: outStrides };
+}

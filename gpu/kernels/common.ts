@@ -28,51 +28,12 @@ export const F32_INF = "bitcast<f32>(0x7f800000u)";
 /** WGSL negative infinity. */
 export const F32_NEG_INF = "bitcast<f32>(0xff800000u)";
 
-/**
- * Merges adjacent dims whose strides allow it in every operand (and drops
- * size-1 dims), so most views index as rank 1 or 2. Returns at least rank 1.
- */
-export function collapse(
-  shape: readonly number[],
-  stridesList: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = stridesList.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && stridesList.every((s, k) => outStrides[k][last] === s[d] * shape[d])) {
-      outShape[last] *= shape[d];
-      for (let k = 0; k < stridesList.length; k++) outStrides[k][last] = stridesList[k][d];
-    } else {
-      outShape.push(shape[d]);
-      for (let k = 0; k < stridesList.length; k++) outStrides[k].push(stridesList[k][d]);
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (const s of outStrides) s.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
 /** Writes `values` padded with `fill` to `MAX_RANK` words at `at` of `words`. */
 export function putRank(words: number[], at: number, values: readonly number[], fill = 0): void {
   if (values.length > MAX_RANK) {
     throw new RangeError(`webgpu: rank ${values.length} after merging dims exceeds the supported ${MAX_RANK}`);
   }
   for (let d = 0; d < MAX_RANK; d++) words[at + d] = d < values.length ? values[d] : fill;
-}
-
-/** Row-major strides of `shape`. */
-export function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
 }
 
 /** WGSL accessor of dim `d` in a `array<vec4<T>, 2>` rank field. */
