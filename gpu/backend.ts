@@ -8,13 +8,17 @@
 
 import { collapseDims, contiguousStrides } from "@dendrite/tensor";
 import type {
+  AdamUpdateOptions,
   Backend,
+  BatchNormGrads,
   BinaryOp,
   Conv2dGeometry,
+  CrossEntropyArgs,
   DType,
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  SgdUpdateOptions,
   Storage,
   TypedArray,
   UnaryOp,
@@ -55,7 +59,20 @@ import {
 } from "./kernels/conv.ts";
 import { gatherKernel, INDEX_ERROR, scatterAddKernel } from "./kernels/indexing.ts";
 import { softmaxKernel } from "./kernels/softmax.ts";
+import {
+  adamKernel,
+  CE_WORDS,
+  crossEntropyBackwardKernel,
+  crossEntropyForwardKernel,
+  sgdKernel,
+} from "./kernels/fused.ts";
 import { randomKernel } from "./kernels/random.ts";
+import {
+  batchNormForwardKernel,
+  batchNormGradInputKernel,
+  batchNormStatsKernel,
+  batchNormSumsKernel,
+} from "./kernels/norm.ts";
 import {
   avgPoolBackwardKernel,
   avgPoolKernel,
@@ -337,6 +354,122 @@ export class WebGpuBackend implements Backend {
     }
     const dst = { offset: 0, strides: contiguousStrides(x.shape) };
     this.#ew((f) => axpyKernel(t, f), o, dst, [x], [t], x.shape, "axpy", scalarBits(alpha, t));
+  }
+
+  // ---- fused loss and optimizer kernels (kernels/fused.ts) ---------------------------------------
+
+  #ceWords(a: CrossEntropyArgs, op: string): number[] {
+    const [rows, c] = a.logits.shape;
+    this.#float(a.logits.storage.dtype, op);
+    if (a.target.storage.dtype !== "int32") throw new TypeError(`webgpu ${op}: expected int32 targets`);
+    if (a.weight) this.#float(a.weight.storage.dtype, op);
+    const w = new Array<number>(CE_WORDS).fill(0);
+    w.splice(0, 10, rows, c, a.logits.offset, a.target.offset, a.target.strides[0] ?? 0, a.weight?.offset ?? 0);
+    w[6] = a.weight?.strides[0] ?? 0;
+    w[7] = a.weight ? 1 : 0;
+    w[8] = a.ignoreIndex | 0;
+    w[9] = f32Bits(a.labelSmoothing);
+    return w;
+  }
+
+  crossEntropyForward(args: CrossEntropyArgs, loss: Storage, rowWeight: Storage, saved: Storage): void {
+    const op = "crossEntropyForward";
+    const rows = args.logits.shape[0];
+    const outs = [this.#out(loss, op, rows), this.#out(rowWeight, op, rows), this.#out(saved, op, 2 * rows)];
+    if (rows === 0) return;
+    const w = this.#ceWords(args, op);
+    const bufs = [
+      ...outs.map((o) => o.buffer),
+      this.#in(args.logits, op).buffer,
+      this.#in(args.target, op).buffer,
+      args.weight ? this.#in(args.weight, op).buffer : this.#dummy,
+    ];
+    this.runtime.dispatch(crossEntropyForwardKernel, bufs, w, groups1d(rows, 1));
+  }
+
+  crossEntropyBackward(args: CrossEntropyArgs, saved: View, gradLoss: View, out: Storage): void {
+    const op = "crossEntropyBackward";
+    const [rows, c] = args.logits.shape;
+    const o = this.#out(out, op, rows * c);
+    if (rows * c === 0) return;
+    const w = this.#ceWords(args, op);
+    w.splice(10, 5, saved.offset, saved.strides[0], saved.strides[1], gradLoss.offset, gradLoss.strides[0] ?? 0);
+    const bufs = [
+      o.buffer,
+      this.#in(args.logits, op).buffer,
+      this.#in(args.target, op).buffer,
+      args.weight ? this.#in(args.weight, op).buffer : this.#dummy,
+      this.#in(saved, op).buffer,
+      this.#in(gradLoss, op).buffer,
+    ];
+    this.runtime.dispatch(crossEntropyBackwardKernel, bufs, w, groups1d(rows * c, 256));
+  }
+
+  adamUpdate(
+    param: Storage,
+    grad: View,
+    expAvg: Storage,
+    expAvgSq: Storage,
+    maxExpAvgSq: Storage | null,
+    o: AdamUpdateOptions,
+  ): void {
+    const op = "adamUpdate";
+    this.#float(param.dtype, op);
+    this.#float(grad.storage.dtype, op);
+    if (o.amsgrad && !maxExpAvgSq) throw new Error(`webgpu ${op}: amsgrad needs a maxExpAvgSq storage`);
+    const n = param.length;
+    if (n === 0) return;
+    const wd = o.weightDecay;
+    const flags = (o.decoupled ? 1 : 0) | (o.amsgrad ? 2 : 0) | (o.maximize ? 4 : 0);
+    const w = [
+      n,
+      grad.offset,
+      flags,
+      f32Bits(wd !== 0 && o.decoupled ? 1 - o.lr * wd : 1),
+      f32Bits(o.decoupled ? 0 : wd),
+      f32Bits(o.beta1),
+      f32Bits(o.beta2),
+      f32Bits(o.eps),
+      f32Bits(o.stepSize),
+      f32Bits(o.biasCorrection2Sqrt),
+      0,
+      0,
+    ];
+    const bufs = [
+      this.#in(param, op).buffer,
+      this.#in(grad, op).buffer,
+      this.#in(expAvg, op).buffer,
+      this.#in(expAvgSq, op).buffer,
+      o.amsgrad ? this.#in(maxExpAvgSq!, op).buffer : this.#dummy,
+    ];
+    this.runtime.dispatch(adamKernel, bufs, w, groups1d(n, 256));
+  }
+
+  sgdUpdate(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void {
+    const op = "sgdUpdate";
+    this.#float(param.dtype, op);
+    this.#float(grad.storage.dtype, op);
+    if (o.momentum !== 0 && !momentumBuffer) throw new Error(`webgpu ${op}: momentum needs a momentumBuffer storage`);
+    const n = param.length;
+    if (n === 0) return;
+    const hasBuf = o.momentum !== 0;
+    const flags = (hasBuf ? 1 : 0) | (o.firstStep ? 2 : 0) | (o.nesterov ? 4 : 0);
+    const w = [
+      n,
+      grad.offset,
+      flags,
+      f32Bits(o.lr),
+      f32Bits(o.momentum),
+      f32Bits(1 - o.dampening),
+      f32Bits(o.weightDecay),
+      f32Bits(o.maximize ? -1 : 1),
+    ];
+    const bufs = [
+      this.#in(param, op).buffer,
+      this.#in(grad, op).buffer,
+      hasBuf ? this.#in(momentumBuffer!, op).buffer : this.#dummy,
+    ];
+    this.runtime.dispatch(sgdKernel, bufs, w, groups1d(n, 256));
   }
 
   where(cond: View, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {
@@ -689,5 +822,112 @@ export class WebGpuBackend implements Backend {
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
     const total = g.n * g.c * g.h * g.w;
     this.#pool(avgPoolBackwardKernel, [this.#out(out, "avgPool2dBackward", total)], [gradOut], g, total);
+  }
+
+  // ---- batch normalization ------------------------------------------------------------------------
+
+  /** Offset and stride words of a `[c]` view (zeros for an absent one), and the buffer to bind. */
+  #channel(v: View | null, op: string): { buf: GPUBuffer; off: number; st: number } {
+    if (!v) return { buf: this.#dummy, off: 0, st: 0 };
+    this.#float(v.storage.dtype, op);
+    return { buf: this.#in(v, op).buffer, off: v.offset, st: v.strides[0] ?? 0 };
+  }
+
+  /** `s` as an output of `c` elements, or a temporary when absent (a writable binding cannot be shared). */
+  #bnOut(s: Storage | null, c: number, op: string): { s: GpuStorage; done: () => void } {
+    if (s) return { s: this.#out(s, op, c), done: () => {} };
+    const tmp = this.alloc("float32", Math.max(c, 1)) as GpuStorage;
+    tmp.needsClear = false;
+    return { s: tmp, done: () => this.free(tmp) };
+  }
+
+  batchNormStats(x: View, eps: number, mean: Storage, invStd: Storage, variance: Storage | null): void {
+    const op = "batchNormStats";
+    const [n, c, s] = x.shape;
+    this.#float(x.storage.dtype, op);
+    const m = this.#out(mean, op, c), is = this.#out(invStd, op, c), v = this.#bnOut(variance, c, op);
+    if (c > 0 && n * s > 0) {
+      const cx = this.#contig(x, op);
+      this.runtime.dispatch(
+        batchNormStatsKernel,
+        [m.buffer, is.buffer, v.s.buffer, cx.s.buffer],
+        [n, c, s, cx.offset, f32Bits(eps), 0, 0, 0],
+        groups1d(c, 1),
+      );
+      cx.done();
+    }
+    v.done();
+  }
+
+  batchNormForward(x: View, mean: View, invStd: View, weight: View | null, bias: View | null, out: Storage): void {
+    const op = "batchNormForward";
+    const [n, c, s] = x.shape;
+    const total = n * c * s;
+    this.#float(x.storage.dtype, op);
+    const o = this.#out(out, op, total);
+    if (total === 0) return;
+    const cx = this.#contig(x, op);
+    const mv = this.#channel(mean, op), iv = this.#channel(invStd, op);
+    const wv = this.#channel(weight, op), bv = this.#channel(bias, op);
+    const flags = (weight ? 1 : 0) | (bias ? 2 : 0);
+    this.runtime.dispatch(
+      batchNormForwardKernel,
+      [o.buffer, cx.s.buffer, mv.buf, iv.buf, wv.buf, bv.buf],
+      [total, c, s, cx.offset, mv.off, mv.st, iv.off, iv.st, wv.off, wv.st, bv.off, bv.st, flags, 0, 0, 0],
+      groups1d(total, 256),
+    );
+    cx.done();
+  }
+
+  batchNormBackward(
+    gradOut: View,
+    x: View,
+    mean: View,
+    invStd: View,
+    weight: View | null,
+    batchStats: boolean,
+    grads: BatchNormGrads,
+  ): void {
+    const op = "batchNormBackward";
+    const [n, c, s] = x.shape;
+    const total = n * c * s;
+    this.#float(x.storage.dtype, op);
+    this.#float(gradOut.storage.dtype, op);
+    const needSums = grads.weight !== null || grads.bias !== null || (grads.input !== null && batchStats);
+    if (total === 0 || c === 0) {
+      for (const g of [grads.input, grads.weight, grads.bias]) if (g) this.#ready(this.#gpu(g, op));
+      return;
+    }
+    const cg = this.#contig(gradOut, op), cx = this.#contig(x, op);
+    const mv = this.#channel(mean, op), iv = this.#channel(invStd, op);
+    let sums: GpuStorage | null = null;
+    if (needSums) {
+      sums = this.alloc("float32", 2 * c) as GpuStorage;
+      sums.needsClear = false;
+      const gw = this.#bnOut(grads.weight, c, op), gb = this.#bnOut(grads.bias, c, op);
+      const flags = (grads.weight ? 1 : 0) | (grads.bias ? 2 : 0);
+      this.runtime.dispatch(
+        batchNormSumsKernel,
+        [sums.buffer, gw.s.buffer, gb.s.buffer, cg.s.buffer, cx.s.buffer, mv.buf, iv.buf],
+        [n, c, s, cg.offset, cx.offset, mv.off, mv.st, iv.off, iv.st, flags, 0, 0],
+        groups1d(c, 1),
+      );
+      gw.done();
+      gb.done();
+    }
+    if (grads.input) {
+      const gi = this.#out(grads.input, op, total);
+      const wv = this.#channel(weight, op);
+      const flags = (weight ? 1 : 0) | (batchStats ? 2 : 0);
+      this.runtime.dispatch(
+        batchNormGradInputKernel,
+        [gi.buffer, cg.s.buffer, cx.s.buffer, mv.buf, iv.buf, wv.buf, sums ? sums.buffer : this.#dummy],
+        [total, c, s, cg.offset, cx.offset, mv.off, mv.st, iv.off, iv.st, wv.off, wv.st, flags, n, 0, 0, 0],
+        groups1d(total, 256),
+      );
+    }
+    if (sums) this.free(sums);
+    cg.done();
+    cx.done();
   }
 }

@@ -1,6 +1,10 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { gradcheck, manualSeed, ones, randn, type Tensor, tensor, zeros } from "@dendrite/tensor";
 import * as nn from "./mod.ts";
+import { nnLayersSuite } from "./layers_suite.ts";
+
+// Every layer forward and backward, moved with Module.to, in float32 (gpu/nn_test.ts runs the same on WebGPU).
+nnLayersSuite("cpu", "nn[cpu]");
 
 const vals = (t: Tensor) => [...t.dataSync()];
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-9): void {

@@ -4,12 +4,14 @@
  * @module
  */
 
-import { type Tensor, zerosLike } from "@dendrite/tensor";
+import { getBackend, type Tensor, zerosLike } from "@dendrite/tensor";
 import {
   checkBoolean,
   checkNonNegative,
   checkUnitInterval,
+  fusableGrad,
   Optimizer,
+  ownsStorage,
   type ParamGroup,
   type Params,
   Temps,
@@ -96,9 +98,6 @@ export class Adam extends Optimizer<AdamOptions> {
     const decoupled = this.decoupledWeightDecay;
     for (const p of group.params) {
       if (!p.grad) continue;
-      const tmp = new Temps();
-      let g: Tensor = p.grad;
-      if (maximize) g = tmp.keep(g.neg());
       const state = this.stateOf(p);
       if (state.step === undefined) {
         state.step = 0;
@@ -108,6 +107,32 @@ export class Adam extends Optimizer<AdamOptions> {
       }
       const step = (state.step as number) + 1;
       state.step = step;
+      // A group may turn amsgrad on after its first step; the running maximum starts at zero then.
+      if (amsgrad) state.max_exp_avg_sq ??= zerosLike(p);
+      const backend = getBackend(p.device);
+      const bufs = [state.exp_avg, state.exp_avg_sq, ...(amsgrad ? [state.max_exp_avg_sq] : [])] as Tensor[];
+      if (
+        backend.adamUpdate && ownsStorage(p) && fusableGrad(p, p.grad) &&
+        bufs.every((b) => ownsStorage(b) && b.dtype === p.dtype && b.numel() === p.numel())
+      ) {
+        // One pass over parameter, gradient and state, no temporaries.
+        backend.adamUpdate(p.storage, p.grad, bufs[0].storage, bufs[1].storage, amsgrad ? bufs[2].storage : null, {
+          lr,
+          beta1,
+          beta2,
+          eps,
+          weightDecay,
+          decoupled,
+          amsgrad,
+          maximize,
+          stepSize: lr / (1 - beta1 ** step),
+          biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+        });
+        continue;
+      }
+      const tmp = new Temps();
+      let g: Tensor = p.grad;
+      if (maximize) g = tmp.keep(g.neg());
       if (weightDecay !== 0) {
         if (decoupled) p.mul_(1 - lr * weightDecay);
         else g = tmp.keep(g.add(p, weightDecay));
@@ -123,8 +148,6 @@ export class Adam extends Optimizer<AdamOptions> {
       const stepSize = lr / biasCorrection1;
       let second = expAvgSq;
       if (amsgrad) {
-        // A group may turn amsgrad on after its first step; the running maximum starts at zero then.
-        state.max_exp_avg_sq ??= zerosLike(p);
         const maxSq = state.max_exp_avg_sq as Tensor;
         maxSq.copy_(tmp.keep(maxSq.maximum(expAvgSq)));
         second = maxSq;

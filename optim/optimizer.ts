@@ -343,6 +343,20 @@ export function checkBoolean(opt: string, where: string, key: string, value: unk
 }
 
 /**
+ * Whether the fused optimizer kernels may run on `t`: it is contiguous, starts
+ * at 0 and covers its whole storage (parameters and state buffers made with
+ * `zerosLike` do), so a kernel over the storage updates exactly its elements.
+ */
+export function ownsStorage(t: Tensor): boolean {
+  return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
+}
+
+/** Whether `g` can be the gradient operand of a fused update of `p` (same dtype and size, contiguous, not aliased). */
+export function fusableGrad(p: Tensor, g: Tensor): boolean {
+  return g.dtype === p.dtype && g.numel() === p.numel() && g.isContiguous() && g.storage !== p.storage;
+}
+
+/**
  * Collects the temporaries one update makes so they are freed at once
  * (device memory is not garbage-collected in useful time).
  */

@@ -5,8 +5,17 @@
  * @module
  */
 
-import type { Tensor } from "@dendrite/tensor";
-import { checkBoolean, checkNonNegative, Optimizer, type ParamGroup, type Params, Temps } from "./optimizer.ts";
+import { getBackend, type Tensor, zerosLike } from "@dendrite/tensor";
+import {
+  checkBoolean,
+  checkNonNegative,
+  fusableGrad,
+  Optimizer,
+  ownsStorage,
+  type ParamGroup,
+  type Params,
+  Temps,
+} from "./optimizer.ts";
 
 /** SGD's hyperparameters (PyTorch's defaults). */
 export interface SGDOptions {
@@ -85,6 +94,27 @@ export class SGD extends Optimizer<SGDOptions> {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     for (const p of group.params) {
       if (!p.grad) continue;
+      const backend = getBackend(p.device);
+      const state = momentum !== 0 ? this.stateOf(p) : null;
+      const old = state?.momentum_buffer as Tensor | undefined;
+      if (
+        backend.sgdUpdate && ownsStorage(p) && fusableGrad(p, p.grad) &&
+        (!old || (ownsStorage(old) && old.dtype === p.dtype && old.numel() === p.numel()))
+      ) {
+        // One pass over parameter, gradient and momentum buffer; the first step writes the buffer fresh.
+        let buf = old;
+        if (state && !buf) state.momentum_buffer = buf = zerosLike(p);
+        backend.sgdUpdate(p.storage, p.grad, buf ? buf.storage : null, {
+          lr,
+          momentum,
+          dampening,
+          weightDecay,
+          nesterov,
+          maximize,
+          firstStep: !old,
+        });
+        continue;
+      }
       const tmp = new Temps();
       let g: Tensor = p.grad;
       if (maximize) g = tmp.keep(g.neg());

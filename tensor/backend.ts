@@ -135,6 +135,80 @@ export interface Pool2dGeometry {
   readonly countIncludePad: boolean;
 }
 
+/** Inputs of the optional fused cross-entropy kernels. */
+export interface CrossEntropyArgs {
+  /** Logits `[rows, C]` with contiguous rows (strides `[C, 1]`, any offset). */
+  readonly logits: View;
+  /** int32 class indices `[rows]` (any stride). */
+  readonly target: View;
+  /** A weight per class `[C]` of the logits' dtype (any stride), or null for all ones. */
+  readonly weight: View | null;
+  /** A target value whose row contributes nothing. */
+  readonly ignoreIndex: number;
+  /** ε in [0, 1]: the target mixed with the uniform distribution. */
+  readonly labelSmoothing: number;
+}
+
+/**
+ * Hyperparameters of the optional fused Adam step. Per element (g the gradient,
+ * θ the parameter, m, v, v̂ the state):
+ * ```
+ * g = maximize ? -g : g
+ * decoupled ? θ = θ·(1 - lr·λ) : g = g + λ·θ      (only when λ ≠ 0)
+ * m = m + (1-β1)·(g - m);  v = β2·v + (1-β2)·g²
+ * amsgrad: v̂ = max(v̂, v), used for v below
+ * θ = θ - stepSize · m / (√v / biasCorrection2Sqrt + eps)
+ * ```
+ */
+export interface AdamUpdateOptions {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** λ. */
+  readonly weightDecay: number;
+  /** AdamW's decoupled weight decay (true) or Adam's L2 term (false). */
+  readonly decoupled: boolean;
+  readonly amsgrad: boolean;
+  readonly maximize: boolean;
+  /** `lr / (1 - β1^t)`. */
+  readonly stepSize: number;
+  /** `√(1 - β2^t)`. */
+  readonly biasCorrection2Sqrt: number;
+}
+
+/**
+ * Hyperparameters of the optional fused SGD step. Per element:
+ * ```
+ * g = maximize ? -g : g;  g = g + λ·θ
+ * if μ ≠ 0: b = firstStep ? g : μ·b + (1-τ)·g;  g = nesterov ? g + μ·b : b
+ * θ = θ - lr·g
+ * ```
+ */
+export interface SgdUpdateOptions {
+  readonly lr: number;
+  /** μ. */
+  readonly momentum: number;
+  /** τ. */
+  readonly dampening: number;
+  /** λ. */
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  readonly maximize: boolean;
+  /** Whether the momentum buffer is written fresh (`b = g`) rather than updated. */
+  readonly firstStep: boolean;
+}
+
+/** Output storages of {@link Backend.batchNormBackward}: contiguous, of the input's dtype; null to skip. */
+export interface BatchNormGrads {
+  /** Gradient for x, `[n, c, s]`. */
+  readonly input: Storage | null;
+  /** Gradient for the weight, `[c]`. */
+  readonly weight: Storage | null;
+  /** Gradient for the bias, `[c]`. */
+  readonly bias: Storage | null;
+}
+
 /**
  * What a device implements. Every output is a fresh contiguous storage the
  * caller allocated with {@link Backend.alloc}; inputs are strided views of the
@@ -191,6 +265,44 @@ export interface Backend {
    */
   axpy?(out: Storage, x: View, alpha: number): void;
 
+  /**
+   * Optional fused cross-entropy of logits against class indices (see
+   * {@link CrossEntropyArgs}). Per row r, with t = target[r], w = weight (all 1
+   * when null), W = Σ_c w_c, ε = labelSmoothing, lse = log Σ_c exp(x[r,c]):
+   * `loss[r] = (1-ε)·w_t·(lse - x[r,t]) + ε/C·Σ_c w_c·(lse - x[r,c])`,
+   * `rowWeight[r] = w_t`, and `saved[2r] = lse`, `saved[2r+1] = (1-ε)·w_t + ε/C·W`
+   * (what the backward reads); a row whose target is `ignoreIndex` gets 0 in
+   * `loss`, `rowWeight` and `saved[2r+1]`. Outputs are contiguous `[rows]`,
+   * `[rows]` and `[rows, 2]` of the logits' dtype.
+   */
+  crossEntropyForward?(args: CrossEntropyArgs, loss: Storage, rowWeight: Storage, saved: Storage): void;
+  /**
+   * Optional gradient of {@link Backend.crossEntropyForward} with respect to the
+   * logits, into out `[rows, C]`: `gradLoss[r]·(exp(x[r,c] - lse)·saved[2r+1]
+   * - (1-ε)·w_t·[c = t] - ε/C·w_c)`, and 0 on ignored rows. `saved` is the
+   * forward's `[rows, 2]` output; `gradLoss` is `[rows]` (strided or stride 0).
+   */
+  crossEntropyBackward?(args: CrossEntropyArgs, saved: View, gradLoss: View, out: Storage): void;
+  /**
+   * Optional fused Adam/AdamW step over whole storages of one length, in place
+   * (see {@link AdamUpdateOptions} for the update). `grad` is a contiguous view
+   * of that many elements; `maxExpAvgSq` is null unless `o.amsgrad`.
+   */
+  adamUpdate?(
+    param: Storage,
+    grad: View,
+    expAvg: Storage,
+    expAvgSq: Storage,
+    maxExpAvgSq: Storage | null,
+    o: AdamUpdateOptions,
+  ): void;
+  /**
+   * Optional fused SGD step over whole storages of one length, in place (see
+   * {@link SgdUpdateOptions}). `grad` is a contiguous view of that many
+   * elements; `momentumBuffer` is null when `o.momentum` is 0.
+   */
+  sgdUpdate?(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void;
+
   /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;
   /** Gradient of the convolution with respect to its input, into out `[n,cIn,h,w]`. */
@@ -205,6 +317,39 @@ export interface Backend {
   avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void;
   /** Average pooling backward, into out `[n,c,h,w]`. */
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void;
+
+  /**
+   * Per-channel statistics of x `[n, c, s]` (any strides), over the `n·s`
+   * values of each channel: `mean[ch]`, `invStd[ch] = 1 / √(var + eps)` with
+   * the biased variance `var`, which is also written to `variance` when given.
+   * Outputs are contiguous `[c]` storages of x's dtype; `n·s` ≥ 1.
+   */
+  batchNormStats(x: View, eps: number, mean: Storage, invStd: Storage, variance: Storage | null): void;
+  /**
+   * `out[i, ch, j] = (x[i, ch, j] - mean[ch])·invStd[ch]·weight[ch] + bias[ch]`
+   * for x `[n, c, s]` (any strides) into a contiguous out `[n, c, s]`; mean,
+   * invStd, weight and bias are `[c]` views of x's dtype (any stride), weight
+   * 1 and bias 0 when null.
+   */
+  batchNormForward(x: View, mean: View, invStd: View, weight: View | null, bias: View | null, out: Storage): void;
+  /**
+   * Gradients of {@link Backend.batchNormForward} given gradOut `[n, c, s]`
+   * (views as there). With x̂ = (x - mean)·invStd, k = invStd·weight and sums
+   * over the `M = n·s` values of a channel: `grads.bias[ch] = Σ gradOut`,
+   * `grads.weight[ch] = Σ gradOut·x̂`, and `grads.input = k·gradOut` or, when
+   * `batchStats` (mean and invStd are x's own statistics, so they depend on x),
+   * `grads.input = k·(gradOut - Σ gradOut / M - x̂·Σ gradOut·x̂ / M)`. Null
+   * outputs are not computed.
+   */
+  batchNormBackward(
+    gradOut: View,
+    x: View,
+    mean: View,
+    invStd: View,
+    weight: View | null,
+    batchStats: boolean,
+    grads: BatchNormGrads,
+  ): void;
 }
 
 const backends = new Map<Device, Backend>();

@@ -739,6 +739,8 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
   }
 
   convPoolTests(backend, test, floats);
+  fusedTests(backend, test, floats, fTol);
+  batchNormTests(backend, test, floats);
 
   test("random: same (seed, offset) gives the documented counter-based stream", async () => {
     for (const dtype of floats) {
@@ -1091,6 +1093,351 @@ function convPoolTests(
           const tol = dtype === "float64" ? { atol: 1e-12 } : { atol: 1e-6, rtol: 1e-5 };
           assertAllClose(o, ref.out.map((v) => castTo(dtype, v)), tol, `avgPool2d ${what}`);
           assertAllClose(i, ref.grad.map((v) => castTo(dtype, v)), tol, `avgPool2dBackward ${what}`);
+        }
+      }
+    }
+  });
+}
+
+// ---- optional fused kernels: cross-entropy and optimizer updates -------------------------------
+
+/** Conformance of the optional fused kernels; each case is skipped (silently) when the backend lacks its kernel. */
+function fusedTests(
+  backend: Backend,
+  test: (title: string, fn: (rng: Rng) => Promise<void>) => void,
+  floats: DType[],
+  fTol: (dtype: DType) => Tolerance,
+): void {
+  const out = (dtype: DType, n: number) => backend.alloc(dtype, n);
+  const ceFwd = backend.crossEntropyForward?.bind(backend), ceBwd = backend.crossEntropyBackward?.bind(backend);
+  if (ceFwd && ceBwd) {
+    test("crossEntropyForward/Backward (optional): weights, ignored rows, label smoothing, strided targets", async (rng) => {
+      for (const dtype of floats) {
+        for (const [rows, c] of [[1, 1], [3, 5], [4, 33], [2, 100]]) {
+          for (const weighted of [false, true]) {
+            for (const eps of [0, 0.2]) {
+              const ignore = -1;
+              // Logits at offset 3; targets at stride 2; weights at stride 2, offset 1.
+              const xs = Array.from({ length: rows * c }, () => castTo(dtype, rng.uniform(-4, 4) * 3));
+              const xHost = allocArray(dtype, rows * c + 3);
+              xs.forEach((v, i) => (xHost[3 + i] = v));
+              const logits: View = { storage: backend.upload(xHost), shape: [rows, c], strides: [c, 1], offset: 3 };
+              const ts = Array.from({ length: rows }, (_, r) => (r % 3 === 1 ? ignore : rng.int(0, c)));
+              const tHost = allocArray("int32", 2 * rows);
+              ts.forEach((v, i) => (tHost[2 * i] = v));
+              const target: View = { storage: backend.upload(tHost), shape: [rows], strides: [2], offset: 0 };
+              const ws = Array.from({ length: c }, () => (weighted ? castTo(dtype, rng.uniform(0.2, 2)) : 1));
+              const wHost = allocArray(dtype, 2 * c + 1);
+              ws.forEach((v, i) => (wHost[1 + 2 * i] = v));
+              const weight: View | null = weighted
+                ? { storage: backend.upload(wHost), shape: [c], strides: [2], offset: 1 }
+                : null;
+              const args = { logits, target, weight, ignoreIndex: ignore, labelSmoothing: eps };
+              const loss = out(dtype, rows), rowW = out(dtype, rows), saved = out(dtype, 2 * rows);
+              ceFwd(args, loss, rowW, saved);
+              // gradLoss: one value per row, read at stride 1 (offset 1).
+              const gs = Array.from({ length: rows }, () => castTo(dtype, rng.uniform(-2, 2)));
+              const gHost = allocArray(dtype, rows + 1);
+              gs.forEach((v, i) => (gHost[1 + i] = v));
+              const gradLoss: View = { storage: backend.upload(gHost), shape: [rows], strides: [1], offset: 1 };
+              const grad = out(dtype, rows * c);
+              ceBwd(args, { storage: saved, shape: [rows, 2], strides: [2, 1], offset: 0 }, gradLoss, grad);
+              const eLoss: number[] = [], eW: number[] = [], eGrad: number[] = [];
+              const wSum = ws.reduce((a, b) => a + b, 0);
+              for (let r = 0; r < rows; r++) {
+                const row = xs.slice(r * c, (r + 1) * c), t = ts[r];
+                if (t === ignore) {
+                  eLoss.push(0);
+                  eW.push(0);
+                  for (let j = 0; j < c; j++) eGrad.push(0);
+                  continue;
+                }
+                const m = Math.max(...row);
+                const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+                let smooth = 0;
+                for (let j = 0; j < c; j++) smooth += ws[j] * (lse - row[j]);
+                eLoss.push(castTo(dtype, (1 - eps) * ws[t] * (lse - row[t]) + (eps / c) * smooth));
+                eW.push(ws[t]);
+                for (let j = 0; j < c; j++) {
+                  const p = Math.exp(row[j] - lse);
+                  // d/dx_j of (1-ε)·w_t·(lse - x_t) + ε/C·Σ w_c (lse - x_c)
+                  const d = (1 - eps) * ws[t] * (p - (j === t ? 1 : 0)) + (eps / c) * (wSum * p - ws[j]);
+                  eGrad.push(castTo(dtype, gs[r] * d));
+                }
+              }
+              const what = `${dtype} ${rows}x${c} weighted=${weighted} eps=${eps}`;
+              assertAllClose(await readAll(backend, loss), eLoss, fTol(dtype), `crossEntropyForward loss ${what}`);
+              assertAllClose(await readAll(backend, rowW), eW, fTol(dtype), `crossEntropyForward rowWeight ${what}`);
+              assertAllClose(await readAll(backend, grad), eGrad, fTol(dtype), `crossEntropyBackward ${what}`);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /** `n` values at `offset` of a fresh storage, with the view's host values. */
+  const vec = (rng: Rng, dtype: DType, n: number, offset: number, lo: number, hi: number) => {
+    const values = Array.from({ length: n }, () => castTo(dtype, rng.uniform(lo, hi)));
+    const host = allocArray(dtype, n + offset);
+    values.forEach((v, i) => (host[offset + i] = v));
+    return { storage: backend.upload(host), values, view: { shape: [n], strides: [1], offset } };
+  };
+  const adam = backend.adamUpdate?.bind(backend);
+  if (adam) {
+    test("adamUpdate (optional): Adam, AdamW, AMSGrad, maximize, against the per-element formula", async (rng) => {
+      const variants = [
+        { decoupled: false, amsgrad: false, maximize: false, weightDecay: 0 },
+        { decoupled: false, amsgrad: true, maximize: false, weightDecay: 0.1 },
+        { decoupled: true, amsgrad: true, maximize: true, weightDecay: 0.05 },
+        { decoupled: true, amsgrad: false, maximize: false, weightDecay: 0.01 },
+      ];
+      for (const dtype of floats) {
+        for (const v of variants) {
+          for (const n of [1, 37, 1000]) {
+            const step = rng.int(1, 6), lr = 0.01, beta1 = 0.9, beta2 = 0.99, eps = 1e-3;
+            const p = vec(rng, dtype, n, 0, -2, 2), g = vec(rng, dtype, n, 2, -1, 1);
+            const m = vec(rng, dtype, n, 0, -0.5, 0.5), s = vec(rng, dtype, n, 0, 0, 0.3);
+            const mx = vec(rng, dtype, n, 0, 0, 0.3);
+            const o = {
+              ...v,
+              lr,
+              beta1,
+              beta2,
+              eps,
+              stepSize: lr / (1 - beta1 ** step),
+              biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+            };
+            adam(p.storage, { storage: g.storage, ...g.view }, m.storage, s.storage, v.amsgrad ? mx.storage : null, o);
+            const eP: number[] = [], eM: number[] = [], eS: number[] = [], eX: number[] = [];
+            for (let i = 0; i < n; i++) {
+              let gi = v.maximize ? -g.values[i] : g.values[i];
+              let th = p.values[i];
+              if (v.decoupled) th *= 1 - lr * v.weightDecay;
+              else gi += v.weightDecay * th;
+              const mi = beta1 * m.values[i] + (1 - beta1) * gi;
+              const si = beta2 * s.values[i] + (1 - beta2) * gi * gi;
+              const xi = v.amsgrad ? Math.max(mx.values[i], si) : mx.values[i];
+              const second = v.amsgrad ? xi : si;
+              eP.push(castTo(dtype, th - o.stepSize * (mi / (Math.sqrt(second) / o.biasCorrection2Sqrt + eps))));
+              eM.push(castTo(dtype, mi));
+              eS.push(castTo(dtype, si));
+              eX.push(castTo(dtype, xi));
+            }
+            const what = `${dtype} n=${n} ${JSON.stringify(v)}`;
+            assertAllClose(await readAll(backend, p.storage), eP, fTol(dtype), `adamUpdate param ${what}`);
+            assertAllClose(await readAll(backend, m.storage), eM, fTol(dtype), `adamUpdate exp_avg ${what}`);
+            assertAllClose(await readAll(backend, s.storage), eS, fTol(dtype), `adamUpdate exp_avg_sq ${what}`);
+            assertAllClose(await readAll(backend, mx.storage), eX, fTol(dtype), `adamUpdate max_exp_avg_sq ${what}`);
+          }
+        }
+      }
+    });
+  }
+
+  const sgd = backend.sgdUpdate?.bind(backend);
+  if (sgd) {
+    test("sgdUpdate (optional): momentum, first step, dampening, nesterov, maximize", async (rng) => {
+      const variants = [
+        { momentum: 0, dampening: 0, nesterov: false, maximize: false, weightDecay: 0, firstStep: false },
+        { momentum: 0.9, dampening: 0, nesterov: false, maximize: false, weightDecay: 0.1, firstStep: true },
+        { momentum: 0.8, dampening: 0.3, nesterov: false, maximize: true, weightDecay: 0, firstStep: false },
+        { momentum: 0.9, dampening: 0, nesterov: true, maximize: false, weightDecay: 0.05, firstStep: false },
+        { momentum: 0.7, dampening: 0, nesterov: true, maximize: false, weightDecay: 0, firstStep: true },
+      ];
+      for (const dtype of floats) {
+        for (const v of variants) {
+          for (const n of [1, 37, 1000]) {
+            const lr = 0.05;
+            const p = vec(rng, dtype, n, 0, -2, 2), g = vec(rng, dtype, n, 3, -1, 1);
+            const b = vec(rng, dtype, n, 0, -0.5, 0.5);
+            sgd(p.storage, { storage: g.storage, ...g.view }, v.momentum ? b.storage : null, { ...v, lr });
+            const eP: number[] = [], eB: number[] = [];
+            for (let i = 0; i < n; i++) {
+              let gi = (v.maximize ? -g.values[i] : g.values[i]) + v.weightDecay * p.values[i];
+              let bi = b.values[i];
+              if (v.momentum !== 0) {
+                bi = v.firstStep ? gi : v.momentum * bi + (1 - v.dampening) * gi;
+                gi = v.nesterov ? gi + v.momentum * bi : bi;
+              }
+              eP.push(castTo(dtype, p.values[i] - lr * gi));
+              eB.push(castTo(dtype, bi));
+            }
+            const what = `${dtype} n=${n} ${JSON.stringify(v)}`;
+            assertAllClose(await readAll(backend, p.storage), eP, fTol(dtype), `sgdUpdate param ${what}`);
+            assertAllClose(await readAll(backend, b.storage), eB, fTol(dtype), `sgdUpdate momentum_buffer ${what}`);
+          }
+        }
+      }
+    });
+  }
+}
+
+// ---- batch normalization ------------------------------------------------------------------------
+
+/** A `[c]` view of `values` (cast to `dtype`) at stride 2 and offset 1, so kernels must honour both. */
+function channelView(backend: Backend, values: readonly number[], dtype: DType): View {
+  const data = allocArray(dtype, 2 * values.length + 2);
+  data.fill(castTo(dtype, 1e3)); // a wrong index reads a value far from every real one
+  values.forEach((v, i) => (data[1 + 2 * i] = castTo(dtype, v)));
+  return { storage: backend.upload(data), shape: [values.length], strides: [2], offset: 1 };
+}
+
+/** Per-channel mean and biased variance of row-major `[n, c, s]` values, by direct loops in float64. */
+function bnStatsReference(
+  n: number,
+  c: number,
+  s: number,
+  x: readonly number[],
+): { mean: number[]; variance: number[] } {
+  const mean: number[] = [], variance: number[] = [];
+  for (let ch = 0; ch < c; ch++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < s; j++) sum += x[(i * c + ch) * s + j];
+    const mu = sum / (n * s);
+    let sq = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < s; j++) sq += (x[(i * c + ch) * s + j] - mu) ** 2;
+    mean.push(mu);
+    variance.push(sq / (n * s));
+  }
+  return { mean, variance };
+}
+
+function batchNormTests(
+  backend: Backend,
+  test: (title: string, fn: (rng: Rng) => Promise<void>) => void,
+  floats: DType[],
+): void {
+  // [n, c, s]: BatchNorm1d (s = 1), a channel longer than a workgroup, many channels, one image.
+  const cases: [number, number, number][] = [[2, 3, 5], [4, 2, 1], [3, 5, 16], [1, 70, 3], [2, 1, 300], [5, 4, 33]];
+  const tolFor = (dtype: DType, m: number): Tolerance =>
+    dtype === "float64" ? { atol: 1e-12, rtol: 1e-10 } : { atol: 2e-6 * Math.sqrt(m) + 1e-5, rtol: 1e-4 };
+
+  test("batchNormStats: per-channel mean, 1/sqrt(biased var + eps), variance (strided input)", async (rng) => {
+    for (const dtype of floats) {
+      for (const [n, c, s] of cases) {
+        for (const layout of ["contiguous", "strided"] as Layout[]) {
+          // Channel means far from 0 check that the variance does not cancel catastrophically.
+          const x = makeView(backend, rng, [n, c, s], dtype, layout, (r) => r.uniform(-2, 2) + 5);
+          const eps = 1e-3;
+          const ref = bnStatsReference(n, c, s, x.values);
+          const mean = backend.alloc(dtype, c), invStd = backend.alloc(dtype, c), variance = backend.alloc(dtype, c);
+          backend.batchNormStats(x.view, eps, mean, invStd, variance);
+          const invStd2 = backend.alloc(dtype, c);
+          backend.batchNormStats(x.view, eps, backend.alloc(dtype, c), invStd2, null);
+          const [m, is, v, is2] = await Promise.all(
+            [mean, invStd, variance, invStd2].map((st) => readAll(backend, st)),
+          );
+          const what = `${dtype} ${JSON.stringify([n, c, s])} ${layout}`;
+          const tol = tolFor(dtype, 1);
+          assertAllClose(m, ref.mean, tol, `batchNormStats mean ${what}`);
+          assertAllClose(v, ref.variance, tol, `batchNormStats variance ${what}`);
+          const refInv = ref.variance.map((vv) => 1 / Math.sqrt(vv + eps));
+          assertAllClose(is, refInv, tol, `batchNormStats invStd ${what}`);
+          assertAllClose(is2, refInv, tol, `batchNormStats invStd without variance ${what}`);
+        }
+      }
+    }
+  });
+
+  test("batchNormForward: (x - mean)·invStd·weight + bias, strided [c] operands, absent weight/bias", async (rng) => {
+    for (const dtype of floats) {
+      for (const [n, c, s] of cases) {
+        for (const [hasW, hasB] of [[true, true], [false, false], [true, false], [false, true]]) {
+          const layout: Layout = rng.next() < 0.5 ? "strided" : "contiguous";
+          const x = makeView(backend, rng, [n, c, s], dtype, layout, (r) => r.uniform(-3, 3));
+          const mean = Array.from({ length: c }, () => rng.uniform(-1, 1));
+          const invStd = Array.from({ length: c }, () => rng.uniform(0.5, 2));
+          const w = Array.from({ length: c }, () => rng.uniform(-2, 2));
+          const b = Array.from({ length: c }, () => rng.uniform(-2, 2));
+          const cast = (a: number[]) => a.map((v) => castTo(dtype, v));
+          const out = backend.alloc(dtype, n * c * s);
+          backend.batchNormForward(
+            x.view,
+            channelView(backend, mean, dtype),
+            channelView(backend, invStd, dtype),
+            hasW ? channelView(backend, w, dtype) : null,
+            hasB ? channelView(backend, b, dtype) : null,
+            out,
+          );
+          const [cm, ci, cw, cb] = [cast(mean), cast(invStd), cast(w), cast(b)];
+          const expected: number[] = [];
+          for (let e = 0; e < n * c * s; e++) {
+            const ch = Math.floor(e / s) % c;
+            expected.push((x.values[e] - cm[ch]) * ci[ch] * (hasW ? cw[ch] : 1) + (hasB ? cb[ch] : 0));
+          }
+          assertAllClose(
+            await readAll(backend, out),
+            expected,
+            tolFor(dtype, 1),
+            `batchNormForward ${dtype} ${JSON.stringify([n, c, s])} weight=${hasW} bias=${hasB} ${layout}`,
+          );
+        }
+      }
+    }
+  });
+
+  test("batchNormBackward: input, weight and bias gradients, batch or fixed statistics", async (rng) => {
+    for (const dtype of floats) {
+      for (const [n, c, s] of cases) {
+        for (const batchStats of [true, false]) {
+          for (const hasW of [true, false]) {
+            const layout = (): Layout => (rng.next() < 0.5 ? "strided" : "contiguous");
+            const x = makeView(backend, rng, [n, c, s], dtype, layout(), (r) => r.uniform(-2, 2) + 1);
+            const go = makeView(backend, rng, [n, c, s], dtype, layout(), (r) => r.uniform(-1, 1));
+            const m = n * s;
+            let mean: number[], invStd: number[];
+            if (batchStats) {
+              const st = bnStatsReference(n, c, s, x.values);
+              mean = st.mean.map((v) => castTo(dtype, v));
+              invStd = st.variance.map((v) => castTo(dtype, 1 / Math.sqrt(v + 1e-3)));
+            } else {
+              mean = Array.from({ length: c }, () => castTo(dtype, rng.uniform(-1, 1)));
+              invStd = Array.from({ length: c }, () => castTo(dtype, rng.uniform(0.5, 2)));
+            }
+            const w = Array.from({ length: c }, () => castTo(dtype, rng.uniform(-2, 2)));
+            const gi = backend.alloc(dtype, n * c * s), gw = backend.alloc(dtype, c), gb = backend.alloc(dtype, c);
+            const args = [
+              go.view,
+              x.view,
+              channelView(backend, mean, dtype),
+              channelView(backend, invStd, dtype),
+              hasW ? channelView(backend, w, dtype) : null,
+              batchStats,
+            ] as const;
+            backend.batchNormBackward(...args, { input: gi, weight: gw, bias: gb });
+            // Each output alone too: the kernel must not depend on the others being requested.
+            const giOnly = backend.alloc(dtype, n * c * s), gbOnly = backend.alloc(dtype, c);
+            backend.batchNormBackward(...args, { input: giOnly, weight: null, bias: null });
+            backend.batchNormBackward(...args, { input: null, weight: null, bias: gbOnly });
+            // The reference: direct sums per channel, then the closed form.
+            const sumG = new Array<number>(c).fill(0), sumGX = new Array<number>(c).fill(0);
+            for (let e = 0; e < n * c * s; e++) {
+              const ch = Math.floor(e / s) % c;
+              sumG[ch] += go.values[e];
+              sumGX[ch] += go.values[e] * (x.values[e] - mean[ch]);
+            }
+            const expIn: number[] = [];
+            for (let e = 0; e < n * c * s; e++) {
+              const ch = Math.floor(e / s) % c;
+              const k = invStd[ch] * (hasW ? w[ch] : 1);
+              const xhat = (x.values[e] - mean[ch]) * invStd[ch];
+              expIn.push(
+                batchStats ? k * (go.values[e] - sumG[ch] / m - xhat * invStd[ch] * sumGX[ch] / m) : k * go.values[e],
+              );
+            }
+            const expW = sumGX.map((v, ch) => v * invStd[ch]);
+            const [i, wg, bg, i2, b2] = await Promise.all(
+              [gi, gw, gb, giOnly, gbOnly].map((st) => readAll(backend, st)),
+            );
+            const what = `${dtype} ${JSON.stringify([n, c, s])} batchStats=${batchStats} weight=${hasW}`;
+            const tol = tolFor(dtype, m);
+            assertAllClose(i, expIn, tol, `batchNormBackward input ${what}`);
+            assertAllClose(wg, expW, tol, `batchNormBackward weight ${what}`);
+            assertAllClose(bg, sumG, tol, `batchNormBackward bias ${what}`);
+            assertAllClose(i2, expIn, tol, `batchNormBackward input alone ${what}`);
+            assertAllClose(b2, sumG, tol, `batchNormBackward bias alone ${what}`);
+          }
         }
       }
     }

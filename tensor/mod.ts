@@ -38,9 +38,12 @@ export type { DType, TypedArray } from "./dtype.ts";
 export { isFloating, promoteTypes } from "./dtype.ts";
 export { broadcastShapes, collapseDims, contiguousStrides, numel, type Shape } from "./shape.ts";
 export {
+  type AdamUpdateOptions,
   type Backend,
+  type BatchNormGrads,
   type BinaryOp,
   type Conv2dGeometry,
+  type CrossEntropyArgs,
   type Device,
   getBackend,
   getDefaultDevice,
@@ -50,6 +53,7 @@ export {
   type ReduceOp,
   registerBackend,
   setDefaultDevice,
+  type SgdUpdateOptions,
   type Storage,
   type UnaryOp,
   type View,

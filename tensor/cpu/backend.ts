@@ -6,12 +6,16 @@
  */
 
 import type {
+  AdamUpdateOptions,
   Backend,
+  BatchNormGrads,
   BinaryOp,
   Conv2dGeometry,
+  CrossEntropyArgs,
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  SgdUpdateOptions,
   Storage,
   UnaryOp,
   View,
@@ -27,6 +31,8 @@ import { reduceKernel, reduceStrided } from "./reduce.ts";
 import { FAST_BINARY_JS, reluF32, selectF32 } from "./fast.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
+import * as norm from "./norm.ts";
+import * as fused from "./fused.ts";
 
 /** CPU storage: a typed array plus a refcount. */
 export class CpuStorage implements Storage {
@@ -147,6 +153,29 @@ export class CpuBackend implements Backend {
       at = 0;
     }
     for (let i = 0; i < n; i++) o[i] += alpha * src[at + i];
+  }
+
+  crossEntropyForward(args: CrossEntropyArgs, loss: Storage, rowWeight: Storage, saved: Storage): void {
+    fused.crossEntropyForward(cpuData, args, loss, rowWeight, saved);
+  }
+
+  crossEntropyBackward(args: CrossEntropyArgs, saved: View, gradLoss: View, out: Storage): void {
+    fused.crossEntropyBackward(cpuData, args, saved, gradLoss, out);
+  }
+
+  adamUpdate(
+    param: Storage,
+    grad: View,
+    expAvg: Storage,
+    expAvgSq: Storage,
+    maxExpAvgSq: Storage | null,
+    o: AdamUpdateOptions,
+  ): void {
+    fused.adamUpdate(cpuData, param, grad, expAvg, expAvgSq, maxExpAvgSq, o);
+  }
+
+  sgdUpdate(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void {
+    fused.sgdUpdate(cpuData, param, grad, momentumBuffer, o);
   }
 
   unary(op: UnaryOp, a: View, out: Storage): void {
@@ -367,6 +396,60 @@ export class CpuBackend implements Backend {
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
     avgPool2dBackward(contig(this, gradOut), cpuData(out), g);
   }
+
+  batchNormStats(x: View, eps: number, mean: Storage, invStd: Storage, variance: Storage | null): void {
+    const [n, c, s] = x.shape;
+    const v = variance ? cpuData(variance) : null;
+    norm.batchNormStats(contig(this, x), n, c, s, eps, cpuData(mean), cpuData(invStd), v);
+  }
+
+  batchNormForward(x: View, mean: View, invStd: View, weight: View | null, bias: View | null, out: Storage): void {
+    const [n, c, s] = x.shape;
+    const ch = (v: View | null, fill: number) => channels(v, c, fill);
+    norm.batchNormForward(
+      contig(this, x),
+      n,
+      c,
+      s,
+      ch(mean, 0),
+      ch(invStd, 1),
+      ch(weight, 1),
+      ch(bias, 0),
+      cpuData(out),
+    );
+  }
+
+  batchNormBackward(
+    gradOut: View,
+    x: View,
+    mean: View,
+    invStd: View,
+    weight: View | null,
+    batchStats: boolean,
+    grads: BatchNormGrads,
+  ): void {
+    const [n, c, s] = x.shape;
+    const d = (o: Storage | null) => (o ? cpuData(o) : null);
+    norm.batchNormBackward(
+      contig(this, gradOut),
+      contig(this, x),
+      n,
+      c,
+      s,
+      channels(mean, c, 0),
+      channels(invStd, c, 1),
+      channels(weight, c, 1),
+      batchStats,
+      d(grads.input),
+      d(grads.weight),
+      d(grads.bias),
+    );
+  }
+}
+
+/** A `[c]` view's values as float64 (`fill` for an absent view). */
+function channels(v: View | null, c: number, fill: number): Float64Array {
+  return norm.channelValues(v ? cpuData(v.storage) : null, v?.offset ?? 0, v?.strides[0] ?? 0, c, fill);
 }
 
 /** The view's elements as a contiguous typed array starting at 0 (no copy when already so). */

@@ -6,7 +6,6 @@
  * @module
  */
 
-
 export { collapseDims } from "../shape.ts";
 
 /** A compiled elementwise loop: writes `out[o++] = EXPR(ins[k][ik])` in row-major order. */

@@ -6,12 +6,14 @@
  * @module
  */
 
-import { getBackend } from "../backend.ts";
+import { type CrossEntropyArgs, getBackend, type View } from "../backend.ts";
+import { isFloating } from "../dtype.ts";
 import { fmtShape, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Generator } from "../random.ts";
 import { maximum, where } from "./binary.ts";
 import { rand } from "./creation.ts";
+import { commonDevice, empty, record } from "./core.ts";
 import { logSoftmax } from "./softmax.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
@@ -214,11 +216,13 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   if (input.ndim < 1) throw new RangeError(`${op}: expected input [N, C, ...] or [C], got ${fmtShape(input.shape)}`);
   const classDim = input.ndim === 1 ? 0 : 1;
   const c = input.shape[classDim];
-  const logp = logSoftmax(input, classDim);
   const weight = options.weight ?? null;
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
     throw new RangeError(`${op}: expected weight [${c}] (one per class), got ${fmtShape(weight.shape)}`);
   }
+  const fusedLoss = fusedCrossEntropy(input, target, weight, options.ignoreIndex ?? -100, eps, reduction);
+  if (fusedLoss) return fusedLoss;
+  const logp = logSoftmax(input, classDim);
   const wShape = input.shape.map((s, i) => (i === classDim ? s : 1));
   const wB = weight ? asFloat(weight, input).reshape(wShape) : null;
 
@@ -250,6 +254,75 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     smoothRed = smooth.sum().div(denom);
   } else smoothRed = reduce(op, smooth, reduction);
   return nll.mul(1 - eps).add(smoothRed.mul(eps / c));
+}
+
+/**
+ * The class-index cross-entropy of `[N, C]` logits through the backend's fused
+ * kernels (one pass per row forward and backward, no `[N, C]` log-probabilities
+ * kept), or null when they do not apply: no kernels, other shapes or dtypes, or
+ * a weight that requires grad. Same formulas as the composed path below.
+ */
+function fusedCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  ignoreIndex: number,
+  eps: number,
+  reduction: Reduction,
+): Tensor | null {
+  const op = "crossEntropy";
+  const backend = getBackend(input.device);
+  if (
+    !backend.crossEntropyForward || !backend.crossEntropyBackward || input.ndim !== 2 || target.dtype !== "int32" ||
+    !isFloating(input.dtype) || (weight !== null && weight.requiresGrad) ||
+    (reduction !== "mean" && reduction !== "sum" && reduction !== "none")
+  ) return null;
+  const [n, c] = input.shape;
+  if (target.ndim !== 1 || target.shape[0] !== n) {
+    throw new RangeError(
+      `${op}: input ${fmtShape(input.shape)} expects a class-index target [${n}], got ${fmtShape(target.shape)}`,
+    );
+  }
+  commonDevice(op, input, target, weight);
+  checkRange(op, target, c, ignoreIndex, "target", "classes");
+  const x = input.contiguous();
+  const w = weight ? asFloat(weight, input) : null;
+  const view = (t: Tensor): View => ({ storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset });
+  const args: CrossEntropyArgs = {
+    logits: view(x),
+    target: view(target),
+    weight: w ? view(w) : null,
+    ignoreIndex,
+    labelSmoothing: eps,
+  };
+  const rows = empty([n], input.dtype, input.device);
+  const rowWeight = empty([n], input.dtype, input.device);
+  const saved = empty([n, 2], input.dtype, input.device);
+  backend.crossEntropyForward(args, rows.storage, rowWeight.storage, saved.storage);
+  // PyTorch's "mean" divides by the summed weights of the non-ignored targets (their count without weights).
+  let denom: Tensor | null = null;
+  let out = rows;
+  if (reduction === "sum") out = rows.sum();
+  else if (reduction === "mean") {
+    denom = rowWeight.sum();
+    const total = rows.sum();
+    out = total.div(denom);
+    total.dispose();
+  }
+  // Free the temporaries now (device memory would otherwise wait for the garbage collector).
+  if (out !== rows) rows.dispose();
+  rowWeight.dispose();
+  record(out, "CrossEntropyBackward", [input], (g) => {
+    const gRows = reduction === "none" ? g : (denom ? g.div(denom) : g).reshape([1]).expand([n]);
+    const gx = empty([n, c], input.dtype, input.device);
+    getBackend(input.device).crossEntropyBackward!(args, view(saved), view(gRows), gx.storage);
+    return [gx];
+  });
+  if (!out.gradFn) {
+    saved.dispose();
+    denom?.dispose();
+  }
+  return out;
 }
 
 /** Options of {@link binaryCrossEntropy} and {@link binaryCrossEntropyWithLogits}. */

@@ -1,14 +1,18 @@
 /**
- * Normalization: batch norm and layer norm, composed from differentiable
- * tensor ops (so their derivatives are the composition's, and work to any
- * order). Running statistics are updated in place outside the graph.
+ * Normalization. Batch norm runs on three Backend kernels (statistics,
+ * normalize-scale-shift, and the backward pass) and records one autograd node;
+ * layer norm is composed from differentiable tensor ops (so its derivative is
+ * the composition's, and works to any order). Running statistics are updated
+ * in place outside the graph.
  *
  * @module
  */
 
 import { noGrad } from "@dendrite/autograd";
+import { isFloating } from "../dtype.ts";
 import { fmtShape, numel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
+import { backendOf, commonDevice, empty, record } from "./core.ts";
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -31,6 +35,13 @@ export interface BatchNormOptions {
  * with `momentum`, using the unbiased variance for `runningVar`; otherwise
  * normalizes with the running statistics.
  *
+ * Runs on the backend's `batchNormStats`, `batchNormForward` and
+ * `batchNormBackward` kernels and records a single `BatchNormBackward` node
+ * for the input, weight and bias. That node's gradients are computed by the
+ * kernel, so they are **not differentiable again**: a second-order gradient
+ * (`createGraph`) through batch norm treats them as constants. Gradients do not
+ * flow into `runningMean`/`runningVar`.
+ *
  * @example
  * ```ts
  * import { randn, zeros, ones } from "../mod.ts";
@@ -47,10 +58,13 @@ export function batchNorm(
 ): Tensor {
   const op = "batchNorm";
   const training = options.training ?? false, momentum = options.momentum ?? 0.1, eps = options.eps ?? 1e-5;
+  const weight = options.weight ?? null, bias = options.bias ?? null;
+  commonDevice(op, x, weight, bias, runningMean, runningVar);
   if (x.ndim < 2) throw new RangeError(`${op}: expected input [N, C, ...], got ${fmtShape(x.shape)}`);
+  if (!isFloating(x.dtype)) throw new TypeError(`${op}: expected a floating input, got ${x.dtype}`);
   const c = x.shape[1];
   for (
-    const [name, t] of [["weight", options.weight], ["bias", options.bias], ["runningMean", runningMean], [
+    const [name, t] of [["weight", weight], ["bias", bias], ["runningMean", runningMean], [
       "runningVar",
       runningVar,
     ]] as const
@@ -59,46 +73,52 @@ export function batchNorm(
       throw new RangeError(`${op}: expected ${name} [${c}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
     }
   }
-  const statShape = x.shape.map((s, i) => (i === 1 ? s : 1));
-  const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  for (const [name, t] of [["weight", weight], ["bias", bias]] as const) {
+    if (t && t.dtype !== x.dtype) {
+      throw new TypeError(`${op}: expected ${name} of the input's dtype ${x.dtype}, got ${t.dtype}`);
+    }
+  }
+  const n = x.shape[0], count = numel(x.shape) / Math.max(c, 1), s = count / Math.max(n, 1);
+  const backend = backendOf(x, op);
+  // The kernels see x as [N, C, S]; a reshape copies only when x's strides cannot express that view.
+  const x3 = x.detach().reshape([n, c, s]);
   let mean: Tensor, invStd: Tensor;
   if (training) {
-    const count = numel(x.shape) / c;
     if (count <= 1) {
       throw new RangeError(
         `${op}: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`,
       );
     }
-    mean = x.mean(dims, { keepdim: true });
-    const centered = x.sub(mean);
-    const variance = centered.square().mean(dims, { keepdim: true });
-    invStd = variance.add(eps).rsqrt();
-    if (runningMean || runningVar) {
-      noGrad(() => {
-        if (runningMean) {
-          runningMean.mul_(1 - momentum).add_(mean.reshape([c]).to(runningMean.dtype), momentum);
-        }
-        if (runningVar) {
-          const unbiased = variance.reshape([c]).mul(count / (count - 1)).to(runningVar.dtype);
-          runningVar.mul_(1 - momentum).add_(unbiased, momentum);
-        }
-      });
+    mean = empty([c], x.dtype, x.device);
+    invStd = empty([c], x.dtype, x.device);
+    const variance = runningVar ? empty([c], x.dtype, x.device) : null;
+    backend.batchNormStats(x3, eps, mean.storage, invStd.storage, variance?.storage ?? null);
+    noGrad(() => {
+      if (runningMean) runningMean.mul_(1 - momentum).add_(mean.to(runningMean.dtype), momentum);
+      if (runningVar && variance) {
+        const unbiased = variance.mul(count / (count - 1)).to(runningVar.dtype);
+        runningVar.mul_(1 - momentum).add_(unbiased, momentum);
+      }
+    });
+  } else {
+    if (!runningMean || !runningVar) {
+      throw new Error(`${op}: running statistics are required when not training`);
     }
-    let y = centered.mul(invStd);
-    if (options.weight) y = y.mul(options.weight.reshape(statShape));
-    if (options.bias) y = y.add(options.bias.reshape(statShape));
-    return y;
+    [mean, invStd] = noGrad(() => [runningMean.to(x.dtype), runningVar.to(x.dtype).add(eps).rsqrt()]);
   }
-  if (!runningMean || !runningVar) {
-    throw new Error(`${op}: running statistics are required when not training`);
-  }
-  mean = runningMean.reshape(statShape);
-  invStd = runningVar.reshape(statShape).add(eps).rsqrt();
-  // Fold γ into the scale so eval costs two broadcast ops.
-  const scale = options.weight ? invStd.mul(options.weight.reshape(statShape)) : invStd;
-  let y = x.sub(mean).mul(scale);
-  if (options.bias) y = y.add(options.bias.reshape(statShape));
-  return y;
+  const y = empty(x.shape, x.dtype, x.device);
+  backend.batchNormForward(x3, mean, invStd, weight, bias, y.storage);
+  return record(y, "BatchNormBackward", [x, weight, bias], (gy) => {
+    const gx = x.requiresGrad ? empty(x.shape, gy.dtype, gy.device) : null;
+    const gw = weight?.requiresGrad ? empty([c], gy.dtype, gy.device) : null;
+    const gb = bias?.requiresGrad ? empty([c], gy.dtype, gy.device) : null;
+    backendOf(gy, op).batchNormBackward(gy.detach().reshape([n, c, s]), x3, mean, invStd, weight, training, {
+      input: gx?.storage ?? null,
+      weight: gw?.storage ?? null,
+      bias: gb?.storage ?? null,
+    });
+    return [gx, gw, gb];
+  });
 }
 
 /**

@@ -1,0 +1,15 @@
+/**
+ * Device-parametrized test suites other members run on their own devices
+ * (`gpu/` runs them on WebGPU): `nnLayersSuite(device, prefix)` registers the
+ * layer tests with `Deno.test`.
+ *
+ * @example
+ * ```ts ignore
+ * import { nnLayersSuite } from "@dendrite/nn/testing";
+ * nnLayersSuite("webgpu", "nn[webgpu]");
+ * ```
+ *
+ * @module
+ */
+
+export { nnLayersSuite } from "./layers_suite.ts";
