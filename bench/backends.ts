@@ -21,6 +21,7 @@ import * as nn from "@dendrite/nn";
 import * as optim from "@dendrite/optim";
 import { resnet18 } from "@dendrite/models";
 import { gpu } from "../mod.ts";
+import { smallCnn } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 const hasGpu = await gpu.isWebGPUAvailable();
@@ -120,18 +121,6 @@ async function train(
   y.dispose();
   return (batch * 1000) / ms;
 }
-
-const smallCnn = () =>
-  new nn.Sequential(
-    new nn.Conv2d(1, 32, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(32, 64, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(64 * 7 * 7, 10),
-  );
 
 const training: [string, () => nn.Module & { forward(x: Tensor): Tensor }, number[], number, number, number][] = [
   ["MNIST small CNN train, batch 32 (images/s)", smallCnn, [1, 28, 28], 32, 10, 6],

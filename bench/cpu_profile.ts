@@ -11,6 +11,7 @@
 import { cpuThreadsReady, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { resnet18 } from "../models/mod.ts";
+import { mlp784, smallCnn } from "./workloads.ts";
 
 const totals = new Map<string, { ms: number; calls: number }>();
 let enabled = false;
@@ -69,21 +70,12 @@ manualSeed(0);
 await cpuThreadsReady();
 const which = Deno.args[0] ?? "all";
 if (which === "all" || which === "mlp") {
-  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const model = mlp784();
   const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
   profile("MLP", trainStep(model, randn([128, 784]), randint(0, 10, [128]), opt), 20);
 }
 if (which === "all" || which === "cnn") {
-  const model = new nn.Sequential(
-    new nn.Conv2d(1, 32, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(32, 64, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(64 * 7 * 7, 10),
-  );
+  const model = smallCnn();
   const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
   profile("small CNN", trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32]), opt), 10);
 }

@@ -34,25 +34,9 @@ import {
 } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
+import { mlp784, smallCnn, timeMs } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median ms of `reps` runs after `warmup`. */
-function time(fn: () => void, reps: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
-  }
-  return median(t);
-}
 
 function naiveConvRate(): number {
   // One image of the workload: out[o,y,x] = Σ_{c,i,j} x[c, y+i-1, x+j-1] · w[o,c,i,j].
@@ -106,36 +90,27 @@ function measure(): string[] {
   const out: string[] = [];
   {
     const a = randn([1024, 1024]), b = randn([1024, 1024]);
-    const ms = time(() => matmul(a, b).dispose(), quick ? 3 : 7, 2);
+    const ms = timeMs(() => matmul(a, b).dispose(), quick ? 3 : 7, 2);
     out.push(`${(2 * 1024 ** 3 / ms / 1e6).toFixed(1)} GFLOP/s`);
   }
   {
     const x = randn([8, 64, 56, 56]), w = randn([64, 64, 3, 3]);
-    const ms = time(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
+    const ms = timeMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
     out.push(`${(2 * 8 * 64 * 56 * 56 * 64 * 9 / ms / 1e6).toFixed(1)} GFLOP/s`);
   }
   {
-    const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
-    const ms = time(trainStep(model, randn([128, 784]), randint(0, 10, [128])), quick ? 5 : 30, 5);
+    const model = mlp784();
+    const ms = timeMs(trainStep(model, randn([128, 784]), randint(0, 10, [128])), quick ? 5 : 30, 5);
     out.push(`${ms.toFixed(2)} ms`);
   }
   {
-    const model = new nn.Sequential(
-      new nn.Conv2d(1, 32, 3, { padding: 1 }),
-      new nn.ReLU(),
-      new nn.MaxPool2d(2),
-      new nn.Conv2d(32, 64, 3, { padding: 1 }),
-      new nn.ReLU(),
-      new nn.MaxPool2d(2),
-      new nn.Flatten(),
-      new nn.Linear(64 * 7 * 7, 10),
-    );
-    const ms = time(trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32])), quick ? 3 : 10, 2);
+    const model = smallCnn();
+    const ms = timeMs(trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32])), quick ? 3 : 10, 2);
     out.push(`${ms.toFixed(1)} ms`);
   }
   {
     const model = resnet18({ numClasses: 10 });
-    const ms = time(trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8])), quick ? 1 : 5, 1);
+    const ms = timeMs(trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8])), quick ? 1 : 5, 1);
     out.push(`${ms.toFixed(0)} ms`);
   }
   return out;

@@ -18,21 +18,13 @@ import * as optim from "@dendrite/optim";
 import { resnet18 } from "@dendrite/models";
 import { gpu } from "../mod.ts";
 import type { Kernel } from "../gpu/program.ts";
+import { smallCnn } from "./workloads.ts";
 
 const backend = await gpu.useWebGPU();
 console.log(`adapter: ${backend.info.description}`);
 const resnet = Deno.args.includes("--resnet");
 manualSeed(0);
-const model = resnet ? resnet18({ numClasses: 10 }) : new nn.Sequential(
-  new nn.Conv2d(1, 32, 3, { padding: 1 }),
-  new nn.ReLU(),
-  new nn.MaxPool2d(2),
-  new nn.Conv2d(32, 64, 3, { padding: 1 }),
-  new nn.ReLU(),
-  new nn.MaxPool2d(2),
-  new nn.Flatten(),
-  new nn.Linear(64 * 7 * 7, 10),
-);
+const model = resnet ? resnet18({ numClasses: 10 }) : smallCnn();
 model.to("webgpu");
 const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const criterion = new nn.CrossEntropyLoss();

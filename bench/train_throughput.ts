@@ -12,24 +12,9 @@
 
 import { conv2d, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
+import { mlp784, smallCnn, timeMs } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function time(fn: () => void, reps: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = performance.now();
-    fn();
-    t.push(performance.now() - s);
-  }
-  return median(t);
-}
 
 manualSeed(0);
 const rows: string[][] = [];
@@ -39,10 +24,10 @@ const rows: string[][] = [];
   const x = randn([8, 64, 56, 56]);
   const w = randn([64, 64, 3, 3]);
   const flops = 2 * 8 * 64 * 56 * 56 * 64 * 9;
-  const fwd = time(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
+  const fwd = timeMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
   const xi = x.detach().requiresGrad_();
   const wi = w.detach().requiresGrad_();
-  const all = time(() => conv2d(xi, wi, null, { padding: 1 }).sum().backward(), quick ? 1 : 3);
+  const all = timeMs(() => conv2d(xi, wi, null, { padding: 1 }).sum().backward(), quick ? 1 : 3);
   rows.push(["conv2d fwd 8x64x56x56 3x3 64->64", `${fwd.toFixed(0)} ms`, `${(flops / fwd / 1e6).toFixed(1)} GFLOP/s`]);
   const bwd = all - fwd;
   rows.push(["conv2d both backward kernels", `${bwd.toFixed(0)} ms`, `${(2 * flops / bwd / 1e6).toFixed(1)} GFLOP/s`]);
@@ -58,34 +43,25 @@ function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, 
 }
 
 {
-  const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+  const model = mlp784();
   const step = trainStep(
     model,
     randn([128, 784]),
     randint(0, 10, [128]),
     new optim.SGD(model.parameters(), { lr: 0.01 }),
   );
-  const ms = time(step, quick ? 5 : 20, 3);
+  const ms = timeMs(step, quick ? 5 : 20, 3);
   rows.push(["MLP 784-256-10 train step, batch 128", `${ms.toFixed(1)} ms`, `${(128 / ms * 1000).toFixed(0)} img/s`]);
 }
 {
-  const model = new nn.Sequential(
-    new nn.Conv2d(1, 32, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(32, 64, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(64 * 7 * 7, 10),
-  );
+  const model = smallCnn();
   const step = trainStep(
     model,
     randn([32, 1, 28, 28]),
     randint(0, 10, [32]),
     new optim.SGD(model.parameters(), { lr: 0.01 }),
   );
-  const ms = time(step, quick ? 3 : 10, 2);
+  const ms = timeMs(step, quick ? 3 : 10, 2);
   rows.push(["small CNN train step, batch 32", `${ms.toFixed(0)} ms`, `${(32 / ms * 1000).toFixed(0)} img/s`]);
 }
 {
@@ -96,7 +72,7 @@ function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, 
     randint(0, 10, [8]),
     new optim.SGD(model.parameters(), { lr: 0.01 }),
   );
-  const ms = time(step, quick ? 1 : 3, 1);
+  const ms = timeMs(step, quick ? 1 : 3, 1);
   rows.push(["ResNet-18 train step, batch 8, 64x64", `${ms.toFixed(0)} ms`, `${(8 / ms * 1000).toFixed(1)} img/s`]);
 }
 

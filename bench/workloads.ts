@@ -1,0 +1,45 @@
+/**
+ * What the benchmark scripts share: the peer workloads (the issue's small
+ * CNN and MLP) and a median timer, so every table measures the same thing.
+ *
+ * @module
+ */
+
+import { nn } from "../mod.ts";
+
+/** The small CNN the peers were measured on: conv 1→32, pool, conv 32→64, pool, fc (for 1×28×28 input). */
+export function smallCnn(): nn.Sequential {
+  return new nn.Sequential(
+    new nn.Conv2d(1, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(32, 64, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(64 * 7 * 7, 10),
+  );
+}
+
+/** The MLP the peers were measured on: 784-256-10. */
+export function mlp784(): nn.Sequential {
+  return new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+}
+
+/** The median of `xs`. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median milliseconds of `reps` runs of `fn` after `warmup` runs. */
+export function timeMs(fn: () => void, reps: number, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    fn();
+    t.push(performance.now() - s);
+  }
+  return median(t);
+}
