@@ -25,3 +25,4 @@ export * as perceptron from "@dendrite/perceptron";
 export * as data from "@dendrite/data";
 export * as models from "@dendrite/models";
 export * as gpu from "@dendrite/gpu";
+export { loadSafetensors, saveSafetensors } from "@dendrite/models";
