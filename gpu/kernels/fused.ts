@@ -9,21 +9,12 @@
  */
 
 import type { Kernel } from "../program.ts";
-import { F32_NEG_INF, FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { LOG_ACC, rowMaxSumExp } from "./softmax.ts";
 
 const NAN = "bitcast<f32>(0x7fc00000u)";
 
 // log to ~1 ulp (llvmpipe's log is off by a few 1e-6 relative; see kernels/softmax.ts).
-const LOG_ACC = `fn log_acc(x: f32) -> f32 {
-  let fe = frexp(x);
-  var f = fe.fract;
-  var e = f32(fe.exp);
-  if (f < 0.70710678) { f = f * 2.0; e = e - 1.0; }
-  let s = (f - 1.0) / (f + 1.0);
-  let s2 = s * s;
-  let t = s * (2.0 + s2 * (0.6666666667 + s2 * (0.4 + s2 * (0.2857142857 + s2 * 0.2222222222))));
-  return e * 0.6931471805599453 + t;
-}`;
 
 /** Parameter words of the cross-entropy kernels (shared layout). */
 export const CE_WORDS = 16;
@@ -77,25 +68,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (t == 0u) { loss[row] = ${NAN}; roww[row] = 0.0; saved[2u * row] = 0.0; saved[2u * row + 1u] = 0.0; }
     return;
   }
-  var m = ${F32_NEG_INF};
-  for (var j = t; j < p.c; j += 64u) { m = max(m, x[base + j]); }
-  red[t] = m;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = max(red[t], red[t + s]); }
-    workgroupBarrier();
-  }
-  m = red[0];
-  if (m == ${F32_NEG_INF}) { m = 0.0; }
-  workgroupBarrier();
-  var s0 = 0.0;
-  for (var j = t; j < p.c; j += 64u) { s0 += exp(x[base + j] - m); }
-  red[t] = s0;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = red[t] + red[t + s]; }
-    workgroupBarrier();
-  }
+${rowMaxSumExp("x", "base", "p.c")}
   let lse = m + log_acc(red[0]);
   workgroupBarrier();
   // The smoothing sum Σ w_c (lse - x_c) and W = Σ w_c, term by term.
