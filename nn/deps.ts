@@ -16,6 +16,7 @@ export {
   type Shape,
   Tensor,
   tensor,
+  toDevice,
   zeros,
 } from "@dendrite/tensor";
 import type { Tensor } from "@dendrite/tensor";

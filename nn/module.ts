@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Device, type DType, fmtShapeOf, noGrad, Tensor } from "./deps.ts";
+import { type Device, type DType, fmtShapeOf, noGrad, Tensor, toDevice } from "./deps.ts";
 
 /**
  * A tensor that is a module's learnable parameter: a leaf that requires grad
@@ -232,6 +232,34 @@ export class Module {
         m._setMember(name, np);
       }
       for (const [name, b] of [...m.#buffers]) if (b) m.#buffers.set(name, convert(b));
+    }
+    return this;
+  }
+
+  /**
+   * Moves parameters, their gradients and buffers to `device`, reading back
+   * asynchronously where the source needs it: `await model.toDevice("cpu")`
+   * brings a WebGPU model home, which the synchronous `to()` cannot (a GPU
+   * read-back is async). Returns this.
+   *
+   * @example
+   * ```ts
+   * import { Linear } from "./linear.ts";
+   * const layer = await new Linear(2, 3).toDevice("cpu");
+   * console.log(layer.weight.device); // "cpu"
+   * ```
+   */
+  async toDevice(device: Device): Promise<this> {
+    for (const m of this.modules()) {
+      for (const [name, p] of [...m.ownParameters()]) {
+        if (p.device === device) continue;
+        const np = new Parameter(await toDevice(p.detach(), device), p.requiresGrad);
+        np.grad = p.grad ? await toDevice(p.grad, device) : null;
+        m._setMember(name, np);
+      }
+      for (const [name, b] of [...m.#buffers]) {
+        if (b && b.device !== device) m.#buffers.set(name, await toDevice(b, device));
+      }
     }
     return this;
   }
