@@ -28,3 +28,24 @@ if (await webgpuOrSkip("module devices")) {
     }
   });
 }
+
+if (await webgpuOrSkip("batch norm cumulative average")) {
+  Deno.test("BatchNorm with momentum null (cumulative average) runs on WebGPU: running stats are the plain mean of batch stats", async () => {
+    await useWebGPU();
+    manualSeed(1);
+    const bn = new nn.BatchNorm1d(3, { momentum: null }).to("webgpu");
+    const batches = [randn([4, 3]), randn([4, 3]).mul(2), randn([4, 3]).add(1)];
+    for (const b of batches) bn.forward(b.to("webgpu"));
+    // After n batches the running mean is the average of the n batch means (starting from 0 with factor 1/1).
+    const want = [0, 1, 2].map((c) => batches.reduce((s, b) => s + mean(b.dataSync(), c), 0) / batches.length);
+    const got = await bn.runningMean!.data();
+    for (let c = 0; c < 3; c++) ok(Math.abs(got[c] - want[c]) < 1e-5, `channel ${c}: ${got[c]} vs ${want[c]}`);
+    deepStrictEqual(Array.from(await bn.numBatchesTracked!.data()), [3]);
+  });
+}
+
+function mean(data: ArrayLike<number>, channel: number): number {
+  let s = 0;
+  for (let r = 0; r < 4; r++) s += data[r * 3 + channel];
+  return s / 4;
+}

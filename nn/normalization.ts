@@ -97,12 +97,13 @@ export abstract class BatchNormBase extends Module {
   /** Normalizes `x` per channel (dim 1). */
   override forward(x: Tensor): Tensor {
     this.checkInput(x);
-    let factor = this.momentum ?? 0;
+    let factor: number | Tensor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
       const nbt = this.numBatchesTracked!;
       noGrad(() => nbt.add_(1));
-      // momentum null: a cumulative moving average, 1/n for the n-th batch.
-      if (this.momentum === null) factor = 1 / nbt.dataSync()[0];
+      // momentum null: a cumulative moving average, 1/n for the n-th batch, computed on the device
+      // (no read-back, so it works on WebGPU too).
+      if (this.momentum === null) factor = noGrad(() => nbt.to(this.runningMean?.dtype ?? "float32").reciprocal());
     }
     const useBatch = this.training || (!this.runningMean && !this.runningVar);
     const track = !this.training || this.trackRunningStats;

@@ -22,8 +22,11 @@ export interface BatchNormOptions {
   bias?: Tensor | null;
   /** Use batch statistics (and update the running ones) instead of the running ones (default false). */
   training?: boolean;
-  /** Weight of the new batch in the running-average update (default 0.1). */
-  momentum?: number;
+  /**
+   * Weight of the new batch in the running-average update (default 0.1); a
+   * one-element tensor works too (a cumulative average's `1/n`, kept on the device).
+   */
+  momentum?: number | Tensor;
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
 }
@@ -94,11 +97,13 @@ export function batchNorm(
     const variance = runningVar ? empty([c], x.dtype, x.device) : null;
     backend.batchNormStats(x3, eps, mean.storage, invStd.storage, variance?.storage ?? null);
     noGrad(() => {
-      if (runningMean) runningMean.mul_(1 - momentum).add_(mean.to(runningMean.dtype), momentum);
-      if (runningVar && variance) {
-        const unbiased = variance.mul(count / (count - 1)).to(runningVar.dtype);
-        runningVar.mul_(1 - momentum).add_(unbiased, momentum);
-      }
+      // running = (1 - momentum)·running + momentum·batch
+      const update = (running: Tensor, batch: Tensor) => {
+        if (typeof momentum === "number") running.mul_(1 - momentum).add_(batch, momentum);
+        else running.mul_(momentum.neg().add(1)).add_(batch.mul(momentum));
+      };
+      if (runningMean) update(runningMean, mean.to(runningMean.dtype));
+      if (runningVar && variance) update(runningVar, variance.mul(count / (count - 1)).to(runningVar.dtype));
     });
   } else {
     if (!runningMean || !runningVar) {
