@@ -71,8 +71,20 @@ if (await webgpuOrSkip("webgpu ops")) {
     ["loss", "dx", "dw1", "db1", "dw2"].forEach((name, i) => close(gpu[i], cpu[i], 2e-4, name));
   });
 
-  Deno.test("webgpu: conv2d and its backward kernels match the CPU backend over geometries", async () => {
-    const gpu = await useWebGPU();
+  // Both convolution paths: the register-tiled default and the workgroup-memory-tiled GEMM kept for real GPUs.
+  for (const convDirect of [true, false]) {
+    Deno.test(`webgpu: conv2d and its backward kernels match the CPU backend over geometries (convDirect ${convDirect})`, async () => {
+      const gpu = await useWebGPU();
+      gpu.convDirect = convDirect;
+      try {
+        await compareConvWithCpu(gpu);
+      } finally {
+        gpu.convDirect = true;
+      }
+    });
+  }
+
+  const compareConvWithCpu = async (gpu: Awaited<ReturnType<typeof useWebGPU>>): Promise<void> => {
     const g = new Generator(11);
     const cases = [
       { n: 2, cIn: 3, h: 7, w: 6, cOut: 5, kh: 3, kw: 2, s: [1, 2], p: [1, 0], d: [1, 1], groups: 1 },
@@ -136,7 +148,7 @@ if (await webgpuOrSkip("webgpu ops")) {
     }
     const got = await Promise.all(pending.map((p) => p[1]));
     pending.forEach(([what, , want], i) => close(got[i], want, 1e-4, what));
-  });
+  };
 
   Deno.test("webgpu: pooling kernels and their backward match the CPU backend", async () => {
     const gpu = await useWebGPU();
