@@ -5,9 +5,8 @@
  * @module
  */
 
-import type { Generator as RandomGenerator, Tensor } from "./deps.ts";
+import { dropout, type Generator as RandomGenerator, leakyRelu, type Tensor } from "./deps.ts";
 import { Module } from "./module.ts";
-import { dropout, leakyRelu } from "./ops.ts";
 
 /**
  * `max(x, 0)`.

@@ -4,10 +4,9 @@
  * @module
  */
 
-import { fmtShapeOf, type Tensor } from "./deps.ts";
+import { conv2d, type Conv2dPadding, fmtShapeOf, pair, type Size2, type Tensor } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions, resetLinearLike } from "./linear.ts";
-import { conv2d, type Conv2dPadding, pair, type Size2 } from "./ops.ts";
 
 /** Options of {@link Conv2d}. */
 export interface Conv2dLayerOptions extends FactoryOptions {

@@ -1,5 +1,5 @@
 /**
- * What nn takes from `@dendrite/tensor`, plus small shared helpers.
+ * What nn takes from `@dendrite/tensor` (tensors and the functional ops its layers wrap), plus small shared helpers.
  *
  * @module
  */
@@ -18,6 +18,33 @@ export {
   tensor,
   toDevice,
   zeros,
+} from "@dendrite/tensor";
+// The functional ops nn's layers are thin classes over (they live in tensor/ops/).
+export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "@dendrite/tensor";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type AvgPool2dOptions,
+  maxPool2d,
+  type MaxPool2dOptions,
+  maxPool2dWithIndices,
+} from "@dendrite/tensor";
+export { batchNorm, type BatchNormOptions, layerNorm } from "@dendrite/tensor";
+export {
+  type BceOptions,
+  type BceWithLogitsOptions,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  type CrossEntropyOptions,
+  dropout,
+  embedding,
+  l1Loss,
+  leakyRelu,
+  mseLoss,
+  nllLoss,
+  type NllOptions,
+  type Reduction,
 } from "@dendrite/tensor";
 import type { Tensor } from "@dendrite/tensor";
 

@@ -44,7 +44,7 @@ export {
   type NllOptions,
   type Reduction,
   type Size2,
-} from "./ops.ts";
+} from "./deps.ts";
 
 /** `max(x, 0)`. */
 export function relu(x: Tensor): Tensor {

@@ -4,10 +4,9 @@
  * @module
  */
 
-import { type Device, type DType, fmtShapeOf, Tensor, zeros } from "./deps.ts";
+import { type Device, type DType, embedding, fmtShapeOf, Tensor, zeros } from "./deps.ts";
 import { Module, Parameter } from "./module.ts";
 import * as init from "./init.ts";
-import { embedding } from "./ops.ts";
 
 /** Where a layer's parameters are created. */
 export interface FactoryOptions {

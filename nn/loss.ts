@@ -6,8 +6,6 @@
  * @module
  */
 
-import type { Tensor } from "./deps.ts";
-import { Module } from "./module.ts";
 import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
@@ -16,7 +14,9 @@ import {
   mseLoss,
   nllLoss,
   type Reduction,
-} from "./ops.ts";
+  type Tensor,
+} from "./deps.ts";
+import { Module } from "./module.ts";
 
 /** Options every loss takes. */
 export interface LossOptions {

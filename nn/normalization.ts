@@ -6,11 +6,10 @@
  * @module
  */
 
-import { fmtShapeOf, noGrad, ones, type Tensor, zeros } from "./deps.ts";
+import { batchNorm, fmtShapeOf, layerNorm, noGrad, ones, type Tensor, zeros } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions } from "./linear.ts";
 import * as init from "./init.ts";
-import { batchNorm, layerNorm } from "./ops.ts";
 
 /** Options of the batch-norm layers. */
 export interface BatchNormLayerOptions extends FactoryOptions {

@@ -4,16 +4,17 @@
  * @module
  */
 
-import { fmtShapeOf, type Tensor } from "./deps.ts";
-import { Module } from "./module.ts";
 import {
   adaptiveAvgPool2d,
   avgPool2d,
   type AvgPool2dOptions,
+  fmtShapeOf,
   maxPool2d,
   type MaxPool2dOptions,
   type Size2,
-} from "./ops.ts";
+  type Tensor,
+} from "./deps.ts";
+import { Module } from "./module.ts";
 
 function checkRank(layer: string, x: Tensor): void {
   if (x.ndim !== 4 && x.ndim !== 3) {
