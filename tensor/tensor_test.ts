@@ -153,3 +153,17 @@ Deno.test("add_/sub_ with alpha update in place through the fused kernel, broadc
   }
   if (!threw) throw new Error("in-place update of a leaf requiring grad outside noGrad must throw");
 });
+
+Deno.test("fill_ and zero_ write a whole tensor in place, and only the viewed elements of a strided view", async () => {
+  const { arange, noGrad } = await import("./mod.ts");
+  const base = arange(0, 6, 1, { dtype: "float32" });
+  const storage = base.storage;
+  noGrad(() => base.slice(0, 1, 6, 2).fill_(-1)); // elements 1, 3, 5
+  if (JSON.stringify(await base.tolist()) !== JSON.stringify([0, -1, 2, -1, 4, -1])) {
+    throw new Error(`strided fill_: ${JSON.stringify(await base.tolist())}`);
+  }
+  base.zero_();
+  if (JSON.stringify(await base.tolist()) !== JSON.stringify([0, 0, 0, 0, 0, 0]) || base.storage !== storage) {
+    throw new Error("zero_ must clear the tensor's own storage");
+  }
+});

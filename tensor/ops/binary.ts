@@ -11,7 +11,7 @@ import type { BinaryOp, View } from "../backend.ts";
 import { type DType, isFloating, promoteTypes, promoteWithScalar } from "../dtype.ts";
 import { BINARY_TABLE } from "../elementwise_table.ts";
 import { broadcastShapes, broadcastStrides, fmtShape, type Shape } from "../shape.ts";
-import { Tensor, type TensorOrScalar } from "../tensor.ts";
+import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
 import { backendOf, checkOperand, commonDevice, empty, record, sumToShape } from "./core.ts";
 
 /** The dtype two operands compute in. */
@@ -162,25 +162,21 @@ export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Te
     // PyTorch sets everything to max in this case; say so rather than surprise.
     return x.mul(0).add(max);
   }
-  let out = x;
-  let keep: Tensor | null = null;
-  if (min !== undefined) {
-    keep = x.ge(min);
-  }
-  if (max !== undefined) {
-    const below = x.le(max);
-    keep = keep ? keep.logicalAnd(below) : below;
-  }
   const lo = min !== undefined ? noGradApply("maximum", x, min) : x;
-  out = max !== undefined ? noGradApply("minimum", lo, max) : lo;
+  const out = max !== undefined ? noGradApply("minimum", lo, max) : lo;
   if (out.shape.length !== x.shape.length || out.shape.some((s, i) => s !== x.shape[i])) {
     throw new RangeError(
       `clamp: bounds would broadcast the input of shape ${fmtShape(x.shape)} to ${fmtShape(out.shape)}`,
     );
   }
-  const mask = keep!;
-  const fresh = new Tensor(out.storage, out.shape, out.strides, out.offset);
-  return record(fresh, "ClampBackward", [x], (g) => [g.mul(mask)]);
+  if (!needsGrad(x)) return out;
+  // The gradient passes where min ≤ x ≤ max (bounds included, unlike maximum/minimum's tie split).
+  const inside = (g: Tensor) => {
+    let keep = min !== undefined ? x.ge(min) : null;
+    if (max !== undefined) keep = keep ? keep.logicalAnd(x.le(max)) : x.le(max);
+    return g.mul(keep!);
+  };
+  return record(out, "ClampBackward", [x], (g) => [inside(g)]);
 }
 
 function noGradApply(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {

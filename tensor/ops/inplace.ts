@@ -9,8 +9,7 @@
 import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
 import type { Tensor, TensorOrScalar } from "../tensor.ts";
-import { backendOf, commonDevice } from "./core.ts";
-import { fullLikeValue } from "./convert.ts";
+import { backendOf, commonDevice, empty } from "./core.ts";
 
 /** Throws unless `t` may be written in place now. */
 function checkWritable(t: Tensor, op: string): void {
@@ -26,15 +25,21 @@ function checkWritable(t: Tensor, op: string): void {
 
 /** Writes `src` (broadcast to `t`'s shape) into `t`'s elements. */
 export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
-  t.checkAlive(op);
-  if (isGradEnabled() && t.requiresGrad) {
-    throw new Error(
-      `${op}: a ${
-        t.isLeaf ? "leaf " : ""
-      }tensor that requires grad cannot be modified in place while grad mode is on; wrap the update in noGrad(() => ...)`,
-    );
+  checkWritable(t, op);
+  if (typeof src === "number") {
+    const backend = backendOf(t, op);
+    if (t.offset === 0 && t.numel() === t.storage.length && t.isContiguous()) {
+      backend.fill(t.storage, src); // fill_/zero_ on a whole tensor: no temporary at all
+      return;
+    }
+    // A one-element value read with stride 0 everywhere (not a full-size temporary).
+    const one = empty([], t.dtype, t.device);
+    backend.fill(one.storage, src);
+    backend.copy({ storage: one.storage, shape: t.shape, strides: t.shape.map(() => 0), offset: 0 }, t);
+    one.dispose();
+    return;
   }
-  const value = typeof src === "number" ? fullLikeValue(t, src) : src;
+  const value = src;
   commonDevice(op, t, value);
   const shape = broadcastShapes(op, value.shape, t.shape);
   if (shape.length !== t.ndim || shape.some((s, i) => s !== t.shape[i])) {

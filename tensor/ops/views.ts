@@ -7,7 +7,7 @@
 
 import { contiguousStrides, fmtShape, normalizeDim, numel, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { backendOf, empty, record } from "./core.ts";
+import { backendOf, empty, record, sumToShape } from "./core.ts";
 
 /** Accepts both `f(2, 3)` and `f([2, 3])`. */
 export function shapeArg(args: (number | readonly number[])[]): number[] {
@@ -200,15 +200,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
   if (outShape.length === t.ndim && outShape.every((s, i) => s === t.shape[i])) return t;
   const out = makeView(t, outShape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, "ExpandBackward", [t], (g) => [sumTo(g, inShape)]);
-}
-
-function sumTo(g: Tensor, shape: Shape): Tensor {
-  const lead = g.ndim - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  const r = dims.length ? g.sum(dims, { keepdim: true }) : g;
-  return lead > 0 ? r.reshape(shape) : r;
+  return record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)]);
 }
 
 /** Removes size-1 dims (all, or the given ones; others are left as they are, like PyTorch). */
