@@ -294,6 +294,7 @@ const BINARY_REF: Record<BinaryOp, (x: number, y: number) => number> = {
     const r = x % y;
     return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
   },
+  thresholdBackward: (x, y) => (x > 0 ? y : 0),
 };
 
 /** Operand generators per binary op: [first, second]. */
@@ -318,6 +319,7 @@ function binaryGen(op: BinaryOp, isInt: boolean): [(r: Rng) => number, (r: Rng) 
     case "logicalOr":
     case "maximum":
     case "minimum":
+    case "thresholdBackward":
       return [small, small];
     default:
       return [any, any];

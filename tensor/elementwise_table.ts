@@ -64,6 +64,8 @@ export const BINARY_TABLE: Record<BinaryOp, ElementwiseSpec> = {
   logicalAnd: { js: "(x && y ? 1 : 0)", wgsl: "select(0.0, 1.0, x != 0.0 && y != 0.0)", bool: true },
   logicalOr: { js: "(x || y ? 1 : 0)", wgsl: "select(0.0, 1.0, x != 0.0 || y != 0.0)", bool: true },
   remainder: { js: "(x - Math.floor(x / y) * y)", wgsl: "x - floor(x / y) * y" },
+  // One pass instead of gt + where (and no bool tensor): 0 where x <= 0 or x is NaN, even for an infinite y.
+  thresholdBackward: { js: "(x > 0 ? y : 0)", wgsl: "select(0.0, y, x > 0.0)" },
 };
 
 /**

@@ -79,6 +79,7 @@ const INT_BINARY: Partial<Record<BinaryOp, string>> = {
   logicalAnd: "select(0, 1, x != 0 && y != 0)",
   logicalOr: "select(0, 1, x != 0 || y != 0)",
   remainder: "irem(x, y)",
+  thresholdBackward: "select(0, y, x > 0)",
 };
 
 const INT_HELPERS: Record<string, string> = {

@@ -56,6 +56,8 @@ const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
   maximum: (a, b, _o, g) => tieSplit(a, b, g, "gt"),
   minimum: (a, b, _o, g) => tieSplit(a, b, g, "lt"),
   remainder: (a, b, _o, g) => [g, needs(b) ? g.mul(div(a, b).floor()).neg() : null],
+  // Linear in the gradient operand; piecewise constant (derivative 0) in the ReLU input.
+  thresholdBackward: (a, _b, _o, g) => [null, applyBinary("thresholdBackward", a, g)],
 };
 
 function needs(x: TensorOrScalar): boolean {
@@ -121,6 +123,9 @@ export const maximum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBi
 export const minimum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("minimum", a, b);
 /** Python's `%`. */
 export const remainder = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("remainder", a, b);
+
+/** ReLU's gradient: `x > 0 ? grad : 0` in one pass (PyTorch's `threshold_backward`), itself differentiable in `grad`. */
+export const thresholdBackward = (x: Tensor, grad: Tensor): Tensor => applyBinary("thresholdBackward", x, grad);
 
 /** A comparison or logical op, producing a bool tensor. */
 export function compare(

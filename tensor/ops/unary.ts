@@ -11,7 +11,7 @@ import { isFloating } from "../dtype.ts";
 import { UNARY_TABLE } from "../elementwise_table.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
-import { where } from "./binary.ts";
+import { thresholdBackward } from "./binary.ts";
 
 type Rule = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
 
@@ -44,8 +44,8 @@ const RULES: Partial<Record<UnaryOp, Rule>> = {
   rsqrt: (_x, o, g) => g.mul(o.pow(3)).mul(-0.5),
   abs: (x, _o, g) => g.mul(x.sign()),
   sign: (_x, _o, g) => g.mul(0),
-  // A select rather than g·[x > 0]: PyTorch's threshold_backward (0 where x ≤ 0 even for an infinite g), one pass fewer.
-  relu: (x, _o, g) => where(x.gt(0), g, 0),
+  // PyTorch's threshold_backward (0 where x ≤ 0 even for an infinite g): one fused pass, no bool tensor.
+  relu: (x, _o, g) => thresholdBackward(x, g),
   sigmoid: (_x, o, g) => g.mul(o.mul(o.neg().add(1))),
   tanh: (_x, o, g) => g.mul(o.mul(o).neg().add(1)),
   // d/dx x·Φ(x) = Φ(x) + x·φ(x)

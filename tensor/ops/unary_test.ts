@@ -89,3 +89,23 @@ Deno.test("unary dtypes: float ops promote integers to float32, others keep the 
   assert.deepEqual(vals(n), [0, 1, 0]);
   assert.equal(tensor([1.5]).isfinite().dtype, "bool");
 });
+
+Deno.test("relu's gradient is threshold_backward: 0 where x <= 0 or NaN (even for infinite g), and differentiable again in g", async () => {
+  const { thresholdBackward } = await import("./binary.ts");
+  const x = tensor([-1, 0, 2, NaN, 3]);
+  const g = tensor([5, 5, Infinity, 7, -2]);
+  assert.deepStrictEqual(await thresholdBackward(x, g).tolist(), [0, 0, Infinity, 0, -2]);
+  // Double backward: d/dx [relu'(x·w)·x·c] summed, taken through the fused op's own rule (linear in g).
+  const w = tensor([1, 1, 1, 1, 1], { requiresGrad: true });
+  const xs = tensor([-1, 0.5, 2, -3, 4]);
+  const y = xs.mul(w).relu().sum();
+  y.backward(undefined, { createGraph: true });
+  const gw = w.grad as Tensor;
+  const plain = async (t: Tensor) => ((await t.tolist()) as number[]).map((v) => v + 0); // -0 → 0
+  assert.deepStrictEqual(await plain(gw), [0, 0.5, 2, 0, 4]);
+  const c = tensor([1, 2, 3, 4, 5], { requiresGrad: true });
+  w.grad = null;
+  gw.mul(c).sum().backward();
+  // ∂/∂c Σ c·relu'(x·w)·x = relu'(x·w)·x.
+  assert.deepStrictEqual(await plain(c.grad as Tensor), [0, 0.5, 2, 0, 4]);
+});
