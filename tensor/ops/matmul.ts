@@ -31,9 +31,27 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
     out.storage,
   );
   return record(out, "MatmulBackward", [a, b], (g) => [
-    a.requiresGrad ? sumToShape(g.matmul(b.transpose(-1, -2)), a.shape) : null,
-    b.requiresGrad ? sumToShape(a.transpose(-1, -2).matmul(g), b.shape) : null,
+    a.requiresGrad ? sumToShape(productLike(a, g, b.transpose(-1, -2)), a.shape) : null,
+    b.requiresGrad ? sumToShape(productLike(b, a.transpose(-1, -2), g), b.shape) : null,
   ]);
+}
+
+/** Whether a 2-D tensor is the transpose of a contiguous one (`weight.t()` in a Linear layer). */
+function isTransposedContiguous(t: Tensor): boolean {
+  return t.ndim === 2 && t.strides[0] === 1 && t.strides[1] === t.shape[0] && t.shape[0] > 1 && t.shape[1] > 1;
+}
+
+/**
+ * `x·y`, laid out like `like`: when `like` is a transposed contiguous matrix
+ * (a Linear layer's `weight.t()`), computed as `(yᵀ·xᵀ)ᵀ`, so the gradient
+ * that reaches the weight through the transpose is contiguous — an optimizer
+ * then updates it in one pass instead of first copying a strided gradient.
+ */
+function productLike(like: Tensor, x: Tensor, y: Tensor): Tensor {
+  if (isTransposedContiguous(like) && x.ndim === 2 && y.ndim === 2) {
+    return y.transpose(0, 1).matmul(x.transpose(0, 1)).transpose(0, 1);
+  }
+  return x.matmul(y);
 }
 
 /** `torch.matmul`: dot, matrix-vector, matrix-matrix or batched product. */

@@ -126,3 +126,16 @@ Deno.test("matmul dtypes: int32 stays int32, mixed promotes, mm needs matrices",
     "K = 0 gives zeros",
   );
 });
+
+Deno.test("a Linear-style x·wᵀ gives w a contiguous gradient equal to gᵀ·x", async () => {
+  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  const w = tensor([[1, 0, -1], [2, 1, 0], [0, 3, 1], [1, 1, 1]], { requiresGrad: true });
+  const g = tensor([[1, -1, 2, 0.5], [3, 0, -2, 1]]);
+  x.matmul(w.t()).backward(g);
+  const grad = w.grad as Tensor;
+  assert.ok(grad.isContiguous(), "the weight's gradient needs no copy before the optimizer's update");
+  // dW[o][i] = Σ_b g[b][o]·x[b][i], by hand.
+  const gv = [[1, -1, 2, 0.5], [3, 0, -2, 1]], xv = [[1, 2, 3], [4, 5, 6]];
+  const want = [0, 1, 2, 3].map((o) => [0, 1, 2].map((i) => gv[0][o] * xv[0][i] + gv[1][o] * xv[1][i]));
+  assert.deepStrictEqual(await grad.tolist(), want);
+});
