@@ -79,7 +79,9 @@ export type BinaryOp =
   | "ge"
   | "logicalAnd"
   | "logicalOr"
-  | "remainder";
+  | "remainder"
+  /** ReLU's gradient, PyTorch's `threshold_backward`: `x > 0 ? y : 0` (x the ReLU's input, y the incoming gradient). */
+  | "thresholdBackward";
 
 /** Reductions over the trailing dimensions of a view. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
@@ -226,7 +228,7 @@ export interface Backend {
   upload(data: TypedArray): Storage;
   /** Reads a storage back to the host. */
   read(storage: Storage): Promise<TypedArray>;
-  /** Reads synchronously where the device allows it (the CPU); undefined elsewhere. */
+  /** Reads synchronously where the device allows it (the CPU): a copy the caller owns; undefined elsewhere. */
   readSync?(storage: Storage): TypedArray;
   /** Releases device memory now. */
   free(storage: Storage): void;

@@ -61,8 +61,10 @@ export {
 export { cpuBackend } from "./cpu/backend.ts";
 export {
   cpuThreadsReady,
+  getCpuHeapLimit,
   getCpuKernels,
   getNumThreads,
+  setCpuHeapLimit,
   setCpuKernels,
   setNumThreads,
   wasmKernelKind,

@@ -279,9 +279,12 @@ export class Tensor implements View {
       throw new Error(`dataSync: device "${this.device}" cannot read synchronously; use await t.data()`);
     }
     const { tensor, owned } = this.readable();
-    const arr = backend.readSync(tensor.storage);
-    // A storage shared with live tensors must not leak out: the caller gets a copy.
-    return owned ? arr : arr.slice();
+    try {
+      // `readSync` returns a copy the caller owns (a view of a storage could change under it, or be reused once freed).
+      return backend.readSync(tensor.storage);
+    } finally {
+      if (owned) tensor.dispose();
+    }
   }
 
   /** This tensor when it is exactly its whole storage, else a compact copy (freed by the caller). */

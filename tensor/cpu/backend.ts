@@ -21,45 +21,31 @@ import type {
   View,
 } from "../backend.ts";
 import { registerBackend } from "../backend.ts";
-import { allocArray, type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
+import { type DType, dtypeOfArray, type TypedArray } from "../dtype.ts";
 import { BINARY_TABLE, erf, roundHalfEven, UNARY_TABLE } from "../elementwise_table.ts";
 import { normalAt, uniformAt } from "../random.ts";
 import { contiguousStrides, isContiguous, numel, type Shape } from "../shape.ts";
 import { collapseDims, compileLoop } from "./strided.ts";
+import { heapAddress, wasmOps } from "./wasm/runtime.ts";
+import { cpuData, cpuOut, CpuStorage, freeStorage, newStorage, tempStorage, yieldIfHeapFull } from "./storage.ts";
+
+export { cpuData, CpuStorage };
 import { gemm } from "./matmul.ts";
 import { reduceKernel, reduceStrided } from "./reduce.ts";
 import { FAST_BINARY_JS, reluF32, selectF32 } from "./fast.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
 import * as norm from "./norm.ts";
+import { getCpuKernels } from "./kernels.ts";
+import { wasmBinary, wasmReluBackward, wasmUnary, wasmWhere } from "./elementwise_wasm.ts";
+import { wasmAvgPool2d, wasmAvgPool2dBackward, wasmMaxPool2d, wasmMaxPool2dBackward } from "./pool_wasm.ts";
+import { wasmReduce } from "./reduce_wasm.ts";
+import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from "./norm_wasm.ts";
+import { wasmAdamUpdate, wasmAxpy, wasmSgdUpdate } from "./optim_wasm.ts";
 import * as fused from "./fused.ts";
-
-/** CPU storage: a typed array plus a refcount. */
-export class CpuStorage implements Storage {
-  /** Always "cpu". */
-  readonly device = "cpu";
-  /** Shared-tensor count. */
-  refs = 0;
-  /** Creates storage over `data`. */
-  constructor(readonly data: TypedArray) {}
-  /** The element type. */
-  get dtype(): DType {
-    return dtypeOfArray(this.data);
-  }
-  /** Number of elements. */
-  get length(): number {
-    return this.data.length;
-  }
-}
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
-
-/** The typed array behind a CPU storage (throws for storage of another device). */
-export function cpuData(s: Storage): TypedArray {
-  if (!(s instanceof CpuStorage)) throw new Error(`expected CPU storage, got storage on device "${s.device}"`);
-  return s.data;
-}
 
 const scalarCache = new Map<number, Float64Array>();
 function scalarArray(v: number): Float64Array {
@@ -112,23 +98,29 @@ export class CpuBackend implements Backend {
   readonly device = "cpu";
 
   alloc(dtype: DType, length: number): Storage {
-    return new CpuStorage(allocArray(dtype, length));
+    return newStorage(dtype, length);
   }
 
   upload(data: TypedArray): Storage {
-    return new CpuStorage(data);
+    const s = newStorage(dtypeOfArray(data), data.length);
+    s.overwrite().set(data);
+    return s;
   }
 
-  read(storage: Storage): Promise<TypedArray> {
-    return Promise.resolve(cpuData(storage).slice());
+  async read(storage: Storage): Promise<TypedArray> {
+    const copy = this.readSync(storage);
+    // Usually resolves at once; when the heap is full, gives the engine one turn to return dead storage (storage.ts).
+    await yieldIfHeapFull();
+    return copy;
   }
 
+  /** A copy the caller owns (heap blocks are reused once their storage is freed, so a view must not escape). */
   readSync(storage: Storage): TypedArray {
-    return cpuData(storage);
+    return cpuData(storage).slice();
   }
 
-  free(_storage: Storage): void {
-    // The garbage collector reclaims host memory; nothing to do eagerly.
+  free(storage: Storage): void {
+    if (storage instanceof CpuStorage) freeStorage(storage);
   }
 
   copy(src: View, dst: View): void {
@@ -138,16 +130,17 @@ export class CpuBackend implements Backend {
   }
 
   fill(out: Storage, value: number): void {
-    cpuData(out).fill(value);
+    if (!fillHeap(out, value)) cpuData(out).fill(value);
   }
 
   axpy(out: Storage, x: View, alpha: number): void {
+    if (wasmOn() && wasmAxpy(out, x, alpha)) return;
     const o = cpuData(out);
     const n = numel(x.shape);
     let src = cpuData(x.storage);
     let at = x.offset;
     if (!isContiguous(x.shape, x.strides)) {
-      const tmp = this.alloc(out.dtype, n);
+      const tmp = tempStorage(out.dtype, n);
       this.copy(x, { storage: tmp, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 });
       src = cpuData(tmp);
       at = 0;
@@ -171,14 +164,18 @@ export class CpuBackend implements Backend {
     maxExpAvgSq: Storage | null,
     o: AdamUpdateOptions,
   ): void {
+    if (wasmOn() && wasmAdamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, o)) return;
     fused.adamUpdate(cpuData, param, grad, expAvg, expAvgSq, maxExpAvgSq, o);
   }
 
   sgdUpdate(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void {
+    if (wasmOn() && wasmSgdUpdate(param, grad, momentumBuffer, o)) return;
     fused.sgdUpdate(cpuData, param, grad, momentumBuffer, o);
   }
 
   unary(op: UnaryOp, a: View, out: Storage): void {
+    claim(out);
+    if (wasmOn() && wasmUnary(op, a, out)) return;
     const o = cpuData(out), x = cpuData(a.storage);
     if (op === "relu" && x instanceof Float32Array && o instanceof Float32Array && isContiguous(a.shape, a.strides)) {
       reluF32(x, a.offset, o, o.length);
@@ -188,6 +185,12 @@ export class CpuBackend implements Backend {
   }
 
   binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: Shape): void {
+    claim(out);
+    if (wasmOn()) {
+      if (op === "thresholdBackward") {
+        if (typeof a === "object" && typeof b === "object" && wasmReluBackward(a, b, out)) return;
+      } else if (wasmBinary(op, a, b, out, shape)) return;
+    }
     runLoop(
       FAST_BINARY_JS[op] ?? BINARY_TABLE[op].js,
       [operand(a, shape.length), operand(b, shape.length)],
@@ -197,6 +200,8 @@ export class CpuBackend implements Backend {
   }
 
   where(cond: View, a: View | number, b: View | number, out: Storage, shape: Shape): void {
+    claim(out);
+    if (wasmOn() && wasmWhere(cond, a, b, out, shape)) return;
     const o = cpuData(out), c = cpuData(cond.storage);
     if (o instanceof Float32Array && c instanceof Uint8Array && isContiguous(shape, cond.strides)) {
       // `cond ? a : 0` and `cond ? 0 : b` over contiguous float32 data (ReLU's and dropout's gradients).
@@ -218,6 +223,8 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void {
+    claim(out);
+    if (wasmOn() && wasmReduce(op, a, reduceDims, out)) return;
     let view: View = a;
     const inner = numel(a.shape.slice(a.shape.length - reduceDims));
     const c = collapseDims(a.shape.slice(a.shape.length - reduceDims), [a.strides.slice(a.shape.length - reduceDims)]);
@@ -237,7 +244,7 @@ export class CpuBackend implements Backend {
       )
     ) return;
     if (!innerContiguous) {
-      const tmp = this.alloc(a.storage.dtype, numel(a.shape));
+      const tmp = tempStorage(a.storage.dtype, numel(a.shape));
       view = { storage: tmp, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
       this.copy(a, view);
     }
@@ -254,6 +261,7 @@ export class CpuBackend implements Backend {
   }
 
   matmul(a: View, b: View, out: Storage): void {
+    claim(out);
     const nd = a.shape.length;
     const m = a.shape[nd - 2], k = a.shape[nd - 1], n = b.shape[nd - 1];
     const batchShape = a.shape.slice(0, nd - 2);
@@ -290,6 +298,7 @@ export class CpuBackend implements Backend {
   }
 
   gather(a: View, dim: number, index: View, out: Storage): void {
+    claim(out);
     const o = cpuData(out);
     const ad = cpuData(a.storage), id = cpuData(index.storage);
     const shape = index.shape;
@@ -344,6 +353,7 @@ export class CpuBackend implements Backend {
   }
 
   softmax(a: View, out: Storage, log: boolean): void {
+    claim(out);
     const x = cpuData(a.storage), o = cpuData(out);
     const [rows, cols] = a.shape;
     for (let r = 0; r < rows; r++) {
@@ -364,59 +374,73 @@ export class CpuBackend implements Backend {
   }
 
   random(kind: RandomKind, out: Storage, seed: number, offset: number): void {
+    claim(out);
     const o = cpuData(out);
     if (kind === "uniform") { for (let i = 0; i < o.length; i++) o[i] = uniformAt(seed, offset + i); }
     else for (let i = 0; i < o.length; i++) o[i] = normalAt(seed, offset, i);
   }
 
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    claim(out);
     conv2dForward(contig(this, x), contig(this, weight), cpuData(out), g);
   }
 
   conv2dBackwardInput(gradOut: View, weight: View, out: Storage, g: Conv2dGeometry): void {
+    claim(out);
     conv2dBackwardInput(contig(this, gradOut), contig(this, weight), cpuData(out), g);
   }
 
   conv2dBackwardWeight(gradOut: View, x: View, out: Storage, g: Conv2dGeometry): void {
+    claim(out);
     conv2dBackwardWeight(contig(this, gradOut), contig(this, x), cpuData(out), g);
   }
 
   maxPool2d(x: View, out: Storage, indices: Storage, g: Pool2dGeometry): void {
-    maxPool2d(contig(this, x), cpuData(out), cpuData(indices) as Int32Array, g);
+    claim(out, indices);
+    const xs = contig(this, x), o = cpuData(out), idx = cpuData(indices) as Int32Array;
+    if (!(wasmOn() && wasmMaxPool2d(xs, o, idx, g))) maxPool2d(xs, o, idx, g);
   }
 
   maxPool2dBackward(gradOut: View, indices: View, out: Storage, g: Pool2dGeometry): void {
-    maxPool2dBackward(contig(this, gradOut), contig(this, indices) as Int32Array, cpuData(out), g);
+    const go = contig(this, gradOut), idx = contig(this, indices) as Int32Array, o = cpuData(out);
+    if (!(wasmOn() && wasmMaxPool2dBackward(go, idx, o, g))) maxPool2dBackward(go, idx, o, g);
   }
 
   avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void {
-    avgPool2d(contig(this, x), cpuData(out), g);
+    claim(out);
+    const xs = contig(this, x), o = cpuData(out);
+    if (!(wasmOn() && wasmAvgPool2d(xs, o, g))) avgPool2d(xs, o, g);
   }
 
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
-    avgPool2dBackward(contig(this, gradOut), cpuData(out), g);
+    const go = contig(this, gradOut), o = cpuData(out);
+    if (!(wasmOn() && wasmAvgPool2dBackward(go, o, g))) avgPool2dBackward(go, o, g);
   }
 
   batchNormStats(x: View, eps: number, mean: Storage, invStd: Storage, variance: Storage | null): void {
+    claim(mean, invStd, variance);
     const [n, c, s] = x.shape;
     const v = variance ? cpuData(variance) : null;
-    norm.batchNormStats(contig(this, x), n, c, s, eps, cpuData(mean), cpuData(invStd), v);
+    const xs = contig(this, x), m = cpuData(mean), is = cpuData(invStd);
+    if (wasmOn() && wasmBatchNormStats(xs, n, c, s, eps, m, is, v)) return;
+    norm.batchNormStats(xs, n, c, s, eps, m, is, v);
   }
 
   batchNormForward(x: View, mean: View, invStd: View, weight: View | null, bias: View | null, out: Storage): void {
+    claim(out);
     const [n, c, s] = x.shape;
-    const ch = (v: View | null, fill: number) => channels(v, c, fill);
-    norm.batchNormForward(
+    const args = [
       contig(this, x),
       n,
       c,
       s,
-      ch(mean, 0),
-      ch(invStd, 1),
-      ch(weight, 1),
-      ch(bias, 0),
+      channels(mean, c, 0),
+      channels(invStd, c, 1),
+      channels(weight, c, 1),
+      channels(bias, c, 0),
       cpuData(out),
-    );
+    ] as const;
+    if (!(wasmOn() && wasmBatchNormForward(...args))) norm.batchNormForward(...args);
   }
 
   batchNormBackward(
@@ -429,8 +453,9 @@ export class CpuBackend implements Backend {
     grads: BatchNormGrads,
   ): void {
     const [n, c, s] = x.shape;
+    claim(grads.input, grads.weight, grads.bias);
     const d = (o: Storage | null) => (o ? cpuData(o) : null);
-    norm.batchNormBackward(
+    const args = [
       contig(this, gradOut),
       contig(this, x),
       n,
@@ -443,8 +468,36 @@ export class CpuBackend implements Backend {
       d(grads.input),
       d(grads.weight),
       d(grads.bias),
-    );
+    ] as const;
+    if (!(wasmOn() && wasmBatchNormBackward(...args))) norm.batchNormBackward(...args);
   }
+}
+
+/**
+ * Fills heap storage with `memory.fill` or a SIMD store loop (`fill` on a view
+ * of shared memory is several times slower); false when `out` is not in the
+ * heap, or the value is not a float32 fill or zero.
+ */
+function fillHeap(out: Storage, value: number): boolean {
+  const data = cpuData(out), at = heapAddress(data), ops = wasmOps();
+  if (at < 0 || !ops) return false;
+  if (value === 0 && !Object.is(value, -0)) ops.mem_zero(at, data.byteLength);
+  else if (data instanceof Float32Array) ops.mem_fill_f32(at, data.length, value);
+  else return false;
+  return true;
+}
+
+/**
+ * Marks output storages that the kernel writes in full before reading, so a
+ * reused heap block is not zeroed first (`cpuOut`); null entries are skipped.
+ */
+function claim(...outs: (Storage | null)[]): void {
+  for (const o of outs) if (o) cpuOut(o);
+}
+
+/** Whether the WebAssembly kernels are selected (`setCpuKernels`); each still declines what it does not handle. */
+function wasmOn(): boolean {
+  return getCpuKernels() === "wasm";
 }
 
 /** A `[c]` view's values as float64 (`fill` for an absent view). */
@@ -460,7 +513,7 @@ function contig(backend: CpuBackend, v: View): TypedArray {
   let isContig = true;
   for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== strides[d]) isContig = false;
   if (isContig) return v.offset === 0 && data.length === n ? data : data.subarray(v.offset, v.offset + n);
-  const tmp = backend.alloc(v.storage.dtype, n);
+  const tmp = tempStorage(v.storage.dtype, n);
   backend.copy(v, { storage: tmp, shape: v.shape, strides, offset: 0 });
   return cpuData(tmp);
 }

@@ -12,8 +12,8 @@
  * Transposed operands cost nothing: `gemm` takes arbitrary strides.
  *
  * Float32 convolutions with the WebAssembly kernels selected (the default)
- * copy both operands into the WebAssembly heap once and split the batch across
- * threads, each unfolding its images there and calling the SGEMM
+ * run on the operands in the WebAssembly heap (copying in only those that are
+ * not there) and split the batch across threads, each unfolding its images there and calling the SGEMM
  * (`wasmConv` below, `wasm/jobs.ts`; small output planes several images to a GEMM); the TypeScript path stays the
  * reference and the float64 path.
  *
@@ -25,7 +25,16 @@ import type { TypedArray } from "../dtype.ts";
 import { gemm } from "./matmul.ts";
 import { col2im, im2col, isPointwise } from "./im2col.ts";
 import { getCpuKernels } from "./kernels.ts";
-import { heapF32, heapFits, reserveHeap, runConvJobs, threadsFor } from "./wasm/runtime.ts";
+import {
+  heapAddress,
+  heapAlloc,
+  heapF32,
+  heapFree,
+  runConvJobs,
+  threadsFor,
+  type WasmOps,
+  wasmOps,
+} from "./wasm/runtime.ts";
 import {
   imageGroups,
   imagesPerGroup,
@@ -140,16 +149,19 @@ function useWasm(a: TypedArray, b: TypedArray, out: TypedArray): boolean {
 }
 
 /**
- * The three kernels on the WebAssembly heap: both operands are copied in
- * once, the batch is split across threads (each unfolds its own images into
- * its own column buffer), and the result is copied out once. With fewer
- * images than threads, each GEMM is split across threads instead.
+ * The three kernels on the WebAssembly heap: operands whose storage lives in
+ * the heap (CPU tensors normally do) are read and written in place, others
+ * are copied in and out once; the batch is split across threads (each
+ * unfolds its own images into its own column buffer). With fewer images than
+ * threads, each GEMM is split across threads instead.
  */
 function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float32Array, g: Conv2dGeometry): boolean {
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
-  out.fill(0);
-  if (P === 0 || g.n === 0) return true;
+  if (P === 0 || g.n === 0) {
+    out.fill(0);
+    return true;
+  }
   const weight = kind === JOB_CONV_BACKWARD_WEIGHT;
   // Small output planes are unfolded several images to a GEMM (see imagesPerGroup).
   const ipg = imagesPerGroup(g.n, P);
@@ -158,34 +170,63 @@ function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float
   const threads = threadsFor(items, g.n * g.cOut * P * K);
   const colLen = isPointwise(g) && ipg === 1 ? 0 : K * P * ipg;
   const tmpLen = ipg > 1 ? cOutG * P * ipg : 0;
+  const in0Heap = heapAddress(in0), in1Heap = heapAddress(in1), outHeap = heapAddress(out);
+  // The weight gradient's partials are transposed (see ConvJob), so only the other kernels write straight to the output.
+  const direct = outHeap >= 0 && !weight;
   const outLen = weight ? items * g.cOut * K : out.length;
-  const bytes = (in0.length + in1.length + outLen + threads * (colLen + tmpLen)) * 4;
+  const in0Len = in0Heap < 0 ? in0.length : 0, in1Len = in1Heap < 0 ? in1.length : 0;
+  const scratchLen = in0Len + in1Len + (direct ? 0 : outLen) + threads * (colLen + tmpLen);
+  const scratch = heapAlloc(scratchLen * 4);
   // Too large for the WebAssembly heap: the caller runs the TypeScript kernel.
-  if (!heapFits(bytes)) return false;
-  const base = reserveHeap(bytes);
-  const in0At = base, in1At = in0At + in0.length * 4, outAt = in1At + in1.length * 4;
-  const colAt = outAt + outLen * 4, tmpAt = colAt + threads * colLen * 4;
-  const h = heapF32();
-  h.set(in0, in0At / 4);
-  h.set(in1, in1At / 4);
-  // col2im sums into dx.
-  if (kind === JOB_CONV_BACKWARD_INPUT) h.fill(0, outAt / 4, outAt / 4 + outLen);
-  runConvJobs(
-    kind,
-    { in0: in0At, in1: in1At, out: outAt, col: colAt, colBytes: colLen * 4, ipg, tmp: tmpAt, tmpBytes: tmpLen * 4, g },
-    items,
-    threads,
-  );
-  if (!weight) {
-    out.set(h.subarray(outAt / 4, outAt / 4 + outLen));
+  if (scratch < 0) return false;
+  try {
+    const h = heapF32();
+    let at = scratch;
+    const in0At = in0Heap >= 0 ? in0Heap : at;
+    if (in0Heap < 0) h.set(in0, at / 4), at += in0Len * 4;
+    const in1At = in1Heap >= 0 ? in1Heap : at;
+    if (in1Heap < 0) h.set(in1, at / 4), at += in1Len * 4;
+    const outAt = direct ? outHeap : at;
+    if (!direct) at += outLen * 4;
+    const colAt = at, tmpAt = colAt + threads * colLen * 4;
+    // col2im sums into dx.
+    if (kind === JOB_CONV_BACKWARD_INPUT) (wasmOps() as WasmOps).mem_zero(outAt, outLen * 4);
+    runConvJobs(
+      kind,
+      {
+        in0: in0At,
+        in1: in1At,
+        out: outAt,
+        col: colAt,
+        colBytes: colLen * 4,
+        ipg,
+        tmp: tmpAt,
+        tmpBytes: tmpLen * 4,
+        g,
+      },
+      items,
+      threads,
+    );
+    if (direct) return true;
+    const hv = heapF32();
+    if (!weight) {
+      out.set(hv.subarray(outAt / 4, outAt / 4 + outLen));
+      return true;
+    }
+    // Sum the chunks' weight-gradient partials, in chunk order, into the first, then transpose each group's
+    // [K][cOutG] block into out's [cOutG][K].
+    const wl = g.cOut * K, ops = wasmOps() as WasmOps;
+    for (let c = 1; c < items; c++) ops.mem_add_f32(outAt, outAt + c * wl * 4, wl);
+    const base = outAt / 4;
+    for (let gr = 0; gr < g.groups; gr++) {
+      const at = base + gr * cOutG * K;
+      for (let o = 0; o < cOutG; o++) {
+        const row = gr * cOutG * K + o * K;
+        for (let kk = 0; kk < K; kk++) out[row + kk] = hv[at + kk * cOutG + o];
+      }
+    }
     return true;
+  } finally {
+    heapFree(scratch);
   }
-  // Sum the chunks' weight-gradient partials, in chunk order.
-  const wl = g.cOut * K;
-  out.set(h.subarray(outAt / 4, outAt / 4 + wl));
-  for (let c = 1; c < items; c++) {
-    const at = outAt / 4 + c * wl;
-    for (let i = 0; i < wl; i++) out[i] += h[at + i];
-  }
-  return true;
 }

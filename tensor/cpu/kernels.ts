@@ -11,6 +11,9 @@
  * The environment variable `DENDRITE_CPU_KERNELS=ts` selects the TypeScript
  * kernels at start-up (read only when `--allow-env` grants it).
  *
+ * Memory: CPU tensors live in the WebAssembly heap, up to {@link setCpuHeapLimit}
+ * (default 1 GiB; beyond it, ordinary arrays that kernels copy in and out).
+ *
  * Threads: {@link setNumThreads} (default `navigator.hardwareConcurrency`);
  * the worker threads load `wasm/worker.ts`, which needs `--allow-read`;
  * without it everything runs on the calling thread.
@@ -18,9 +21,16 @@
  * @module
  */
 
-import { cpuThreadsReady, getNumThreads, setNumThreads, wasmKernelKind } from "./wasm/runtime.ts";
+import {
+  cpuThreadsReady,
+  getCpuHeapLimit,
+  getNumThreads,
+  setCpuHeapLimit,
+  setNumThreads,
+  wasmKernelKind,
+} from "./wasm/runtime.ts";
 
-export { cpuThreadsReady, getNumThreads, setNumThreads, wasmKernelKind };
+export { cpuThreadsReady, getCpuHeapLimit, getNumThreads, setCpuHeapLimit, setNumThreads, wasmKernelKind };
 
 /** The CPU kernel families. */
 export type CpuKernels = "ts" | "wasm";

@@ -173,7 +173,8 @@ export const f32 = (v: number): Code => {
 /** `f32.add`. */
 export const f32Add = bin(0x92);
 
-const simd = (opc: number): Code => [0xfd, ...uleb(opc)];
+/** The prefix and opcode of SIMD instruction `opc` (operands are pushed before it). */
+export const simd = (opc: number): Code => [0xfd, ...uleb(opc)];
 /** `v128.load` (alignment hint 4 bytes: packed panels are only float-aligned in general). */
 export const vLoad = (addr: Code, offset = 0): Code => seq(addr, simd(0x00), 2, uleb(offset));
 /** `v128.load32_splat`. */

@@ -1,10 +1,17 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { renderGemmWasm } from "./build.ts";
+import { renderGemmWasm, renderOpsWasm } from "./build.ts";
+import { buildOpsModule } from "./ops_kernel.ts";
 import { buildGemmModule, relaxedProbe } from "./gemm_kernel.ts";
 
 Deno.test("committed gemm_wasm.ts equals a fresh build of gemm_kernel.ts (run `deno task build:wasm`)", async () => {
   const committed = await Deno.readTextFile(new URL("./gemm_wasm.ts", import.meta.url));
   deepStrictEqual(committed, renderGemmWasm());
+});
+
+Deno.test("committed ops_wasm.ts equals a fresh build of ops_kernel.ts (run `deno task build:wasm`)", async () => {
+  const committed = await Deno.readTextFile(new URL("./ops_wasm.ts", import.meta.url));
+  deepStrictEqual(committed, renderOpsWasm());
+  ok(WebAssembly.validate(buildOpsModule()), "ops module");
 });
 
 Deno.test("both SGEMM builds and the relaxed-SIMD probe are valid WebAssembly", () => {

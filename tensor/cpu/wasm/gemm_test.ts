@@ -3,12 +3,15 @@ import {
   cpuThreadsReady,
   gemmF32,
   gemmHeap,
+  heapAddress,
+  heapAlloc,
+  heapAllocStorage,
   heapBytes,
   heapF32,
-  heapFits,
+  heapFree,
+  heapInUse,
   lastGemmThreads,
   MAX_HEAP_BYTES,
-  reserveHeap,
   setNumThreads,
   wasmKernelKind,
   workerChunksRun,
@@ -134,7 +137,8 @@ Deno.test("gemm dispatches float32 to wasm and agrees with the TypeScript kernel
 Deno.test("gemmHeap accumulate adds into C", () => {
   setNumThreads(1);
   const m = 10, n = 9, k = 5;
-  const base = reserveHeap((m * k + k * n + m * n) * 4);
+  const base = heapAlloc((m * k + k * n + m * n) * 4);
+  ok(base > 0);
   const h = heapF32();
   const a = rand(m * k, 1), b = rand(k * n, 2);
   h.set(a, base / 4);
@@ -144,6 +148,30 @@ Deno.test("gemmHeap accumulate adds into C", () => {
   gemmHeap(m, n, k, base, k, 1, base + m * k * 4, n, 1, cAt, n, true);
   const want = reference(m, n, k, { data: a, off: 0, rs: k, cs: 1 }, { data: b, off: 0, rs: n, cs: 1 });
   assertClose(heapF32().slice(cAt / 4, cAt / 4 + m * n), want.map((v) => v + 1), k, "accumulate");
+  heapFree(base);
+});
+
+Deno.test("gemmF32 runs on heap operands in place, including views at an offset, and frees its scratch", () => {
+  setNumThreads(1);
+  const m = 13, n = 17, k = 19;
+  const block = (len: number) => {
+    const got = heapAllocStorage(Float32Array, len);
+    if (!got) throw new Error("no heap");
+    return got;
+  };
+  const a = block(m * k + 5), b = block(k * n + 3), c = block(m * n + 2);
+  a.data.set(rand(m * k, 5), 5);
+  b.data.set(rand(k * n, 6), 3);
+  ok(heapAddress(a.data) === a.addr && heapAddress(c.data.subarray(2)) === c.addr + 8);
+  ok(heapAddress(new Float32Array(4)) < 0, "an ordinary array is not in the heap");
+  const inUse = heapInUse();
+  ok(gemmF32(m, n, k, a.data, 5, k, 1, b.data, 3, 1, k, c.data, 2), "transposed B");
+  deepStrictEqual(heapInUse(), inUse, "no scratch left allocated");
+  const want = reference(m, n, k, { data: a.data, off: 5, rs: k, cs: 1 }, { data: b.data, off: 3, rs: 1, cs: k });
+  assertClose(c.data.slice(2), want, k, "in place");
+  deepStrictEqual(c.data[0], 0, "elements before the output offset are untouched");
+  for (const block of [a, b, c]) heapFree(block.addr);
+  throws(() => heapFree(a.addr), /not a live block/);
 });
 
 Deno.test("threaded gemm matches the reference and repeated calls do not grow the heap", async () => {
@@ -180,10 +208,11 @@ Deno.test("setNumThreads rejects bad counts", () => {
   throws(() => setNumThreads(1.5), /setNumThreads/);
 });
 
-Deno.test("operands too large for the WebAssembly heap are refused (gemm then runs the TypeScript kernel)", () => {
-  ok(!heapFits(MAX_HEAP_BYTES));
-  ok(heapFits(1024));
-  throws(() => reserveHeap(MAX_HEAP_BYTES), /WebAssembly heap/);
+Deno.test("scratch too large for the WebAssembly heap is refused (gemm then runs the TypeScript kernel)", () => {
+  deepStrictEqual(heapAlloc(MAX_HEAP_BYTES), -1);
+  const small = heapAlloc(1024);
+  ok(small > 0 && small % 64 === 0, "blocks are 64-byte aligned");
+  heapFree(small);
 });
 
 Deno.test("the plain-SIMD build (the fallback without relaxed SIMD) computes the same products", () => {

@@ -50,6 +50,8 @@ export interface Kernels {
   readonly fold: FoldFn;
   /** The whole memory as float32 (refetched by the callee when the memory has grown). */
   heap(): Float32Array;
+  /** The control block (it holds each thread's packing-buffer address). */
+  readonly ctrl: Int32Array;
 }
 
 /**
@@ -132,7 +134,7 @@ const GEMM_FIELDS = [
  * - forward: `in0` = x, `in1` = weight, `out` = y;
  * - backward input: `in0` = gradOut, `in1` = weight, `out` = dx (zeroed first);
  * - backward weight: `in0` = gradOut, `in1` = x, `out` = the first of the
- *   {@link weightChunks} partials.
+ *   {@link weightChunks} partials, each transposed per group (`[groups][K][cOutG]`).
  * Thread `t` unfolds into `col + t·colBytes` and, when `ipg > 1`, gathers or
  * scatters the `[cOutG, images·P]` GEMM operand of a group at `tmp + t·tmpBytes`.
  */
@@ -239,13 +241,14 @@ export function publishJob(ctrl: Int32Array, kind: number, args: number[], chunk
 /** Runs chunk `i` of the job whose kind and arguments are in `ctrl` (or a snapshot of it), as thread `t`. */
 export function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
   const kind = ctrl[CTRL.kind];
-  if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k.gemm, t, i);
+  if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k, t, i);
   else runConvChunk(kind, decodeConvJob(ctrl, CTRL.args), k, t, i);
 }
 
 /** Chunk `i` of a sliced SGEMM on thread `t`'s packing buffers. */
-export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): void {
+export function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
   const lo = i * j.width;
+  const gemm = k.gemm, pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t);
   if (j.splitN) {
     const w = Math.min(j.n - lo, j.width);
     gemm(
@@ -260,8 +263,8 @@ export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): vo
       j.bcs,
       j.c + lo * 4,
       j.ldc,
-      packAAt(t),
-      packBAt(t),
+      pa,
+      pb,
       j.acc,
     );
   } else {
@@ -278,8 +281,8 @@ export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): vo
       j.bcs,
       j.c + lo * j.ldc * 4,
       j.ldc,
-      packAAt(t),
-      packBAt(t),
+      pa,
+      pb,
       j.acc,
     );
   }
@@ -299,7 +302,7 @@ export function runGemmChunk(j: GemmJob, gemm: GemmFn, t: number, i: number): vo
 export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
   const { g } = j;
   const { gemm, unfold, fold } = k;
-  const pa = packAAt(t), pb = packBAt(t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
+  const pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW, HW = g.h * g.w;
   const pointwise = isPointwise(g);
@@ -334,6 +337,10 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
     }
   } else if (kind === JOB_CONV_BACKWARD_WEIGHT) {
     const [first, end] = chunkImages(g.n, i, j.ipg);
+    // Chunk i's partial is dWᵀ, `[groups][K][cOutG]`: computed as col·goᵀ the GEMM's M side is K (hundreds of rows)
+    // and the gathered operand (goᵀ, read with column stride P) is only cOutG wide, so packing it is cheap and
+    // reused across all K rows; as go·colᵀ it was the other way round. Each element's sum runs over the same
+    // pixels in the same order either way.
     for (let gr = 0; gr < g.groups; gr++) {
       const dwAt = j.out + (i * g.cOut + gr * cOutG) * K * 4;
       for (let b0 = first; b0 < end; b0 += j.ipg) {
@@ -343,12 +350,12 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
         const acc = b0 > first ? 1 : 0;
         if (nb === 1) {
           if (!pointwise) im2colHeap(unfold, xAt(b0), g, cInG, col);
-          // colᵀ is read in place: row stride 1, column stride P.
-          gemm(cOutG, K, P, goAt, P, 1, pointwise ? xAt(b0) : col, 1, P, dwAt, K, pa, pb, acc);
+          // goᵀ is read in place: row stride 1, column stride P.
+          gemm(K, cOutG, P, pointwise ? xAt(b0) : col, P, 1, goAt, 1, P, dwAt, cOutG, pa, pb, acc);
         } else {
           for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
           gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
-          gemm(cOutG, K, NP, tmp, NP, 1, col, 1, NP, dwAt, K, pa, pb, acc);
+          gemm(K, cOutG, NP, col, NP, 1, tmp, 1, NP, dwAt, cOutG, pa, pb, acc);
         }
       }
     }

@@ -56,8 +56,10 @@ export const CTRL = {
   ready: 64,
   /** Chunks each thread has run (thread 0 is the caller), for tests. */
   stats: 64 + MAX_WORKERS + 1,
+  /** Byte address of each thread's packing buffers (packed A, then packed B), set before the thread starts. */
+  pack: 64 + 2 * (MAX_WORKERS + 1),
   /** Words in the whole block. */
-  words: 64 + 2 * (MAX_WORKERS + 1),
+  words: 64 + 3 * (MAX_WORKERS + 1),
 } as const;
 
 /** Most argument words a job has. */
@@ -70,11 +72,11 @@ export const CTRL_BYTES = 4096;
 export const PACK_BYTES = PACK_A_BYTES + PACK_B_BYTES;
 
 /** Byte address of thread `t`'s packed-A buffer (thread 0 is the caller, worker `id` is thread `id + 1`). */
-export function packAAt(t: number): number {
-  return CTRL_BYTES + t * PACK_BYTES;
+export function packAAt(ctrl: Int32Array, t: number): number {
+  return Atomics.load(ctrl, CTRL.pack + t);
 }
 
 /** Byte address of thread `t`'s packed-B buffer. */
-export function packBAt(t: number): number {
-  return packAAt(t) + PACK_A_BYTES;
+export function packBAt(ctrl: Int32Array, t: number): number {
+  return packAAt(ctrl, t) + PACK_A_BYTES;
 }

@@ -3,10 +3,13 @@
  * `WebAssembly.Memory` (the "heap") reused across calls, and a pool of worker
  * threads that split each large GEMM.
  *
- * Heap layout (bytes): the control block (`protocol.ts`), then one pair of
- * packing buffers per thread, then a data region that callers reserve per call
- * with {@link reserveHeap} for their operands. The memory only ever grows, and
- * only when a call needs more than any call before it.
+ * Heap layout (bytes): the control block (`protocol.ts`), then blocks handed
+ * out by a size-class allocator (`heap.ts`): CPU tensor storage
+ * ({@link heapAllocStorage}, so kernels run on tensors in place), per-call
+ * scratch ({@link heapAlloc}) and each thread's packing buffers. The memory
+ * only ever grows, and only when no freed block of the size asked for is
+ * left; tensor storage stops taking new memory at {@link setCpuHeapLimit}'s
+ * limit (later tensors get ordinary arrays, which kernels copy in and out).
  *
  * Threads: `node:worker_threads` workers, `unref`'d so they never keep the
  * process alive; they block in `Atomics.wait` between jobs and claim chunks of
@@ -21,6 +24,8 @@
  */
 
 import { GEMM_RELAXED_WASM, GEMM_SIMD_WASM } from "./gemm_wasm.ts";
+import { OPS_WASM } from "./ops_wasm.ts";
+import { HeapAllocator } from "./heap.ts";
 import { MR, NR, relaxedProbe } from "./gemm_kernel.ts";
 import type { UnfoldFn } from "../im2col.ts";
 import { CTRL, CTRL_BYTES, MAX_WORKERS, PACK_BYTES, packAAt, packBAt } from "./protocol.ts";
@@ -52,7 +57,13 @@ interface Engine extends Kernels {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly kind: "relaxed-simd" | "simd";
+  readonly allocator: HeapAllocator;
+  /** The memory-bound kernels' exports (`ops_kernel.ts`). */
+  readonly ops: WasmOps;
 }
+
+/** The exports of the ops module: functions of i32/f32 arguments (byte addresses, counts, scalars). */
+export type WasmOps = Readonly<Record<string, (...args: number[]) => number>>;
 
 let engine: Engine | null | undefined;
 
@@ -66,15 +77,21 @@ function loadEngine(): Engine | null {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    engine = {
+    const ops = new WebAssembly.Instance(new WebAssembly.Module(decode(OPS_WASM)), { env: { memory } });
+    const e: Engine = {
       memory,
       module,
       gemm: instance.exports.gemm as GemmFn,
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
       heap: () => heapF32(),
+      ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
       kind: relaxed ? "relaxed-simd" : "simd",
+      allocator: new HeapAllocator(CTRL_BYTES, (end) => growTo(memory, end)),
+      ops: ops.exports as unknown as WasmOps,
     };
+    givePackBuffers(e, 0);
+    engine = e;
   } catch {
     // No SIMD or no shared memory in this engine: the TypeScript kernels serve.
     engine = null;
@@ -121,7 +138,14 @@ export function getNumThreads(): number {
 }
 
 function ctrlView(e: Engine): Int32Array {
-  return new Int32Array(e.memory.buffer, 0, CTRL.words);
+  return e.ctrl;
+}
+
+/** Allocates thread `t`'s packing buffers (kept for the life of the process) and records them in the control block. */
+function givePackBuffers(e: Engine, t: number): void {
+  const block = e.allocator.alloc(PACK_BYTES, MAX_HEAP_BYTES);
+  if (!block) throw new RangeError("WebAssembly heap: no room for a thread's packing buffers");
+  Atomics.store(e.ctrl, CTRL.pack + t, block.addr);
 }
 
 /** Workers whose instance is ready, counted from id 0 up to the first that is not. */
@@ -145,13 +169,13 @@ interface WorkerThreads {
 function startWorkers(e: Engine): void {
   if (workersFailed || workers.length >= numThreads - 1) return;
   try {
-    ensureHeap(e, 0);
     // `process.getBuiltinModule` loads node:worker_threads only when threads are used.
     const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
     const wt = proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
     if (!wt) throw new Error("node:worker_threads is unavailable");
     const url = new URL("./worker.ts", import.meta.url);
     while (workers.length < numThreads - 1) {
+      if (Atomics.load(e.ctrl, CTRL.pack + workers.length + 1) === 0) givePackBuffers(e, workers.length + 1);
       const w = new wt.Worker(url, { workerData: { memory: e.memory, module: e.module, id: workers.length } });
       w.unref();
       workers.push(w);
@@ -181,26 +205,104 @@ export async function cpuThreadsReady(): Promise<void> {
 // ---- heap ---------------------------------------------------------------------
 
 let heapView: Float32Array | null = null;
-
-function dataBase(threads: number): number {
-  return CTRL_BYTES + threads * PACK_BYTES;
-}
+/** Every `SharedArrayBuffer` object the memory has shown (one per size it grew to): views over any of them are heap views. */
+const heapBuffers = new WeakSet<ArrayBufferLike>();
 
 /** Largest heap: 2 GiB keeps every byte address a positive 32-bit integer (they travel through Int32Arrays). */
 export const MAX_HEAP_BYTES = 2 ** 31 - PAGE;
 
-function ensureHeap(e: Engine, bytes: number): void {
-  const need = dataBase(Math.max(numThreads, workers.length + 1)) + bytes;
-  const have = e.memory.buffer.byteLength;
-  if (need > MAX_HEAP_BYTES) {
-    throw new RangeError(`WebAssembly heap: ${need} bytes needed, more than the ${MAX_HEAP_BYTES} it may grow to`);
-  }
-  if (need > have) e.memory.grow(Math.ceil((need - have) / PAGE));
+/** Default of {@link setCpuHeapLimit}: how far tensor storage may grow the heap. */
+export const DEFAULT_STORAGE_LIMIT = 2 ** 30;
+let storageLimit = DEFAULT_STORAGE_LIMIT;
+
+function growTo(memory: WebAssembly.Memory, end: number): boolean {
+  if (end > MAX_HEAP_BYTES) return false;
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
+  return true;
 }
 
-/** Whether a call needing `bytes` of operands fits the heap (callers fall back to the TypeScript kernels if not). */
-export function heapFits(bytes: number): boolean {
-  return dataBase(Math.max(numThreads, workers.length + 1)) + bytes <= MAX_HEAP_BYTES;
+function buffer(e: Engine): SharedArrayBuffer {
+  const b = e.memory.buffer as SharedArrayBuffer;
+  heapBuffers.add(b);
+  return b;
+}
+
+/**
+ * Sets how large the WebAssembly heap may grow to hold CPU tensors (default
+ * 1 GiB; at most 2 GiB). Beyond it new tensors get ordinary arrays, which is
+ * correct but slower: kernels copy such operands in and out. The heap never
+ * shrinks, and tensors nobody disposed return their memory only when the
+ * garbage collector finds them, so a loop that wraps each step in `tidy`
+ * keeps the heap at one step's worth.
+ *
+ * @example
+ * ```ts
+ * import { setCpuHeapLimit } from "../../mod.ts";
+ * setCpuHeapLimit(512 * 2 ** 20); // keep tensors to 512 MiB of WebAssembly memory
+ * ```
+ */
+export function setCpuHeapLimit(bytes: number): void {
+  if (!(bytes >= 0)) throw new RangeError(`setCpuHeapLimit: expected a byte count >= 0, got ${bytes}`);
+  storageLimit = Math.min(bytes, MAX_HEAP_BYTES);
+}
+
+/** The limit set by {@link setCpuHeapLimit}. */
+export function getCpuHeapLimit(): number {
+  return storageLimit;
+}
+
+/**
+ * A typed array of `length` elements in the heap for a CPU tensor's storage,
+ * with its byte address (`fresh`: the block was carved from new memory, so it
+ * is zero); null when the heap is unavailable or tensor storage reached
+ * {@link setCpuHeapLimit}. A reused block is zeroed unless `zero` is false
+ * (the caller then zeroes it with {@link heapZero} if it is read before being
+ * overwritten). Free it with {@link heapFree}.
+ */
+export function heapAllocStorage<T extends Float32Array | Float64Array | Int32Array | Uint8Array>(
+  ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+  zero = true,
+): { data: T; addr: number; fresh: boolean } | null {
+  const e = loadEngine();
+  if (!e) return null;
+  const block = e.allocator.alloc(Math.max(1, length * ctor.BYTES_PER_ELEMENT), storageLimit);
+  if (!block) return null;
+  const data = new ctor(buffer(e), block.addr, length);
+  // `fill(0)` on a view of shared memory is several times slower than `memory.fill`.
+  if (!block.fresh && zero) e.ops.mem_zero(block.addr, length * ctor.BYTES_PER_ELEMENT);
+  return { data, addr: block.addr, fresh: block.fresh };
+}
+
+/**
+ * Scratch for one kernel call: the byte address of a block of at least
+ * `bytes` (any contents), or -1 when the heap cannot hold it (callers fall
+ * back to the TypeScript kernels). Give it back with {@link heapFree}.
+ */
+export function heapAlloc(bytes: number): number {
+  const e = loadEngine();
+  if (!e) return -1;
+  return e.allocator.alloc(Math.max(1, bytes), MAX_HEAP_BYTES)?.addr ?? -1;
+}
+
+/** Zeroes `bytes` of the heap at byte address `addr` (`memory.fill`). */
+export function heapZero(addr: number, bytes: number): void {
+  loadEngine()?.ops.mem_zero(addr, bytes);
+}
+
+/** Returns a block from {@link heapAlloc} or {@link heapAllocStorage} to the allocator. */
+export function heapFree(addr: number): void {
+  loadEngine()?.allocator.free(addr);
+}
+
+/**
+ * The byte address of `a[0]` when `a` views the heap (storage from
+ * {@link heapAllocStorage}, a {@link heapF32} subarray), else -1: kernels
+ * pass heap operands by address and copy only the others.
+ */
+export function heapAddress(a: ArrayBufferView): number {
+  return heapBuffers.has(a.buffer) ? a.byteOffset : -1;
 }
 
 /** Bytes of the shared memory right now (grows, never shrinks). */
@@ -208,24 +310,22 @@ export function heapBytes(): number {
   return loadEngine()?.memory.buffer.byteLength ?? 0;
 }
 
-/**
- * Reserves `bytes` of the heap's data region for one call's operands and
- * returns its byte offset; everything previously reserved is invalidated (the
- * region is reused by every call). Read and write it through {@link heapF32}.
- */
-export function reserveHeap(bytes: number): number {
-  const e = loadEngine();
-  if (!e) throw new Error("reserveHeap: WebAssembly SIMD is not available");
-  ensureHeap(e, bytes);
-  return dataBase(Math.max(numThreads, workers.length + 1));
+/** Bytes in live heap blocks (tensor storage, scratch in use, packing buffers), for tests and benchmarks. */
+export function heapInUse(): number {
+  return loadEngine()?.allocator.inUse ?? 0;
 }
 
-/** A float32 view of the whole heap (fetch it again after {@link reserveHeap}: growing replaces the buffer). */
+/** A float32 view of the whole heap (fetch it again after allocating: growing makes a longer buffer). */
 export function heapF32(): Float32Array {
   const e = loadEngine();
   if (!e) throw new Error("heapF32: WebAssembly SIMD is not available");
-  if (!heapView || heapView.buffer !== e.memory.buffer) heapView = new Float32Array(e.memory.buffer);
+  if (!heapView || heapView.buffer.byteLength !== e.memory.buffer.byteLength) heapView = new Float32Array(buffer(e));
   return heapView;
+}
+
+/** The ops module's exports (elementwise, pooling, reductions), or null where WebAssembly SIMD is unavailable. */
+export function wasmOps(): WasmOps | null {
+  return loadEngine()?.ops ?? null;
 }
 
 let lastThreads = 0;
@@ -290,7 +390,7 @@ export function gemmHeap(
   const threads = threadsFor(tiles, m * n * k);
   lastThreads = threads;
   if (threads <= 1) {
-    e.gemm(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, packAAt(0), packBAt(0), acc);
+    e.gemm(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, packAAt(e.ctrl, 0), packBAt(e.ctrl, 0), acc);
     return;
   }
   // Every chunk packs the whole other operand again (scalar copies, ~16× dearer per element than a multiply-add),
@@ -346,7 +446,7 @@ export function runConvJobs(kind: number, job: ConvJob, items: number, threads: 
     const parallel: GemmFn = (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
       gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1);
     for (let i = 0; i < items; i++) {
-      runConvChunk(kind, job, { gemm: parallel, unfold: e.unfold, fold: e.fold, heap: e.heap }, 0, i);
+      runConvChunk(kind, job, { gemm: parallel, unfold: e.unfold, fold: e.fold, heap: e.heap, ctrl: e.ctrl }, 0, i);
     }
     return;
   }
@@ -355,10 +455,11 @@ export function runConvJobs(kind: number, job: ConvJob, items: number, threads: 
 }
 
 /**
- * `c[cOff + i·n + j] = Σ_p a[i,p]·b[p,j]` for strided float32 operands in
- * ordinary typed arrays: copies A and B into the heap, runs {@link gemmHeap},
- * copies C out. Same argument order as the TypeScript `gemm`. Returns false
- * (having done nothing) when the operands do not fit the heap.
+ * `c[cOff + i·n + j] = Σ_p a[i,p]·b[p,j]` for strided float32 operands:
+ * operands that live in the heap (CPU tensor storage normally does) are read
+ * and written in place; others are copied into heap scratch and back. Same
+ * argument order as the TypeScript `gemm`. Returns false (having done
+ * nothing) when the scratch does not fit the heap.
  */
 export function gemmF32(
   m: number,
@@ -376,16 +477,32 @@ export function gemmF32(
   cOff: number,
 ): boolean {
   if (m === 0 || n === 0) return true;
-  const aSpan = span(m, k, ars, acs), bSpan = span(k, n, brs, bcs);
-  const bytes = (aSpan.len + bSpan.len + m * n) * 4;
-  if (!heapFits(bytes)) return false;
-  const base = reserveHeap(bytes);
-  const h = heapF32();
-  const aAt = base, bAt = aAt + aSpan.len * 4, cAt = bAt + bSpan.len * 4;
-  const [ar, ac] = place(h, aAt, a, aOff, m, k, ars, acs, aSpan);
-  const [br, bc] = place(h, bAt, b, bOff, k, n, brs, bcs, bSpan);
-  gemmHeap(m, n, k, aAt, ar, ac, bAt, br, bc, cAt, n, false);
-  c.set(h.subarray(cAt / 4, cAt / 4 + m * n), cOff);
+  const aHeap = heapAddress(a), bHeap = heapAddress(b), cHeap = heapAddress(c);
+  const aSpan = aHeap < 0 ? span(m, k, ars, acs) : null, bSpan = bHeap < 0 ? span(k, n, brs, bcs) : null;
+  const bytes = ((aSpan?.len ?? 0) + (bSpan?.len ?? 0) + (cHeap < 0 ? m * n : 0)) * 4;
+  const scratch = bytes > 0 ? heapAlloc(bytes) : 0;
+  if (scratch < 0) return false;
+  try {
+    const h = heapF32();
+    let at = scratch;
+    let aAt = aHeap + aOff * 4, ar = ars, ac = acs;
+    if (aSpan) {
+      [ar, ac] = place(h, at, a, aOff, m, k, ars, acs, aSpan);
+      aAt = at;
+      at += aSpan.len * 4;
+    }
+    let bAt = bHeap + bOff * 4, br = brs, bc = bcs;
+    if (bSpan) {
+      [br, bc] = place(h, at, b, bOff, k, n, brs, bcs, bSpan);
+      bAt = at;
+      at += bSpan.len * 4;
+    }
+    const cAt = cHeap < 0 ? at : cHeap + cOff * 4;
+    gemmHeap(m, n, k, aAt, ar, ac, bAt, br, bc, cAt, n, false);
+    if (cHeap < 0) c.set(heapF32().subarray(cAt / 4, cAt / 4 + m * n), cOff);
+  } finally {
+    if (bytes > 0) heapFree(scratch);
+  }
   return true;
 }
 

@@ -22,7 +22,10 @@ interface GemmWorkerData {
 const { memory, module, id } = workerData as GemmWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 let view = new Float32Array(memory.buffer);
+// The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
+const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);
 const kernels: Kernels = {
+  ctrl,
   gemm: instance.exports.gemm as GemmFn,
   unfold: instance.exports.unfold as UnfoldFn,
   fold: instance.exports.fold as UnfoldFn,
@@ -31,8 +34,6 @@ const kernels: Kernels = {
     return view;
   },
 };
-// The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
-const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);
 const thread = id + 1;
 
 Atomics.store(ctrl, CTRL.ready + id, 1);
