@@ -8,10 +8,10 @@
  * @module
  */
 
-import { cpuThreadsReady, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
+import { cpuThreadsReady, manualSeed, optim, randint, randn } from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { resnet18 } from "../models/mod.ts";
-import { mlp784, smallCnn } from "./workloads.ts";
+import { mlp784, smallCnn, trainStep } from "./workloads.ts";
 
 const totals = new Map<string, { ms: number; calls: number }>();
 let enabled = false;
@@ -37,15 +37,6 @@ for (const name of Object.getOwnPropertyNames(proto)) {
     e.calls++;
     totals.set(key, e);
     return r;
-  };
-}
-
-function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, opt: optim.Optimizer) {
-  const criterion = new nn.CrossEntropyLoss();
-  return () => {
-    opt.zeroGrad();
-    criterion.forward(model.forward(x), y).backward();
-    opt.step();
   };
 }
 

@@ -4,7 +4,8 @@
  * default (WebAssembly SIMD on every core), float32:
  *
  * - matmul 1024² (GFLOP/s);
- * - conv2d forward, 8×64×56×56, 3×3, 64→64, padding 1 (GFLOP/s);
+ * - conv2d forward, 8×64×56×56, 3×3, 64→64, padding 1, and both backward
+ *   kernels (input and weight gradients) of the same layer (GFLOP/s);
  * - train steps (ms, median after warm-up; SGD, cross-entropy): MLP 784-256-10 batch 128,
  *   small CNN batch 32 (conv 1→32, pool, conv 32→64, pool, fc), ResNet-18 batch 8 at 64×64.
  *
@@ -24,17 +25,17 @@ import {
   getNumThreads,
   manualSeed,
   matmul,
-  nn,
-  optim,
   randint,
   randn,
   setCpuKernels,
-  type Tensor,
   wasmKernelKind,
+  zeros,
 } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
+import type { Conv2dGeometry } from "../tensor/backend.ts";
+import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
-import { mlp784, smallCnn, timeMs } from "./workloads.ts";
+import { mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 
@@ -66,22 +67,65 @@ function naiveConvRate(): number {
   return (2 * O * H * W * C * 9) / ms / 1e6;
 }
 
+/** The same layer's gradients as direct loops, one image: input gradient, then weight gradient (GFLOP/s each). */
+function naiveConvBackwardRates(): [number, number] {
+  const C = 64, H = 56, W = 56, O = 64;
+  const go = randomFloats(O * H * W, 3), w = randomFloats(O * C * 9, 2), x = randomFloats(C * H * W, 1);
+  const flops = 2 * O * H * W * C * 9;
+  // dx[c,iy,ix] = Σ_{o,i,j} go[o, iy-i+1, ix-j+1] · w[o,c,i,j]
+  let s = performance.now();
+  const dx = new Float32Array(C * H * W);
+  for (let c = 0; c < C; c++) {
+    for (let iy = 0; iy < H; iy++) {
+      for (let ix = 0; ix < W; ix++) {
+        let acc = 0;
+        for (let o = 0; o < O; o++) {
+          for (let i = 0; i < 3; i++) {
+            const y = iy - i + 1;
+            if (y < 0 || y >= H) continue;
+            for (let j = 0; j < 3; j++) {
+              const xx = ix - j + 1;
+              if (xx < 0 || xx >= W) continue;
+              acc += go[(o * H + y) * W + xx] * w[((o * C + c) * 3 + i) * 3 + j];
+            }
+          }
+        }
+        dx[(c * H + iy) * W + ix] = acc;
+      }
+    }
+  }
+  const inputRate = flops / (performance.now() - s) / 1e6;
+  // dw[o,c,i,j] = Σ_{y,x} go[o,y,x] · x[c, y+i-1, x+j-1]
+  s = performance.now();
+  const dw = new Float32Array(O * C * 9);
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) {
+          let acc = 0;
+          for (let y = 0; y < H; y++) {
+            const iy = y + i - 1;
+            if (iy < 0 || iy >= H) continue;
+            for (let xx = 0; xx < W; xx++) {
+              const ix = xx + j - 1;
+              if (ix < 0 || ix >= W) continue;
+              acc += go[(o * H + y) * W + xx] * x[(c * H + iy) * W + ix];
+            }
+          }
+          dw[((o * C + c) * 3 + i) * 3 + j] = acc;
+        }
+      }
+    }
+  }
+  return [inputRate, flops / (performance.now() - s) / 1e6];
+}
+
 function naiveMatmulRate(): number {
   const n = 512;
   const a = randomFloats(n * n, 1), b = randomFloats(n * n, 2);
   const s = performance.now();
   naiveMatmul(a, b, n, n, n);
   return (2 * n ** 3) / (performance.now() - s) / 1e6;
-}
-
-function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor): () => void {
-  const criterion = new nn.CrossEntropyLoss();
-  const opt = new optim.SGD((model as nn.Module).parameters(), { lr: 0.01 });
-  return () => {
-    opt.zeroGrad();
-    criterion.forward(model.forward(x), y).backward();
-    opt.step();
-  };
 }
 
 /** The five measurements with whichever kernels are selected now. */
@@ -95,8 +139,33 @@ function measure(): string[] {
   }
   {
     const x = randn([8, 64, 56, 56]), w = randn([64, 64, 3, 3]);
+    const flops = 2 * 8 * 64 * 56 * 56 * 64 * 9;
     const ms = timeMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
-    out.push(`${(2 * 8 * 64 * 56 * 56 * 64 * 9 / ms / 1e6).toFixed(1)} GFLOP/s`);
+    out.push(`${(flops / ms / 1e6).toFixed(1)} GFLOP/s`);
+    // The backward kernels alone (the backend's, as autograd calls them), on the same layer.
+    const g: Conv2dGeometry = {
+      n: 8,
+      cIn: 64,
+      h: 56,
+      w: 56,
+      cOut: 64,
+      kh: 3,
+      kw: 3,
+      strideH: 1,
+      strideW: 1,
+      padH: 1,
+      padW: 1,
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+      outH: 56,
+      outW: 56,
+    };
+    const go = randn([8, 64, 56, 56]);
+    const dx = zeros([8, 64, 56, 56]), dw = zeros([64, 64, 3, 3]);
+    const input = timeMs(() => cpuBackend.conv2dBackwardInput(go, w, dx.storage, g), quick ? 2 : 5);
+    const weight = timeMs(() => cpuBackend.conv2dBackwardWeight(go, x, dw.storage, g), quick ? 2 : 5);
+    out.push(`${(flops / input / 1e6).toFixed(1)} GFLOP/s`, `${(flops / weight / 1e6).toFixed(1)} GFLOP/s`);
   }
   {
     const model = mlp784();
@@ -117,7 +186,15 @@ function measure(): string[] {
 }
 
 await cpuThreadsReady();
-const naive = [`${naiveMatmulRate().toFixed(2)} GFLOP/s`, `${naiveConvRate().toFixed(2)} GFLOP/s`, "—", "—", "—"];
+const naiveBackward = naiveConvBackwardRates().map((r) => `${r.toFixed(2)} GFLOP/s`);
+const naive = [
+  `${naiveMatmulRate().toFixed(2)} GFLOP/s`,
+  `${naiveConvRate().toFixed(2)} GFLOP/s`,
+  ...naiveBackward,
+  "—",
+  "—",
+  "—",
+];
 setCpuKernels("ts");
 const ts = measure();
 setCpuKernels("wasm");
@@ -126,6 +203,8 @@ const wasm = measure();
 const workloads = [
   "matmul 1024²",
   "conv2d fwd, 8×64×56×56, 3×3, 64→64",
+  "conv2d backward input, same layer",
+  "conv2d backward weight, same layer",
   "MLP 784-256-10 train step, batch 128",
   "small CNN train step, batch 32",
   "ResNet-18 train step, batch 8, 64×64",

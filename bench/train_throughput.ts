@@ -10,9 +10,9 @@
  * @module
  */
 
-import { conv2d, manualSeed, nn, optim, randint, randn, type Tensor } from "../mod.ts";
+import { conv2d, manualSeed, optim, randint, randn } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
-import { mlp784, smallCnn, timeMs } from "./workloads.ts";
+import { mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 
@@ -31,15 +31,6 @@ const rows: string[][] = [];
   rows.push(["conv2d fwd 8x64x56x56 3x3 64->64", `${fwd.toFixed(0)} ms`, `${(flops / fwd / 1e6).toFixed(1)} GFLOP/s`]);
   const bwd = all - fwd;
   rows.push(["conv2d both backward kernels", `${bwd.toFixed(0)} ms`, `${(2 * flops / bwd / 1e6).toFixed(1)} GFLOP/s`]);
-}
-
-function trainStep(model: { forward(x: Tensor): Tensor }, x: Tensor, y: Tensor, opt: optim.Optimizer) {
-  const criterion = new nn.CrossEntropyLoss();
-  return () => {
-    opt.zeroGrad();
-    criterion.forward(model.forward(x), y).backward();
-    opt.step();
-  };
 }
 
 {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { nn } from "../mod.ts";
+import { nn, optim, type Tensor, tidy } from "../mod.ts";
 
 /** The small CNN the peers were measured on: conv 1→32, pool, conv 32→64, pool, fc (for 1×28×28 input). */
 export function smallCnn(): nn.Sequential {
@@ -24,6 +24,26 @@ export function smallCnn(): nn.Sequential {
 /** The MLP the peers were measured on: 784-256-10. */
 export function mlp784(): nn.Sequential {
   return new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+}
+
+/**
+ * One SGD train step (cross-entropy) of `model` on `(x, y)`, written as a
+ * `tidy` scope: the recommended loop, in which every intermediate tensor goes
+ * back to the heap when the step ends (`opt` defaults to SGD with lr 0.01).
+ */
+export function trainStep(
+  model: nn.Module,
+  x: Tensor,
+  y: Tensor,
+  opt: optim.Optimizer = new optim.SGD(model.parameters(), { lr: 0.01 }),
+): () => void {
+  const criterion = new nn.CrossEntropyLoss();
+  return () =>
+    tidy(() => {
+      opt.zeroGrad();
+      criterion.forward(model.forward(x) as Tensor, y).backward();
+      opt.step();
+    });
 }
 
 /** The median of `xs`. */
