@@ -14,10 +14,10 @@
  */
 
 import { tensor } from "../mod.ts";
-import type { Conv2dGeometry } from "../tensor/backend.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "../tensor/cpu/conv.ts";
 import { cpuThreadsReady, getNumThreads, setCpuKernels, setNumThreads, wasmKernelKind } from "../tensor/cpu/kernels.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
+import { conv3x3Geometry } from "./workloads.ts";
 
 const threadsArg = Deno.args.indexOf("--threads");
 const allThreads = threadsArg >= 0 ? Number(Deno.args[threadsArg + 1]) : getNumThreads();
@@ -84,24 +84,7 @@ for (const n of [256, 512, 1024]) {
 }
 
 // conv2d kernels on the workload of the issue: 8×64×56×56, 3×3, 64→64, stride 1, padding 1.
-const g: Conv2dGeometry = {
-  n: 8,
-  cIn: 64,
-  h: 56,
-  w: 56,
-  cOut: 64,
-  kh: 3,
-  kw: 3,
-  strideH: 1,
-  strideW: 1,
-  padH: 1,
-  padW: 1,
-  dilationH: 1,
-  dilationW: 1,
-  groups: 1,
-  outH: 56,
-  outW: 56,
-};
+const g = conv3x3Geometry(8, 64, 56, 64);
 const x = randomFloats(g.n * g.cIn * g.h * g.w, 3);
 const w = randomFloats(g.cOut * g.cIn * g.kh * g.kw, 4);
 const go = randomFloats(g.n * g.cOut * g.outH * g.outW, 5);

@@ -32,10 +32,9 @@ import {
   zeros,
 } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
-import type { Conv2dGeometry } from "../tensor/backend.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
-import { mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
+import { conv3x3Geometry, mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 
@@ -143,24 +142,7 @@ function measure(): string[] {
     const ms = timeMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
     out.push(`${(flops / ms / 1e6).toFixed(1)} GFLOP/s`);
     // The backward kernels alone (the backend's, as autograd calls them), on the same layer.
-    const g: Conv2dGeometry = {
-      n: 8,
-      cIn: 64,
-      h: 56,
-      w: 56,
-      cOut: 64,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padH: 1,
-      padW: 1,
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-      outH: 56,
-      outW: 56,
-    };
+    const g = conv3x3Geometry(8, 64, 56, 64);
     const go = randn([8, 64, 56, 56]);
     const dx = zeros([8, 64, 56, 56]), dw = zeros([64, 64, 3, 3]);
     const input = timeMs(() => cpuBackend.conv2dBackwardInput(go, w, dx.storage, g), quick ? 2 : 5);

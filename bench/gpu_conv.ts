@@ -23,6 +23,7 @@ import {
 } from "@dendrite/tensor";
 import { gpu } from "../mod.ts";
 import { setConvTile } from "../gpu/kernels/conv.ts";
+import { conv3x3Geometry } from "./workloads.ts";
 
 const backend = await gpu.useWebGPU();
 console.log(`adapter: ${backend.info.description}`);
@@ -58,24 +59,7 @@ if (tiles) {
   const b = getBackend("webgpu");
   const view = (t: Tensor) => ({ storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset });
   for (const [n, ci, h, co] of [[32, 32, 14, 64], [16, 64, 16, 64], [16, 256, 4, 256]]) {
-    const geo = {
-      n,
-      cIn: ci,
-      h,
-      w: h,
-      cOut: co,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padH: 1,
-      padW: 1,
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-      outH: h,
-      outW: h,
-    };
+    const geo = conv3x3Geometry(n, ci, h, co);
     const x = randn([n, ci, h, h]).to("webgpu"), wt = randn([co, ci, 3, 3]).to("webgpu");
     const go = randn([n, co, h, h]).to("webgpu");
     const all = () => {

@@ -6,6 +6,7 @@
  */
 
 import { nn, optim, type Tensor, tidy } from "../mod.ts";
+import type { Conv2dGeometry } from "../tensor/backend.ts";
 
 /** The small CNN the peers were measured on: conv 1→32, pool, conv 32→64, pool, fc (for 1×28×28 input). */
 export function smallCnn(): nn.Sequential {
@@ -44,6 +45,28 @@ export function trainStep(
       criterion.forward(model.forward(x) as Tensor, y).backward();
       opt.step();
     });
+}
+
+/** The geometry of a 3×3, stride-1, padding-1 convolution (the issue's conv workload and its kin), square images. */
+export function conv3x3Geometry(n: number, cIn: number, size: number, cOut: number): Conv2dGeometry {
+  return {
+    n,
+    cIn,
+    h: size,
+    w: size,
+    cOut,
+    kh: 3,
+    kw: 3,
+    strideH: 1,
+    strideW: 1,
+    padH: 1,
+    padW: 1,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    outH: size,
+    outW: size,
+  };
 }
 
 /** The median of `xs`. */

@@ -141,13 +141,19 @@ export function reduceStrided(
   return false;
 }
 
-interface Dims {
+/** A block of dims with their strides. */
+export interface Dims {
+  /** Sizes. */
   shape: number[];
+  /** Element strides. */
   strides: number[];
 }
 
-/** Merges adjacent dims that are contiguous with each other and drops size-1 dims (at least one dim remains). */
-function collapse(shape: Shape, strides: readonly number[]): Dims {
+/**
+ * Merges adjacent dims that are contiguous with each other and drops size-1
+ * dims; at least one dim remains (an empty block becomes `[1]` with stride 0).
+ */
+export function collapse(shape: Shape, strides: readonly number[]): Dims {
   const s: number[] = [], st: number[] = [];
   for (let d = 0; d < shape.length; d++) {
     if (shape[d] === 1) continue;

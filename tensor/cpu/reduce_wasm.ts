@@ -24,8 +24,9 @@
  */
 
 import type { ReduceOp, Storage, View } from "../backend.ts";
-import { numel, type Shape } from "../shape.ts";
+import { numel } from "../shape.ts";
 import { cpuData } from "./storage.ts";
+import { collapse, type Dims } from "./reduce.ts";
 import { heapAddress, heapAlloc, heapFree, wasmOps } from "./wasm/runtime.ts";
 
 /** The kernel of each op and layout (`wasm/reduce_kernel.ts`). */
@@ -37,29 +38,6 @@ const KERNELS = {
 
 /** Runs shorter than this are summed as columns when the kept block allows (fewer, longer vector loops). */
 const MIN_RUN = 8;
-
-interface Dims {
-  shape: number[];
-  strides: number[];
-}
-
-/** Drops size-1 dims and merges dims contiguous with each other (an empty block becomes `[1]`, stride 0). */
-function collapse(shape: Shape, strides: readonly number[]): Dims {
-  const s: number[] = [], st: number[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = s.length - 1;
-    if (last >= 0 && st[last] === strides[d] * shape[d]) {
-      s[last] *= shape[d];
-      st[last] = strides[d];
-    } else {
-      s.push(shape[d]);
-      st.push(strides[d]);
-    }
-  }
-  if (s.length === 0) return { shape: [1], strides: [0] };
-  return { shape: s, strides: st };
-}
 
 /** The block as `[reps, n]` with strides `[repStride, stride]` (null when it has more than two dims). */
 function asTwo(d: Dims): { reps: number; repStride: number; n: number; stride: number } | null {
