@@ -41,8 +41,8 @@ export interface EncodedError {
 /** Encodes tensors inside `value` as {@link EncodedTensor}s, collecting their buffers in `transfer`. */
 export function encodeValue(value: unknown, transfer: ArrayBuffer[]): unknown {
   if (value instanceof Tensor) {
-    // A fresh copy, so transferring it cannot detach storage still used in this worker.
-    const data = value.dataSync().slice();
+    // dataSync returns a copy this worker owns (never a view of its heap), so transferring it detaches nothing in use.
+    const data = value.dataSync();
     transfer.push(data.buffer as ArrayBuffer);
     return { $tensor: true, data, shape: value.shape.slice(), dtype: value.dtype } satisfies EncodedTensor;
   }
