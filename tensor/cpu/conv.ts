@@ -41,6 +41,7 @@ import {
   JOB_CONV_BACKWARD_INPUT,
   JOB_CONV_BACKWARD_WEIGHT,
   JOB_CONV_FORWARD,
+  transposedWeightGrad,
   weightChunks,
 } from "./wasm/jobs.ts";
 
@@ -171,8 +172,9 @@ function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float
   const colLen = isPointwise(g) && ipg === 1 ? 0 : K * P * ipg;
   const tmpLen = ipg > 1 ? cOutG * P * ipg : 0;
   const in0Heap = heapAddress(in0), in1Heap = heapAddress(in1), outHeap = heapAddress(out);
-  // The weight gradient's partials are transposed (see ConvJob), so only the other kernels write straight to the output.
-  const direct = outHeap >= 0 && !weight;
+  // A weight gradient sums per-chunk partials, possibly transposed; a single untransposed chunk can go straight out.
+  const wt = weight && transposedWeightGrad(P * ipg) ? 1 : 0;
+  const direct = outHeap >= 0 && (!weight || (items === 1 && !wt));
   const outLen = weight ? items * g.cOut * K : out.length;
   const in0Len = in0Heap < 0 ? in0.length : 0, in1Len = in1Heap < 0 ? in1.length : 0;
   const scratchLen = in0Len + in1Len + (direct ? 0 : outLen) + threads * (colLen + tmpLen);
@@ -202,6 +204,7 @@ function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float
         ipg,
         tmp: tmpAt,
         tmpBytes: tmpLen * 4,
+        wt,
         g,
       },
       items,
@@ -213,11 +216,15 @@ function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float
       out.set(hv.subarray(outAt / 4, outAt / 4 + outLen));
       return true;
     }
-    // Sum the chunks' weight-gradient partials, in chunk order, into the first, then transpose each group's
-    // [K][cOutG] block into out's [cOutG][K].
+    // Sum the chunks' weight-gradient partials, in chunk order, into the first; transposed ones go back per group
+    // from [K][cOutG] to out's [cOutG][K].
     const wl = g.cOut * K, ops = wasmOps() as WasmOps;
     for (let c = 1; c < items; c++) ops.mem_add_f32(outAt, outAt + c * wl * 4, wl);
     const base = outAt / 4;
+    if (!wt) {
+      out.set(hv.subarray(base, base + wl));
+      return true;
+    }
     for (let gr = 0; gr < g.groups; gr++) {
       const at = base + gr * cOutG * K;
       for (let o = 0; o < cOutG; o++) {

@@ -2,7 +2,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { cpuThreadsReady, setCpuKernels, setNumThreads } from "./kernels.ts";
-import { heapBytes, lastGemmThreads } from "./wasm/runtime.ts";
+import { heapAddress, heapAllocStorage, heapBytes, heapFree, lastGemmThreads } from "./wasm/runtime.ts";
 
 interface Case {
   n: number;
@@ -134,12 +134,22 @@ Deno.test("conv2d CPU kernel writes float32 outputs", () => {
   close(out, ref.out, "float32 forward", 1e-6);
 });
 
+/** A copy of `a` in the WebAssembly heap. */
+function inHeap(a: Float32Array): Float32Array {
+  const block = heapAllocStorage(Float32Array, a.length);
+  if (!block) throw new Error("no WebAssembly heap");
+  block.data.set(a);
+  return block.data;
+}
+
 Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kernels match the naive loops", async () => {
   // Cases big enough to split their batch across two threads (unevenly for n = 3), beside the edge cases above.
   const big: Case[] = [
     { n: 2, cIn: 16, h: 20, w: 20, cOut: 24, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 },
     { n: 3, cIn: 32, h: 24, w: 24, cOut: 32, kh: 3, kw: 3, s: [2, 1], p: [1, 0], d: [1, 2], groups: 2 },
     { n: 3, cIn: 64, h: 16, w: 16, cOut: 64, kh: 1, kw: 1, s: [1, 1], p: [0, 0], d: [1, 1], groups: 1 },
+    // Planes of 1,024 pixels and more: the weight gradient is computed transposed (transposedWeightGrad).
+    { n: 3, cIn: 8, h: 34, w: 33, cOut: 12, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 2 },
     // Small output planes: several images unfolded side by side per GEMM (ResNet's later stages).
     { n: 8, cIn: 48, h: 2, w: 2, cOut: 40, kh: 3, kw: 3, s: [1, 1], p: [1, 1], d: [1, 1], groups: 1 },
     { n: 7, cIn: 32, h: 8, w: 8, cOut: 48, kh: 3, kw: 3, s: [2, 2], p: [1, 1], d: [1, 1], groups: 2 },
@@ -169,6 +179,15 @@ Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kerne
         const dw = new Float32Array(w.length).fill(7);
         conv2dBackwardWeight(go, x, dw, g);
         close(dw, ref.dw, `${kernels} case ${ci} dw`, 1e-5);
+        if (kernels === "wasm") {
+          // Operands in the heap (as tensor storage is) run in place and give the same bits as copied-in ones.
+          const [hx, hw, hgo, hout, hdx, hdw] = [x, w, go, out, dx, dw].map(inHeap);
+          conv2dForward(hx, hw, hout, g);
+          conv2dBackwardInput(hgo, hw, hdx, g);
+          conv2dBackwardWeight(hgo, hx, hdw, g);
+          deepStrictEqual([hout, hdx, hdw].map((a) => a.slice()), [out, dx, dw], `case ${ci} in the heap`);
+          for (const a of [hx, hw, hgo, hout, hdx, hdw]) heapFree(heapAddress(a));
+        }
       }
     }
   } finally {

@@ -134,7 +134,7 @@ const GEMM_FIELDS = [
  * - forward: `in0` = x, `in1` = weight, `out` = y;
  * - backward input: `in0` = gradOut, `in1` = weight, `out` = dx (zeroed first);
  * - backward weight: `in0` = gradOut, `in1` = x, `out` = the first of the
- *   {@link weightChunks} partials, each transposed per group (`[groups][K][cOutG]`).
+ *   {@link weightChunks} partials (transposed per group when `wt`).
  * Thread `t` unfolds into `col + t·colBytes` and, when `ipg > 1`, gathers or
  * scatters the `[cOutG, images·P]` GEMM operand of a group at `tmp + t·tmpBytes`.
  */
@@ -148,7 +148,26 @@ export interface ConvJob {
   ipg: number;
   tmp: number;
   tmpBytes: number;
+  /** Weight gradient only: 1 when the partials are transposed (see {@link transposedWeightGrad}). */
+  wt: number;
   g: Conv2dGeometry;
+}
+
+/** Unfolded rows (pixels per GEMM) from which the weight gradient is computed transposed. */
+export const TRANSPOSED_WEIGHT_GRAD_FROM = 1024;
+
+/**
+ * Whether a weight gradient is computed as `dWᵀ = col·goᵀ` rather than
+ * `dW = go·colᵀ`. Both read the unfolded matrix (`[K, NP]`, NP = pixels of a
+ * GEMM) transposed as one operand. As `go·colᵀ` that operand is the wide one
+ * (K columns gathered with stride NP, repacked for every block): costly when
+ * NP is long (56×56 planes: 48 GFLOP/s), cheap when it is short. As `col·goᵀ`
+ * the gathered operand is only cOut wide, but the result is transposed and
+ * must be transposed back — cheap when the weight is small, which long planes
+ * go with (the early layers), dear for the 512×512×3×3 weights of small planes.
+ */
+export function transposedWeightGrad(pixelsPerGemm: number): boolean {
+  return pixelsPerGemm >= TRANSPOSED_WEIGHT_GRAD_FROM;
 }
 
 const GEOMETRY_FIELDS = [
@@ -177,7 +196,18 @@ export function encodeGemmJob(j: GemmJob): number[] {
 
 /** A convolution job as argument words. */
 export function encodeConvJob(j: ConvJob): number[] {
-  return [j.in0, j.in1, j.out, j.col, j.colBytes, j.ipg, j.tmp, j.tmpBytes, ...GEOMETRY_FIELDS.map((f) => j.g[f])];
+  return [
+    j.in0,
+    j.in1,
+    j.out,
+    j.col,
+    j.colBytes,
+    j.ipg,
+    j.tmp,
+    j.tmpBytes,
+    j.wt,
+    ...GEOMETRY_FIELDS.map((f) => j.g[f]),
+  ];
 }
 
 function decodeGemmJob(w: Int32Array, at: number): GemmJob {
@@ -188,7 +218,7 @@ function decodeGemmJob(w: Int32Array, at: number): GemmJob {
 
 function decodeConvJob(w: Int32Array, at: number): ConvJob {
   const g: Record<string, number> = {};
-  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 8 + i]));
+  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 9 + i]));
   return {
     in0: w[at],
     in1: w[at + 1],
@@ -198,6 +228,7 @@ function decodeConvJob(w: Int32Array, at: number): ConvJob {
     ipg: w[at + 5],
     tmp: w[at + 6],
     tmpBytes: w[at + 7],
+    wt: w[at + 8],
     g: g as unknown as Conv2dGeometry,
   };
 }
@@ -337,10 +368,8 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
     }
   } else if (kind === JOB_CONV_BACKWARD_WEIGHT) {
     const [first, end] = chunkImages(g.n, i, j.ipg);
-    // Chunk i's partial is dWᵀ, `[groups][K][cOutG]`: computed as col·goᵀ the GEMM's M side is K (hundreds of rows)
-    // and the gathered operand (goᵀ, read with column stride P) is only cOutG wide, so packing it is cheap and
-    // reused across all K rows; as go·colᵀ it was the other way round. Each element's sum runs over the same
-    // pixels in the same order either way.
+    // Chunk i's partial is dW `[groups][cOutG][K]`, or with `wt` dWᵀ `[groups][K][cOutG]` (see transposedWeightGrad).
+    // Each element's sum runs over the same pixels in the same order either way.
     for (let gr = 0; gr < g.groups; gr++) {
       const dwAt = j.out + (i * g.cOut + gr * cOutG) * K * 4;
       for (let b0 = first; b0 < end; b0 += j.ipg) {
@@ -350,12 +379,15 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
         const acc = b0 > first ? 1 : 0;
         if (nb === 1) {
           if (!pointwise) im2colHeap(unfold, xAt(b0), g, cInG, col);
-          // goᵀ is read in place: row stride 1, column stride P.
-          gemm(K, cOutG, P, pointwise ? xAt(b0) : col, P, 1, goAt, 1, P, dwAt, cOutG, pa, pb, acc);
+          const c = pointwise ? xAt(b0) : col;
+          // The transposed operand (goᵀ or colᵀ) is read in place: row stride 1, column stride P.
+          if (j.wt) gemm(K, cOutG, P, c, P, 1, goAt, 1, P, dwAt, cOutG, pa, pb, acc);
+          else gemm(cOutG, K, P, goAt, P, 1, c, 1, P, dwAt, K, pa, pb, acc);
         } else {
           for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
           gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
-          gemm(K, cOutG, NP, col, NP, 1, tmp, 1, NP, dwAt, cOutG, pa, pb, acc);
+          if (j.wt) gemm(K, cOutG, NP, col, NP, 1, tmp, 1, NP, dwAt, cOutG, pa, pb, acc);
+          else gemm(cOutG, K, NP, tmp, NP, 1, col, 1, NP, dwAt, K, pa, pb, acc);
         }
       }
     }
