@@ -3,12 +3,14 @@
  * a timer and prints the totals per kernel (and per op for unary/binary/reduce)
  * for the MLP, small CNN and ResNet-18 steps of `bench/train_throughput.ts`.
  *
- *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet]
+ *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet|resnet224]
+ *
+ * (`resnet224`: batch 8 at 224×224, the fine-tuning case with a frozen backbone and a new `fc`; not in "all".)
  *
  * @module
  */
 
-import { cpuThreadsReady, manualSeed, optim, randint, randn } from "../mod.ts";
+import { cpuThreadsReady, manualSeed, nn, optim, randint, randn } from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { resnet18 } from "../models/mod.ts";
 import { mlp784, smallCnn, trainStep } from "./workloads.ts";
@@ -74,4 +76,16 @@ if (which === "all" || which === "resnet") {
   const model = resnet18({ numClasses: 10 });
   const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
   profile("ResNet-18", trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8]), opt), 3);
+}
+if (which === "resnet224") {
+  const model = resnet18({ numClasses: 5 });
+  for (const p of model.parameters()) p.requiresGrad_(false);
+  const fc = new nn.Linear(512, 5);
+  (model as unknown as { fc: nn.Linear }).fc = fc;
+  const opt = new optim.SGD(fc.parameters(), { lr: 0.01 });
+  profile(
+    "ResNet-18 fine-tune (frozen backbone), batch 8, 224×224",
+    trainStep(model, randn([8, 3, 224, 224]), randint(0, 5, [8]), opt),
+    2,
+  );
 }
