@@ -32,68 +32,66 @@ import {
   br,
   brIf,
   type Code,
+  f32x4Abs,
+  f32x4Ceil,
+  f32x4Const,
+  f32x4DemoteJoin,
+  f32x4Div,
+  f32x4Eq,
+  f32x4Floor,
+  f32x4Ge,
+  f32x4Gt,
+  f32x4Le,
+  f32x4Lt,
+  f32x4Ne,
+  f32x4Nearest,
+  f32x4Neg,
+  f32x4PMax,
+  f32x4PMin,
+  f32x4Sqrt,
+  f32x4Sub,
+  f64x2Add,
+  f64x2Div,
+  f64x2Mul,
+  f64x2Promote,
+  f64x2PromoteHigh,
+  f64x2Sub,
   Fn,
   ge,
+  i16x8ExtendHighS,
+  i16x8ExtendLowS,
+  i16x8NarrowS,
   I32,
   i32,
+  i32x4ExtendHighS,
+  i32x4ExtendLowS,
+  i8x16NarrowS,
+  i8x16Ne,
   loop,
   lt,
   seq,
-  simd,
   sub,
-  uleb,
   V128,
+  vAdd,
+  vAnd,
+  vBitselect,
+  vConst,
   vLoad,
+  vLoad32Zero,
+  vLoad64Splat,
+  vLoad8Splat,
+  vLoadSplat,
+  vMul,
+  vOr,
   vStore,
+  vStore32Lane,
+  vStore8Lane,
+  vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
 
-// ---- SIMD opcodes the assembler does not define ------------------------------
-
-const op1 = (opc: number) => (a: Code): Code => seq(a, simd(opc));
-const op2 = (opc: number) => (a: Code, b: Code): Code => seq(a, b, simd(opc));
-const mem = (opc: number, align: number) => (addr: Code, offset = 0): Code => seq(addr, simd(opc), align, uleb(offset));
-const memLane = (opc: number, align: number) => (addr: Code, value: Code): Code =>
-  seq(addr, value, simd(opc), align, 0, 0);
-
-const load8Splat = mem(0x07, 0);
-const load32Splat = mem(0x09, 2);
-const load64Splat = mem(0x0a, 3);
-const load32Zero = mem(0x5c, 2);
-/** Stores lane 0 (a byte, a float). */
-const store8Lane = memLane(0x58, 0);
-const store32Lane = memLane(0x5a, 2);
-const i8Ne = op2(0x24);
-const f32Eq = op2(0x41);
-const f32Ne = op2(0x42);
-const f32Lt = op2(0x43);
-const f32Gt = op2(0x44);
-const f32Le = op2(0x45);
-const f32Ge = op2(0x46);
-const vAnd = op2(0x4e);
-const vOr = op2(0x50);
-/** `v128.bitselect(a, b, mask)`: bits of `a` where the mask is set, else of `b`. */
-const bitselect = (a: Code, b: Code, m: Code): Code => seq(a, b, m, simd(0x52));
-const demote = op1(0x5e);
-const promoteLow = op1(0x5f);
-const i8NarrowS = op2(0x65);
-const i16NarrowS = op2(0x85);
-const i16ExtLowS = op1(0x87);
-const i16ExtHighS = op1(0x88);
-const i32ExtLowS = op1(0xa7);
-const i32ExtHighS = op1(0xa8);
-const shuffle = (a: Code, b: Code, lanes: number[]): Code => seq(a, b, simd(0x0d), lanes);
-
-function vConst(bytes: ArrayLike<number>): Code {
-  return seq(simd(0x0c), Array.from(bytes));
-}
-const f32x4 = (v: number): Code => vConst(new Uint8Array(new Float32Array([v, v, v, v]).buffer));
-const ZERO = vConst(new Uint8Array(16));
+const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
-/** Lanes 2 and 3 of a float32 vector moved to lanes 0 and 1 (for the high float64 half). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-/** The low halves of two vectors side by side (joins two `demote` results). */
-const JOIN_LOW = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 // ---- the kernels ----------------------------------------------------------------
 
@@ -128,49 +126,51 @@ interface Spec {
 /** Unary ops: `x` to the table's value. */
 const UNARY: Record<string, (x: Code) => Code> = {
   // x & (x > 0): +0 for NaN, −0 and negatives, as `(x > 0 ? x : 0)`.
-  relu: (x) => vAnd(x, f32Gt(x, ZERO)),
-  neg: op1(0xe1),
-  abs: op1(0xe0),
-  sqrt: op1(0xe3),
-  floor: op1(0x68),
-  ceil: op1(0x67),
+  relu: (x) => vAnd(x, f32x4Gt(x, ZERO)),
+  neg: f32x4Neg,
+  abs: f32x4Abs,
+  sqrt: f32x4Sqrt,
+  floor: f32x4Floor,
+  ceil: f32x4Ceil,
   // Ties to even, as roundHalfEven.
-  round: op1(0x6a),
-  reciprocal: (x) => op2(0xe7)(f32x4(1), x),
+  round: f32x4Nearest,
+  reciprocal: (x) => f32x4Div(f32x4Const(1), x),
   // (x > 0 ? 1 : x < 0 ? -1 : 0): NaN and ±0 give +0.
-  sign: (x) => vOr(vAnd(f32Gt(x, ZERO), f32x4(1)), vAnd(f32Lt(x, ZERO), f32x4(-1))),
+  sign: (x) => vOr(vAnd(f32x4Gt(x, ZERO), f32x4Const(1)), vAnd(f32x4Lt(x, ZERO), f32x4Const(-1))),
 };
 
-/** Binary float32 ops. */
-const ARITH: Record<string, { f32: number; f64: number }> = {
-  add: { f32: 0xe4, f64: 0xf0 },
-  sub: { f32: 0xe5, f64: 0xf1 },
-  mul: { f32: 0xe6, f64: 0xf2 },
-  div: { f32: 0xe7, f64: 0xf3 },
+type Binary = (a: Code, b: Code) => Code;
+
+/** Binary float32 ops: on float32 lanes, and on float64 pairs for a float64 scalar operand. */
+const ARITH: Record<string, { f32: Binary; f64: Binary }> = {
+  add: { f32: vAdd, f64: f64x2Add },
+  sub: { f32: f32x4Sub, f64: f64x2Sub },
+  mul: { f32: vMul, f64: f64x2Mul },
+  div: { f32: f32x4Div, f64: f64x2Div },
 };
 
-const MINMAX: Record<string, number> = {
+const MINMAX: Record<string, Binary> = {
   // pmax(x, y) = x < y ? y : x, which is (x >= y ? x : y) but for a NaN y.
-  maximum: 0xeb,
+  maximum: f32x4PMax,
   // pmin(x, y) = y < x ? y : x, which is (x <= y ? x : y) but for a NaN y.
-  minimum: 0xea,
+  minimum: f32x4PMin,
 };
 
-const COMPARE: Record<string, (a: Code, b: Code) => Code> = {
-  eq: f32Eq,
-  ne: f32Ne,
-  lt: f32Lt,
-  le: f32Le,
-  gt: f32Gt,
-  ge: f32Ge,
+const COMPARE: Record<string, Binary> = {
+  eq: f32x4Eq,
+  ne: f32x4Ne,
+  lt: f32x4Lt,
+  le: f32x4Le,
+  gt: f32x4Gt,
+  ge: f32x4Ge,
 };
 
 const vIn = (mode: Mode): Input => ({ mode, bool: false });
 
 /** `op(x, S)` or `op(S, x)` with x float32 lanes and S a float64 splat: each half promoted, then demoted once. */
-function f64Arith(opc: number, x: Code, s: Code, scalarFirst: boolean): Code {
-  const half = (v: Code) => demote(scalarFirst ? seq(s, v, simd(opc)) : seq(v, s, simd(opc)));
-  return shuffle(half(promoteLow(x)), half(promoteLow(shuffle(x, x, HIGH_HALF))), JOIN_LOW);
+function f64Arith(op: Binary, x: Code, s: Code, scalarFirst: boolean): Code {
+  const half = (v: Code) => (scalarFirst ? op(s, v) : op(v, s));
+  return f32x4DemoteJoin(half(f64x2Promote(x)), half(f64x2PromoteHigh(x)));
 }
 
 function specs(): Spec[] {
@@ -184,7 +184,7 @@ function specs(): Spec[] {
         name: ewName(name, m),
         ins: [vIn(m[0] as Mode), vIn(m[1] as Mode)],
         boolOut: false,
-        compute: ([x, y]) => seq(x, y, simd(f32)),
+        compute: ([x, y]) => f32(x, y),
       });
     }
     out.push({
@@ -200,13 +200,13 @@ function specs(): Spec[] {
       compute: ([s, x]) => f64Arith(f64, x, s, true),
     });
   }
-  for (const [name, opc] of Object.entries(MINMAX)) {
+  for (const [name, op] of Object.entries(MINMAX)) {
     for (const m of ["vv", "vs", "sv"]) {
       out.push({
         name: ewName(name, m),
         ins: [vIn(m[0] as Mode), vIn(m[1] as Mode)],
         boolOut: false,
-        compute: ([x, y]) => bitselect(y, seq(x, y, simd(opc)), f32Ne(y, y)),
+        compute: ([x, y]) => vBitselect(y, op(x, y), f32x4Ne(y, y)),
       });
     }
   }
@@ -227,7 +227,7 @@ function specs(): Spec[] {
       name: ewName("relu_backward", m),
       ins: [vIn("v"), vIn(m[1] as Mode)],
       boolOut: false,
-      compute: ([x, g]) => vAnd(g, f32Gt(x, ZERO)),
+      compute: ([x, g]) => vAnd(g, f32x4Gt(x, ZERO)),
     });
   }
   // where(cond, a, b): every mix of vector and splat inputs but all three splat (then nothing spans the row).
@@ -236,7 +236,7 @@ function specs(): Spec[] {
       name: ewName("where", m),
       ins: [{ mode: m[0] as Mode, bool: true }, vIn(m[1] as Mode), vIn(m[2] as Mode)],
       boolOut: false,
-      compute: ([c, a, b]) => bitselect(a, b, c),
+      compute: ([c, a, b]) => vBitselect(a, b, c),
     });
   }
   return out;
@@ -264,7 +264,7 @@ function kernel(spec: Spec): Fn {
       if (inp.mode !== "v") return g(`s${k}`);
       if (inp.bool) return width === 16 ? g(`m${j}`) : g("m0");
       const at = g(`q${k}`);
-      setup.push(f.set(`t${k}`, width === 1 ? load32Splat(at) : vLoad(at, 16 * j)));
+      setup.push(f.set(`t${k}`, width === 1 ? vLoadSplat(at) : vLoad(at, 16 * j)));
       return g(`t${k}`);
     });
     return seq(...setup, spec.compute(vals));
@@ -275,14 +275,14 @@ function kernel(spec: Spec): Fn {
     const k = ins.findIndex((i) => i.bool && i.mode === "v");
     if (k < 0) return [];
     const at = g(`q${k}`);
-    if (width === 1) return f.set("m0", i8Ne(load8Splat(at), ZERO));
-    if (width === 4) return f.set("m0", i32ExtLowS(i16ExtLowS(i8Ne(load32Zero(at), ZERO))));
+    if (width === 1) return f.set("m0", i8x16Ne(vLoad8Splat(at), ZERO));
+    if (width === 4) return f.set("m0", i32x4ExtendLowS(i16x8ExtendLowS(i8x16Ne(vLoad32Zero(at), ZERO))));
     return seq(
-      f.set("h", i8Ne(vLoad(at), ZERO)),
-      f.set("m0", i32ExtLowS(i16ExtLowS(g("h")))),
-      f.set("m1", i32ExtHighS(i16ExtLowS(g("h")))),
-      f.set("m2", i32ExtLowS(i16ExtHighS(g("h")))),
-      f.set("m3", i32ExtHighS(i16ExtHighS(g("h")))),
+      f.set("h", i8x16Ne(vLoad(at), ZERO)),
+      f.set("m0", i32x4ExtendLowS(i16x8ExtendLowS(g("h")))),
+      f.set("m1", i32x4ExtendHighS(i16x8ExtendLowS(g("h")))),
+      f.set("m2", i32x4ExtendLowS(i16x8ExtendHighS(g("h")))),
+      f.set("m3", i32x4ExtendHighS(i16x8ExtendHighS(g("h")))),
     );
   };
 
@@ -291,18 +291,18 @@ function kernel(spec: Spec): Fn {
     if (!boolOut) {
       for (let j = 0; j < Math.max(1, width / 4); j++) {
         const r = group(width, j);
-        parts.push(width === 1 ? store32Lane(g("o"), r) : vStore(g("o"), r, 16 * j));
+        parts.push(width === 1 ? vStore32Lane(g("o"), r, 0) : vStore(g("o"), r, 16 * j));
       }
     } else if (width === 16) {
       for (let j = 0; j < 4; j++) parts.push(f.set(`y${j}`, group(16, j)));
-      const bytes = i8NarrowS(i16NarrowS(g("y0"), g("y1")), i16NarrowS(g("y2"), g("y3")));
+      const bytes = i8x16NarrowS(i16x8NarrowS(g("y0"), g("y1")), i16x8NarrowS(g("y2"), g("y3")));
       parts.push(vStore(g("o"), vAnd(bytes, BYTE_ONES)));
     } else if (width === 4) {
       parts.push(f.set("y0", group(4, 0)));
-      const narrow = i16NarrowS(g("y0"), g("y0"));
-      parts.push(store32Lane(g("o"), vAnd(i8NarrowS(narrow, narrow), BYTE_ONES)));
+      const narrow = i16x8NarrowS(g("y0"), g("y0"));
+      parts.push(vStore32Lane(g("o"), vAnd(i8x16NarrowS(narrow, narrow), BYTE_ONES), 0));
     } else {
-      parts.push(store8Lane(g("o"), vAnd(group(1, 0), BYTE_ONES)));
+      parts.push(vStore8Lane(g("o"), vAnd(group(1, 0), BYTE_ONES), 0));
     }
     ins.forEach((inp, k) => {
       if (inp.mode === "v") parts.push(f.set(`q${k}`, add(g(`q${k}`), i32(width * (inp.bool ? 1 : 4)))));
@@ -317,8 +317,8 @@ function kernel(spec: Spec): Fn {
   const rowStart = ins.map((inp, k) => {
     const p = g(`p${k}`);
     if (inp.mode === "v") return f.set(`q${k}`, p);
-    if (inp.mode === "d") return f.set(`s${k}`, load64Splat(p));
-    return f.set(`s${k}`, inp.bool ? i8Ne(load8Splat(p), ZERO) : load32Splat(p));
+    if (inp.mode === "d") return f.set(`s${k}`, vLoad64Splat(p));
+    return f.set(`s${k}`, inp.bool ? i8x16Ne(vLoad8Splat(p), ZERO) : vLoadSplat(p));
   });
   const rowEnd = ins.map((_, k) => f.set(`p${k}`, add(g(`p${k}`), g(`r${k}`))));
 

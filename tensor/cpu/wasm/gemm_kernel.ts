@@ -46,6 +46,7 @@ import {
   geU,
   I32,
   i32,
+  i32Params,
   ifElse,
   loop,
   lt,
@@ -317,7 +318,7 @@ function macro(): Fn {
 
 function gemm(): Fn {
   const names = ["m", "n", "k", "a", "ars", "acs", "b", "brs", "bcs", "c", "ldc", "pa", "pb", "acc"];
-  const f = new Fn("gemm", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("gemm", i32Params(names));
   f.local(I32, "jc", "pc", "ic", "nc", "kc", "mc", "first");
   const g = (n: string) => f.get(n);
   f.body = forRange(
@@ -378,6 +379,15 @@ function gemm(): Fn {
   return f;
 }
 
+/** The parameters of {@link unfold} and {@link fold} after the im2col row's address. */
+const IM2COL_ROW = ["plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
+
+/** `for (oh = 0; oh < outH; oh++)`, each with `ih = ih0 + oh·sh` (the input row that output row `oh` reads). */
+function eachOutputRow(f: Fn, ...body: Code[]): Code {
+  const g = (n: string) => f.get(n);
+  return forRange(f, "oh", i32(0), g("outH"), i32(1), f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))), ...body);
+}
+
 /**
  * One row `(c, ki, kj)` of an im2col matrix: for each output row `oh`, input
  * row `ih = ih0 + oh·strideH`; columns `[owLo, owHi)` read input column
@@ -385,20 +395,14 @@ function gemm(): Fn {
  * out-of-range rows are zero.
  */
 function unfold(): Fn {
-  const names = ["dst", "plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
-  const f = new Fn("unfold", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("unfold", i32Params(["dst", ...IM2COL_ROW]));
   f.local(I32, "oh", "ih", "d", "s", "ow", "rowBytes");
   const g = (n: string) => f.get(n);
   f.body = seq(
     f.set("rowBytes", shl(g("outW"), i32(2))),
     f.set("d", g("dst")),
-    forRange(
+    eachOutputRow(
       f,
-      "oh",
-      i32(0),
-      g("outH"),
-      i32(1),
-      f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))),
       ifElse(
         geU(g("ih"), g("h")),
         memFill(g("d"), i32(0), g("rowBytes")),
@@ -432,20 +436,14 @@ function unfold(): Fn {
 
 /** One row of col2im: adds the im2col row at `src` back onto the input rows it was read from. */
 function fold(): Fn {
-  const names = ["src", "plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
-  const f = new Fn("fold", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("fold", i32Params(["src", ...IM2COL_ROW]));
   f.local(I32, "oh", "ih", "d", "s", "ow", "at");
   const g = (n: string) => f.get(n);
   const at = g("at");
   f.body = seq(
     f.set("s", g("src")),
-    forRange(
+    eachOutputRow(
       f,
-      "oh",
-      i32(0),
-      g("outH"),
-      i32(1),
-      f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))),
       ifElse(
         lt(g("ih"), g("h")),
         ifElse(

@@ -14,7 +14,7 @@
 
 import type { Conv2dGeometry } from "../../backend.ts";
 import { col2imHeap, type FoldFn, im2colHeap, isPointwise, type UnfoldFn } from "../im2col.ts";
-import { ARG_WORDS, CTRL, INDEX_BITS, MAX_CHUNKS, packAAt, packBAt } from "./protocol.ts";
+import { ARG_WORDS, CTRL, INDEX_BITS, MAX_CHUNKS, packAAt, packBAt, PARKED } from "./protocol.ts";
 
 /** A slice of one SGEMM. */
 export const JOB_GEMM = 0;
@@ -61,7 +61,7 @@ export interface Kernels {
  * image per call a 2×2 output made 4-column GEMMs that packed the whole weight
  * for every image and ran at a fifth of the speed.
  */
-export const TARGET_COLS = 512;
+const TARGET_COLS = 512;
 
 /** Images unfolded side by side per GEMM for output planes of `p` pixels (1 when a plane alone is wide enough). */
 export function imagesPerGroup(n: number, p: number): number {
@@ -85,7 +85,7 @@ export function weightChunks(n: number, ipg = 1): number {
 }
 
 /** Images of chunk `c` of {@link weightChunks}`(n, ipg)`: `[first, end)`, whole groups of `ipg`. */
-export function chunkImages(n: number, c: number, ipg = 1): [number, number] {
+function chunkImages(n: number, c: number, ipg = 1): [number, number] {
   const chunks = weightChunks(n, ipg), groups = imageGroups(n, ipg);
   const g0 = Math.floor((groups * c) / chunks), g1 = Math.floor((groups * (c + 1)) / chunks);
   return [Math.min(n, g0 * ipg), Math.min(n, g1 * ipg)];
@@ -154,7 +154,7 @@ export interface ConvJob {
 }
 
 /** Unfolded rows (pixels per GEMM) from which the weight gradient is computed transposed. */
-export const TRANSPOSED_WEIGHT_GRAD_FROM = 1024;
+const TRANSPOSED_WEIGHT_GRAD_FROM = 1024;
 
 /**
  * Whether a weight gradient is computed as `dWᵀ = col·goᵀ` rather than
@@ -258,7 +258,7 @@ let tag = 0;
 /** Publishes a job (main thread only; the previous job must be finished). */
 export function publishJob(ctrl: Int32Array, kind: number, args: number[], chunks: number, threads: number): void {
   if (args.length > ARG_WORDS || chunks > MAX_CHUNKS) throw new Error("publishJob: job too large");
-  Atomics.store(ctrl, CTRL.next, MAX_CHUNKS);
+  Atomics.store(ctrl, CTRL.next, PARKED);
   Atomics.store(ctrl, CTRL.kind, kind);
   for (let w = 0; w < args.length; w++) Atomics.store(ctrl, CTRL.args + w, args[w]);
   Atomics.store(ctrl, CTRL.chunks, chunks);
@@ -270,53 +270,20 @@ export function publishJob(ctrl: Int32Array, kind: number, args: number[], chunk
 }
 
 /** Runs chunk `i` of the job whose kind and arguments are in `ctrl` (or a snapshot of it), as thread `t`. */
-export function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
+function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
   const kind = ctrl[CTRL.kind];
   if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k, t, i);
   else runConvChunk(kind, decodeConvJob(ctrl, CTRL.args), k, t, i);
 }
 
 /** Chunk `i` of a sliced SGEMM on thread `t`'s packing buffers. */
-export function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
+function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
   const lo = i * j.width;
-  const gemm = k.gemm, pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t);
-  if (j.splitN) {
-    const w = Math.min(j.n - lo, j.width);
-    gemm(
-      j.m,
-      w,
-      j.k,
-      j.a,
-      j.ars,
-      j.acs,
-      j.b + lo * j.bcs * 4,
-      j.brs,
-      j.bcs,
-      j.c + lo * 4,
-      j.ldc,
-      pa,
-      pb,
-      j.acc,
-    );
-  } else {
-    const r = Math.min(j.m - lo, j.width);
-    gemm(
-      r,
-      j.n,
-      j.k,
-      j.a + lo * j.ars * 4,
-      j.ars,
-      j.acs,
-      j.b,
-      j.brs,
-      j.bcs,
-      j.c + lo * j.ldc * 4,
-      j.ldc,
-      pa,
-      pb,
-      j.acc,
-    );
-  }
+  // A column slice starts `lo` columns into B and C; a row slice `lo` rows into A and C.
+  const [m, n, a, b, c] = j.splitN
+    ? [j.m, Math.min(j.n - lo, j.width), j.a, j.b + lo * j.bcs * 4, j.c + lo * 4]
+    : [Math.min(j.m - lo, j.width), j.n, j.a + lo * j.ars * 4, j.b, j.c + lo * j.ldc * 4];
+  k.gemm(m, n, j.k, a, j.ars, j.acs, b, j.brs, j.bcs, c, j.ldc, packAAt(k.ctrl, t), packBAt(k.ctrl, t), j.acc);
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   f32Add,
   f32Load,
   f32Store,
+  f32x4Splat,
   Fn,
   forRange,
   I32,
@@ -28,7 +29,6 @@ import {
   memFill,
   seq,
   shl,
-  simd,
   sub,
   V128,
   vAdd,
@@ -36,8 +36,6 @@ import {
   vStore,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-
-const f32x4Splat = (v: number[]) => seq(v, simd(0x13));
 
 function zero(): Fn {
   const f = new Fn("mem_zero", [["dst", I32], ["bytes", I32]]);

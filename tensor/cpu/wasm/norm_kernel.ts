@@ -19,23 +19,6 @@ import {
   type Code,
   eq,
   f32Load,
-  Fn,
-  I32,
-  i32,
-  ifElse,
-  lt,
-  memFill,
-  mul,
-  select,
-  seq,
-  shl,
-  V128,
-  vLoad,
-  vStore,
-  vZero,
-} from "./assembler.ts";
-import type { KernelFamily } from "./ops_kernel.ts";
-import {
   F64,
   f64,
   f64Add,
@@ -43,32 +26,66 @@ import {
   f64Load,
   f64Mul,
   f64OfI32,
+  f64Promote,
   f64Store,
   f64Sub,
   f64x2Add,
-  f64x2Lane,
   f64x2Mul,
   f64x2Splat,
   f64x2Sub,
-  loadF64,
-  pairsF64,
-  promote,
+  Fn,
+  forCount,
+  I32,
+  i32,
+  i32Params,
+  ifElse,
+  lt,
+  memFill,
+  mul,
+  select,
+  seq,
   setAll,
-  storeF32,
-  stream,
-  sumLanes,
+  shl,
+  V128,
+  vLoad,
   vLoad64Zero,
+  vStore,
   vStore64Lane,
+  vZero,
   whileLoop,
-} from "./reduce_kernel.ts";
+} from "./assembler.ts";
+import type { KernelFamily } from "./ops_kernel.ts";
+import { laneSum, loadF64, pairsF64, storeF32, stream, sumLanes } from "./reduce_kernel.ts";
 
 const ACCS = ["s0", "s1", "s2", "s3"] as const;
 
-/** `for (v = 0; v < end; v++) body`. */
-function count(f: Fn, v: string, end: string, ...body: Code[]): Code {
-  return seq(
-    f.set(v, i32(0)),
-    whileLoop(lt(f.get(v), f.get(end)), ...body, f.set(v, add(f.get(v), i32(1)))),
+/**
+ * For each image `i` and channel `ch`, in memory order: the channel's float64
+ * parameters at `paramsAt` splatted into the locals `names` (one 8-byte value
+ * each, in order), then {@link stream} over the channel's `s` bytes from
+ * `ptrs[0]` (every pointer advancing with it). Uses the locals `q` and `end`.
+ */
+function channelRuns(
+  f: Fn,
+  paramsAt: Code,
+  names: readonly string[],
+  ptrs: readonly string[],
+  body: (width: 1 | 2, offset: number) => Code,
+): Code {
+  const g = (n: string) => f.get(n);
+  return forCount(
+    f,
+    "i",
+    "n",
+    forCount(
+      f,
+      "ch",
+      "c",
+      f.set("q", paramsAt),
+      ...names.map((name, k) => f.set(name, f64x2Splat(f64Load(g("q"), 8 * k)))),
+      f.set("end", add(g(ptrs[0]), g("s"))),
+      stream(f, ptrs, "end", body),
+    ),
   );
 }
 
@@ -78,13 +95,13 @@ function count(f: Fn, v: string, end: string, ...body: Code[]): Code {
  * does (no `E[x²] - E[x]²` cancellation).
  */
 function stats(): Fn {
-  const f = new Fn("bn_stats", ["x", "n", "c", "s", "out"].map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_stats", i32Params(["x", "n", "c", "s", "out"]));
   f.local(I32, "ch", "i", "p", "end", "base", "plane");
   f.local(F64, "t", "mu", "m", "d");
   f.local(V128, ...ACCS, "muv", "dv");
   const g = (n: string) => f.get(n);
   const run = (onRun: Code) =>
-    count(
+    forCount(
       f,
       "i",
       "n",
@@ -96,7 +113,7 @@ function stats(): Fn {
     f.set("m", f64OfI32(mul(g("n"), g("s")))),
     f.set("s", shl(g("s"), i32(2))),
     f.set("plane", mul(g("c"), g("s"))),
-    count(
+    forCount(
       f,
       "ch",
       "c",
@@ -105,7 +122,7 @@ function stats(): Fn {
       f.set("t", f64(0)),
       run(seq(
         pairsF64(f, "p", "end", ACCS),
-        ifElse(lt(g("p"), g("end")), f.set("t", f64Add(g("t"), promote(f32Load(g("p")))))),
+        ifElse(lt(g("p"), g("end")), f.set("t", f64Add(g("t"), f64Promote(f32Load(g("p")))))),
       )),
       f.set("mu", f64Div(f64Add(g("t"), sumLanes(f, ACCS)), g("m"))),
       f.set("muv", f64x2Splat(g("mu"))),
@@ -116,7 +133,7 @@ function stats(): Fn {
         ifElse(
           lt(g("p"), g("end")),
           seq(
-            f.set("d", f64Sub(promote(f32Load(g("p"))), g("mu"))),
+            f.set("d", f64Sub(f64Promote(f32Load(g("p"))), g("mu"))),
             f.set("t", f64Add(g("t"), f64Mul(g("d"), g("d")))),
           ),
         ),
@@ -134,34 +151,19 @@ function stats(): Fn {
  * with `params[3ch .. 3ch+2] = mean, k = invStd·weight, b = bias` (float64).
  */
 function forward(): Fn {
-  const f = new Fn("bn_forward", ["x", "out", "n", "c", "s", "params"].map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_forward", i32Params(["x", "out", "n", "c", "s", "params"]));
   f.local(I32, "i", "ch", "q", "end");
   f.local(V128, "mu", "k", "b");
   const g = (n: string) => f.get(n);
   f.body = seq(
     f.set("s", shl(g("s"), i32(2))),
-    count(
-      f,
-      "i",
-      "n",
-      count(
-        f,
-        "ch",
-        "c",
-        f.set("q", add(g("params"), mul(g("ch"), i32(24)))),
-        f.set("mu", f64x2Splat(f64Load(g("q")))),
-        f.set("k", f64x2Splat(f64Load(g("q"), 8))),
-        f.set("b", f64x2Splat(f64Load(g("q"), 16))),
-        f.set("end", add(g("x"), g("s"))),
-        stream(f, ["x", "out"], "end", (w, off) =>
-          storeF32(
-            w,
-            g("out"),
-            f64x2Add(f64x2Mul(f64x2Sub(loadF64(w, g("x"), off), g("mu")), g("k")), g("b")),
-            off,
-          )),
-      ),
-    ),
+    channelRuns(f, add(g("params"), mul(g("ch"), i32(24))), ["mu", "k", "b"], ["x", "out"], (w, off) =>
+      storeF32(
+        w,
+        g("out"),
+        f64x2Add(f64x2Mul(f64x2Sub(loadF64(w, g("x"), off), g("mu")), g("k")), g("b")),
+        off,
+      )),
   );
   return f;
 }
@@ -173,21 +175,21 @@ function forward(): Fn {
  */
 function backwardSums(): Fn {
   const names = ["gy", "x", "n", "c", "s", "params", "out"];
-  const f = new Fn("bn_backward_sums", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_backward_sums", i32Params(names));
   f.local(I32, "ch", "i", "pg", "px", "end", "plane");
   f.local(V128, "g0", "g1", "x0", "x1", "mu", "gv");
   const g = (n: string) => f.get(n);
-  const lanes = (a: string, b: string) => seq(f.set(a, f64x2Add(g(a), g(b))), f64x2LaneSum(g(a)));
+  const lanes = (a: string, b: string) => seq(f.set(a, f64x2Add(g(a), g(b))), laneSum(g(a)));
   f.body = seq(
     f.set("s", shl(g("s"), i32(2))),
     f.set("plane", mul(g("c"), g("s"))),
-    count(
+    forCount(
       f,
       "ch",
       "c",
       f.set("mu", f64x2Splat(f64Load(add(g("params"), shl(g("ch"), i32(5)))))),
       setAll(f, ["g0", "g1", "x0", "x1"], vZero()),
-      count(
+      forCount(
         f,
         "i",
         "n",
@@ -211,11 +213,6 @@ function backwardSums(): Fn {
   return f;
 }
 
-/** The sum of an `f64x2`'s two lanes (its operand is read twice: pass a `local.get`). */
-function f64x2LaneSum(v: Code): Code {
-  return f64Add(f64x2Lane(v, 0), f64x2Lane(v, 1));
-}
-
 /**
  * `bn_backward_input(gy, x, gx, n, c, s, params, batchStats)`: with
  * `params[4ch .. 4ch+3] = mean, k = invStd·weight, a = Σgy/M, b = invStd²·Σgy(x - mean)/M`,
@@ -223,37 +220,21 @@ function f64x2LaneSum(v: Code): Code {
  */
 function backwardInput(): Fn {
   const names = ["gy", "x", "gx", "n", "c", "s", "params", "batchStats"];
-  const f = new Fn("bn_backward_input", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_backward_input", i32Params(names));
   f.local(I32, "i", "ch", "q", "end");
   f.local(V128, "mu", "k", "a", "b");
   const g = (n: string) => f.get(n);
   const pass = (batchStats: boolean) =>
-    count(
-      f,
-      "i",
-      "n",
-      count(
-        f,
-        "ch",
-        "c",
-        f.set("q", add(g("params"), shl(g("ch"), i32(5)))),
-        f.set("mu", f64x2Splat(f64Load(g("q")))),
-        f.set("k", f64x2Splat(f64Load(g("q"), 8))),
-        f.set("a", f64x2Splat(f64Load(g("q"), 16))),
-        f.set("b", f64x2Splat(f64Load(g("q"), 24))),
-        f.set("end", add(g("gy"), g("s"))),
-        stream(f, ["gy", "x", "gx"], "end", (w, off) => {
-          const gy = loadF64(w, g("gy"), off);
-          const value = batchStats
-            ? f64x2Mul(
-              g("k"),
-              f64x2Sub(f64x2Sub(gy, g("a")), f64x2Mul(f64x2Sub(loadF64(w, g("x"), off), g("mu")), g("b"))),
-            )
-            : f64x2Mul(g("k"), gy);
-          return storeF32(w, g("gx"), value, off);
-        }),
-      ),
-    );
+    channelRuns(f, add(g("params"), shl(g("ch"), i32(5))), ["mu", "k", "a", "b"], ["gy", "x", "gx"], (w, off) => {
+      const gy = loadF64(w, g("gy"), off);
+      const value = batchStats
+        ? f64x2Mul(
+          g("k"),
+          f64x2Sub(f64x2Sub(gy, g("a")), f64x2Mul(f64x2Sub(loadF64(w, g("x"), off), g("mu")), g("b"))),
+        )
+        : f64x2Mul(g("k"), gy);
+      return storeF32(w, g("gx"), value, off);
+    });
   f.body = seq(f.set("s", shl(g("s"), i32(2))), ifElse(g("batchStats"), pass(true), pass(false)));
   return f;
 }
@@ -269,7 +250,7 @@ function backwardInput(): Fn {
  */
 function columnSums(): Fn {
   const names = ["a", "b", "rows", "cols", "mu", "acc", "mode"];
-  const f = new Fn("bn_col_sums", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_col_sums", i32Params(names));
   f.local(I32, "i", "p", "pb", "pend", "q", "q2", "qm", "rowBytes");
   f.local(V128, "v");
   const g = (n: string) => f.get(n);
@@ -295,7 +276,7 @@ function columnSums(): Fn {
     );
   };
   const pass = (mode: number) =>
-    count(
+    forCount(
       f,
       "i",
       "rows",
@@ -339,7 +320,7 @@ function accShift(mode: Code): Code {
  */
 function columnAffine(): Fn {
   const names = ["gy", "x", "out", "rows", "cols", "params", "mode"];
-  const f = new Fn("bn_col_affine", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("bn_col_affine", i32Params(names));
   f.local(I32, "i", "pend", "pg", "px", "po", "q0", "q1", "q2", "q3", "rowBytes", "colBytes");
   const g = (n: string) => f.get(n);
   const ldP = (w: 1 | 2, q: string) => (w === 2 ? vLoad(g(q)) : vLoad64Zero(g(q)));
@@ -354,7 +335,7 @@ function columnAffine(): Fn {
     );
   };
   const pass = (mode: number) =>
-    count(
+    forCount(
       f,
       "i",
       "rows",

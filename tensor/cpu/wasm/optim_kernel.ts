@@ -16,9 +16,10 @@
  * @module
  */
 
-import { add, type Code, eq, Fn, I32, i32, ifElse, seq, shl, V128 } from "./assembler.ts";
-import type { KernelFamily } from "./ops_kernel.ts";
 import {
+  add,
+  type Code,
+  eq,
   f32x4Demote,
   F64,
   f64x2Add,
@@ -29,21 +30,20 @@ import {
   f64x2Splat,
   f64x2Sqrt,
   f64x2Sub,
-  loadF64,
-  storeF32,
-  stream,
-  vStore32Lane,
-  vStore64Lane,
-} from "./reduce_kernel.ts";
+  Fn,
+  I32,
+  i32,
+  ifElse,
+  seq,
+  shl,
+  V128,
+} from "./assembler.ts";
+import type { KernelFamily } from "./ops_kernel.ts";
+import { loadF64, storeDemoted, storeF32, stream } from "./reduce_kernel.ts";
 
 /** Parameters of the given names and types. */
 function params(...list: [string, number][]): [string, number][] {
   return list;
-}
-
-/** Stores the first `width` lanes of an already demoted (float32) vector. */
-function storeDemoted(width: 1 | 2, addr: Code, value: Code, offset: number): Code {
-  return width === 2 ? vStore64Lane(addr, value, 0, offset) : vStore32Lane(addr, value, 0, offset);
 }
 
 /** `opt_axpy(out, x, n, alpha)`: `out[i] = out[i] + alpha·x[i]` for `i < n`. */

@@ -21,75 +21,61 @@ import {
   and,
   block,
   br,
-  brIf,
   call,
   type Code,
-  eqz,
   F32,
   f32,
   f32Add,
+  f32Demote,
+  f32Gt,
   f32Load,
+  f32Ne,
   f32Store,
+  f32x4DemoteJoin,
+  f32x4Eq,
+  f32x4Le,
+  F64,
+  f64,
+  f64Add,
+  f64Div,
+  f64OfI32,
+  f64Promote,
+  f64x2Add,
+  f64x2Div,
+  f64x2Promote,
+  f64x2PromoteHigh,
+  f64x2Splat,
   Fn,
+  forCount,
   ge,
+  gt,
   I32,
   i32,
+  i32Load,
+  i32Params,
+  i32Store,
+  i32x4Add,
+  i32x4Const,
+  i32x4Splat,
   ifElse,
-  loop,
   lt,
+  ltU,
+  max,
+  min,
   mul,
   select,
   seq,
   shl,
-  simd,
+  shuffle32,
   sub,
-  uleb,
   V128,
+  vAndNot,
+  vBitselect,
   vLoad,
   vStore,
+  whileLoop,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-
-// ---- instructions the assembler does not have ----------------------------------
-
-const F64 = 0x7c;
-const op = (opc: number) => (...args: Code[]): Code => seq(...args, simd(opc));
-const vEqF = op(0x41); // f32x4.eq
-const vLeF = op(0x45); // f32x4.le
-const vAndNot = op(0x4f); // a & ~b
-const vBitselect = op(0x52); // (a & c) | (b & ~c)
-const vSplatI = op(0x11); // i32x4.splat
-const vAddI = op(0xae); // i32x4.add
-const vSplatD = op(0x14); // f64x2.splat
-const vAddD = op(0xf0); // f64x2.add
-const vDivD = op(0xf3); // f64x2.div
-const vDemote = op(0x5e); // f32x4.demote_f64x2_zero
-const vPromoteLow = op(0x5f); // f64x2.promote_low_f32x4
-/** `i8x16.shuffle` by 32-bit lanes (0–3 from `a`, 4–7 from `b`). */
-const shuffle = (a: Code, b: Code, lanes: number[]): Code =>
-  seq(a, b, simd(0x0d), lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
-/** `v128.const` of four i32 lanes. */
-const vConstI = (lanes: number[]): Code => seq(simd(0x0c), [...new Uint8Array(Int32Array.from(lanes).buffer)]);
-
-const i32Load = (addr: Code, offset = 0): Code => seq(addr, 0x28, 2, uleb(offset));
-const i32Store = (addr: Code, value: Code): Code => seq(addr, value, 0x36, 2, 0);
-const ltU = (a: Code, b: Code): Code => seq(a, b, 0x49);
-const gt = (a: Code, b: Code): Code => seq(a, b, 0x4a);
-const f32Ne = (a: Code, b: Code): Code => seq(a, b, 0x5c);
-const f32Gt = (a: Code, b: Code): Code => seq(a, b, 0x5e);
-const f64Add = (a: Code, b: Code): Code => seq(a, b, 0xa0);
-const f64Div = (a: Code, b: Code): Code => seq(a, b, 0xa3);
-const f64FromI32 = (a: Code): Code => seq(a, 0xb7);
-const f64FromF32 = (a: Code): Code => seq(a, 0xbb);
-const f32FromF64 = (a: Code): Code => seq(a, 0xb6);
-const f64Zero = (): Code => [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
-const f32Select = (a: Code, b: Code, cond: Code): Code => seq(a, b, cond, 0x1b);
-/** `a` if it is the larger, else `b` (locals or constants: both are read twice). */
-const max = (a: Code, b: Code): Code => select(a, b, gt(a, b));
-const min = (a: Code, b: Code): Code => select(a, b, lt(a, b));
-
-/** `while (cond) body`: inside the body, depth 0 continues and depth 1 breaks. */
-const whileLoop = (cond: Code, ...body: Code[]): Code => block(loop(brIf(1, eqz(cond)), ...body, br(0)));
 
 // ---- runs of four outputs ---------------------------------------------------------
 
@@ -118,6 +104,29 @@ function backUp(f: Fn): Code {
   );
 }
 
+/**
+ * Every output of every plane, row by row: per output row `oh`, `rowSetup`,
+ * then `output` left to right (it advances `ow`: by four for a vector run, by
+ * one for a scalar output); after each plane the `plane` pointer (input or
+ * input gradient) moves on by `h·w` floats.
+ */
+function eachOutput(f: Fn, plane: string, rowSetup: Code[], output: Code): Code {
+  const g = (n: string) => f.get(n);
+  return forCount(
+    f,
+    "p",
+    "planes",
+    forCount(f, "oh", "outH", ...rowSetup, f.set("ow", i32(0)), whileLoop(lt(g("ow"), g("outW")), output)),
+    f.set(plane, add(g(plane), shl(mul(g("h"), g("w")), i32(2)))),
+  );
+}
+
+/** `vector` where a run of four outputs starts at `ow` (`rowHasRun` and `vLo <= ow < runEnd`), else `scalar`. */
+function runOrOne(f: Fn, rowHasRun: Code, runEnd: string, vector: Code, scalar: Code): Code {
+  const ow = f.get("ow");
+  return ifElse(and(and(rowHasRun, ge(ow, f.get("vLo"))), lt(ow, f.get(runEnd))), vector, scalar);
+}
+
 // ---- max pooling forward ----------------------------------------------------------
 
 /**
@@ -128,7 +137,7 @@ function backUp(f: Fn): Code {
  */
 function maxOne(): Fn {
   const names = ["xp", "h", "w", "ih0", "iw0", "kh", "kw", "dh", "dw", "o", "oi"];
-  const f = new Fn("pool_max_one", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("pool_max_one", i32Params(names));
   f.local(I32, "ki", "kj", "ih", "iw", "at", "bestAt");
   f.local(F32, "best", "v");
   const g = (n: string) => f.get(n);
@@ -136,16 +145,18 @@ function maxOne(): Fn {
     f.set("best", f32(-Infinity)),
     f.set("bestAt", i32(-1)),
     block( // $done
-      f.set("ki", i32(0)),
-      whileLoop(
-        lt(g("ki"), g("kh")),
+      forCount(
+        f,
+        "ki",
+        "kh",
         f.set("ih", add(g("ih0"), mul(g("ki"), g("dh")))),
         ifElse(
           ltU(g("ih"), g("h")),
           seq(
-            f.set("kj", i32(0)),
-            whileLoop(
-              lt(g("kj"), g("kw")),
+            forCount(
+              f,
+              "kj",
+              "kw",
               f.set("iw", add(g("iw0"), mul(g("kj"), g("dw")))),
               ifElse(
                 ltU(g("iw"), g("w")),
@@ -164,11 +175,9 @@ function maxOne(): Fn {
                   ),
                 ),
               ),
-              f.set("kj", add(g("kj"), i32(1))),
             ),
           ),
         ),
-        f.set("ki", add(g("ki"), i32(1))),
       ),
     ),
     f32Store(g("o"), g("best")),
@@ -185,7 +194,7 @@ function maxOne(): Fn {
 function maxForward(name: string, sw: 1 | 2, kwFixed: number | null, oneIndex: number): Fn {
   const names = ["x", "out", "idx", "planes", "h", "w", "kh", "kw", "sh", "sw", "ph", "pw", "dh", "dw", "outH", "outW"];
   names.push("owLo", "owHi");
-  const f = new Fn(name, names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn(name, i32Params(names));
   f.local(I32, "p", "xp", "oh", "ow", "ih0", "kiLo", "kiHi", "ki", "kj", "o", "oi", "row", "a", "vLo", "rowStep", "t");
   f.local(V128, "best", "bestI", "lane", "v", "c", "l0", "l1");
   const g = (n: string) => f.get(n);
@@ -197,15 +206,15 @@ function maxForward(name: string, sw: 1 | 2, kwFixed: number | null, oneIndex: n
     const addr = typeof byteOff === "number" ? g("a") : add(g("a"), byteOff);
     const off = typeof byteOff === "number" ? byteOff : 0;
     // Stride 2: lanes are the even elements of 7 floats, read exactly (no float past the last needed).
-    return sw === 1 ? vLoad(addr, off) : shuffle(vLoad(addr, off), vLoad(addr, off + 12), [0, 2, 5, 7]);
+    return sw === 1 ? vLoad(addr, off) : shuffle32(vLoad(addr, off), vLoad(addr, off + 12), [0, 2, 5, 7]);
   };
   // The index vector of the tap `col` cells right of the first tap's index `row`.
-  const idxAt = (col: Code): Code => vAddI(vSplatI(add(g("row"), col)), g("lane"));
+  const idxAt = (col: Code): Code => i32x4Add(i32x4Splat(add(g("row"), col)), g("lane"));
   /** Takes `v` (index `ix`) where it beats `best`: greater or NaN, unless best is already NaN. */
   const update = (v: Code, ix: Code): Code =>
     seq(
       f.set("v", v),
-      f.set("c", vAndNot(vEqF(g("best"), g("best")), vLeF(g("v"), g("best")))),
+      f.set("c", vAndNot(f32x4Eq(g("best"), g("best")), f32x4Le(g("v"), g("best")))),
       f.set("best", vBitselect(g("v"), g("best"), g("c"))),
       f.set("bestI", vBitselect(ix, g("bestI"), g("c"))),
     );
@@ -214,11 +223,11 @@ function maxForward(name: string, sw: 1 | 2, kwFixed: number | null, oneIndex: n
   const rowTaps = (first: boolean): Code => {
     if (kwFixed === null) {
       return seq(
-        f.set("kj", i32(0)),
-        whileLoop(
-          lt(g("kj"), g("kw")),
+        forCount(
+          f,
+          "kj",
+          "kw",
           update(tapAt(shl(mul(g("kj"), g("dw")), i32(2))), idxAt(mul(g("kj"), g("dw")))),
-          f.set("kj", add(g("kj"), i32(1))),
         ),
       );
     }
@@ -232,8 +241,8 @@ function maxForward(name: string, sw: 1 | 2, kwFixed: number | null, oneIndex: n
       // Two neighbouring taps are the even and odd lanes of the same 8 floats.
       for (; kj + 1 < kwFixed; kj += 2) {
         code.push(f.set("l0", vLoad(g("a"), 4 * kj)), f.set("l1", vLoad(g("a"), 4 * kj + 16)));
-        put(kj, shuffle(g("l0"), g("l1"), [0, 2, 4, 6]));
-        put(kj + 1, shuffle(g("l0"), g("l1"), [1, 3, 5, 7]));
+        put(kj, shuffle32(g("l0"), g("l1"), [0, 2, 4, 6]));
+        put(kj + 1, shuffle32(g("l0"), g("l1"), [1, 3, 5, 7]));
       }
     }
     for (; kj < kwFixed; kj++) put(kj, tapAt(4 * kj));
@@ -280,44 +289,26 @@ function maxForward(name: string, sw: 1 | 2, kwFixed: number | null, oneIndex: n
   );
 
   f.body = seq(
-    f.set("lane", vConstI([0, sw, 2 * sw, 3 * sw])),
+    f.set("lane", i32x4Const([0, sw, 2 * sw, 3 * sw])),
     f.set("o", g("out")),
     f.set("oi", g("idx")),
     f.set("xp", g("x")),
     vRange(f),
     f.set("rowStep", mul(g("dh"), g("w"))),
-    f.set("p", i32(0)),
-    whileLoop(
-      lt(g("p"), g("planes")),
-      f.set("oh", i32(0)),
+    eachOutput(f, "xp", [
+      f.set("ih0", sub(mul(g("oh"), g("sh")), g("ph"))),
+      // The window rows inside the input: [kiLo, kiHi).
+      f.set("kiLo", i32(0)),
       whileLoop(
-        lt(g("oh"), g("outH")),
-        f.set("ih0", sub(mul(g("oh"), g("sh")), g("ph"))),
-        // The window rows inside the input: [kiLo, kiHi).
-        f.set("kiLo", i32(0)),
-        whileLoop(
-          and(lt(g("kiLo"), g("kh")), lt(add(g("ih0"), mul(g("kiLo"), g("dh"))), i32(0))),
-          f.set("kiLo", add(g("kiLo"), i32(1))),
-        ),
-        f.set("kiHi", g("kiLo")),
-        whileLoop(
-          and(lt(g("kiHi"), g("kh")), lt(add(g("ih0"), mul(g("kiHi"), g("dh"))), g("h"))),
-          f.set("kiHi", add(g("kiHi"), i32(1))),
-        ),
-        f.set("ow", i32(0)),
-        whileLoop(
-          lt(g("ow"), g("outW")),
-          ifElse(
-            and(and(lt(g("kiLo"), g("kiHi")), ge(g("ow"), g("vLo"))), lt(g("ow"), g("owHi"))),
-            vector,
-            scalar,
-          ),
-        ),
-        f.set("oh", add(g("oh"), i32(1))),
+        and(lt(g("kiLo"), g("kh")), lt(add(g("ih0"), mul(g("kiLo"), g("dh"))), i32(0))),
+        f.set("kiLo", add(g("kiLo"), i32(1))),
       ),
-      f.set("xp", add(g("xp"), shl(mul(g("h"), g("w")), i32(2)))),
-      f.set("p", add(g("p"), i32(1))),
-    ),
+      f.set("kiHi", g("kiLo")),
+      whileLoop(
+        and(lt(g("kiHi"), g("kh")), lt(add(g("ih0"), mul(g("kiHi"), g("dh"))), g("h"))),
+        f.set("kiHi", add(g("kiHi"), i32(1))),
+      ),
+    ], runOrOne(f, lt(g("kiLo"), g("kiHi")), "owHi", vector, scalar)),
   );
   return f;
 }
@@ -346,7 +337,7 @@ function scatterOne(f: Fn, k: number): Code {
 /** Max pooling backward: a scatter through the indices, in the reference's order (four at a time). */
 function maxBackward(): Fn {
   const names = ["go", "idx", "out", "planes", "plane", "P"];
-  const f = new Fn("pool_max_bwd", names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn("pool_max_bwd", i32Params(names));
   f.local(I32, "p", "i", "at", "a", "lim", "op", "ip", "gp", "end4");
   const g = (n: string) => f.get(n);
   const step = (n: number) => seq(f.set("ip", add(g("ip"), i32(4 * n))), f.set("gp", add(g("gp"), i32(4 * n))));
@@ -356,9 +347,10 @@ function maxBackward(): Fn {
     f.set("op", g("out")),
     f.set("lim", mul(g("planes"), g("plane"))),
     f.set("end4", sub(g("P"), i32(3))),
-    f.set("p", i32(0)),
-    whileLoop(
-      lt(g("p"), g("planes")),
+    forCount(
+      f,
+      "p",
+      "planes",
       f.set("i", i32(0)),
       whileLoop(
         lt(g("i"), g("end4")),
@@ -373,7 +365,6 @@ function maxBackward(): Fn {
       // `lim` is what is left of `out` from this plane on.
       f.set("op", add(g("op"), shl(g("plane"), i32(2)))),
       f.set("lim", sub(g("lim"), g("plane"))),
-      f.set("p", add(g("p"), i32(1))),
     ),
   );
   return f;
@@ -410,7 +401,7 @@ function window(f: Fn, axis: "h" | "w"): Code {
  */
 function avgForward(name: string, sw: 1 | 2): Fn {
   const names = ["x", "out", ...AVG_PARAMS, "owLo", "owHi"];
-  const f = new Fn(name, names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn(name, i32Params(names));
   f.local(
     I32,
     "p",
@@ -435,47 +426,47 @@ function avgForward(name: string, sw: 1 | 2): Fn {
   f.local(F64, "s");
   f.local(V128, "lo", "hi", "v", "dv");
   const g = (n: string) => f.get(n);
-  const tap = (addr: Code): Code => sw === 1 ? vLoad(addr) : shuffle(vLoad(addr), vLoad(addr, 12), [0, 2, 5, 7]);
+  const tap = (addr: Code): Code => sw === 1 ? vLoad(addr) : shuffle32(vLoad(addr), vLoad(addr, 12), [0, 2, 5, 7]);
   const vector = seq(
     backUp(f),
-    f.set("lo", vSplatD(f64Zero())),
+    f.set("lo", f64x2Splat(f64(0))),
     f.set("hi", g("lo")),
     f.set("ih", g("h0")),
     whileLoop(
       lt(g("ih"), g("h1")),
       f.set("a", add(g("xp"), shl(add(mul(g("ih"), g("w")), sub(mul(g("ow"), g("sw")), g("pw"))), i32(2)))),
-      f.set("kj", i32(0)),
-      whileLoop(
-        lt(g("kj"), g("kw")),
+      forCount(
+        f,
+        "kj",
+        "kw",
         f.set("v", tap(g("a"))),
-        f.set("lo", vAddD(g("lo"), vPromoteLow(g("v")))),
-        f.set("hi", vAddD(g("hi"), vPromoteLow(shuffle(g("v"), g("v"), [2, 3, 2, 3])))),
+        f.set("lo", f64x2Add(g("lo"), f64x2Promote(g("v")))),
+        f.set("hi", f64x2Add(g("hi"), f64x2PromoteHigh(g("v")))),
         f.set("a", add(g("a"), i32(4))),
-        f.set("kj", add(g("kj"), i32(1))),
       ),
       f.set("ih", add(g("ih"), i32(1))),
     ),
-    f.set("dv", vSplatD(f64FromI32(mul(g("hc"), g("kw"))))),
-    vStore(g("o"), shuffle(vDemote(vDivD(g("lo"), g("dv"))), vDemote(vDivD(g("hi"), g("dv"))), [0, 1, 4, 5])),
+    f.set("dv", f64x2Splat(f64OfI32(mul(g("hc"), g("kw"))))),
+    vStore(g("o"), f32x4DemoteJoin(f64x2Div(g("lo"), g("dv")), f64x2Div(g("hi"), g("dv")))),
     f.set("ow", add(g("ow"), i32(4))),
     f.set("o", add(g("o"), i32(16))),
   );
   const scalar = seq(
     window(f, "w"),
     f.set("div", mul(g("hc"), g("wc"))),
-    f.set("s", f64Zero()),
+    f.set("s", f64(0)),
     f.set("ih", g("h0")),
     whileLoop(
       lt(g("ih"), g("h1")),
       f.set("iw", g("w0")),
       whileLoop(
         lt(g("iw"), g("w1")),
-        f.set("s", f64Add(g("s"), f64FromF32(f32Load(add(g("xp"), shl(add(mul(g("ih"), g("w")), g("iw")), i32(2))))))),
+        f.set("s", f64Add(g("s"), f64Promote(f32Load(add(g("xp"), shl(add(mul(g("ih"), g("w")), g("iw")), i32(2))))))),
         f.set("iw", add(g("iw"), i32(1))),
       ),
       f.set("ih", add(g("ih"), i32(1))),
     ),
-    f32Store(g("o"), f32Select(f32FromF64(f64Div(g("s"), f64FromI32(g("div")))), f32(0), gt(g("div"), i32(0)))),
+    f32Store(g("o"), select(f32Demote(f64Div(g("s"), f64OfI32(g("div")))), f32(0), gt(g("div"), i32(0)))),
     f.set("ow", add(g("ow"), i32(1))),
     f.set("o", add(g("o"), i32(4))),
   );
@@ -483,28 +474,8 @@ function avgForward(name: string, sw: 1 | 2): Fn {
     f.set("o", g("out")),
     f.set("xp", g("x")),
     vRange(f),
-    f.set("p", i32(0)),
-    whileLoop(
-      lt(g("p"), g("planes")),
-      f.set("oh", i32(0)),
-      whileLoop(
-        lt(g("oh"), g("outH")),
-        window(f, "h"),
-        f.set("ow", i32(0)),
-        whileLoop(
-          lt(g("ow"), g("outW")),
-          // Inside columns the divisor is hc·kw in both divisor modes; hc ≤ 0 (no rows) takes the scalar rule.
-          ifElse(
-            and(and(gt(g("hc"), i32(0)), ge(g("ow"), g("vLo"))), lt(g("ow"), g("owHi"))),
-            vector,
-            scalar,
-          ),
-        ),
-        f.set("oh", add(g("oh"), i32(1))),
-      ),
-      f.set("xp", add(g("xp"), shl(mul(g("h"), g("w")), i32(2)))),
-      f.set("p", add(g("p"), i32(1))),
-    ),
+    // Inside columns the divisor is hc·kw in both divisor modes; hc ≤ 0 (no rows) takes the scalar rule.
+    eachOutput(f, "xp", [window(f, "h")], runOrOne(f, gt(g("hc"), i32(0)), "owHi", vector, scalar)),
   );
   return f;
 }
@@ -522,7 +493,7 @@ function avgForward(name: string, sw: 1 | 2): Fn {
  */
 function avgBackward(name: string, w2s2: boolean): Fn {
   const names = ["go", "out", ...AVG_PARAMS, "owLo", "owHi"];
-  const f = new Fn(name, names.map((n) => [n, I32] as [string, number]));
+  const f = new Fn(name, i32Params(names));
   f.local(I32, "p", "op", "gp", "oh", "ow", "h0", "h1", "hc", "w0", "w1", "wc", "div", "ih", "iw", "a", "vLo", "vEnd");
   f.local(F64, "v");
   f.local(V128, "G", "dv", "v01", "v23", "c0", "c1", "c2", "c3", "x");
@@ -533,24 +504,20 @@ function avgBackward(name: string, w2s2: boolean): Fn {
       f.set("x", vLoad(g("a"), off)),
       vStore(
         g("a"),
-        shuffle(
-          vDemote(vAddD(vPromoteLow(g("x")), g(lo))),
-          vDemote(vAddD(vPromoteLow(shuffle(g("x"), g("x"), [2, 3, 2, 3])), g(hi))),
-          [0, 1, 4, 5],
-        ),
+        f32x4DemoteJoin(f64x2Add(f64x2Promote(g("x")), g(lo)), f64x2Add(f64x2PromoteHigh(g("x")), g(hi))),
         off,
       ),
     );
   const vector = seq(
     f.set("G", vLoad(g("gp"))),
-    f.set("dv", vSplatD(f64FromI32(shl(g("hc"), i32(1))))),
-    f.set("v01", vDivD(vPromoteLow(g("G")), g("dv"))),
-    f.set("v23", vDivD(vPromoteLow(shuffle(g("G"), g("G"), [2, 3, 2, 3])), g("dv"))),
+    f.set("dv", f64x2Splat(f64OfI32(shl(g("hc"), i32(1))))),
+    f.set("v01", f64x2Div(f64x2Promote(g("G")), g("dv"))),
+    f.set("v23", f64x2Div(f64x2PromoteHigh(g("G")), g("dv"))),
     // Each output's quotient twice: the two cells of its window row.
-    f.set("c0", shuffle(g("v01"), g("v01"), [0, 1, 0, 1])),
-    f.set("c1", shuffle(g("v01"), g("v01"), [2, 3, 2, 3])),
-    f.set("c2", shuffle(g("v23"), g("v23"), [0, 1, 0, 1])),
-    f.set("c3", shuffle(g("v23"), g("v23"), [2, 3, 2, 3])),
+    f.set("c0", shuffle32(g("v01"), g("v01"), [0, 1, 0, 1])),
+    f.set("c1", shuffle32(g("v01"), g("v01"), [2, 3, 2, 3])),
+    f.set("c2", shuffle32(g("v23"), g("v23"), [0, 1, 0, 1])),
+    f.set("c3", shuffle32(g("v23"), g("v23"), [2, 3, 2, 3])),
     f.set("ih", g("h0")),
     whileLoop(
       lt(g("ih"), g("h1")),
@@ -568,7 +535,7 @@ function avgBackward(name: string, w2s2: boolean): Fn {
     ifElse(
       gt(g("div"), i32(0)),
       seq(
-        f.set("v", f64Div(f64FromF32(f32Load(g("gp"))), f64FromI32(g("div")))),
+        f.set("v", f64Div(f64Promote(f32Load(g("gp"))), f64OfI32(g("div")))),
         f.set("ih", g("h0")),
         whileLoop(
           lt(g("ih"), g("h1")),
@@ -576,7 +543,7 @@ function avgBackward(name: string, w2s2: boolean): Fn {
           f.set("iw", g("w0")),
           whileLoop(
             lt(g("iw"), g("w1")),
-            f32Store(g("a"), f32FromF64(f64Add(f64FromF32(f32Load(g("a"))), g("v")))),
+            f32Store(g("a"), f32Demote(f64Add(f64Promote(f32Load(g("a"))), g("v")))),
             f.set("a", add(g("a"), i32(4))),
             f.set("iw", add(g("iw"), i32(1))),
           ),
@@ -593,28 +560,11 @@ function avgBackward(name: string, w2s2: boolean): Fn {
     // No backing up here (adding twice is not idempotent): runs end before owHi, the rest are scalar.
     f.set("vLo", w2s2 ? g("owLo") : i32(0x3fffffff)),
     f.set("vEnd", sub(g("owHi"), i32(3))),
-    f.set("p", i32(0)),
-    whileLoop(
-      lt(g("p"), g("planes")),
-      f.set("oh", i32(0)),
-      whileLoop(
-        lt(g("oh"), g("outH")),
-        window(f, "h"),
-        f.set("ow", i32(0)),
-        whileLoop(
-          lt(g("ow"), g("outW")),
-          w2s2
-            ? ifElse(
-              and(and(gt(g("hc"), i32(0)), ge(g("ow"), g("vLo"))), lt(g("ow"), g("vEnd"))),
-              vector,
-              scalar,
-            )
-            : scalar,
-        ),
-        f.set("oh", add(g("oh"), i32(1))),
-      ),
-      f.set("op", add(g("op"), shl(mul(g("h"), g("w")), i32(2)))),
-      f.set("p", add(g("p"), i32(1))),
+    eachOutput(
+      f,
+      "op",
+      [window(f, "h")],
+      w2s2 ? runOrOne(f, gt(g("hc"), i32(0)), "vEnd", vector, scalar) : scalar,
     ),
   );
   return f;

@@ -60,6 +60,8 @@ interface Engine extends Kernels {
   readonly allocator: HeapAllocator;
   /** The memory-bound kernels' exports (`ops_kernel.ts`). */
   readonly ops: WasmOps;
+  /** These kernels with `gemm` split across threads by {@link gemmHeap}: a convolution run whole on this thread. */
+  readonly splitGemm: Kernels;
 }
 
 /** The exports of the ops module: functions of i32/f32 arguments (byte addresses, counts, scalars). */
@@ -78,17 +80,25 @@ function loadEngine(): Engine | null {
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const ops = new WebAssembly.Instance(new WebAssembly.Module(decode(OPS_WASM)), { env: { memory } });
-    const e: Engine = {
-      memory,
-      module,
+    const kernels: Kernels = {
       gemm: instance.exports.gemm as GemmFn,
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
       heap: () => heapF32(),
       ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
+    };
+    const e: Engine = {
+      ...kernels,
+      memory,
+      module,
       kind: relaxed ? "relaxed-simd" : "simd",
       allocator: new HeapAllocator(CTRL_BYTES, (end) => growTo(memory, end)),
       ops: ops.exports as unknown as WasmOps,
+      splitGemm: {
+        ...kernels,
+        gemm: (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
+          gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1),
+      },
     };
     givePackBuffers(e, 0);
     engine = e;
@@ -137,10 +147,6 @@ export function getNumThreads(): number {
   return numThreads;
 }
 
-function ctrlView(e: Engine): Int32Array {
-  return e.ctrl;
-}
-
 /** Allocates thread `t`'s packing buffers (kept for the life of the process) and records them in the control block. */
 function givePackBuffers(e: Engine, t: number): void {
   const block = e.allocator.alloc(PACK_BYTES, MAX_HEAP_BYTES);
@@ -150,7 +156,7 @@ function givePackBuffers(e: Engine, t: number): void {
 
 /** Workers whose instance is ready, counted from id 0 up to the first that is not. */
 function readyWorkers(e: Engine): number {
-  const ctrl = ctrlView(e);
+  const ctrl = e.ctrl;
   let r = 0;
   while (r < workers.length && Atomics.load(ctrl, CTRL.ready + r) === 1) r++;
   return r;
@@ -212,7 +218,7 @@ const heapBuffers = new WeakSet<ArrayBufferLike>();
 export const MAX_HEAP_BYTES = 2 ** 31 - PAGE;
 
 /** Default of {@link setCpuHeapLimit}: how far tensor storage may grow the heap. */
-export const DEFAULT_STORAGE_LIMIT = 2 ** 30;
+const DEFAULT_STORAGE_LIMIT = 2 ** 30;
 let storageLimit = DEFAULT_STORAGE_LIMIT;
 
 function growTo(memory: WebAssembly.Memory, end: number): boolean {
@@ -339,7 +345,7 @@ export function lastGemmThreads(): number {
 export function workerChunksRun(): number {
   const e = loadEngine();
   if (!e) return 0;
-  const ctrl = ctrlView(e);
+  const ctrl = e.ctrl;
   let sum = 0;
   for (let t = 1; t <= MAX_WORKERS; t++) sum += Atomics.load(ctrl, CTRL.stats + t);
   return sum;
@@ -407,7 +413,7 @@ export function gemmHeap(
 
 /** Publishes a job, works on it on this thread too, and returns when every chunk is done. */
 function run(e: Engine, kind: number, args: number[], chunks: number, threads: number): void {
-  const ctrl = ctrlView(e);
+  const ctrl = e.ctrl;
   publishJob(ctrl, kind, args, chunks, threads);
   Atomics.notify(ctrl, CTRL.generation);
   workOnJob(ctrl, e, 0);
@@ -443,11 +449,7 @@ export function runConvJobs(kind: number, job: ConvJob, items: number, threads: 
   const e = loadEngine();
   if (!e) throw new Error("runConvJobs: WebAssembly SIMD is not available");
   if (threads <= 1) {
-    const parallel: GemmFn = (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
-      gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1);
-    for (let i = 0; i < items; i++) {
-      runConvChunk(kind, job, { gemm: parallel, unfold: e.unfold, fold: e.fold, heap: e.heap, ctrl: e.ctrl }, 0, i);
-    }
+    for (let i = 0; i < items; i++) runConvChunk(kind, job, e.splitGemm, 0, i);
     return;
   }
   lastThreads = threads;
@@ -479,25 +481,17 @@ export function gemmF32(
   if (m === 0 || n === 0) return true;
   const aHeap = heapAddress(a), bHeap = heapAddress(b), cHeap = heapAddress(c);
   const aSpan = aHeap < 0 ? span(m, k, ars, acs) : null, bSpan = bHeap < 0 ? span(k, n, brs, bcs) : null;
-  const bytes = ((aSpan?.len ?? 0) + (bSpan?.len ?? 0) + (cHeap < 0 ? m * n : 0)) * 4;
+  const aLen = aSpan?.len ?? 0, bLen = bSpan?.len ?? 0;
+  const bytes = (aLen + bLen + (cHeap < 0 ? m * n : 0)) * 4;
   const scratch = bytes > 0 ? heapAlloc(bytes) : 0;
   if (scratch < 0) return false;
   try {
+    // Scratch holds, in order, the copies of A and B that are not in the heap and C's result when C is not.
     const h = heapF32();
-    let at = scratch;
-    let aAt = aHeap + aOff * 4, ar = ars, ac = acs;
-    if (aSpan) {
-      [ar, ac] = place(h, at, a, aOff, m, k, ars, acs, aSpan);
-      aAt = at;
-      at += aSpan.len * 4;
-    }
-    let bAt = bHeap + bOff * 4, br = brs, bc = bcs;
-    if (bSpan) {
-      [br, bc] = place(h, at, b, bOff, k, n, brs, bcs, bSpan);
-      bAt = at;
-      at += bSpan.len * 4;
-    }
-    const cAt = cHeap < 0 ? at : cHeap + cOff * 4;
+    const [aAt, ar, ac] = aSpan ? place(h, scratch, a, aOff, m, k, ars, acs, aSpan) : [aHeap + aOff * 4, ars, acs];
+    const bScratch = scratch + aLen * 4;
+    const [bAt, br, bc] = bSpan ? place(h, bScratch, b, bOff, k, n, brs, bcs, bSpan) : [bHeap + bOff * 4, brs, bcs];
+    const cAt = cHeap < 0 ? bScratch + bLen * 4 : cHeap + cOff * 4;
     gemmHeap(m, n, k, aAt, ar, ac, bAt, br, bc, cAt, n, false);
     if (cHeap < 0) c.set(heapF32().subarray(cAt / 4, cAt / 4 + m * n), cOff);
   } finally {
@@ -520,7 +514,7 @@ function span(rows: number, cols: number, rs: number, cs: number): Span {
   return footprint <= 2 * rows * cols + 64 ? { len: footprint, raw: true } : { len: rows * cols, raw: false };
 }
 
-/** Copies the operand to heap byte address `at`; returns the strides to read it with. */
+/** Copies the operand to heap byte address `at`; returns where and with which strides to read it. */
 function place(
   h: Float32Array,
   at: number,
@@ -531,14 +525,14 @@ function place(
   rs: number,
   cs: number,
   s: Span,
-): [number, number] {
+): [number, number, number] {
   const dst = at / 4;
   if (s.raw) {
     // One memcpy of the footprint keeps the source strides (transposes and broadcasts cost nothing).
     h.set(src.subarray(off, off + s.len), dst);
-    return [rs, cs];
+    return [at, rs, cs];
   }
   let o = dst;
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) h[o++] = src[off + i * rs + j * cs];
-  return [cols, 1];
+  return [at, cols, 1];
 }
