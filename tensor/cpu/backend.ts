@@ -1,6 +1,8 @@
 /**
- * The CPU backend: typed arrays on the host, loops compiled from the
- * elementwise table, a blocked matmul, and im2col-free convolution.
+ * The CPU backend: typed arrays in the WebAssembly heap (`storage.ts`),
+ * WebAssembly SIMD kernels where they apply (`*_wasm.ts`), else loops compiled
+ * from the elementwise table, a blocked matmul, and convolution as GEMMs
+ * (`conv.ts`).
  *
  * @module
  */
@@ -59,15 +61,12 @@ function scalarArray(v: number): Float64Array {
   return a;
 }
 
-function operand(
-  x: View | number,
-  rank: number,
-): { data: ArrayLike<number>; offset: number; strides: readonly number[] } {
+type Operand = { data: ArrayLike<number>; offset: number; strides: readonly number[] };
+
+function operand(x: View | number, rank: number): Operand {
   if (typeof x === "number") return { data: scalarArray(x), offset: 0, strides: new Array(rank).fill(0) };
   return { data: cpuData(x.storage), offset: x.offset, strides: x.strides };
 }
-
-type Operand = { data: ArrayLike<number>; offset: number; strides: readonly number[] };
 
 function runLoop(expr: string, operands: Operand[], shape: Shape, out: TypedArray, dst?: View): void {
   if (numel(shape) === 0) return;
@@ -135,17 +134,9 @@ export class CpuBackend implements Backend {
 
   axpy(out: Storage, x: View, alpha: number): void {
     if (wasmOn() && wasmAxpy(out, x, alpha)) return;
-    const o = cpuData(out);
-    const n = numel(x.shape);
-    let src = cpuData(x.storage);
-    let at = x.offset;
-    if (!isContiguous(x.shape, x.strides)) {
-      const tmp = tempStorage(out.dtype, n);
-      this.copy(x, { storage: tmp, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 });
-      src = cpuData(tmp);
-      at = 0;
-    }
-    for (let i = 0; i < n; i++) o[i] += alpha * src[at + i];
+    // The ops layer passes x of out's dtype, so a strided x's contiguous copy holds the same values.
+    const o = cpuData(out), src = contig(this, x);
+    for (let i = 0; i < src.length; i++) o[i] += alpha * src[i];
   }
 
   crossEntropyForward(args: CrossEntropyArgs, loss: Storage, rowWeight: Storage, saved: Storage): void {
@@ -225,39 +216,17 @@ export class CpuBackend implements Backend {
   reduce(op: ReduceOp, a: View, reduceDims: number, out: Storage): void {
     claim(out);
     if (wasmOn() && wasmReduce(op, a, reduceDims, out)) return;
-    let view: View = a;
-    const inner = numel(a.shape.slice(a.shape.length - reduceDims));
-    const c = collapseDims(a.shape.slice(a.shape.length - reduceDims), [a.strides.slice(a.shape.length - reduceDims)]);
-    const innerContiguous = inner <= 1 || (c.shape.length === 1 && c.strides[0][0] === 1);
-    const nd = a.shape.length, kept = nd - reduceDims;
-    if (
-      !innerContiguous &&
-      reduceStrided(
-        op,
-        cpuData(a.storage),
-        a.offset,
-        a.shape.slice(0, kept),
-        a.strides.slice(0, kept),
-        a.shape.slice(kept),
-        a.strides.slice(kept),
-        cpuData(out),
-      )
-    ) return;
-    if (!innerContiguous) {
-      const tmp = tempStorage(a.storage.dtype, numel(a.shape));
-      view = { storage: tmp, shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
-      this.copy(a, view);
+    const kept = a.shape.length - reduceDims;
+    const outerShape = a.shape.slice(0, kept), innerShape = a.shape.slice(kept), innerStrides = a.strides.slice(kept);
+    const inner = numel(innerShape);
+    const c = collapseDims(innerShape, [innerStrides]);
+    const x = cpuData(a.storage), o = cpuData(out);
+    if (inner <= 1 || (c.shape.length === 1 && c.strides[0][0] === 1)) {
+      reduceKernel(op, x, a.offset, outerShape, a.strides.slice(0, kept), inner, o);
+    } else if (!reduceStrided(op, x, a.offset, outerShape, a.strides.slice(0, kept), innerShape, innerStrides, o)) {
+      // Neither strided layout applies: reduce a contiguous copy.
+      reduceKernel(op, contig(this, a), 0, outerShape, contiguousStrides(a.shape).slice(0, kept), inner, o);
     }
-    const outerShape = view.shape.slice(0, view.shape.length - reduceDims);
-    reduceKernel(
-      op,
-      cpuData(view.storage),
-      view.offset,
-      outerShape,
-      view.strides.slice(0, outerShape.length),
-      inner,
-      cpuData(out),
-    );
   }
 
   matmul(a: View, b: View, out: Storage): void {
@@ -509,12 +478,11 @@ function channels(v: View | null, c: number, fill: number): Float64Array {
 function contig(backend: CpuBackend, v: View): TypedArray {
   const data = cpuData(v.storage);
   const n = numel(v.shape);
-  const strides = contiguousStrides(v.shape);
-  let isContig = true;
-  for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== strides[d]) isContig = false;
-  if (isContig) return v.offset === 0 && data.length === n ? data : data.subarray(v.offset, v.offset + n);
+  if (isContiguous(v.shape, v.strides)) {
+    return v.offset === 0 && data.length === n ? data : data.subarray(v.offset, v.offset + n);
+  }
   const tmp = tempStorage(v.storage.dtype, n);
-  backend.copy(v, { storage: tmp, shape: v.shape, strides, offset: 0 });
+  backend.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
   return cpuData(tmp);
 }
 

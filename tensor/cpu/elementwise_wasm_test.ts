@@ -4,22 +4,14 @@ import { contiguousStrides, numel } from "../shape.ts";
 import { cpuBackend } from "./backend.ts";
 import { CpuStorage } from "./storage.ts";
 import { WASM_MIN_RUN, wasmBinary, wasmReluBackward, wasmUnary, wasmWhere } from "./elementwise_wasm.ts";
-import { heapAllocStorage, heapFree, wasmOps } from "./wasm/runtime.ts";
+import { wasmOps } from "./wasm/runtime.ts";
+import { freeAll, heapArray, heapF32 } from "./wasm_test_util.ts";
 
 // ---- helpers -----------------------------------------------------------------------
 
-const blocks: number[] = [];
-
-/** Storage of `n` elements in the WebAssembly heap (freed by `release`). */
+/** Storage of `n` elements in the WebAssembly heap (freed by `freeAll`). */
 function heap(ctor: typeof Float32Array | typeof Uint8Array, n: number): CpuStorage {
-  const s = ctor === Uint8Array ? heapAllocStorage(Uint8Array, n) : heapAllocStorage(Float32Array, n);
-  ok(s, "heap storage");
-  blocks.push(s.addr);
-  return new CpuStorage(s.data);
-}
-
-function release(): void {
-  for (const addr of blocks.splice(0)) heapFree(addr);
+  return new CpuStorage(ctor === Uint8Array ? heapArray(Uint8Array, n) : heapF32(n));
 }
 
 function withHeap(fn: () => void): () => void {
@@ -28,7 +20,7 @@ function withHeap(fn: () => void): () => void {
     try {
       fn();
     } finally {
-      release();
+      freeAll();
     }
   };
 }

@@ -9,6 +9,7 @@
 
 import type { AdamUpdateOptions, CrossEntropyArgs, SgdUpdateOptions, Storage, View } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
+import { isContiguous, numel } from "../shape.ts";
 
 /** The typed array of a CPU storage (passed in so this file does not import the backend). */
 export type DataOf = (s: Storage) => TypedArray;
@@ -120,12 +121,9 @@ export function crossEntropyBackward(
 
 /** The contiguous elements of `v` and where they start (the contract promises a contiguous gradient). */
 function flat(data: DataOf, v: View, n: number, op: string): { g: TypedArray; at: number } {
-  let expect = 1;
-  for (let d = v.shape.length - 1; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== expect) throw new Error(`${op}: expected a contiguous gradient`);
-    expect *= v.shape[d];
-  }
-  if (expect !== n) throw new RangeError(`${op}: gradient has ${expect} elements, parameter ${n}`);
+  if (!isContiguous(v.shape, v.strides)) throw new Error(`${op}: expected a contiguous gradient`);
+  const len = numel(v.shape);
+  if (len !== n) throw new RangeError(`${op}: gradient has ${len} elements, parameter ${n}`);
   return { g: data(v.storage), at: v.offset };
 }
 

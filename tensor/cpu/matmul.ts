@@ -43,14 +43,11 @@ export function gemm(
   c: { [i: number]: number; length: number },
   cOff: number,
 ): void {
-  if (k === 0) {
-    for (let i = 0; i < m * n; i++) c[cOff + i] = 0;
-    return;
-  }
   if (
-    a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array && getCpuKernels() === "wasm"
+    k !== 0 && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array &&
+    getCpuKernels() === "wasm"
   ) {
-    // Operands too large for the WebAssembly heap fall through to the TypeScript kernel.
+    // Operands too large for the WebAssembly heap fall through to the TypeScript kernel (which also zero-fills k = 0).
     if (gemmF32(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff)) return;
   }
   gemmTs(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff);

@@ -55,11 +55,27 @@ export function batchNormStats(
         sq += d * d;
       }
     }
-    const v = sq / m;
-    mean[ch] = mu;
-    invStd[ch] = 1 / Math.sqrt(v + eps);
-    if (variance) variance[ch] = v;
+    setChannelStats(ch, mu, sq / m, eps, mean, invStd, variance);
   }
+}
+
+/**
+ * Stores channel `ch`'s mean `mu`, `1/√(v + eps)` and (when `variance` is
+ * given) its biased variance `v`: the one place the statistics' per-channel
+ * formula is written, so `norm_wasm.ts` rounds exactly as this file does.
+ */
+export function setChannelStats(
+  ch: number,
+  mu: number,
+  v: number,
+  eps: number,
+  mean: TypedArray,
+  invStd: TypedArray,
+  variance: TypedArray | null,
+): void {
+  mean[ch] = mu;
+  invStd[ch] = 1 / Math.sqrt(v + eps);
+  if (variance) variance[ch] = v;
 }
 
 /** `out = (x - mean)·(invStd·weight) + bias` per channel of contiguous x `[n, c, s]`. */

@@ -22,6 +22,7 @@
  */
 
 import type { TypedArray } from "../dtype.ts";
+import { setChannelStats } from "./norm.ts";
 import { heapAddress, heapAlloc, heapF32, heapFree, type WasmOps, wasmOps } from "./wasm/runtime.ts";
 
 /** Byte address of float32 array `a` holding at least `n` elements in the heap, or -1. */
@@ -86,14 +87,8 @@ function statsByColumns(
     foldColumns(acc, 0, c, s, per);
     for (let ch = 0; ch < c; ch++) acc.fill(per[ch] / m, cols + ch * s, cols + ch * s + s);
     ops.bn_col_sums(xa, 0, n, cols, muAt, sc.addr, 1);
-    const mu = acc.slice(cols);
     foldColumns(acc, 0, c, s, per);
-    for (let ch = 0; ch < c; ch++) {
-      const v = per[ch] / m;
-      mean[ch] = mu[ch * s];
-      invStd[ch] = 1 / Math.sqrt(v + eps);
-      if (variance) variance[ch] = v;
-    }
+    for (let ch = 0; ch < c; ch++) setChannelStats(ch, acc[cols + ch * s], per[ch] / m, eps, mean, invStd, variance);
   } finally {
     heapFree(sc.addr);
   }
@@ -136,12 +131,7 @@ export function wasmBatchNormStats(
   try {
     ops.bn_stats(xa, n, c, s, sc.addr);
     const r = sc.f64;
-    for (let ch = 0; ch < c; ch++) {
-      const v = r[2 * ch + 1];
-      mean[ch] = r[2 * ch];
-      invStd[ch] = 1 / Math.sqrt(v + eps);
-      if (variance) variance[ch] = v;
-    }
+    for (let ch = 0; ch < c; ch++) setChannelStats(ch, r[2 * ch], r[2 * ch + 1], eps, mean, invStd, variance);
   } finally {
     heapFree(sc.addr);
   }

@@ -1,35 +1,10 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import * as norm from "./norm.ts";
 import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from "./norm_wasm.ts";
-import { heapAllocStorage, heapFree, wasmOps } from "./wasm/runtime.ts";
+import { wasmOps } from "./wasm/runtime.ts";
+import { freeAll, heapArray, heapF32, random, ulp } from "./wasm_test_util.ts";
 
 const HAVE_WASM = wasmOps() !== null;
-
-const live: number[] = [];
-/** `n` float32s in the heap starting `offset` elements into a block (so not 16-byte aligned for odd offsets). */
-function heapF32(n: number, offset = 0): Float32Array {
-  const s = heapAllocStorage(Float32Array, n + offset);
-  if (!s) throw new Error("no heap");
-  live.push(s.addr);
-  return s.data.subarray(offset);
-}
-function freeAll(): void {
-  for (const a of live.splice(0)) heapFree(a);
-}
-
-function random(a: Float32Array, seed: number, scale = 1, shift = 0): Float32Array {
-  let s = seed >>> 0;
-  for (let i = 0; i < a.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = ((s / 4294967296) * 2 - 1) * scale + shift;
-  }
-  return a;
-}
-
-function ulp(v: number): number {
-  const a = Math.abs(Math.fround(v));
-  return a === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(a)) - 23);
-}
 
 function close(got: number, want: number, label: string, slack = 0): void {
   ok(Math.abs(got - want) <= ulp(want) + slack, `${label}: ${got} vs ${want}`);
@@ -189,13 +164,12 @@ Deno.test({
       const [n, c, s] = [2, 3, 5], size = n * c * s;
       const x = random(heapF32(size), 1), g = random(heapF32(size), 2);
       const plain = x.slice(); // not in the heap
-      const f64x = heapAllocStorage(Float64Array, size)!;
-      live.push(f64x.addr);
+      const f64x = heapArray(Float64Array, size);
       const ones = new Float64Array(c).fill(1), zeros = new Float64Array(c);
       const mean = new Float32Array(c).fill(-7), invStd = new Float32Array(c).fill(-7);
       const untouched = (a: ArrayLike<number>) => ok(Array.from(a).every((v) => v === -7));
       ok(!wasmBatchNormStats(plain, n, c, s, 1e-5, mean, invStd, null));
-      ok(!wasmBatchNormStats(f64x.data, n, c, s, 1e-5, mean, invStd, null));
+      ok(!wasmBatchNormStats(f64x, n, c, s, 1e-5, mean, invStd, null));
       ok(!wasmBatchNormStats(x, n, c, s, 1e-5, new Float64Array(c), invStd, null));
       ok(!wasmBatchNormStats(x, n, c, s, 1e-5, mean, invStd, new Float32Array(c - 1)));
       ok(!wasmBatchNormStats(x, 0, c, s, 1e-5, mean, invStd, null), "n·s = 0");

@@ -11,7 +11,7 @@
 
 import type { AdamUpdateOptions, SgdUpdateOptions, Storage, View } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
-import { numel } from "../shape.ts";
+import { isContiguous, numel } from "../shape.ts";
 import { cpuData } from "./storage.ts";
 import { ADAM_AMSGRAD, ADAM_L2, SGD_FIRST, SGD_NESTEROV, SGD_UPDATE, SGD_WD } from "./wasm/optim_kernel.ts";
 import { heapAddress, wasmOps } from "./wasm/runtime.ts";
@@ -23,13 +23,9 @@ function storageAddr(a: TypedArray, n: number): number {
 
 /** Byte address of the first element of a contiguous float32 view of `n` elements in the heap, else -1. */
 function contiguousAddr(v: View, n: number): number {
-  let expect = 1;
-  for (let d = v.shape.length - 1; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== expect) return -1;
-    expect *= v.shape[d];
-  }
+  if (!isContiguous(v.shape, v.strides) || numel(v.shape) !== n) return -1;
   const data = cpuData(v.storage);
-  if (expect !== n || !(data instanceof Float32Array) || v.offset < 0 || v.offset + n > data.length) return -1;
+  if (!(data instanceof Float32Array) || v.offset < 0 || v.offset + n > data.length) return -1;
   const at = heapAddress(data);
   return at < 0 ? -1 : at + v.offset * 4;
 }

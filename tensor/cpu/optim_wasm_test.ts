@@ -3,29 +3,10 @@ import type { AdamUpdateOptions, SgdUpdateOptions, View } from "../backend.ts";
 import { cpuData, CpuStorage } from "./storage.ts";
 import * as fused from "./fused.ts";
 import { wasmAdamUpdate, wasmAxpy, wasmSgdUpdate } from "./optim_wasm.ts";
-import { heapAllocStorage, heapFree, wasmOps } from "./wasm/runtime.ts";
+import { wasmOps } from "./wasm/runtime.ts";
+import { freeAll, heapArray, heapF32, random } from "./wasm_test_util.ts";
 
 const HAVE_WASM = wasmOps() !== null;
-
-const live: number[] = [];
-function heapF32(n: number): Float32Array {
-  const s = heapAllocStorage(Float32Array, n);
-  if (!s) throw new Error("no heap");
-  live.push(s.addr);
-  return s.data;
-}
-function freeAll(): void {
-  for (const a of live.splice(0)) heapFree(a);
-}
-
-function random(a: Float32Array, seed: number, scale = 1, shift = 0): Float32Array {
-  let s = seed >>> 0;
-  for (let i = 0; i < a.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = ((s / 4294967296) * 2 - 1) * scale + shift;
-  }
-  return a;
-}
 
 /** A heap copy of `src`. */
 function onHeap(src: Float32Array): Float32Array {
@@ -272,8 +253,7 @@ Deno.test({
       const strided: View = { ...grad, shape: [3], strides: [2] };
       const shortGrad: View = { ...grad, shape: [n - 1], strides: [1] };
       const plainGrad: View = { ...grad, storage: new CpuStorage(cpuData(grad.storage).slice()) };
-      const f64 = heapAllocStorage(Float64Array, n)!;
-      live.push(f64.addr);
+      const f64 = heapArray(Float64Array, n);
       // SGD: momentum without a buffer; param, gradient or buffer not in the heap; strided or short gradient.
       ok(!wasmSgdUpdate(S(p), grad, null, sgd));
       ok(!wasmSgdUpdate(S(p.slice()), grad, S(b), sgd));
@@ -282,7 +262,7 @@ Deno.test({
       ok(!wasmSgdUpdate(S(p), strided, S(b), sgd));
       ok(!wasmSgdUpdate(S(p), shortGrad, S(b), sgd));
       ok(!wasmSgdUpdate(S(p), grad, S(heapF32(n - 1)), sgd), "buffer of another length");
-      ok(!wasmSgdUpdate(new CpuStorage(f64.data), grad, S(b), sgd), "float64 param");
+      ok(!wasmSgdUpdate(new CpuStorage(f64), grad, S(b), sgd), "float64 param");
       // Adam: AMSGrad without the maximum; any state outside the heap; a strided gradient.
       ok(!wasmAdamUpdate(S(p), grad, S(m), S(v), null, adam));
       ok(!wasmAdamUpdate(S(p), grad, S(m.slice()), S(v), S(vm), adam));

@@ -2,7 +2,8 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Pool2dGeometry } from "../backend.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
 import { wasmAvgPool2d, wasmAvgPool2dBackward, wasmMaxPool2d, wasmMaxPool2dBackward } from "./pool_wasm.ts";
-import { heapAllocStorage, heapFree, wasmOps } from "./wasm/runtime.ts";
+import { wasmOps } from "./wasm/runtime.ts";
+import { freeAll, heapArray, heapF32 } from "./wasm_test_util.ts";
 
 const hasWasm = wasmOps() !== null;
 
@@ -64,27 +65,6 @@ function geometry(s: Shape): Pool2dGeometry {
     outW: outSize(s.w, s.kw, s.sw, s.pw, dw, ceil),
     countIncludePad: s.countIncludePad ?? true,
   };
-}
-
-/** Heap-resident arrays for a test, all freed by `free()`. */
-class Heap {
-  readonly #addrs: number[] = [];
-  f32(n: number): Float32Array {
-    const s = heapAllocStorage(Float32Array, n);
-    if (!s) throw new Error("heap unavailable");
-    this.#addrs.push(s.addr);
-    return s.data;
-  }
-  i32(n: number): Int32Array {
-    const s = heapAllocStorage(Int32Array, n);
-    if (!s) throw new Error("heap unavailable");
-    this.#addrs.push(s.addr);
-    return s.data;
-  }
-  free(): void {
-    for (const a of this.#addrs) heapFree(a);
-    this.#addrs.length = 0;
-  }
 }
 
 /** Small integers (ties everywhere), some −0, ±∞ and NaN. */
@@ -258,11 +238,10 @@ Deno.test({
     const r = rng(1);
     for (const g of cases()) {
       if (!g.countIncludePad) continue; // max pooling ignores it
-      const heap = new Heap();
       try {
         const N = g.n * g.c * g.h * g.w, P = g.n * g.c * g.outH * g.outW;
         for (const special of [true, false]) {
-          const x = heap.f32(N), out = heap.f32(P), idx = heap.i32(P);
+          const x = heapF32(N), out = heapF32(P), idx = heapArray(Int32Array, P);
           fillData(x, r, special);
           out.fill(12345), idx.fill(12345);
           ok(wasmMaxPool2d(x, out, idx, g), label(g));
@@ -275,7 +254,7 @@ Deno.test({
           deepStrictEqual([...idx], [...tsIdx], `max idx vs pool.ts ${label(g)}`);
         }
       } finally {
-        heap.free();
+        freeAll();
       }
     }
   },
@@ -288,10 +267,9 @@ Deno.test({
     const r = rng(2);
     for (const g of cases()) {
       if (!g.countIncludePad) continue;
-      const heap = new Heap();
       try {
         const N = g.n * g.c * g.h * g.w, P = g.n * g.c * g.outH * g.outW;
-        const x = heap.f32(N), idx = heap.i32(P), go = heap.f32(P), dx = heap.f32(N);
+        const x = heapF32(N), idx = heapArray(Int32Array, P), go = heapF32(P), dx = heapF32(N);
         fillData(x, r);
         maxPool2d(x, new Float32Array(P), idx, g);
         for (let i = 0; i < P; i++) go[i] = r() * 2 - 1;
@@ -304,7 +282,7 @@ Deno.test({
         maxPool2dBackward(go, idx, ts, g);
         sameBits(dx, ts, `max backward vs pool.ts ${label(g)}`);
       } finally {
-        heap.free();
+        freeAll();
       }
     }
   },
@@ -314,10 +292,9 @@ Deno.test({
   name: "wasm maxPool2dBackward: indices outside the plane land where typed-array writes would",
   ignore: !hasWasm,
   fn() {
-    const heap = new Heap();
     try {
       const g = geometry({ n: 2, c: 1, h: 4, w: 4, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 });
-      const idx = heap.i32(8), go = heap.f32(8), dx = heap.f32(32);
+      const idx = heapArray(Int32Array, 8), go = heapF32(8), dx = heapF32(32);
       idx.set([0, 5, -1, 16, 3, 16, 15, 2 ** 31 - 1]); // 16 in plane 0 is plane 1's cell 0; in plane 1, past the end
       go.set([1, 2, 3, 4, 5, 6, 7, 8]);
       const expected = new Array(32).fill(0), ts = new Float32Array(32);
@@ -327,7 +304,7 @@ Deno.test({
       sameBits(dx, expected, "scatter");
       sameBits(dx, ts, "scatter vs pool.ts");
     } finally {
-      heap.free();
+      freeAll();
     }
   },
 });
@@ -338,11 +315,10 @@ Deno.test({
   fn() {
     const r = rng(3);
     for (const g of cases()) {
-      const heap = new Heap();
       try {
         const N = g.n * g.c * g.h * g.w, P = g.n * g.c * g.outH * g.outW;
         for (const special of [false, true]) {
-          const x = heap.f32(N), out = heap.f32(P);
+          const x = heapF32(N), out = heapF32(P);
           if (special) fillData(x, r);
           else for (let i = 0; i < N; i++) x[i] = Math.fround((r() * 2 - 1) * 10 ** Math.floor(r() * 8 - 4));
           out.fill(12345);
@@ -353,7 +329,7 @@ Deno.test({
           sameBits(out, ts, `avg vs pool.ts ${label(g)}`);
         }
       } finally {
-        heap.free();
+        freeAll();
       }
     }
   },
@@ -365,10 +341,9 @@ Deno.test({
   fn() {
     const r = rng(4);
     for (const g of cases()) {
-      const heap = new Heap();
       try {
         const N = g.n * g.c * g.h * g.w, P = g.n * g.c * g.outH * g.outW;
-        const go = heap.f32(P), dx = heap.f32(N);
+        const go = heapF32(P), dx = heapF32(N);
         // Thirds and sevenths round differently in float32 and float64, so a wrong order or rounding shows.
         for (let i = 0; i < P; i++) go[i] = Math.fround((r() * 2 - 1) * 10 ** Math.floor(r() * 6 - 3));
         for (let i = 0; i < N; i++) dx[i] = Math.fround(r() - 0.5);
@@ -379,7 +354,7 @@ Deno.test({
         avgPool2dBackward(go, ts, g);
         sameBits(dx, ts, `avg backward vs pool.ts ${label(g)}`);
       } finally {
-        heap.free();
+        freeAll();
       }
     }
   },
@@ -398,10 +373,9 @@ Deno.test({
     ];
     for (const shape of shapes) {
       const g = geometry(shape);
-      const heap = new Heap();
       try {
         const N = g.n * g.c * g.h * g.w, P = g.n * g.c * g.outH * g.outW;
-        const x = heap.f32(N), out = heap.f32(P), idx = heap.i32(P), go = heap.f32(P), dx = heap.f32(N);
+        const x = heapF32(N), out = heapF32(P), idx = heapArray(Int32Array, P), go = heapF32(P), dx = heapF32(N);
         fillData(x, r);
         for (let i = 0; i < P; i++) go[i] = r();
         const tsOut = new Float32Array(P), tsIdx = new Int32Array(P), tsDx = new Float32Array(N);
@@ -420,7 +394,7 @@ Deno.test({
         avgPool2dBackward(go, tsDx, g);
         sameBits(dx, tsDx, `avg backward ${label(g)}`);
       } finally {
-        heap.free();
+        freeAll();
       }
     }
   },
@@ -429,13 +403,12 @@ Deno.test({
 Deno.test("wasm pooling: operands outside the heap, not float32 or too short are declined, nothing written", () => {
   const g = geometry({ n: 1, c: 2, h: 6, w: 6, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 });
   const N = 72, P = 18;
-  const heap = new Heap();
   try {
     const plainX = Float32Array.from({ length: N }, (_, i) => i);
     const plainOut = new Float32Array(P).fill(7), plainIdx = new Int32Array(P).fill(7);
-    const x = hasWasm ? heap.f32(N) : plainX, out = hasWasm ? heap.f32(P) : plainOut;
-    const idx = hasWasm ? heap.i32(P) : plainIdx, go = hasWasm ? heap.f32(P) : new Float32Array(P);
-    const dx = hasWasm ? heap.f32(N) : new Float32Array(N);
+    const x = hasWasm ? heapF32(N) : plainX, out = hasWasm ? heapF32(P) : plainOut;
+    const idx = hasWasm ? heapArray(Int32Array, P) : plainIdx, go = hasWasm ? heapF32(P) : new Float32Array(P);
+    const dx = hasWasm ? heapF32(N) : new Float32Array(N);
     x.set(plainX), out.fill(7), idx.fill(7), go.fill(1), dx.fill(7);
     const untouched = () => {
       ok(out.every((v) => v === 7) && idx.every((v) => v === 7) && dx.every((v) => v === 7));
@@ -460,13 +433,9 @@ Deno.test("wasm pooling: operands outside the heap, not float32 or too short are
     ok(!wasmMaxPool2dBackward(new Float64Array(P), idx, dx, g));
     untouched();
     if (!hasWasm) return;
-    const x64 = heapAllocStorage(Float64Array, N)!;
-    try {
-      ok(!wasmMaxPool2d(x64.data, out, idx, g));
-      ok(!wasmAvgPool2d(x64.data, out, g));
-    } finally {
-      heapFree(x64.addr);
-    }
+    const x64 = heapArray(Float64Array, N);
+    ok(!wasmMaxPool2d(x64, out, idx, g));
+    ok(!wasmAvgPool2d(x64, out, g));
     // Arrays shorter than the geometry, and geometries out of range.
     ok(!wasmMaxPool2d(x.subarray(0, N - 1), out, idx, g));
     ok(!wasmMaxPool2d(x, out.subarray(0, P - 1), idx, g));
@@ -482,7 +451,7 @@ Deno.test("wasm pooling: operands outside the heap, not float32 or too short are
     ok(wasmAvgPool2dBackward(go, dx, { ...g, c: 0 }));
     untouched();
   } finally {
-    heap.free();
+    freeAll();
   }
 });
 
@@ -490,18 +459,17 @@ Deno.test({
   name: "wasm pooling: a heap subarray at an offset works like a fresh block",
   ignore: !hasWasm,
   fn() {
-    const heap = new Heap();
     try {
       const g = geometry({ n: 1, c: 3, h: 9, w: 13, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1 });
       const N = 3 * 9 * 13, P = 3 * g.outH * g.outW;
-      const big = heap.f32(N + 5), x = big.subarray(5), out = heap.f32(P + 3).subarray(3), idx = heap.i32(P);
+      const big = heapF32(N + 5), x = big.subarray(5), out = heapF32(P + 3).subarray(3), idx = heapArray(Int32Array, P);
       fillData(x, rng(6));
       ok(wasmMaxPool2d(x, out, idx, g));
       const ref = refMax(x, g);
       sameBits(out, ref.out, "max at offset");
       deepStrictEqual([...idx], ref.idx);
     } finally {
-      heap.free();
+      freeAll();
     }
   },
 });

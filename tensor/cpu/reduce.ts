@@ -7,7 +7,7 @@
 
 import type { ReduceOp } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
-import { numel, type Shape } from "../shape.ts";
+import { collapseDims, numel, type Shape } from "../shape.ts";
 
 /** Reduces each contiguous run of `inner` elements into `out`. */
 export function reduceKernel(
@@ -152,32 +152,25 @@ export interface Dims {
 /**
  * Merges adjacent dims that are contiguous with each other and drops size-1
  * dims; at least one dim remains (an empty block becomes `[1]` with stride 0).
+ * `collapseDims` for a single view.
  */
 export function collapse(shape: Shape, strides: readonly number[]): Dims {
-  const s: number[] = [], st: number[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = s.length - 1;
-    if (last >= 0 && st[last] === strides[d] * shape[d]) {
-      s[last] *= shape[d];
-      st[last] = strides[d];
-    } else {
-      s.push(shape[d]);
-      st.push(strides[d]);
-    }
-  }
-  if (s.length === 0) return { shape: [1], strides: [0] };
-  return { shape: s, strides: st };
+  const c = collapseDims(shape, [strides]);
+  return { shape: c.shape, strides: c.strides[0] };
 }
 
-/** Calls `fn(base)` for the offset of every position of `dims` (row-major), starting from `base`. */
-function forEachOffset(dims: Dims, base: number, fn: (at: number) => void): void {
+/**
+ * Calls `fn(at, index)` for every position of `dims` in row-major order, with
+ * `at` its element offset (starting from `base`) and `index` its ordinal;
+ * empty `dims` is one position, at `base`.
+ */
+export function forEachOffset(dims: Dims, base: number, fn: (at: number, index: number) => void): void {
   const nd = dims.shape.length;
   const total = numel(dims.shape);
   const pos = new Array<number>(nd).fill(0);
   let at = base;
   for (let r = 0; r < total; r++) {
-    fn(at);
+    fn(at, r);
     for (let d = nd - 1; d >= 0; d--) {
       at += dims.strides[d];
       if (++pos[d] < dims.shape[d]) break;
@@ -191,7 +184,6 @@ function runsOfRuns(op: ReduceOp, x: TypedArray, offset: number, outer: Dims, in
   const ni = inner.shape.length;
   const run = inner.shape[ni - 1];
   const rest: Dims = { shape: inner.shape.slice(0, ni - 1), strides: inner.strides.slice(0, ni - 1) };
-  if (rest.shape.length === 0) rest.shape.push(1), rest.strides.push(0);
   let r = 0;
   forEachOffset(outer, offset, (base) => {
     let acc = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
@@ -215,7 +207,6 @@ function sumRows(x: TypedArray, offset: number, outer: Dims, inner: Dims, out: T
   const no = outer.shape.length;
   const row = outer.shape[no - 1];
   const rows: Dims = { shape: outer.shape.slice(0, no - 1), strides: outer.strides.slice(0, no - 1) };
-  if (rows.shape.length === 0) rows.shape.push(1), rows.strides.push(0);
   if (accScratch.length < row) accScratch = new Float64Array(row);
   const acc = accScratch;
   let o = 0;

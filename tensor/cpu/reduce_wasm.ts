@@ -26,7 +26,7 @@
 import type { ReduceOp, Storage, View } from "../backend.ts";
 import { numel } from "../shape.ts";
 import { cpuData } from "./storage.ts";
-import { collapse, type Dims } from "./reduce.ts";
+import { collapse, type Dims, forEachOffset } from "./reduce.ts";
 import { heapAddress, heapAlloc, heapFree, wasmOps } from "./wasm/runtime.ts";
 
 /** The kernel of each op and layout (`wasm/reduce_kernel.ts`). */
@@ -45,23 +45,6 @@ function asTwo(d: Dims): { reps: number; repStride: number; n: number; stride: n
   if (k > 2) return null;
   const n = d.shape[k - 1], stride = d.shape[k - 1] === 1 ? 1 : d.strides[k - 1];
   return k === 2 ? { reps: d.shape[0], repStride: d.strides[0], n, stride } : { reps: 1, repStride: 0, n, stride };
-}
-
-/** Calls `fn(elementOffset, index)` for every position of the leading dims `dims` (row-major). */
-function forEachLeading(dims: Dims, fn: (at: number, index: number) => void): void {
-  const nd = dims.shape.length;
-  const total = numel(dims.shape);
-  const pos = new Array<number>(nd).fill(0);
-  let at = 0;
-  for (let r = 0; r < total; r++) {
-    fn(at, r);
-    for (let d = nd - 1; d >= 0; d--) {
-      at += dims.strides[d];
-      if (++pos[d] < dims.shape[d]) break;
-      at -= dims.strides[d] * dims.shape[d];
-      pos[d] = 0;
-    }
-  }
 }
 
 /**
@@ -119,14 +102,13 @@ export function wasmReduce(op: ReduceOp, a: View, reduceDims: number, out: Stora
     const call = layout === "runs"
       ? (at: number, i: number) => fn(src + at * 4, oa + i * rows * 4, rows, rowStride, reps, repStride, n)
       : (at: number, i: number) => fn(src + at * 4, oa + i * rows * 4, rows, reps, repStride, n, stride);
-    if (leading.shape.length === 0) call(0, 0);
-    else forEachLeading(leading, call);
+    forEachOffset(leading, 0, call);
     return true;
   }
   const acc = heapAlloc(rows * 8);
   if (acc < 0) return false;
   try {
-    forEachLeading(leading, (at, i) => {
+    forEachOffset(leading, 0, (at, i) => {
       ops.red_sum_cols(src + at * 4, oa + i * rows * 4, rows, reps, repStride, n, stride, acc);
     });
   } finally {

@@ -3,21 +3,10 @@ import type { ReduceOp, View } from "../backend.ts";
 import { contiguousStrides, numel } from "../shape.ts";
 import { cpuBackend, CpuStorage } from "./backend.ts";
 import { wasmReduce } from "./reduce_wasm.ts";
-import { heapAllocStorage, heapFree, wasmOps } from "./wasm/runtime.ts";
+import { wasmOps } from "./wasm/runtime.ts";
+import { freeAll, heapArray, heapF32, ulp } from "./wasm_test_util.ts";
 
 const HAVE_WASM = wasmOps() !== null;
-
-/** A heap-backed float32 storage, freed by {@link freeAll}. */
-const live: number[] = [];
-function heapF32(n: number): Float32Array {
-  const s = heapAllocStorage(Float32Array, n);
-  if (!s) throw new Error("no heap");
-  live.push(s.addr);
-  return s.data;
-}
-function freeAll(): void {
-  for (const a of live.splice(0)) heapFree(a);
-}
 
 function fillRandom(a: Float32Array, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
@@ -48,13 +37,6 @@ function naive(op: "sum" | "max" | "min", x: Float32Array, v: View, reduceDims: 
     res.push(acc);
   }
   return res;
-}
-
-/** One float32 ulp at |v|. */
-function ulp(v: number): number {
-  const a = Math.abs(Math.fround(v));
-  if (a === 0) return 2 ** -149;
-  return 2 ** (Math.floor(Math.log2(a)) - 23);
 }
 
 /** Runs wasmReduce and checks it applied and matches the definition (sums within a float32 ulp, max/min exact). */
@@ -288,12 +270,8 @@ Deno.test({
       untouched();
       ok(!wasmReduce("sum", v, 1, new CpuStorage(new Float32Array(4))));
       // Not float32.
-      const d = heapAllocStorage(Float64Array, 24)!;
-      live.push(d.addr);
-      ok(!wasmReduce("sum", { ...v, storage: new CpuStorage(d.data) }, 1, new CpuStorage(out)));
-      const i = heapAllocStorage(Int32Array, 4)!;
-      live.push(i.addr);
-      ok(!wasmReduce("sum", v, 1, new CpuStorage(i.data)));
+      ok(!wasmReduce("sum", { ...v, storage: new CpuStorage(heapArray(Float64Array, 24)) }, 1, new CpuStorage(out)));
+      ok(!wasmReduce("sum", v, 1, new CpuStorage(heapArray(Int32Array, 4))));
       untouched();
       // Empty input; an output too short for the kept dims.
       ok(!wasmReduce("sum", { ...v, shape: [4, 0], strides: [0, 1] }, 1, new CpuStorage(out)));
