@@ -18,22 +18,25 @@ export function setGradEnabled(on: boolean): boolean {
   return prev;
 }
 
-function runWith<R>(on: boolean, fn: () => R): R {
-  const prev = setGradEnabled(on);
+/**
+ * Runs `fn` with a mode switched by `set` (which returns the previous setting), restoring it when `fn` returns or
+ * throws; an async body keeps the mode until it settles (like awaiting inside `with torch.no_grad()`).
+ */
+function withMode<R>(set: (on: boolean) => boolean, on: boolean, fn: () => R): R {
+  const prev = set(on);
   let result: R;
   try {
     result = fn();
   } catch (e) {
-    enabled = prev;
+    set(prev);
     throw e;
   }
   if (result instanceof Promise) {
-    // An async body keeps the mode until it settles (like awaiting inside `with torch.no_grad()`).
     return result.finally(() => {
-      enabled = prev;
+      set(prev);
     }) as R;
   }
-  enabled = prev;
+  set(prev);
   return result;
 }
 
@@ -50,12 +53,12 @@ function runWith<R>(on: boolean, fn: () => R): R {
  * ```
  */
 export function noGrad<R>(fn: () => R): R {
-  return runWith(false, fn);
+  return withMode(setGradEnabled, false, fn);
 }
 
 /** Runs `fn` with graph recording on, even inside {@link noGrad}. */
 export function enableGrad<R>(fn: () => R): R {
-  return runWith(true, fn);
+  return withMode(setGradEnabled, true, fn);
 }
 
 let anomaly = false;
@@ -90,19 +93,5 @@ export function setDetectAnomaly(on: boolean): boolean {
  * ```
  */
 export function detectAnomaly<R>(fn: () => R): R {
-  const prev = setDetectAnomaly(true);
-  let result: R;
-  try {
-    result = fn();
-  } catch (e) {
-    anomaly = prev;
-    throw e;
-  }
-  if (result instanceof Promise) {
-    return result.finally(() => {
-      anomaly = prev;
-    }) as R;
-  }
-  anomaly = prev;
-  return result;
+  return withMode(setDetectAnomaly, true, fn);
 }

@@ -5,7 +5,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
-import { numel, type Shape } from "./shape.ts";
+import { contiguousStrides, numel, type Shape } from "./shape.ts";
 
 const THRESHOLD = 1000;
 const EDGE = 3;
@@ -45,12 +45,7 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType, devic
     if (Number.isFinite(v)) width = Math.max(width, strs[i].length);
   });
   const pad = (s: string) => s.padStart(width);
-  const strides: number[] = [];
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
+  const strides = contiguousStrides(shape);
   const indent = "tensor(".length;
   const render = (dim: number, off: number): string => {
     if (dim === shape.length) return pad(strs[off]);
@@ -71,7 +66,6 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType, devic
   const body = shape.length === 0 ? fmt(data[0]) : render(0, 0);
   const extras: string[] = [];
   if (device !== "cpu") extras.push(`device='${device}'`);
-  if (dtype !== "float32" && dtype !== "bool" && !(dtype === "int32")) extras.push(`dtype=${dtype}`);
-  if (dtype === "int32") extras.push("dtype=int32");
+  if (dtype !== "float32" && dtype !== "bool") extras.push(`dtype=${dtype}`);
   return `tensor(${body}${extras.length ? ", " + extras.join(", ") : ""}${suffix})`;
 }

@@ -28,6 +28,7 @@ import * as sm from "./ops/softmax.ts";
 
 export {
   type NestedArray,
+  ownsStorage,
   type ReduceOptions,
   Tensor,
   type TensorNode,
@@ -35,8 +36,16 @@ export {
   type VarOptions,
 } from "./tensor.ts";
 export type { DType, TypedArray } from "./dtype.ts";
-export { isFloating, promoteTypes } from "./dtype.ts";
-export { broadcastShapes, collapseDims, contiguousStrides, numel, type Shape } from "./shape.ts";
+export { dtypeOfArray, isFloating, promoteTypes } from "./dtype.ts";
+export {
+  broadcastShapes,
+  collapseDims,
+  contiguousStrides,
+  fmtShape,
+  isContiguous,
+  numel,
+  type Shape,
+} from "./shape.ts";
 export {
   type AdamUpdateOptions,
   type Backend,
@@ -70,7 +79,7 @@ export {
   wasmKernelKind,
 } from "./cpu/kernels.ts";
 export { BINARY_TABLE, type ElementwiseSpec, UNARY_TABLE } from "./elementwise_table.ts";
-export { defaultGenerator, Generator, manualSeed } from "./random.ts";
+export { defaultGenerator, Generator, manualSeed, pcgHash } from "./random.ts";
 export {
   arange,
   eye,

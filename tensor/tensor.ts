@@ -9,7 +9,7 @@
 import { type BackwardOptions, type GradHook, isGradEnabled, Node, runBackward } from "@dendrite/autograd";
 import { type Device, getBackend, type Storage, type View } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { contiguousStrides, fmtShape, isContiguous, numel, type Shape } from "./shape.ts";
+import { contiguousStrides, fmtShape, isContiguous, numel, type Shape, shapesEqual } from "./shape.ts";
 import * as views from "./ops/views.ts";
 import * as unary from "./ops/unary.ts";
 import * as binary from "./ops/binary.ts";
@@ -213,7 +213,7 @@ export class Tensor implements View {
       g = convert.fullLikeValue(this, 1);
     } else {
       if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
-      if (gradient.shape.length !== this.shape.length || gradient.shape.some((s, i) => s !== this.shape[i])) {
+      if (!shapesEqual(gradient.shape, this.shape)) {
         throw new RangeError(
           `backward: gradient has shape ${fmtShape(gradient.shape)} but the tensor has shape ${fmtShape(this.shape)}`,
         );
@@ -290,7 +290,7 @@ export class Tensor implements View {
   /** This tensor when it is exactly its whole storage, else a compact copy (freed by the caller). */
   private readable(): { tensor: Tensor; owned: boolean } {
     this.checkAlive("data");
-    if (this.offset === 0 && this.numel() === this.storage.length && this.isContiguous()) {
+    if (ownsStorage(this)) {
       return { tensor: this, owned: false };
     }
     return { tensor: convert.clone(this.detach()), owned: true };
@@ -754,6 +754,14 @@ export class Tensor implements View {
     inplace.update(this, () => this.clamp(min, max), "clamp_");
     return this;
   }
+}
+
+/**
+ * Whether `t` is exactly its whole storage (offset 0, contiguous, every
+ * element): a fused kernel may then treat the storage as the tensor.
+ */
+export function ownsStorage(t: Tensor): boolean {
+  return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
 }
 
 /** Whether `grad mode` would record an op on these inputs. */

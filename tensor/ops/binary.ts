@@ -7,12 +7,12 @@
  */
 
 import { noGrad } from "@dendrite/autograd";
-import type { BinaryOp, View } from "../backend.ts";
+import { type BinaryOp, getBackend, type View } from "../backend.ts";
 import { type DType, isFloating, promoteTypes, promoteWithScalar } from "../dtype.ts";
 import { BINARY_TABLE } from "../elementwise_table.ts";
-import { broadcastShapes, broadcastStrides, fmtShape, type Shape } from "../shape.ts";
+import { broadcastShapes, broadcastStrides, fmtShape, type Shape, shapesEqual } from "../shape.ts";
 import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
-import { backendOf, checkOperand, commonDevice, empty, record, sumToShape } from "./core.ts";
+import { checkOperand, commonDevice, empty, record, sumToShape } from "./core.ts";
 
 /** The dtype two operands compute in. */
 export function resultType(a: TensorOrScalar, b: TensorOrScalar): DType {
@@ -29,40 +29,45 @@ function shapeOf(x: TensorOrScalar): Shape {
   return x instanceof Tensor ? x.shape : [];
 }
 
-/** A tensor operand as a view broadcast to `shape`, cast to `dtype`; numbers pass through. */
-function prepare(x: TensorOrScalar, shape: Shape, dtype: DType): View | number {
+/** A tensor operand (already cast by {@link castedOperand}) as a view broadcast to `shape`; numbers pass through. */
+function prepare(x: TensorOrScalar, shape: Shape): View | number {
   if (!(x instanceof Tensor)) return x;
-  const t = x.dtype === dtype ? x : x.to(dtype);
-  return { storage: t.storage, shape, strides: broadcastStrides(t.shape, t.strides, shape), offset: t.offset };
+  return { storage: x.storage, shape, strides: broadcastStrides(x.shape, x.strides, shape), offset: x.offset };
 }
 
 function castedOperand(x: TensorOrScalar, dtype: DType): TensorOrScalar {
   return x instanceof Tensor && x.dtype !== dtype ? x.to(dtype) : x;
 }
 
-type BinaryRule = (a: TensorOrScalar, b: TensorOrScalar, out: Tensor, g: Tensor) => [Tensor | null, Tensor | null];
+/**
+ * A derivative rule: the gradients for `a` and `b` given the output's gradient `g`. `need` says which inputs take
+ * part in the graph; a rule computes nothing for the others (a constant operand's gradient would be thrown away).
+ */
+type BinaryRule = (
+  a: TensorOrScalar,
+  b: TensorOrScalar,
+  out: Tensor,
+  g: Tensor,
+  need: readonly [boolean, boolean],
+) => [Tensor | null, Tensor | null];
 
 const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
   add: (_a, _b, _o, g) => [g, g],
-  sub: (_a, _b, _o, g) => [g, g.neg()],
-  mul: (a, b, _o, g) => [g.mul(b), g.mul(a)],
-  div: (a, b, _o, g) => [g.div(b), needs(b) ? g.mul(a).div(mul(b, b)).neg() : null],
-  pow: (a, b, o, g) => [
+  sub: (_a, _b, _o, g, [, nb]) => [g, nb ? g.neg() : null],
+  mul: (a, b, _o, g, [na, nb]) => [na ? g.mul(b) : null, nb ? g.mul(a) : null],
+  div: (a, b, _o, g, [na, nb]) => [na ? g.div(b) : null, nb ? g.mul(a).div(mul(b, b)).neg() : null],
+  pow: (a, b, o, g, [na, nb]) => [
     // A scalar exponent stays a number: two numbers have no tensor (and no device) to compute on.
-    needs(a) ? g.mul(typeof b === "number" ? pow(a, b - 1).mul(b) : mul(b, pow(a, sub(b, 1)))) : null,
+    na ? g.mul(typeof b === "number" ? pow(a, b - 1).mul(b) : mul(b, pow(a, sub(b, 1)))) : null,
     // d/db a^b = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention).
-    needs(b) ? g.mul(o.mul(logOrZero(a))) : null,
+    nb ? g.mul(o.mul(logOrZero(a))) : null,
   ],
-  maximum: (a, b, _o, g) => tieSplit(a, b, g, "gt"),
-  minimum: (a, b, _o, g) => tieSplit(a, b, g, "lt"),
-  remainder: (a, b, _o, g) => [g, needs(b) ? g.mul(div(a, b).floor()).neg() : null],
+  maximum: (a, b, _o, g, need) => tieSplit(a, b, g, "gt", need),
+  minimum: (a, b, _o, g, need) => tieSplit(a, b, g, "lt", need),
+  remainder: (a, b, _o, g, [, nb]) => [g, nb ? g.mul(div(a, b).floor()).neg() : null],
   // Linear in the gradient operand; piecewise constant (derivative 0) in the ReLU input.
-  thresholdBackward: (a, _b, _o, g) => [null, applyBinary("thresholdBackward", a, g)],
+  thresholdBackward: (a, _b, _o, g, [, nb]) => [null, nb ? applyBinary("thresholdBackward", a, g) : null],
 };
-
-function needs(x: TensorOrScalar): boolean {
-  return x instanceof Tensor && x.requiresGrad;
-}
 
 function logOrZero(a: TensorOrScalar): TensorOrScalar {
   if (!(a instanceof Tensor)) return a === 0 ? 0 : Math.log(a);
@@ -70,11 +75,17 @@ function logOrZero(a: TensorOrScalar): TensorOrScalar {
 }
 
 /** Gradient of max/min: the winner takes it all, ties split it evenly (PyTorch). */
-function tieSplit(a: TensorOrScalar, b: TensorOrScalar, g: Tensor, win: "gt" | "lt"): [Tensor | null, Tensor | null] {
+function tieSplit(
+  a: TensorOrScalar,
+  b: TensorOrScalar,
+  g: Tensor,
+  win: "gt" | "lt",
+  [na, nb]: readonly [boolean, boolean],
+): [Tensor | null, Tensor | null] {
   const aWins = compare(win, a, b).to(g.dtype);
   const tie = compare("eq", a, b).to(g.dtype).mul(0.5);
   const wa = aWins.add(tie);
-  return [g.mul(wa), g.mul(wa.neg().add(1))];
+  return [na ? g.mul(wa) : null, nb ? g.mul(wa.neg().add(1)) : null];
 }
 
 /** Applies binary `op` with broadcasting and promotion, recording its derivative. */
@@ -93,18 +104,21 @@ export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar):
   const shape = broadcastShapes(op, shapeOf(a), shapeOf(b));
   const out = empty(shape, spec.bool ? "bool" : dtype, device);
   const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
-  const backend = backendOf((a instanceof Tensor ? a : b) as Tensor, op);
-  backend.binary(op, prepare(ca, shape, dtype), prepare(cb, shape, dtype), out.storage, shape);
+  getBackend(device).binary(op, prepare(ca, shape), prepare(cb, shape), out.storage, shape);
   const rule = RULES[op];
-  if (!rule || spec.bool) return out;
-  const inputs = [ca instanceof Tensor ? ca : null, cb instanceof Tensor ? cb : null];
-  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, inputs, (g) => {
-    const [ga, gb] = rule(ca, cb, out, g);
-    return [
-      inputs[0] && ga ? sumToShape(ga, inputs[0].shape) : null,
-      inputs[1] && gb ? sumToShape(gb, inputs[1].shape) : null,
-    ];
+  if (!rule || spec.bool || !needsGrad(ca, cb)) return out;
+  // Only the operands that require grad get a gradient: the engine has no node to send the others to.
+  const ta = graphInput(ca), tb = graphInput(cb);
+  const need = [ta !== null, tb !== null] as const;
+  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [ta, tb], (g) => {
+    const [ga, gb] = rule(ca, cb, out, g, need);
+    return [ta && ga ? sumToShape(ga, ta.shape) : null, tb && gb ? sumToShape(gb, tb.shape) : null];
   });
+}
+
+/** `x` when it is a tensor that requires grad (an input the graph routes a gradient to), else null. */
+function graphInput(x: TensorOrScalar): Tensor | null {
+  return x instanceof Tensor && x.requiresGrad ? x : null;
 }
 
 /** `a + b`. */
@@ -152,8 +166,8 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
     offset: cond.offset,
   };
   const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
-  backendOf(cond, "where").where(c, prepare(ca, shape, dtype), prepare(cb, shape, dtype), out.storage, shape);
-  const ta = ca instanceof Tensor ? ca : null, tb = cb instanceof Tensor ? cb : null;
+  getBackend(device).where(c, prepare(ca, shape), prepare(cb, shape), out.storage, shape);
+  const ta = graphInput(ca), tb = graphInput(cb);
   return record(out, "WhereBackward", [ta, tb], (g) => [
     ta ? sumToShape(where(cond, g, 0), ta.shape) : null,
     tb ? sumToShape(where(cond, 0, g), tb.shape) : null,
@@ -169,7 +183,7 @@ export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Te
   }
   const lo = min !== undefined ? noGradApply("maximum", x, min) : x;
   const out = max !== undefined ? noGradApply("minimum", lo, max) : lo;
-  if (out.shape.length !== x.shape.length || out.shape.some((s, i) => s !== x.shape[i])) {
+  if (!shapesEqual(out.shape, x.shape)) {
     throw new RangeError(
       `clamp: bounds would broadcast the input of shape ${fmtShape(x.shape)} to ${fmtShape(out.shape)}`,
     );

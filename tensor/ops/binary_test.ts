@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { maximum, minimum, type Tensor, tensor, where } from "../mod.ts";
 import * as binary from "./binary.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i], e = expected[i];
-    if (Number.isNaN(e)) assert.ok(Number.isNaN(a), `${what}[${i}]: ${a}, expected NaN`);
-    else assert.ok(Math.abs(a - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a}, expected ${e}`);
-  }
-}
+import { close, vals } from "./test_util.ts";
 
 const A = [[0.5, -1.25, 2], [3, -0.75, 1.5]]; // [2, 3]
 const B = [1.5, -2, 0.25]; // [3], broadcast over rows

@@ -40,7 +40,7 @@ function transfer(t: Tensor, device: string): Tensor {
       `to: moving a tensor from "${t.device}" to "${device}" needs a read-back; use await toDevice(t, "${device}")`,
     );
   }
-  const host = t.contiguous().dataSync();
+  const host = t.dataSync(); // compacts a view itself (and frees that copy)
   const out = new Tensor(getBackend(device).upload(host), t.shape);
   const from = t.device;
   return record(out, "ToDeviceBackward", [t], (g) => [g.to(from)]);

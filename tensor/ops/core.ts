@@ -8,7 +8,7 @@
 import { isAnomalyEnabled, Node } from "@dendrite/autograd";
 import { type Backend, getBackend } from "../backend.ts";
 import type { DType } from "../dtype.ts";
-import { fmtShape, numel, type Shape } from "../shape.ts";
+import { fmtShape, numel, type Shape, shapesEqual } from "../shape.ts";
 import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
 
 /** A fresh zeroed contiguous tensor. */
@@ -81,7 +81,7 @@ function checkFinite(t: Tensor, op: string, what: string): void {
 
 /** Sums a broadcast gradient back down to `shape` (the rule every broadcasting op needs). */
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
-  if (g.shape.length === shape.length && g.shape.every((s, i) => s === shape[i])) return g;
+  if (shapesEqual(g.shape, shape)) return g;
   const lead = g.shape.length - shape.length;
   if (lead < 0) throw new Error(`sumToShape: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
   const dims: number[] = [];

@@ -45,30 +45,38 @@ function inferNested(values: NestedValues): { shape: number[]; flat: (number | b
     if (probe === undefined) break;
   }
   const flat: (number | boolean)[] = [];
-  const walk = (v: NestedValues, depth: number, path: string): void => {
+  // The index path of the element being visited; spelled out (`[1][0]`) only for an error message.
+  const pos: number[] = [];
+  const path = () => pos.map((i) => `[${i}]`).join("");
+  const walk = (v: NestedValues, depth: number): void => {
     if (depth === shape.length) {
+      if (typeof v === "number" || typeof v === "boolean") {
+        flat.push(v);
+        return;
+      }
       if (Array.isArray(v)) {
-        throw new RangeError(`tensor: ragged nested array: element ${path} is an array but siblings are scalars`);
+        throw new RangeError(`tensor: ragged nested array: element ${path()} is an array but siblings are scalars`);
       }
-      if (typeof v !== "number" && typeof v !== "boolean") {
-        throw new TypeError(`tensor: element ${path} is ${typeof v}, expected a number or boolean`);
-      }
-      flat.push(v);
-      return;
+      throw new TypeError(`tensor: element ${path()} is ${typeof v}, expected a number or boolean`);
     }
     if (!Array.isArray(v)) {
       throw new RangeError(
-        `tensor: ragged nested array: element ${path} is a scalar, expected an array of length ${shape[depth]}`,
+        `tensor: ragged nested array: element ${path()} is a scalar, expected an array of length ${shape[depth]}`,
       );
     }
     if (v.length !== shape[depth]) {
       throw new RangeError(
-        `tensor: ragged nested array: element ${path} has length ${v.length}, expected ${shape[depth]}`,
+        `tensor: ragged nested array: element ${path()} has length ${v.length}, expected ${shape[depth]}`,
       );
     }
-    (v as readonly NestedValues[]).forEach((e, i) => walk(e, depth + 1, `${path}[${i}]`));
+    pos.push(0);
+    for (let i = 0; i < v.length; i++) {
+      pos[depth] = i;
+      walk((v as readonly NestedValues[])[i], depth + 1);
+    }
+    pos.pop();
   };
-  walk(values, 0, "");
+  walk(values, 0);
   return { shape, flat };
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { getBackend } from "../backend.ts";
-import { fmtShape, normalizeDim } from "../shape.ts";
+import { fmtShape, normalizeDim, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
 import { arange } from "./creation.ts";
@@ -65,7 +65,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
 
 /** Zeros of `shape` with `g` in its leading corner (the gradient of a src larger than its index). */
 function padTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.shape.every((s, i) => s === shape[i])) return g;
+  if (shapesEqual(g.shape, shape)) return g;
   const out = empty(shape, g.dtype, g.device);
   backendOf(g, "scatterAdd").copy(g, { storage: out.storage, shape: g.shape, strides: out.strides, offset: 0 });
   return out;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { oneHot, type Tensor, tensor } from "../mod.ts";
+import { oneHot, tensor } from "../mod.ts";
+import { vals } from "./test_util.ts";
 
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
 const int = (v: number[] | number[][]) => tensor(v, { dtype: "int32" });
 
 Deno.test("gather along dim 0 and 1 (index smaller than input, strided input)", () => {

@@ -7,8 +7,9 @@
  */
 
 import { isGradEnabled, noGrad } from "@dendrite/autograd";
-import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
-import type { Tensor, TensorOrScalar } from "../tensor.ts";
+import type { View } from "../backend.ts";
+import { broadcastShapes, broadcastStrides, fmtShape, shapesEqual } from "../shape.ts";
+import { ownsStorage, type Tensor, type TensorOrScalar } from "../tensor.ts";
 import { backendOf, commonDevice, empty } from "./core.ts";
 
 /** Throws unless `t` may be written in place now. */
@@ -23,12 +24,28 @@ function checkWritable(t: Tensor, op: string): void {
   }
 }
 
+/** `value` as a view broadcast to `t`'s shape, or an error naming `op` when that would change `t`'s shape. */
+function broadcastInto(op: string, value: Tensor, t: Tensor): View {
+  const shape = broadcastShapes(op, value.shape, t.shape);
+  if (!shapesEqual(shape, t.shape)) {
+    throw new RangeError(
+      `${op}: a value of shape ${fmtShape(value.shape)} cannot be written into a tensor of shape ${fmtShape(t.shape)}`,
+    );
+  }
+  return {
+    storage: value.storage,
+    shape: t.shape,
+    strides: broadcastStrides(value.shape, value.strides, t.shape),
+    offset: value.offset,
+  };
+}
+
 /** Writes `src` (broadcast to `t`'s shape) into `t`'s elements. */
 export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
   checkWritable(t, op);
   if (typeof src === "number") {
     const backend = backendOf(t, op);
-    if (t.offset === 0 && t.numel() === t.storage.length && t.isContiguous()) {
+    if (ownsStorage(t)) {
       backend.fill(t.storage, src); // fill_/zero_ on a whole tensor: no temporary at all
       return;
     }
@@ -39,23 +56,8 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
     one.dispose();
     return;
   }
-  const value = src;
-  commonDevice(op, t, value);
-  const shape = broadcastShapes(op, value.shape, t.shape);
-  if (shape.length !== t.ndim || shape.some((s, i) => s !== t.shape[i])) {
-    throw new RangeError(
-      `${op}: a value of shape ${fmtShape(value.shape)} cannot be written into a tensor of shape ${fmtShape(t.shape)}`,
-    );
-  }
-  backendOf(t, op).copy(
-    {
-      storage: value.storage,
-      shape: t.shape,
-      strides: broadcastStrides(value.shape, value.strides, t.shape),
-      offset: value.offset,
-    },
-    t,
-  );
+  commonDevice(op, t, src);
+  backendOf(t, op).copy(broadcastInto(op, src, t), t);
 }
 
 /**
@@ -66,33 +68,15 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
 export function addScaled(t: Tensor, other: TensorOrScalar, alpha: number, op: string): void {
   const backend = backendOf(t, op);
   if (
-    typeof other !== "number" && backend.axpy && t.dtype === other.dtype && t.offset === 0 &&
-    t.numel() === t.storage.length && t.isContiguous() && other.storage !== t.storage
+    typeof other !== "number" && backend.axpy && t.dtype === other.dtype && ownsStorage(t) &&
+    other.storage !== t.storage
   ) {
     checkWritable(t, op);
     commonDevice(op, t, other);
-    const shape = broadcastShapes(op, other.shape, t.shape);
-    if (shape.length !== t.ndim || shape.some((s, i) => s !== t.shape[i])) {
-      throw new RangeError(
-        `${op}: a value of shape ${fmtShape(other.shape)} cannot be written into a tensor of shape ${
-          fmtShape(t.shape)
-        }`,
-      );
-    }
-    backend.axpy(t.storage, {
-      storage: other.storage,
-      shape: t.shape,
-      strides: broadcastStrides(other.shape, other.strides, t.shape),
-      offset: other.offset,
-    }, alpha);
+    backend.axpy(t.storage, broadcastInto(op, other, t), alpha);
     return;
   }
   update(t, () => t.add(other, alpha), op);
-}
-
-/** Runs `fn` without recording, for the out-of-place half of an in-place op. */
-export function compute(fn: () => Tensor): Tensor {
-  return noGrad(fn);
 }
 
 /**
@@ -101,7 +85,7 @@ export function compute(fn: () => Tensor): Tensor {
  * would otherwise wait for the garbage collector).
  */
 export function update(t: Tensor, fn: () => Tensor, op: string): void {
-  const result = compute(fn);
+  const result = noGrad(fn);
   try {
     assign(t, result, op);
   } finally {

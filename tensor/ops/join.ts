@@ -5,7 +5,7 @@
  */
 
 import { promoteTypes } from "../dtype.ts";
-import { fmtShape, normalizeDim } from "../shape.ts";
+import { fmtShape, normalizeDim, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
 
@@ -48,14 +48,19 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new RangeError("stack: expected a non-empty list of tensors");
   const ref = tensors[0];
   for (const t of tensors) {
-    if (t.ndim !== ref.ndim || t.shape.some((s, i) => s !== ref.shape[i])) {
+    if (!shapesEqual(t.shape, ref.shape)) {
       throw new RangeError(
         `stack: expects tensors of equal shape, got ${fmtShape(ref.shape)} and ${fmtShape(t.shape)}`,
       );
     }
   }
   const d = normalizeDim("stack", dim, ref.ndim + 1);
-  return cat(tensors.map((t) => t.unsqueeze(d)), d);
+  const views = tensors.map((t) => t.unsqueeze(d));
+  const out = cat(views, d);
+  // Without a graph the views are done with: release their hold on the inputs' storage now (a DataLoader's collate
+  // stacks every batch), so disposing an input frees its memory rather than waiting for the collector.
+  if (!out.requiresGrad) { for (const v of views) v.dispose(); }
+  return out;
 }
 
 /** Splits into pieces of `size` (last may be smaller) or of the listed sizes, as views. */

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { arange, cat, stack, type Tensor, tensor } from "../mod.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
+import { arange, cat, liveTensors, stack, tensor } from "../mod.ts";
+import { vals } from "./test_util.ts";
 
 Deno.test("cat along each dim, negative dims, strided inputs, dtype promotion", () => {
   const a = tensor([[1, 2], [3, 4]]);
@@ -57,4 +56,15 @@ Deno.test("split by size and by sizes, chunk; pieces are views", () => {
   assert.throws(() => x.split([1, 2]), /split: sizes \[1, 2\] sum to 3, but dimension 0 has size 5/);
   assert.throws(() => x.split(0), /split: split size must be a positive integer/);
   assert.throws(() => x.chunk(0), /chunk: chunks must be a positive integer/);
+});
+
+Deno.test("stack without a graph leaves no views behind: disposing the inputs releases everything but the result", () => {
+  const before = liveTensors();
+  const a = tensor([1, 2]), b = tensor([3, 4]);
+  const s = stack([a, b]);
+  a.dispose();
+  b.dispose();
+  assert.deepStrictEqual(liveTensors(), before + 1);
+  assert.deepStrictEqual(Array.from(s.dataSync()), [1, 2, 3, 4]);
+  s.dispose();
 });

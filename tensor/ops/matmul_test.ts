@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { manualSeed, matmul, randn, type Tensor, tensor } from "../mod.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
+import { close, vals } from "./test_util.ts";
 
 /** Batched product by a triple loop, with NumPy broadcasting of batch dims (both operands of rank ≥ 2). */
 function refMatmul(a: number[], as: number[], b: number[], bs: number[]): { shape: number[]; values: number[] } {
@@ -33,16 +32,6 @@ function refMatmul(a: number[], as: number[], b: number[], bs: number[]): { shap
     }
   }
   return { shape: [...batch, m, n], values };
-}
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
 }
 
 Deno.test("matmul 2-D, batched and broadcast batch shapes against a triple loop", () => {

@@ -81,8 +81,8 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number |
   let rows = weight.indexSelect(0, flat);
   if (paddingIdx !== undefined && paddingIdx !== null) {
     const pad = paddingIdx < 0 ? paddingIdx + num : paddingIdx;
-    // Same values, but the padding rows come from a detached weight, so no gradient reaches them.
-    rows = where(flat.ne(pad).unsqueeze(1), rows, weight.detach().indexSelect(0, flat));
+    // Same values, but the padding rows are read through a detached view, so no gradient reaches them.
+    rows = where(flat.ne(pad).unsqueeze(1), rows, rows.detach());
   }
   return rows.reshape([...indices.shape, weight.shape[1]]);
 }
@@ -184,7 +184,7 @@ function nllCore(op: string, input: Tensor, target: Tensor, options: NllOptions)
   }
   checkRange(op, flat, c, ignoreIndex, "target", "classes");
   const keep = flat.ne(ignoreIndex);
-  const safe = where(keep, flat, 0).to("int32");
+  const safe = where(keep, flat, 0);
   const picked = rows.gather(1, safe.unsqueeze(1)).reshape([-1]);
   const keepF = keep.to(rows.dtype);
   const w = weight ? asFloat(weight, rows).indexSelect(0, safe).mul(keepF) : keepF;
@@ -247,7 +247,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   smooth = where(keep, smooth, 0);
   let smoothRed: Tensor;
   if (reduction === "mean") {
-    const safe = where(keep, target, 0).to("int32");
+    const safe = where(keep, target, 0);
     const denom = weight
       ? asFloat(weight, input).indexSelect(0, safe.reshape([-1])).mul(keep.reshape([-1]).to(input.dtype)).sum()
       : keep.to(input.dtype).sum();

@@ -33,20 +33,24 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-
   }
 }
 
-/** A direct 7-loop convolution with zero padding `[pt, pb]`×`[pl, pr]` (asymmetric allowed). */
+/**
+ * A direct 7-loop convolution with zero padding `[pt, pb]`×`[pl, pr]` (asymmetric allowed) and a dilation `d` for
+ * both axes or `[dh, dw]`.
+ */
 function naiveConv(
   x: Tensor,
   w: Tensor,
   b: Tensor | null,
   s: number,
   pads: [number, number, number, number],
-  d: number,
+  d: number | [number, number],
   groups: number,
 ): number[] {
   const [n, cIn, h, wd] = x.shape, [cOut, cInG, kh, kw] = w.shape;
   const [pt, pb, pl, pr] = pads;
-  const oh = Math.floor((h + pt + pb - d * (kh - 1) - 1) / s) + 1;
-  const ow = Math.floor((wd + pl + pr - d * (kw - 1) - 1) / s) + 1;
+  const [dh, dw] = typeof d === "number" ? [d, d] : d;
+  const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / s) + 1;
+  const ow = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / s) + 1;
   const X = x.dataSync(), W = w.dataSync(), B = b?.dataSync();
   const out: number[] = [];
   const cOutG = cOut / groups;
@@ -58,7 +62,7 @@ function naiveConv(
           for (let c = 0; c < cInG; c++) {
             for (let i = 0; i < kh; i++) {
               for (let j = 0; j < kw; j++) {
-                const iy = y * s - pt + i * d, ix = xx * s - pl + j * d;
+                const iy = y * s - pt + i * dh, ix = xx * s - pl + j * dw;
                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
                 const ci = Math.floor(o / cOutG) * cInG + c;
                 acc += X[((bi * cIn + ci) * h + iy) * wd + ix] * W[((o * cInG + c) * kh + i) * kw + j];
@@ -76,7 +80,10 @@ function naiveConv(
 Deno.test("conv2d op: values against a direct loop (bias, stride, dilation, groups, same, valid)", () => {
   manualSeed(1);
   const x = f64([2, 4, 7, 6]), w = f64([6, 2, 3, 2]), b = f64([6]);
-  close(vals(conv2d(x, w, b, { stride: 2, padding: [1, 2], dilation: [2, 1], groups: 2 })), naiveConvHW(x, w, b));
+  close(
+    vals(conv2d(x, w, b, { stride: 2, padding: [1, 2], dilation: [2, 1], groups: 2 })),
+    naiveConv(x, w, b, 2, [1, 1, 2, 2], [2, 1], 2),
+  );
   close(vals(conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 })), naiveConv(x, w, b, 2, [1, 1, 1, 1], 1, 2));
   // "same" with an even kernel: total padding 1 goes to the bottom/right, like PyTorch.
   const w2 = f64([3, 4, 2, 2]);
@@ -89,37 +96,6 @@ Deno.test("conv2d op: values against a direct loop (bias, stride, dilation, grou
   // Unbatched [C, H, W] input.
   deepStrictEqual(conv2d(x.select(0, 0), w3, null).shape, [3, 5, 4]);
 });
-
-/** The first case above has per-axis dilation [2, 1]: computed directly here. */
-function naiveConvHW(x: Tensor, w: Tensor, b: Tensor): number[] {
-  const [n, , h, wd] = x.shape, [cOut, cInG, kh, kw] = w.shape;
-  const X = x.dataSync(), W = w.dataSync(), B = b.dataSync();
-  const s = 2, ph = 1, pw = 2, dh = 2, dw = 1, groups = 2, cOutG = cOut / groups, cIn = x.shape[1];
-  const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / s) + 1,
-    ow = Math.floor((wd + 2 * pw - dw * (kw - 1) - 1) / s) + 1;
-  const out: number[] = [];
-  for (let bi = 0; bi < n; bi++) {
-    for (let o = 0; o < cOut; o++) {
-      for (let y = 0; y < oh; y++) {
-        for (let xx = 0; xx < ow; xx++) {
-          let acc = B[o];
-          for (let c = 0; c < cInG; c++) {
-            for (let i = 0; i < kh; i++) {
-              for (let j = 0; j < kw; j++) {
-                const iy = y * s - ph + i * dh, ix = xx * s - pw + j * dw;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                const ci = Math.floor(o / cOutG) * cInG + c;
-                acc += X[((bi * cIn + ci) * h + iy) * wd + ix] * W[((o * cInG + c) * kh + i) * kw + j];
-              }
-            }
-          }
-          out.push(acc);
-        }
-      }
-    }
-  }
-  return out;
-}
 
 Deno.test("conv2d op: gradcheck for input, weight and bias", () => {
   manualSeed(2);

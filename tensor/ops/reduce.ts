@@ -44,8 +44,7 @@ export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false
   const outDtype = isFloating(x.dtype) ? x.dtype : "int32";
   const src = x.dtype === "bool" ? x.to("int32") : x;
   const out = rawReduce("sum", src, dims, keepdim, outDtype);
-  const ks = keepdimShape(x, dims);
-  return record(out, "SumBackward", [src], (g) => [g.reshape(ks).expand(src.shape)]);
+  return record(out, "SumBackward", [src], (g) => [g.reshape(keepdimShape(src, dims)).expand(src.shape)]);
 }
 
 /** Mean over `dims` (all when undefined); floating-point inputs only, as in PyTorch. */
@@ -63,8 +62,8 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   const dims = dim === undefined ? normalizeDims("prod", undefined, x.ndim) : [normalizeDim("prod", dim, x.ndim)];
   const outDtype = isFloating(x.dtype) ? x.dtype : "int32";
   const out = rawReduce("prod", x, dims, keepdim, outDtype);
-  const ks = keepdimShape(x, dims);
   return record(out, "ProdBackward", [x], (g) => {
+    const ks = keepdimShape(x, dims);
     // ∂/∂x_i = Π_{j≠i} x_j: out/x_i where x_i ≠ 0; at a lone zero the product of the others; 0 with two zeros.
     const isZero = x.eq(0);
     const nonzero = where(isZero, 1, x);
@@ -82,8 +81,8 @@ function extreme(op: "max" | "min", x: Tensor, dim?: number | readonly number[],
   const dims = normalizeDims(name, dim, x.ndim);
   if (x.numel() === 0) throw new RangeError(`${name}: cannot reduce an empty tensor of shape ${fmtShape(x.shape)}`);
   const out = rawReduce(op, x, dims, keepdim);
-  const ks = keepdimShape(x, dims);
   return record(out, op === "max" ? "AmaxBackward" : "AminBackward", [x], (g) => {
+    const ks = keepdimShape(x, dims);
     const mask = x.eq(out.reshape(ks)).to(g.dtype);
     const count = mask.sum(dims, { keepdim: true });
     return [g.reshape(ks).mul(mask).div(count)];

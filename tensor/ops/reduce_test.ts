@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { manualSeed, randn, type Tensor, tensor } from "../mod.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
+import { close, vals } from "./test_util.ts";
 
 /** Reduces row-major `values` of `shape` over `dims` with `f` (a plain loop over every element). */
 function refReduce(values: number[], shape: number[], dims: number[], f: (xs: number[]) => number): number[] {
@@ -20,16 +19,6 @@ function refReduce(values: number[], shape: number[], dims: number[], f: (xs: nu
     }
   }
   return [...groups.keys()].sort((a, b) => a - b).map((k) => f(groups.get(k)!));
-}
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
-      `${what}[${i}]: ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
-import { logSoftmax, manualSeed, randn, softmax, type Tensor, tensor } from "../mod.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    const e = expected[i];
-    if (!Number.isFinite(e)) assert.equal(actual[i], e, `${what}[${i}]`);
-    else assert.ok(Math.abs(actual[i] - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${actual[i]}, expected ${e}`);
-  }
-}
+import { logSoftmax, manualSeed, randn, softmax, tensor } from "../mod.ts";
+import { close, vals } from "./test_util.ts";
 
 /** Softmax of row-major `values` of `shape` along `dim`, by direct loops. */
 function refSoftmax(values: number[], shape: number[], dim: number, log: boolean): number[] {

@@ -9,7 +9,7 @@
 import type { UnaryOp } from "../backend.ts";
 import { isFloating } from "../dtype.ts";
 import { UNARY_TABLE } from "../elementwise_table.ts";
-import type { Tensor } from "../tensor.ts";
+import { needsGrad, type Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
 import { thresholdBackward } from "./binary.ts";
 
@@ -73,7 +73,7 @@ export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device);
   backend.unary(op, src, out.storage);
   const rule = RULES[op];
-  if (!rule || spec.bool) return out;
+  if (!rule || spec.bool || !needsGrad(src)) return out;
   return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)]);
 }
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { erf, type Tensor, tensor } from "../mod.ts";
-
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
+import { close, vals } from "./test_util.ts";
 
 /** erf from its Maclaurin series, independent of the kernel's approximation. */
 function erfSeries(x: number): number {
@@ -11,16 +10,6 @@ function erfSeries(x: number): number {
     sum += term / (2 * n + 1);
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i], e = expected[i];
-    if (Number.isNaN(e)) assert.ok(Number.isNaN(a), `${what}[${i}]: ${a}, expected NaN`);
-    else if (!Number.isFinite(e)) assert.equal(a, e, `${what}[${i}]`);
-    else assert.ok(Math.abs(a - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a}, expected ${e}`);
-  }
 }
 
 const xs = [-2.5, -1.3, -0.5, 0, 0.2, 0.7, 1.5, 2.9];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { contiguousStrides, fmtShape, normalizeDim, numel, type Shape } from "../shape.ts";
+import { contiguousStrides, fmtShape, normalizeDim, numel, type Shape, shapesEqual } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, empty, record, sumToShape } from "./core.ts";
 
@@ -197,7 +197,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
     outShape.push(want);
     strides.push(src < 0 || (have === 1 && want !== 1) ? 0 : t.strides[src]);
   }
-  if (outShape.length === t.ndim && outShape.every((s, i) => s === t.shape[i])) return t;
+  if (shapesEqual(outShape, t.shape)) return t;
   const out = makeView(t, outShape, strides, t.offset);
   const inShape = t.shape;
   return record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { arange, noGrad, type Tensor, tensor } from "../mod.ts";
+import { arange, noGrad, tensor } from "../mod.ts";
+import { vals } from "./test_util.ts";
 
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
 /** A [2, 3, 4] tensor holding 0..23. */
 const base = () => arange(24).float().reshape([2, 3, 4]);
 /** The element of a row-major [2,3,4] iota at (i, j, k). */
