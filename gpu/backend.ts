@@ -6,7 +6,7 @@
  * @module
  */
 
-import { collapseDims, contiguousStrides } from "@dendrite/tensor";
+import { collapseDims, contiguousStrides, dtypeOfArray, isContiguous, numel, pcgHash } from "@dendrite/tensor";
 import type {
   AdamUpdateOptions,
   Backend,
@@ -24,7 +24,7 @@ import type {
   UnaryOp,
   View,
 } from "@dendrite/tensor";
-import { GpuStorage, type MemoryInfo, type WgslType, wgslType } from "./allocator.ts";
+import { GpuStorage, type MemoryInfo, STORAGE_USAGE, type WgslType, wgslType } from "./allocator.ts";
 import type { DeviceInfo } from "./device.ts";
 import { f32Bits, groups1d, type Kernel, Runtime } from "./program.ts";
 import { MAX_RANK, putRank } from "./kernels/common.ts";
@@ -81,30 +81,9 @@ import {
   maxPoolKernel,
 } from "./kernels/pool.ts";
 
-function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-function dtypeOf(data: TypedArray): DType {
-  if (data instanceof Float32Array) return "float32";
-  if (data instanceof Int32Array) return "int32";
-  if (data instanceof Uint8Array) return "bool";
-  return "float64";
-}
-
-/** The PCG-RXS-M-XS hash of `tensor/random.ts` (the seed is hashed once on the host). */
-function pcg(v: number): number {
-  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
-  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
-  return ((word >>> 22) ^ word) >>> 0;
-}
-
-function isContiguousView(v: View): boolean {
-  const s = contiguousStrides(v.shape);
-  for (let d = 0; d < v.shape.length; d++) if (v.shape[d] !== 1 && v.strides[d] !== s[d]) return false;
-  return true;
+/** The geometry words the convolution and pooling parameter blocks share, in their order. */
+function windowWords(g: Conv2dGeometry | Pool2dGeometry): number[] {
+  return [g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW];
 }
 
 function scalarBits(x: number, t: WgslType): number {
@@ -131,9 +110,8 @@ export class WebGpuBackend implements Backend {
   /** Wraps an acquired device (see `acquireDevice`). */
   constructor(readonly info: DeviceInfo) {
     this.runtime = new Runtime(info.device);
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.#dummy = info.device.createBuffer({ size: 256, usage, label: "dendrite scalar placeholder" });
-    this.#err = info.device.createBuffer({ size: 256, usage, label: "dendrite index errors" });
+    this.#dummy = info.device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: "dendrite scalar placeholder" });
+    this.#err = info.device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: "dendrite index errors" });
   }
 
   // ---- storages -----------------------------------------------------------------------------------
@@ -168,10 +146,21 @@ export class WebGpuBackend implements Backend {
 
   /** `v` as a contiguous view (copying into a temporary when it is not); call `done()` after the dispatch. */
   #contig(v: View, op: string): { s: GpuStorage; offset: number; done: () => void } {
-    if (isContiguousView(v)) return { s: this.#in(v, op), offset: v.offset, done: () => {} };
-    const tmp = this.alloc(v.storage.dtype, numel(v.shape));
-    this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
-    return { s: tmp as GpuStorage, offset: 0, done: () => this.free(tmp) };
+    if (isContiguous(v.shape, v.strides)) return { s: this.#in(v, op), offset: v.offset, done: () => {} };
+    const tmp = this.#copyOf(v).storage as GpuStorage;
+    return { s: tmp, offset: 0, done: () => this.free(tmp) };
+  }
+
+  /** A contiguous copy of `v`, converted to `dtype`, in a new storage the caller frees. */
+  #copyOf(v: View, dtype: DType = v.storage.dtype): View {
+    const tmp = {
+      storage: this.alloc(dtype, numel(v.shape)),
+      shape: v.shape,
+      strides: contiguousStrides(v.shape),
+      offset: 0,
+    };
+    this.copy(v, tmp);
+    return tmp;
   }
 
   alloc(dtype: DType, length: number): Storage {
@@ -181,7 +170,7 @@ export class WebGpuBackend implements Backend {
   }
 
   upload(data: TypedArray): Storage {
-    const dtype = dtypeOf(data);
+    const dtype = dtypeOfArray(data);
     wgslType(dtype, "webgpu upload");
     const s = this.alloc(dtype, data.length) as GpuStorage;
     s.needsClear = false;
@@ -279,13 +268,12 @@ export class WebGpuBackend implements Backend {
     const d = this.#gpu(dst.storage, "copy");
     if (src.storage === dst.storage) {
       // The same buffer cannot be bound for reading and writing at once: go through a temporary.
-      const tmp = this.alloc(src.storage.dtype, numel(src.shape));
-      this.copy(src, { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 });
-      this.copy({ storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 }, dst);
-      this.free(tmp);
+      const tmp = this.#copyOf(src);
+      this.copy(tmp, dst);
+      this.free(tmp.storage);
       return;
     }
-    const full = dst.offset === 0 && isContiguousView(dst) ? numel(dst.shape) : 0;
+    const full = dst.offset === 0 && isContiguous(dst.shape, dst.strides) ? numel(dst.shape) : 0;
     this.#out(d, "copy", full);
     const it = wgslType(src.storage.dtype, "copy"), ot = wgslType(d.dtype, "copy");
     this.#ew((f) => copyKernel(it, ot, f), d, dst, [src], [it], src.shape, "copy");
@@ -319,13 +307,8 @@ export class WebGpuBackend implements Backend {
     if (ta && tb && ta !== tb) {
       // Mixed operand dtypes (the ops layer normally casts first): compute in the wider one.
       t = ta === "f32" || tb === "f32" ? "f32" : "i32";
-      const cast = (v: View): View => {
-        const dt: DType = t === "f32" ? "float32" : "int32";
-        if (v.storage.dtype === dt) return v;
-        const tmp = this.alloc(dt, numel(v.shape));
-        this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
-        return { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
-      };
+      const dt: DType = t === "f32" ? "float32" : "int32";
+      const cast = (v: View): View => v.storage.dtype === dt ? v : this.#copyOf(v, dt);
       const ca = cast(a as View), cb = cast(b as View);
       this.#ew((f) => binaryKernel(op, t, ot, f), o, null, [ca, cb], [t, t], shape, op);
       if (ca !== a) this.free(ca.storage);
@@ -345,11 +328,9 @@ export class WebGpuBackend implements Backend {
     }
     if (x.storage === out) {
       // One buffer cannot be bound for reading and writing at once: read x from a copy.
-      const tmp = this.alloc(x.storage.dtype, numel(x.shape));
-      const tv = { storage: tmp, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
-      this.copy(x, tv);
-      this.axpy(out, tv, alpha);
-      this.free(tmp);
+      const tmp = this.#copyOf(x);
+      this.axpy(out, tmp, alpha);
+      this.free(tmp.storage);
       return;
     }
     const dst = { offset: 0, strides: contiguousStrides(x.shape) };
@@ -364,7 +345,7 @@ export class WebGpuBackend implements Backend {
     if (a.target.storage.dtype !== "int32") throw new TypeError(`webgpu ${op}: expected int32 targets`);
     if (a.weight) this.#float(a.weight.storage.dtype, op);
     const w = new Array<number>(CE_WORDS).fill(0);
-    w.splice(0, 10, rows, c, a.logits.offset, a.target.offset, a.target.strides[0] ?? 0, a.weight?.offset ?? 0);
+    w.splice(0, 6, rows, c, a.logits.offset, a.target.offset, a.target.strides[0] ?? 0, a.weight?.offset ?? 0);
     w[6] = a.weight?.strides[0] ?? 0;
     w[7] = a.weight ? 1 : 0;
     w[8] = a.ignoreIndex | 0;
@@ -547,12 +528,7 @@ export class WebGpuBackend implements Backend {
     const batch = numel(batchShape);
     if (a.storage.dtype !== "float32" || b.storage.dtype !== "float32" || out.dtype !== "float32") {
       // Integer matmul is rare: compute in float32 and convert.
-      const f = (v: View): View => {
-        if (v.storage.dtype === "float32") return v;
-        const tmp = this.alloc("float32", numel(v.shape));
-        this.copy(v, { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
-        return { storage: tmp, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
-      };
+      const f = (v: View): View => v.storage.dtype === "float32" ? v : this.#copyOf(v, "float32");
       const fa = f(a), fb = f(b);
       const fo = out.dtype === "float32" ? out : this.alloc("float32", batch * m * n);
       this.matmul(fa, fb, fo);
@@ -642,14 +618,7 @@ export class WebGpuBackend implements Backend {
         g.h,
         g.w,
         g.cOut,
-        g.kh,
-        g.kw,
-        g.strideH,
-        g.strideW,
-        g.padH,
-        g.padW,
-        g.dilationH,
-        g.dilationW,
+        ...windowWords(g),
         cing,
         coutg,
         g.outH,
@@ -725,9 +694,7 @@ export class WebGpuBackend implements Backend {
     putRank(w, 8 + 3 * MAX_RANK, src.strides);
     let s = src;
     if (src.storage.dtype !== o.dtype) {
-      const tmp = this.alloc(o.dtype, n);
-      this.copy(src, { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 });
-      s = { storage: tmp, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 };
+      s = this.#copyOf(src, o.dtype);
       putRank(w, 8 + 3 * MAX_RANK, s.strides);
       w[4] = 0;
     }
@@ -747,7 +714,7 @@ export class WebGpuBackend implements Backend {
     this.runtime.dispatch(
       randomKernel(kind),
       [o.buffer],
-      [o.length, pcg(seed), lo >>> 0, hi >>> 0],
+      [o.length, pcgHash(seed), lo >>> 0, hi >>> 0],
       groups1d(o.length, 256),
     );
   }
@@ -762,14 +729,7 @@ export class WebGpuBackend implements Backend {
       g.c,
       g.h,
       g.w,
-      g.kh,
-      g.kw,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      g.dilationH,
-      g.dilationW,
+      ...windowWords(g),
       g.outH,
       g.outW,
       g.countIncludePad ? 1 : 0,

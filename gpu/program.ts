@@ -52,6 +52,19 @@ export function groups1d(n: number, size: number): [number, number, number] {
   return [Math.ceil(wg / y), y, 1];
 }
 
+const kernels = new Map<string, Kernel>();
+
+/**
+ * The kernel cached under `key` (which becomes its {@link Kernel.key}), made by
+ * `make` on first use: kernel factories run on every dispatch, so the WGSL
+ * pieces they assemble are built once.
+ */
+export function cachedKernel(key: string, make: () => Omit<Kernel, "key">): Kernel {
+  let k = kernels.get(key);
+  if (!k) kernels.set(key, k = { ...make(), key });
+  return k;
+}
+
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;

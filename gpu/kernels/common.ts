@@ -23,6 +23,30 @@ export const FLAT_INDEX = "let i = gid.x + gid.y * nwg.x * WG;";
 /** The builtins a flat kernel's `main` takes. */
 export const FLAT_ARGS = "@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>";
 
+/**
+ * The opening of a flat kernel with 256 threads per workgroup and one thread per element: declares `WG` (which
+ * {@link FLAT_INDEX} reads), computes `i`, and returns for `i` at or past `bound` (a u32 WGSL expression).
+ */
+export function flatMain(bound: string): string {
+  return `const WG = 256u;
+@compute @workgroup_size(256)
+fn main(${FLAT_ARGS}) {
+  ${FLAT_INDEX}
+  if (i >= ${bound}) { return; }`;
+}
+
+/**
+ * The opening of a kernel with one workgroup of `wg` threads per row (launched with `groups1d(rows, 1)`): `t` is the
+ * thread in the workgroup, `row` (named `name`) the row, and rows at or past `bound` return.
+ */
+export function rowMain(wg: number, bound: string, name = "row"): string {
+  return `@compute @workgroup_size(${wg})
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let ${name} = wid.x + wid.y * nwg.x;
+  if (${name} >= ${bound}) { return; }`;
+}
+
 /** WGSL `-inf` and `+inf` for f32 (WGSL has no infinity literal). */
 export const F32_INF = "bitcast<f32>(0x7f800000u)";
 /** WGSL negative infinity. */
@@ -34,9 +58,4 @@ export function putRank(words: number[], at: number, values: readonly number[], 
     throw new RangeError(`webgpu: rank ${values.length} after merging dims exceeds the supported ${MAX_RANK}`);
   }
   for (let d = 0; d < MAX_RANK; d++) words[at + d] = d < values.length ? values[d] : fill;
-}
-
-/** WGSL accessor of dim `d` in a `array<vec4<T>, 2>` rank field. */
-export function rankAt(field: string, d: string): string {
-  return `${field}[(${d}) / 4][(${d}) % 4]`;
 }

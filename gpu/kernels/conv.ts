@@ -16,17 +16,12 @@
  * @module
  */
 
-import type { Kernel } from "../program.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
 
 /** Output rows per thread (see {@link setConvTile}). */
 let CONV_TM = 16;
 /** Invocations per workgroup, along the column axis (see {@link setConvTile}). */
 let CONV_WG = 64;
-
-/** The register tile of the convolution kernels: rows per thread and threads per workgroup. */
-export function convTile(): { rows: number; workgroup: number } {
-  return { rows: CONV_TM, workgroup: CONV_WG };
-}
 
 /** Sets the register tile (for tuning benches: each setting builds its own pipelines). */
 export function setConvTile(rows: number, workgroup: number): void {
@@ -36,21 +31,27 @@ export function setConvTile(rows: number, workgroup: number): void {
 
 const tileKey = () => `${CONV_TM}x${CONV_WG}`;
 
-const STRUCT = `struct P {
-  M: i32, N: i32, K: i32, zbase: i32,
+/**
+ * The parameter block and bindings (out, `in1`, `in2`) of every convolution kernel, here and in `gemm.ts`, in the
+ * word order `WebGpuBackend` packs; `dims` types the leading `M, N, K, zbase` words.
+ */
+export function convDecls(in1: string, in2: string, dims: "i32" | "u32"): string {
+  return `struct P {
+  M: ${dims}, N: ${dims}, K: ${dims}, zbase: ${dims},
   n: i32, cin: i32, h: i32, w: i32,
   cout: i32, kh: i32, kw: i32, sh: i32,
   sw: i32, ph: i32, pw: i32, dh: i32,
   dw: i32, cing: i32, coutg: i32, oh: i32,
   ow: i32, off1: i32, off2: i32, pad: i32,
-}`;
-
-function decls(in1: string, in2: string): string {
-  return `${STRUCT}
+}
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> ${in1}: array<f32>;
 @group(0) @binding(2) var<storage, read> ${in2}: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(3) var<uniform> p: P;`;
+}
+
+function decls(in1: string, in2: string): string {
+  return `${convDecls(in1, in2, "i32")}
 @compute @workgroup_size(${CONV_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   // Rows and group from the workgroup id: provably uniform, so a compiler can load the row operand once for all lanes.
@@ -87,20 +88,20 @@ function store(index: (r: number, t: number) => string): string {
  * output cells over the batch (N = n·outH·outW), K = (cIn/groups)·kh·kw;
  * z = group. Bindings: out, x, w.
  */
-export const conv2dDirectKernel = (): Kernel => ({
-  name: "conv2d",
-  key: `conv2d_direct:${tileKey()}`,
-  bindings: ["rw", "ro", "ro"],
-  source: () =>
-    `${decls("X", "W")}
+export const conv2dDirectKernel = (): Kernel =>
+  cachedKernel(`conv2d_direct:${tileKey()}`, () => ({
+    name: "conv2d",
+    bindings: ["rw", "ro", "ro"],
+    source: () =>
+      `${decls("X", "W")}
   var ih0: vec4<i32>; var iw0: vec4<i32>; var xb: vec4<i32>; var ob: vec4<i32>;
 ${
-      perColumn((t) =>
-        `    let img = j / ohw; let q = j % ohw;
+        perColumn((t) =>
+          `    let img = j / ohw; let q = j % ohw;
     ih0[${t}] = (q / p.ow) * p.sh - p.ph; iw0[${t}] = (q % p.ow) * p.sw - p.pw;
     xb[${t}] = p.off1 + (img * p.cin + grp * p.cing) * hw; ob[${t}] = img * p.cout * ohw + q;`
-      )
-    }
+        )
+      }
 ${rows((r) => `  let w${r} = p.off2 + (grp * p.coutg + min(m0 + ${r}, p.M - 1)) * p.K;`)}
 ${rows((r) => `  var acc${r} = vec4<f32>(0.0);`)}
   var k = 0;
@@ -121,7 +122,7 @@ ${rows((r) => `        acc${r} += W[w${r} + k] * xv;`)}
   }
 ${store((r, t) => `ob[${t}] + (grp * p.coutg + m0 + ${r}) * ohw`)}
 }`,
-});
+  }));
 
 /**
  * Gradient w.r.t. the input: rows = input channels of the group
@@ -130,6 +131,10 @@ ${store((r, t) => `ob[${t}] + (grp * p.coutg + m0 + ${r}) * ohw`)}
  * divisibility test in the inner loop). Bindings: out, gradOut, w.
  */
 export function conv2dDirectBackwardInputKernel(unit: boolean): Kernel {
+  return cachedKernel(`conv2d_direct_backward_input:${unit}:${tileKey()}`, () => buildBackwardInputKernel(unit));
+}
+
+function buildBackwardInputKernel(unit: boolean): Omit<Kernel, "key"> {
   // The output cell a tap reads: t = cell + pad - k·dilation must be ≥ 0, divisible by the stride, and in range.
   // (Negative operands never reach % or /: llvmpipe's i32 % is wrong for them.)
   const tapH = unit
@@ -142,7 +147,6 @@ export function conv2dDirectBackwardInputKernel(unit: boolean): Kernel {
         let ok = hok & (tw >= zero4) & (tws % vec4<i32>(p.sw) == zero4) & (ow < vec4<i32>(p.ow));`;
   return {
     name: "conv2d_backward_input",
-    key: `conv2d_direct_backward_input:${unit}:${tileKey()}`,
     bindings: ["rw", "ro", "ro"],
     source: () =>
       `${decls("G", "W")}
@@ -183,20 +187,20 @@ ${store((r, t) => `ob[${t}] + (grp * p.cing + m0 + ${r}) * hw`)}
  * (M = cOut/groups), columns = (cIn/groups)·kh·kw weight taps,
  * K = n·outH·outW; z = group. Bindings: out, gradOut, x.
  */
-export const conv2dDirectBackwardWeightKernel = (): Kernel => ({
-  name: "conv2d_backward_weight",
-  key: `conv2d_direct_backward_weight:${tileKey()}`,
-  bindings: ["rw", "ro", "ro"],
-  source: () =>
-    `${decls("G", "X")}
+export const conv2dDirectBackwardWeightKernel = (): Kernel =>
+  cachedKernel(`conv2d_direct_backward_weight:${tileKey()}`, () => ({
+    name: "conv2d_backward_weight",
+    bindings: ["rw", "ro", "ro"],
+    source: () =>
+      `${decls("G", "X")}
   let khw = p.kh * p.kw;
   var xo: vec4<i32>; var ho: vec4<i32>; var wo: vec4<i32>;
 ${
-      perColumn((t) =>
-        `    let ci = j / khw; let r = j % khw;
+        perColumn((t) =>
+          `    let ci = j / khw; let r = j % khw;
     xo[${t}] = p.off2 + (grp * p.cing + ci) * hw; ho[${t}] = (r / p.kw) * p.dh - p.ph; wo[${t}] = (r % p.kw) * p.dw - p.pw;`
-      )
-    }
+        )
+      }
 ${rows((r) => `  let g${r} = p.off1 + (grp * p.coutg + min(m0 + ${r}, p.M - 1)) * ohw;`)}
 ${rows((r) => `  var acc${r} = vec4<f32>(0.0);`)}
   for (var img = 0; img < p.n; img++) {
@@ -217,7 +221,7 @@ ${rows((r) => `        acc${r} += G[g${r} + gq + ow] * xv;`)}
   }
 ${store((r, t) => `(grp * p.coutg + m0 + ${r}) * p.N + j0 + ${t}`)}
 }`,
-});
+  }));
 
 /** Workgroups of the direct kernels for M rows, N columns and `groups` groups. */
 export function convGroups(m: number, n: number, groups: number): [number, number, number] {

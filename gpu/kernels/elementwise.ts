@@ -13,8 +13,8 @@
 import type { BinaryOp, UnaryOp } from "@dendrite/tensor";
 import { BINARY_TABLE, UNARY_TABLE } from "@dendrite/tensor";
 import type { WgslType } from "../allocator.ts";
-import { groups1d, type Kernel } from "../program.ts";
-import { convert, FLAT_ARGS, FLAT_INDEX, MAX_RANK } from "./common.ts";
+import { cachedKernel, groups1d, type Kernel } from "../program.ts";
+import { convert, FLAT_ARGS, FLAT_INDEX, flatMain, MAX_RANK } from "./common.ts";
 
 /** WGSL helper functions the float expressions of the table call. */
 const FLOAT_HELPERS: Record<string, string> = {
@@ -239,38 +239,30 @@ export function ewGroups(n: number): [number, number, number] {
   return groups1d(Math.ceil(n / CONTIG_PER_THREAD), CONTIG_WG);
 }
 
-function kernel(name: string, key: string, inTypes: readonly WgslType[], source: () => string): Kernel {
-  return { name, key, bindings: ["rw", ...inTypes.map(() => "ro" as const)], source };
-}
-
-const cache = new Map<string, Kernel>();
-function cached(key: string, make: () => Kernel): Kernel {
-  let k = cache.get(key);
-  if (!k) cache.set(key, k = make());
-  return k;
+function kernel(name: string, inTypes: readonly WgslType[], source: () => string): Omit<Kernel, "key"> {
+  return { name, bindings: ["rw", ...inTypes.map(() => "ro" as const)], source };
 }
 
 /** The kernel computing unary `op` on words of type `inType` into `outType`. */
 export function unaryKernel(op: UnaryOp, inType: WgslType, outType: WgslType, contig = false): Kernel {
   const key = `unary:${op}:${inType}:${outType}:${contig}`;
-  return cached(key, () => {
+  return cachedKernel(key, () => {
     const e = unaryExpr(op, inType);
     const body = `let x = ${e.load}(v0);\n  let r = ${e.expr};\n  out[oi] = ${convert("r", e.type, outType)};`;
-    return kernel(`unary_${op}_${inType}`, key, [inType], () => ewSource([inType], outType, body, e.helpers, contig));
+    return kernel(`unary_${op}_${inType}`, [inType], () => ewSource([inType], outType, body, e.helpers, contig));
   });
 }
 
 /** The kernel computing binary `op` on operands of type `inType` into `outType`. */
 export function binaryKernel(op: BinaryOp, inType: WgslType, outType: WgslType, contig = false): Kernel {
   const key = `binary:${op}:${inType}:${outType}:${contig}`;
-  return cached(key, () => {
+  return cachedKernel(key, () => {
     const e = binaryExpr(op, inType);
     const body = `let x = ${e.load}(v0);\n  let y = ${e.load}(v1);\n  let r = ${e.expr};\n  out[oi] = ${
       convert("r", e.type, outType)
     };`;
     return kernel(
       `binary_${op}_${inType}`,
-      key,
       [inType, inType],
       () => ewSource([inType, inType], outType, body, e.helpers, contig),
     );
@@ -286,22 +278,22 @@ export function whereKernel(
   contig = false,
 ): Kernel {
   const key = `where:${condType}:${aType}:${bType}:${outType}:${contig}`;
-  return cached(key, () => {
+  return cachedKernel(key, () => {
     const zero = condType === "f32" ? "0.0" : condType === "i32" ? "0" : "0u";
     const body = `if (v0 != ${zero}) { out[oi] = ${convert("v1", aType, outType)}; } else { out[oi] = ${
       convert("v2", bType, outType)
     }; }`;
     const ins = [condType, aType, bType] as const;
-    return kernel(`where_${outType}`, key, ins, () => ewSource(ins, outType, body, "", contig));
+    return kernel(`where_${outType}`, ins, () => ewSource(ins, outType, body, "", contig));
   });
 }
 
 /** Copies (and converts) one strided view into another. */
 export function copyKernel(inType: WgslType, outType: WgslType, contig = false): Kernel {
   const key = `copy:${inType}:${outType}:${contig}`;
-  return cached(key, () => {
+  return cachedKernel(key, () => {
     const body = `out[oi] = ${convert("v0", inType, outType)};`;
-    return kernel(`copy_${inType}_${outType}`, key, [inType], () => ewSource([inType], outType, body, "", contig));
+    return kernel(`copy_${inType}_${outType}`, [inType], () => ewSource([inType], outType, body, "", contig));
   });
 }
 
@@ -312,9 +304,9 @@ export function copyKernel(inType: WgslType, outType: WgslType, contig = false):
  */
 export function axpyKernel(t: "f32" | "i32", contig: boolean): Kernel {
   const key = `axpy:${t}:${contig}`;
-  return cached(key, () => {
+  return cachedKernel(key, () => {
     const body = `out[oi] = out[oi] + bitcast<${t}>(p.scal.w) * v0;`;
-    return kernel(`axpy_${t}`, key, [t], () => ewSource([t], t, body, "", contig));
+    return kernel(`axpy_${t}`, [t], () => ewSource([t], t, body, "", contig));
   });
 }
 
@@ -327,11 +319,8 @@ export const fillKernel: Kernel = {
     `struct P { n: u32, bits: u32 }
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;
 @group(0) @binding(1) var<uniform> p: P;
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i < p.n) { out[i] = p.bits; }
+${flatMain("p.n")}
+  out[i] = p.bits;
 }`,
 };
 

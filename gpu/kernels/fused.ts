@@ -9,12 +9,10 @@
  */
 
 import type { Kernel } from "../program.ts";
-import { FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { flatMain, rowMain } from "./common.ts";
 import { LOG_ACC, rowMaxSumExp } from "./softmax.ts";
 
 const NAN = "bitcast<f32>(0x7fc00000u)";
-
-// log to ~1 ulp (llvmpipe's log is off by a few 1e-6 relative; see kernels/softmax.ts).
 
 /** Parameter words of the cross-entropy kernels (shared layout). */
 export const CE_WORDS = 16;
@@ -52,11 +50,7 @@ ${LOG_ACC}
 ${CE_WEIGHT}
 var<workgroup> red: array<f32, 64>;
 var<workgroup> red2: array<f32, 64>;
-@compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
+${rowMain(64, "p.rows")}
   let base = p.xoff + row * p.c;
   let tcls = tg[p.toff + row * p.tstr];
   if (tcls == p.ignore) {
@@ -114,11 +108,7 @@ export const crossEntropyBackwardKernel: Kernel = {
 @group(0) @binding(5) var<storage, read> gl: array<f32>;
 @group(0) @binding(6) var<uniform> p: P;
 ${CE_WEIGHT}
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.rows * p.c) { return; }
+${flatMain("p.rows * p.c")}
   let row = i / p.c;
   let j = i - row * p.c;
   let tcls = tg[p.toff + row * p.tstr];
@@ -133,9 +123,6 @@ fn main(${FLAT_ARGS}) {
   out[i] = g * v;
 }`,
 };
-
-/** Parameter words of {@link adamKernel}. */
-export const ADAM_WORDS = 12;
 
 /**
  * Adam/AdamW step, a thread per element. Params: n, goff, flags (1 decoupled,
@@ -155,11 +142,7 @@ export const adamKernel: Kernel = {
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> vmax: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.n) { return; }
+${flatMain("p.n")}
   var g = gr[p.goff + i];
   if ((p.flags & 4u) != 0u) { g = -g; }
   var x = th[i] * p.decay;
@@ -172,9 +155,6 @@ fn main(${FLAT_ARGS}) {
   th[i] = x - p.step_size * (mi / (sqrt(vi) / p.bc2 + p.eps));
 }`,
 };
-
-/** Parameter words of {@link sgdKernel}. */
-export const SGD_WORDS = 8;
 
 /**
  * SGD step, a thread per element. Params: n, goff, flags (1 momentum buffer,
@@ -191,11 +171,7 @@ export const sgdKernel: Kernel = {
 @group(0) @binding(1) var<storage, read> gr: array<f32>;
 @group(0) @binding(2) var<storage, read_write> buf: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.n) { return; }
+${flatMain("p.n")}
   var g = p.sign * gr[p.goff + i] + p.wd * th[i];
   if ((p.flags & 1u) != 0u) {
     var b = g;

@@ -9,7 +9,28 @@
  * @module
  */
 
-import type { Kernel } from "../program.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
+import { convDecls } from "./conv.ts";
+
+/** The parameter block of the matmul kernels (see {@link matmulKernel}). */
+const MATMUL_PARAMS = `struct P {
+  M: u32, N: u32, K: u32, zbase: u32,
+  offA: i32, offB: i32, sAm: i32, sAk: i32,
+  sBk: i32, sBn: i32, brank: u32, pad: u32,
+  bshape: vec4<i32>, bsa: vec4<i32>, bsb: vec4<i32>,
+}`;
+
+/** WGSL setting `oa` and `ob` to the offsets of batch `z` in A and B (up to 4 batch dims, any strides). */
+const BATCH_OFFSETS = `var oa = p.offA;
+  var ob = p.offB;
+  var rem = z;
+  for (var d = i32(p.brank) - 1; d >= 0; d--) {
+    let sz = u32(p.bshape[d]);
+    let c = i32(rem % sz);
+    rem = rem / sz;
+    oa += c * p.bsa[d];
+    ob += c * p.bsb[d];
+  }`;
 
 function gemmSource(decls: string, fns: string): string {
   // A 16×16 workgroup computes a 64×64 tile, each thread a 4×4 block; A and B tiles of depth 16
@@ -80,28 +101,14 @@ export const matmulKernel: Kernel = {
   bindings: ["rw", "ro", "ro"],
   source: () =>
     gemmSource(
-      `struct P {
-  M: u32, N: u32, K: u32, zbase: u32,
-  offA: i32, offB: i32, sAm: i32, sAk: i32,
-  sBk: i32, sBn: i32, brank: u32, pad: u32,
-  bshape: vec4<i32>, bsa: vec4<i32>, bsb: vec4<i32>,
-}
+      `${MATMUL_PARAMS}
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;`,
       `var<private> base: vec2<i32>;
 fn prologue(z: u32) {
-  var oa = p.offA;
-  var ob = p.offB;
-  var rem = z;
-  for (var d = i32(p.brank) - 1; d >= 0; d--) {
-    let sz = u32(p.bshape[d]);
-    let c = i32(rem % sz);
-    rem = rem / sz;
-    oa += c * p.bsa[d];
-    ob += c * p.bsb[d];
-  }
+  ${BATCH_OFFSETS}
   base = vec2<i32>(oa, ob);
 }
 fn loadA(m: u32, k: u32, z: u32) -> f32 { return A[base.x + i32(m) * p.sAm + i32(k) * p.sAk]; }
@@ -110,23 +117,6 @@ fn store(m: u32, n: u32, z: u32, v: f32) { out[(z * p.M + m) * p.N + n] = v; }`,
     ),
 };
 
-const CONV_STRUCT = `struct P {
-  M: u32, N: u32, K: u32, zbase: u32,
-  n: i32, cin: i32, h: i32, w: i32,
-  cout: i32, kh: i32, kw: i32, sh: i32,
-  sw: i32, ph: i32, pw: i32, dh: i32,
-  dw: i32, cing: i32, coutg: i32, oh: i32,
-  ow: i32, off1: i32, off2: i32, pad: i32,
-}`;
-
-function convDecls(in1: string, in2: string): string {
-  return `${CONV_STRUCT}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> ${in1}: array<f32>;
-@group(0) @binding(2) var<storage, read> ${in2}: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;`;
-}
-
 /** Convolution forward: M = cOut/groups, N = n·outH·outW, K = cIn/groups·kh·kw, z = group. Bindings: out, x, w. */
 export const conv2dKernel: Kernel = {
   name: "conv2d",
@@ -134,7 +124,7 @@ export const conv2dKernel: Kernel = {
   bindings: ["rw", "ro", "ro"],
   source: () =>
     gemmSource(
-      convDecls("X", "W"),
+      convDecls("X", "W", "u32"),
       `fn prologue(z: u32) {}
 fn loadA(m: u32, k: u32, z: u32) -> f32 {
   return W[p.off2 + (i32(z) * p.coutg + i32(m)) * i32(p.K) + i32(k)];
@@ -167,7 +157,7 @@ export const conv2dBackwardInputKernel: Kernel = {
   bindings: ["rw", "ro", "ro"],
   source: () =>
     gemmSource(
-      convDecls("G", "W"),
+      convDecls("G", "W", "u32"),
       `fn prologue(z: u32) {}
 fn loadA(m: u32, k: u32, z: u32) -> f32 {
   let khw = p.kh * p.kw;
@@ -206,7 +196,7 @@ export const conv2dBackwardWeightKernel: Kernel = {
   bindings: ["rw", "ro", "ro"],
   source: () =>
     gemmSource(
-      convDecls("G", "X"),
+      convDecls("G", "X", "u32"),
       `fn prologue(z: u32) {}
 fn loadA(m: u32, k: u32, z: u32) -> f32 {
   let ohw = p.oh * p.ow;
@@ -249,6 +239,10 @@ export const VEC4_WG: readonly [number, number] = [8, 8];
  * along the contiguous axis.
  */
 export function matmulVec4Kernel(aT: boolean, bT: boolean): Kernel {
+  return cachedKernel(`matmul_vec4:${aT}:${bT}`, () => buildMatmulVec4Kernel(aT, bT));
+}
+
+function buildMatmulVec4Kernel(aT: boolean, bT: boolean): Omit<Kernel, "key"> {
   const loadA = aT
     ? `let at = transpose(mat4x4<f32>(A[(oa + (kb) * p.sAk) / 4 + i32(r0 / 4u)], A[(oa + (kb + 1) * p.sAk) / 4 + i32(r0 / 4u)],
       A[(oa + (kb + 2) * p.sAk) / 4 + i32(r0 / 4u)], A[(oa + (kb + 3) * p.sAk) / 4 + i32(r0 / 4u)]));
@@ -264,15 +258,9 @@ export function matmulVec4Kernel(aT: boolean, bT: boolean): Kernel {
       B[(ob + (kb + 2) * p.sBk) / 4 + i32(c0 / 4u)], B[(ob + (kb + 3) * p.sBk) / 4 + i32(c0 / 4u)]);`;
   return {
     name: `matmul_vec4${aT ? "_at" : ""}${bT ? "_bt" : ""}`,
-    key: `matmul_vec4:${aT}:${bT}`,
     bindings: ["rw", "ro", "ro"],
     source: () =>
-      `struct P {
-  M: u32, N: u32, K: u32, zbase: u32,
-  offA: i32, offB: i32, sAm: i32, sAk: i32,
-  sBk: i32, sBn: i32, brank: u32, pad: u32,
-  bshape: vec4<i32>, bsa: vec4<i32>, bsb: vec4<i32>,
-}
+      `${MATMUL_PARAMS}
 @group(0) @binding(0) var<storage, read_write> C: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
@@ -283,16 +271,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r0 = gid.y * 4u;
   if (c0 >= p.N || r0 >= p.M) { return; }
   let z = gid.z + p.zbase;
-  var oa = p.offA;
-  var ob = p.offB;
-  var rem = z;
-  for (var d = i32(p.brank) - 1; d >= 0; d--) {
-    let sz = u32(p.bshape[d]);
-    let c = i32(rem % sz);
-    rem = rem / sz;
-    oa += c * p.bsa[d];
-    ob += c * p.bsb[d];
-  }
+  ${BATCH_OFFSETS}
   var acc0 = vec4<f32>();
   var acc1 = vec4<f32>();
   var acc2 = vec4<f32>();
@@ -330,12 +309,7 @@ export const matmulRegKernel: Kernel = {
   key: "matmul_reg",
   bindings: ["rw", "ro", "ro"],
   source: () =>
-    `struct P {
-  M: u32, N: u32, K: u32, zbase: u32,
-  offA: i32, offB: i32, sAm: i32, sAk: i32,
-  sBk: i32, sBn: i32, brank: u32, pad: u32,
-  bshape: vec4<i32>, bsa: vec4<i32>, bsb: vec4<i32>,
-}
+    `${MATMUL_PARAMS}
 @group(0) @binding(0) var<storage, read_write> C: array<f32>;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -346,16 +320,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let r0 = wid.y * 4u;
   if (c0 >= p.N || r0 >= p.M) { return; }
   let z = wid.z + p.zbase;
-  var oa = p.offA;
-  var ob = p.offB;
-  var rem = z;
-  for (var d = i32(p.brank) - 1; d >= 0; d--) {
-    let sz = u32(p.bshape[d]);
-    let c = i32(rem % sz);
-    rem = rem / sz;
-    oa += c * p.bsa[d];
-    ob += c * p.bsb[d];
-  }
+  ${BATCH_OFFSETS}
   let m1 = p.M - 1u;
   let n1 = p.N - 1u;
   let a0 = oa + i32(min(r0, m1)) * p.sAm;

@@ -11,8 +11,8 @@
  */
 
 import type { WgslType } from "../allocator.ts";
-import type { Kernel } from "../program.ts";
-import { FLAT_ARGS, FLAT_INDEX, MAX_RANK } from "./common.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
+import { flatMain, MAX_RANK } from "./common.ts";
 
 /** Error codes written into the error buffer's word 1. */
 export const INDEX_ERROR = { gather: 1, scatterAdd: 2 } as const;
@@ -30,9 +30,12 @@ const REPORT = `fn report(code: i32, j: i32, dim: i32, size: i32) {
 
 /** gather. Params: `n, rank, dim, offA, offI, size, _, _, astr[8], ishape[8], istr[8]`. Bindings: out, a, index, err. */
 export function gatherKernel(t: WgslType, it: WgslType): Kernel {
+  return cachedKernel(`gather:${t}:${it}`, () => buildGatherKernel(t, it));
+}
+
+function buildGatherKernel(t: WgslType, it: WgslType): Omit<Kernel, "key"> {
   return {
     name: `gather_${t}`,
-    key: `gather:${t}:${it}`,
     bindings: ["rw", "ro", "ro", "rw"],
     source: () =>
       `struct P {
@@ -48,11 +51,7 @@ export function gatherKernel(t: WgslType, it: WgslType): Kernel {
 @group(0) @binding(3) var<storage, read_write> err: array<atomic<i32>, 8>;
 @group(0) @binding(4) var<uniform> p: P;
 ${REPORT}
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.n) { return; }
+${flatMain("p.n")}
   var rem = i;
   var ai = p.offA;
   var ii = p.offI;
@@ -75,6 +74,10 @@ fn main(${FLAT_ARGS}) {
 
 /** scatterAdd. Params: `n, rank, dim, offI, offS, size, _, _, ostr[8], ishape[8], istr[8], sstr[8]`. Bindings: out, index, src, err. */
 export function scatterAddKernel(t: WgslType, it: WgslType): Kernel {
+  return cachedKernel(`scatterAdd:${t}:${it}`, () => buildScatterAddKernel(t, it));
+}
+
+function buildScatterAddKernel(t: WgslType, it: WgslType): Omit<Kernel, "key"> {
   const isFloat = t === "f32";
   const add = isFloat
     ? `var old = atomicLoad(&out[o]);
@@ -86,7 +89,6 @@ export function scatterAddKernel(t: WgslType, it: WgslType): Kernel {
     : "atomicAdd(&out[o], i32(v));";
   return {
     name: `scatter_add_${t}`,
-    key: `scatterAdd:${t}:${it}`,
     bindings: ["rw", "ro", "ro", "rw"],
     source: () =>
       `struct P {
@@ -103,11 +105,7 @@ export function scatterAddKernel(t: WgslType, it: WgslType): Kernel {
 @group(0) @binding(3) var<storage, read_write> err: array<atomic<i32>, 8>;
 @group(0) @binding(4) var<uniform> p: P;
 ${REPORT}
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.n) { return; }
+${flatMain("p.n")}
   var rem = i;
   var o = 0;
   var ii = p.offI;

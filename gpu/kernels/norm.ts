@@ -12,13 +12,10 @@
  */
 
 import type { Kernel } from "../program.ts";
-import { FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { flatMain, rowMain } from "./common.ts";
 
 /** Threads per workgroup of the per-channel reductions. */
 export const NORM_WG = 64;
-
-const REDUCE_ARGS = `@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>`;
 
 // A tree over `red` (NORM_WG entries) leaving the total in red[0]; every thread must reach it.
 const TREE = `workgroupBarrier();
@@ -44,10 +41,7 @@ export const batchNormStatsKernel: Kernel = {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
 var<workgroup> red: array<f32, ${NORM_WG}>;
-@compute @workgroup_size(${NORM_WG})
-fn main(${REDUCE_ARGS}) {
-  let ch = wid.x + wid.y * nwg.x;
-  if (ch >= p.c) { return; }
+${rowMain(NORM_WG, "p.c", "ch")}
   let m = p.n * p.s;
   var acc = 0.0;
   for (var e = t; e < m; e += ${NORM_WG}u) {
@@ -108,11 +102,7 @@ export const batchNormForwardKernel: Kernel = {
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 @group(0) @binding(6) var<uniform> p: P;
 ${CHANNEL_FNS}
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.total) { return; }
+${flatMain("p.total")}
   let ch = (i / p.s) % p.c;
   var b = 0.0;
   if ((p.flags & 2u) != 0u) { b = bias[p.boff + ch * p.bst]; }
@@ -145,10 +135,7 @@ export const batchNormSumsKernel: Kernel = {
 @group(0) @binding(6) var<storage, read> inv_std: array<f32>;
 @group(0) @binding(7) var<uniform> p: P;
 var<workgroup> red: array<vec2<f32>, ${NORM_WG}>;
-@compute @workgroup_size(${NORM_WG})
-fn main(${REDUCE_ARGS}) {
-  let ch = wid.x + wid.y * nwg.x;
-  if (ch >= p.c) { return; }
+${rowMain(NORM_WG, "p.c", "ch")}
   let m = p.n * p.s;
   let mu = mean[p.moff + ch * p.mst];
   var acc = vec2<f32>(0.0, 0.0);
@@ -197,11 +184,7 @@ export const batchNormGradInputKernel: Kernel = {
 @group(0) @binding(6) var<storage, read> sums: array<f32>;
 @group(0) @binding(7) var<uniform> p: P;
 ${CHANNEL_FNS}
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.total) { return; }
+${flatMain("p.total")}
   let ch = (i / p.s) % p.c;
   let isd = inv_std_at(ch);
   let k = isd * weight_at(ch);

@@ -8,7 +8,7 @@
  */
 
 import type { Kernel } from "../program.ts";
-import { F32_NEG_INF, FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { F32_NEG_INF, flatMain } from "./common.ts";
 
 const STRUCT = `struct P {
   total: u32, n: i32, c: i32, h: i32,
@@ -18,11 +18,7 @@ const STRUCT = `struct P {
   off0: i32, off1: i32, p0: i32, p1: i32,
 }`;
 
-const PREFIX = `const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.total) { return; }`;
+const PREFIX = flatMain("p.total");
 
 // PyTorch's average-pool divisor: the window clipped to the padded input (with padding
 // counted) or to the input itself.

@@ -7,11 +7,15 @@
  * @module
  */
 
-import type { Kernel } from "../program.ts";
-import { FLAT_ARGS, FLAT_INDEX } from "./common.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
+import { flatMain } from "./common.ts";
 
 /** Uniform or normal fill. Params: `n, pcg(seed), offsetLo, offsetHi`. Bindings: out (f32). */
 export function randomKernel(kind: "uniform" | "normal"): Kernel {
+  return cachedKernel(`random:${kind}`, () => buildRandomKernel(kind));
+}
+
+function buildRandomKernel(kind: "uniform" | "normal"): Omit<Kernel, "key"> {
   const body = kind === "uniform" ? "out[i] = uni(i);" : `let b = i - (i & 1u);
   let u1 = 1.0 - uni(b);
   let u2 = uni(b + 1u);
@@ -20,7 +24,6 @@ export function randomKernel(kind: "uniform" | "normal"): Kernel {
   if ((i & 1u) == 0u) { out[i] = r * cos(th); } else { out[i] = r * sin(th); }`;
   return {
     name: `random_${kind}`,
-    key: `random:${kind}`,
     bindings: ["rw"],
     source: () =>
       `struct P { n: u32, seedh: u32, lo: u32, hi: u32 }
@@ -38,11 +41,7 @@ fn uni(i: u32) -> f32 {
   let bits = pcg(pcg(p.seedh ^ hi) + lo);
   return f32(bits >> 8u) / 16777216.0;
 }
-const WG = 256u;
-@compute @workgroup_size(256)
-fn main(${FLAT_ARGS}) {
-  ${FLAT_INDEX}
-  if (i >= p.n) { return; }
+${flatMain("p.n")}
   ${body}
 }`,
   };

@@ -10,8 +10,8 @@
 
 import type { ReduceOp } from "@dendrite/tensor";
 import type { WgslType } from "../allocator.ts";
-import type { Kernel } from "../program.ts";
-import { convert, F32_INF, F32_NEG_INF, MAX_RANK } from "./common.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
+import { convert, F32_INF, F32_NEG_INF, MAX_RANK, rowMain } from "./common.ts";
 
 /** Rows at least this long get a workgroup each, when there are few of them (see {@link GROUP_MAX_ROWS}). */
 export const GROUP_ROW_MIN = 256;
@@ -65,6 +65,13 @@ function combine(op: ReduceOp): string {
 
 /** The reduce kernel for `op` over words of `inType` into `outType`; `group` picks the workgroup-per-row form. */
 export function reduceKernel(op: ReduceOp, inType: WgslType, outType: WgslType, group: boolean): Kernel {
+  return cachedKernel(
+    `reduce:${op}:${inType}:${outType}:${group}`,
+    () => buildReduceKernel(op, inType, outType, group),
+  );
+}
+
+function buildReduceKernel(op: ReduceOp, inType: WgslType, outType: WgslType, group: boolean): Omit<Kernel, "key"> {
   const ct: "f32" | "i32" = inType === "f32" ? "f32" : "i32";
   const isArg = op === "argmax" || op === "argmin";
   const result = isArg ? "out[row] = at;" : `out[row] = ${convert("acc", ct, outType)};`;
@@ -85,11 +92,7 @@ export function reduceKernel(op: ReduceOp, inType: WgslType, outType: WgslType, 
       `${header}
 var<workgroup> sv: array<${ct}, 256>;
 var<workgroup> si: array<i32, 256>;
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.outer) { return; }
+${rowMain(256, "p.outer")}
   ${rowBase}
   var acc: ${ct} = ${init(op, ct)};
   var at: i32 = 0;
@@ -115,7 +118,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
       at = si[t];
       let v = sv[t + s];
       let j = si[t + s];
-      ${isArg || op === "max" || op === "min" ? combine(op) : combine(op)}
+      ${combine(op)}
       sv[t] = acc;
       si[t] = at;
     }
@@ -153,7 +156,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
   return {
     name: `reduce_${op}_${inType}${group ? "_group" : ""}`,
-    key: `reduce:${op}:${inType}:${outType}:${group}`,
     bindings: ["rw", "ro"],
     source,
   };

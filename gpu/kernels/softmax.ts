@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Kernel } from "../program.ts";
-import { F32_NEG_INF } from "./common.ts";
+import { cachedKernel, type Kernel } from "../program.ts";
+import { F32_NEG_INF, rowMain } from "./common.ts";
 
 /**
  * WGSL `log_acc(x)`: log to ~1 ulp (llvmpipe's `log` is off by a few 1e-6
@@ -55,11 +55,14 @@ export function rowMaxSumExp(arr: string, base: string, count: string): string {
 
 /** Softmax (`log` false) or log-softmax. Params: `rows, cols, off`. Bindings: out, a. */
 export function softmaxKernel(log: boolean): Kernel {
+  return cachedKernel(`softmax:${log}`, () => buildSoftmaxKernel(log));
+}
+
+function buildSoftmaxKernel(log: boolean): Omit<Kernel, "key"> {
   // (x - m) is exact for the large entries; subtracting m + log(sum) rounded to f32 would not be.
   const write = log ? "out[ob + j] = (a[base + j] - m) - ls;" : "out[ob + j] = exp(a[base + j] - m) * inv;";
   return {
     name: log ? "log_softmax" : "softmax",
-    key: `softmax:${log}`,
     bindings: ["rw", "ro"],
     source: () =>
       `struct P { rows: u32, cols: u32, off: u32, pad: u32 }
@@ -68,11 +71,7 @@ export function softmaxKernel(log: boolean): Kernel {
 @group(0) @binding(2) var<uniform> p: P;
 ${LOG_ACC}
 var<workgroup> red: array<f32, 64>;
-@compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
+${rowMain(64, "p.rows")}
   let base = p.off + row * p.cols;
   let ob = row * p.cols;
 ${rowMaxSumExp("a", "base", "p.cols")}
