@@ -16,12 +16,12 @@
  * @module
  */
 
-import { conv2d, Generator, manualSeed, randint, randn, setDefaultDevice, type Tensor, tidy } from "@dendrite/tensor";
-import * as nn from "@dendrite/nn";
+import { conv2d, Generator, manualSeed, randint, randn, setDefaultDevice, type Tensor } from "@dendrite/tensor";
+import type * as nn from "@dendrite/nn";
 import * as optim from "@dendrite/optim";
 import { resnet18 } from "@dendrite/models";
 import { gpu } from "../mod.ts";
-import { smallCnn } from "./workloads.ts";
+import { bestMs, smallCnn, trainStep } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 const hasGpu = await gpu.isWebGPUAvailable();
@@ -35,28 +35,12 @@ if (hasGpu) {
 }
 console.log(`cpu: ${navigator.hardwareConcurrency} logical cores; deno ${Deno.version.deno}`);
 
-async function done(device: string): Promise<void> {
-  if (device === "webgpu") await gpu.synchronize();
-}
+/** Waits for the work queued on `device` (nothing to wait for on the CPU). */
+const done = (device: string): Promise<void> => device === "webgpu" ? gpu.synchronize() : Promise.resolve();
 
-/** Best time per call (ms) of `fn` over `trials` trials, each repeated until it lasts `trialMs`. */
-async function best(device: string, fn: () => void, trialMs: number, trials: number, maxReps = 64): Promise<number> {
-  fn(); // warm-up: pipelines, buffer pool, worker start-up
-  await done(device);
-  let reps = 1, min = Infinity;
-  for (let t = 0; t < trials;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    await done(device);
-    const ms = performance.now() - t0;
-    if (ms < trialMs && reps < maxReps) {
-      reps *= 2;
-      continue;
-    }
-    min = Math.min(min, ms / reps);
-    t++;
-  }
-  return min;
+/** Best time per call (ms) of `fn` on `device` over `trials` trials, each repeated until it lasts `trialMs`. */
+function best(device: string, fn: () => void, trialMs: number, trials: number, maxReps = 64): Promise<number> {
+  return bestMs(fn, () => done(device), trialMs, trials, maxReps);
 }
 
 type Row = [string, ...string[]];
@@ -106,16 +90,9 @@ async function train(
   const model = make();
   model.to(device);
   model.train();
-  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const criterion = new nn.CrossEntropyLoss();
   const x = randn([batch, ...shape]).to(device);
   const y = randint(0, classes, [batch], { dtype: "int32" }).to(device);
-  const step = () =>
-    tidy(() => {
-      opt.zeroGrad();
-      criterion.forward(model.forward(x) as Tensor, y).backward();
-      opt.step();
-    });
+  const step = trainStep(model, x, y, new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 }));
   const ms = await best(device, step, 1, trials, 1);
   x.dispose();
   y.dispose();

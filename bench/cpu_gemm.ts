@@ -17,23 +17,10 @@ import { tensor } from "../mod.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "../tensor/cpu/conv.ts";
 import { cpuThreadsReady, getNumThreads, setCpuKernels, setNumThreads, wasmKernelKind } from "../tensor/cpu/kernels.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
-import { conv3x3Geometry } from "./workloads.ts";
+import { conv3x3Geometry, timeMs } from "./workloads.ts";
 
 const threadsArg = Deno.args.indexOf("--threads");
 const allThreads = threadsArg >= 0 ? Number(Deno.args[threadsArg + 1]) : getNumThreads();
-
-/** Median wall time (ms) of `reps` calls after `warmup` untimed calls. */
-function medianMs(fn: () => void, warmup: number, reps: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((x, y) => x - y);
-  return times[times.length >> 1];
-}
 
 interface Setting {
   label: string;
@@ -77,7 +64,7 @@ for (const n of [256, 512, 1024]) {
       throw new Error(`${s.label} at n=${n} disagrees with the naive loop by ${maxDiff}`);
     }
     const reps = n >= 1024 ? 5 : n >= 512 ? 9 : 21;
-    const ms = medianMs(() => ta.matmul(tb).dispose(), 2, reps);
+    const ms = timeMs(() => ta.matmul(tb).dispose(), reps, 2);
     cells.push(gf(flops, ms));
   }
   console.log(`| ${n} | ${gf(flops, naiveMs)} | ${cells.join(" | ")} |`);
@@ -101,7 +88,7 @@ for (const [name, run] of kernels) {
   const cells: string[] = [];
   for (const s of SETTINGS) {
     await use(s);
-    cells.push(gf(convFlops, medianMs(run, 1, s.kernels === "ts" ? 1 : 5)));
+    cells.push(gf(convFlops, timeMs(run, s.kernels === "ts" ? 1 : 5)));
   }
   console.log(`| ${name} | ${cells.join(" | ")} |`);
 }

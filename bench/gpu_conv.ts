@@ -23,30 +23,15 @@ import {
 } from "@dendrite/tensor";
 import { gpu } from "../mod.ts";
 import { setConvTile } from "../gpu/kernels/conv.ts";
-import { conv3x3Geometry } from "./workloads.ts";
+import { bestMs, conv3x3Geometry } from "./workloads.ts";
 
 const backend = await gpu.useWebGPU();
 console.log(`adapter: ${backend.info.description}`);
 
 // The machine is shared: each figure is the best of several timed trials.
-async function timeIt(fn: () => void, trialMs = 60, trials = 5): Promise<number> {
-  fn();
-  await gpu.synchronize();
-  let reps = 1, best = Infinity;
-  for (let t = 0; t < trials;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    await gpu.synchronize();
-    const el = performance.now() - t0;
-    if (el < trialMs && reps < 256) {
-      reps *= 2;
-      continue;
-    }
-    best = Math.min(best, el / reps);
-    t++;
-  }
-  return best;
-}
+const timeIt = (fn: () => void, trialMs = 60, trials = 5) => bestMs(fn, gpu.synchronize, trialMs, trials, 256);
+const b = getBackend("webgpu");
+const view = (t: Tensor) => ({ storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset });
 
 // A yardstick: the shared machine's speed varies, so kernel figures are also given relative to matmul 1024².
 const ma = randn([1024, 1024]).to("webgpu"), mb = randn([1024, 1024]).to("webgpu");
@@ -56,8 +41,6 @@ console.log(`matmul 1024²: ${mm.toFixed(2)} GFLOP/s (the yardstick)`);
 const tiles = Deno.args.find((a) => a.startsWith("--tiles="))?.slice(8).split(",").map((t) => t.split("x").map(Number));
 if (tiles) {
   // Forward + both backward kernels per tile, rounds interleaved so a change in machine load hits every tile alike.
-  const b = getBackend("webgpu");
-  const view = (t: Tensor) => ({ storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset });
   for (const [n, ci, h, co] of [[32, 32, 14, 64], [16, 64, 16, 64], [16, 256, 4, 256]]) {
     const geo = conv3x3Geometry(n, ci, h, co);
     const x = randn([n, ci, h, h]).to("webgpu"), wt = randn([co, ci, 3, 3]).to("webgpu");
@@ -88,40 +71,22 @@ if (tiles) {
   Deno.exit(0);
 }
 
-// Per-kernel times on the CNN's and the bench's conv shapes.
-const shapes: [string, number, number, number, number, number][] = [
-  ["cnn conv1 32x1x28x28 -> 32", 32, 1, 28, 28, 32],
-  ["cnn conv2 32x32x14x14 -> 64", 32, 32, 14, 14, 64],
-  ["bench 8x64x56x56 -> 64", 8, 64, 56, 56, 64],
+// Per-kernel times on the CNN's and the bench's conv shapes (square images: h = w).
+const shapes: [string, number, number, number, number][] = [
+  ["cnn conv1 32x1x28x28 -> 32", 32, 1, 28, 32],
+  ["cnn conv2 32x32x14x14 -> 64", 32, 32, 14, 64],
+  ["bench 8x64x56x56 -> 64", 8, 64, 56, 64],
 ];
 const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7);
-for (const [name, n, ci, h, w, co] of shapes) {
+for (const [name, n, ci, h, co] of shapes) {
+  const w = h;
   if (only && !name.includes(only)) continue;
   if (Deno.args.includes("--no-big") && n === 8) continue;
   const g = new Generator(3);
   const x = randn([n, ci, h, w], { generator: g }).to("webgpu");
   const wt = randn([co, ci, 3, 3], { generator: g }).to("webgpu");
   const go = randn([n, co, h, w], { generator: g }).to("webgpu");
-  const geo = {
-    n,
-    cIn: ci,
-    h,
-    w,
-    cOut: co,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padH: 1,
-    padW: 1,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    outH: h,
-    outW: w,
-  };
-  const b = getBackend("webgpu");
-  const view = (t: Tensor) => ({ storage: t.storage, shape: t.shape, strides: t.strides, offset: t.offset });
+  const geo = conv3x3Geometry(n, ci, h, co);
   const flops = 2 * n * co * h * w * ci * 9;
   const fwd = await timeIt(() => {
     const o = b.alloc("float32", n * co * h * w);

@@ -14,20 +14,7 @@
 
 import { tensor } from "../mod.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
-
-/** Median of the wall times (ms) of `reps` calls to `fn` after `warmup` untimed calls. */
-function medianMs(fn: () => void, warmup: number, reps: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((x, y) => x - y);
-  const mid = times.length >> 1;
-  return times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-}
+import { timeMs } from "./workloads.ts";
 
 const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [256, 512, 1024];
 const rows: string[] = [];
@@ -52,10 +39,10 @@ for (const n of sizes) {
 
   const flops = 2 * n ** 3;
   const oursReps = n <= 512 ? 15 : 7;
-  const oursMs = medianMs(() => ta.matmul(tb).dispose(), 3, oursReps);
+  const oursMs = timeMs(() => ta.matmul(tb).dispose(), oursReps, 3);
   // The agreement check above already ran (and warmed up) the naive loop once.
   const naiveReps = n >= 1024 ? 1 : n >= 512 ? 3 : 7;
-  const naiveMs = medianMs(() => naiveMatmul(a, b, n, n, n), n >= 1024 ? 0 : 1, naiveReps);
+  const naiveMs = timeMs(() => naiveMatmul(a, b, n, n, n), naiveReps, n >= 1024 ? 0 : 1);
   const g = (ms: number) => flops / (ms * 1e6);
   rows.push(
     `| ${n} | ${oursMs.toFixed(1)} ms | ${g(oursMs).toFixed(2)} | ${naiveMs.toFixed(1)} ms | ${

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { conv2d, manualSeed, optim, randint, randn } from "../mod.ts";
+import { conv2d, manualSeed, randint, randn } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
 import { mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
 
@@ -35,34 +35,19 @@ const rows: string[][] = [];
 
 {
   const model = mlp784();
-  const step = trainStep(
-    model,
-    randn([128, 784]),
-    randint(0, 10, [128]),
-    new optim.SGD(model.parameters(), { lr: 0.01 }),
-  );
+  const step = trainStep(model, randn([128, 784]), randint(0, 10, [128]));
   const ms = timeMs(step, quick ? 5 : 20, 3);
   rows.push(["MLP 784-256-10 train step, batch 128", `${ms.toFixed(1)} ms`, `${(128 / ms * 1000).toFixed(0)} img/s`]);
 }
 {
   const model = smallCnn();
-  const step = trainStep(
-    model,
-    randn([32, 1, 28, 28]),
-    randint(0, 10, [32]),
-    new optim.SGD(model.parameters(), { lr: 0.01 }),
-  );
+  const step = trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32]));
   const ms = timeMs(step, quick ? 3 : 10, 2);
   rows.push(["small CNN train step, batch 32", `${ms.toFixed(0)} ms`, `${(32 / ms * 1000).toFixed(0)} img/s`]);
 }
 {
   const model = resnet18({ numClasses: 10 });
-  const step = trainStep(
-    model,
-    randn([8, 3, 64, 64]),
-    randint(0, 10, [8]),
-    new optim.SGD(model.parameters(), { lr: 0.01 }),
-  );
+  const step = trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8]));
   const ms = timeMs(step, quick ? 1 : 3, 1);
   rows.push(["ResNet-18 train step, batch 8, 64x64", `${ms.toFixed(0)} ms`, `${(8 / ms * 1000).toFixed(1)} img/s`]);
 }

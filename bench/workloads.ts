@@ -1,6 +1,7 @@
 /**
  * What the benchmark scripts share: the peer workloads (the issue's small
- * CNN and MLP) and a median timer, so every table measures the same thing.
+ * CNN and MLP), a median timer and a best-of-trials timer for queued (GPU)
+ * work, so every table measures the same thing.
  *
  * @module
  */
@@ -85,4 +86,35 @@ export function timeMs(fn: () => void, reps: number, warmup = 1): number {
     t.push(performance.now() - s);
   }
   return median(t);
+}
+
+/**
+ * The best time per call (ms) of `fn` over `trials` trials, after one warm-up
+ * call (pipelines, buffer pools, worker start-up). Each trial repeats `fn`,
+ * doubling the count up to `maxReps`, until it lasts `trialMs`; `sync` waits
+ * for the work `fn` queued (a GPU's) before each clock read.
+ */
+export async function bestMs(
+  fn: () => void,
+  sync: () => Promise<void>,
+  trialMs: number,
+  trials: number,
+  maxReps: number,
+): Promise<number> {
+  fn();
+  await sync();
+  let reps = 1, best = Infinity;
+  for (let t = 0; t < trials;) {
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) fn();
+    await sync();
+    const ms = performance.now() - t0;
+    if (ms < trialMs && reps < maxReps) {
+      reps *= 2;
+      continue;
+    }
+    best = Math.min(best, ms / reps);
+    t++;
+  }
+  return best;
 }

@@ -1,11 +1,35 @@
 /**
- * Helpers for the data tests: write small PNG/JPEG fixtures at test time.
+ * Helpers for the data tests: write small PNG/JPEG fixtures at test time, in
+ * temporary folders, with warnings captured.
  * (Not exported from mod.ts.)
  *
  * @module
  */
 
 import { Image as ScriptImage } from "imagescript";
+
+/** Runs `fn` in a fresh temporary folder, removed afterwards whatever happens. */
+export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `fn` with `console.warn` captured (not printed) and returns the warnings it gave. */
+export async function captureWarnings(fn: () => Promise<void>): Promise<string[]> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    await fn();
+  } finally {
+    console.warn = warn;
+  }
+  return warnings;
+}
 
 /** Writes an RGB(A) image as PNG or JPEG; `pixel(x, y)` returns [r, g, b, a?]. */
 export async function writeImage(

@@ -87,9 +87,9 @@ function collate(samples: readonly unknown[], where: string): unknown {
   }
   if (typeof first === "number") {
     const vals = samples as number[];
-    return tensor(vals.slice(), { dtype: vals.every(Number.isInteger) ? "int32" : "float32" });
+    return tensor(vals, { dtype: vals.every(Number.isInteger) ? "int32" : "float32" });
   }
-  if (typeof first === "boolean") return tensor((samples as boolean[]).slice(), { dtype: "bool" });
+  if (typeof first === "boolean") return tensor(samples as boolean[], { dtype: "bool" });
   if (typeof first === "string") return samples.slice();
   if (isTypedArray(first)) {
     const n = first.length;

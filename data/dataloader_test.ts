@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Generator, type Tensor, tensor } from "@dendrite/tensor";
-import { writeImage } from "./_test_utils.ts";
+import { captureWarnings, withDir, writeImage } from "./_test_utils.ts";
 import { activeWorkerCount, DataLoader, defaultCollate } from "./dataloader.ts";
 import { randomSplit, TensorDataset } from "./dataset.ts";
 import { ImageFolder } from "./image_folder.ts";
@@ -86,8 +86,7 @@ const pipeline = () =>
   new Compose([new Resize(12), new CenterCrop(10), new ToTensor(), new Normalize({ mean: [0.5], std: [0.25] })]);
 
 Deno.test("DataLoader workers: numWorkers 2 gives the same batches as 0, shuffled, with a Subset", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await withDir(async (root) => {
     await makeFolder(root, 14);
     const ds = new ImageFolder(root, { transform: pipeline() });
     const opts = { batchSize: 4, shuffle: true };
@@ -113,14 +112,11 @@ Deno.test("DataLoader workers: numWorkers 2 gives the same batches as 0, shuffle
     const r1 = await collect(new DataLoader(aug, { batchSize: 14, numWorkers: 2, generator: new Generator(1) }));
     const r2 = await collect(new DataLoader(aug, { batchSize: 14, numWorkers: 2, generator: new Generator(1) }));
     assert.deepEqual(Array.from(r1[0][0].dataSync()), Array.from(r2[0][0].dataSync()));
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("DataLoader workers: break stops the workers; a corrupt image mid-epoch names its path", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await withDir(async (root) => {
     await makeFolder(root, 12);
     const ds = new ImageFolder(root, { transform: pipeline() });
     let seen = 0;
@@ -143,43 +139,29 @@ Deno.test("DataLoader workers: break stops the workers; a corrupt image mid-epoc
       assert.equal(activeWorkerCount(), 0, "an error terminated the workers");
     }
     // onError: "skip" drops the file from its batch.
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
-      const skip = new ImageFolder(root, { transform: pipeline(), onError: "skip" });
+    const skip = new ImageFolder(root, { transform: pipeline(), onError: "skip" });
+    await captureWarnings(async () => {
       for (const numWorkers of [0, 2]) {
         const sizes = (await collect(new DataLoader(skip, { batchSize: 3, numWorkers }))).map((b) => b[0].shape[0]);
         assert.deepEqual(sizes, [3, 3, 2, 3]);
       }
-    } finally {
-      console.warn = warn;
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+    });
+  });
 });
 
 Deno.test("DataLoader workers: a dataset that cannot be sent falls back to the main thread with one warning", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await withDir(async (root) => {
     await makeFolder(root, 3);
     const ds = new ImageFolder(root, { transform: new Compose([new Lambda((x) => x), new ToTensor()]) });
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (m: string) => warnings.push(m);
-    try {
+    const warnings = await captureWarnings(async () => {
       const loader = new DataLoader(ds, { batchSize: 1, numWorkers: 2 });
       assert.equal((await collect(loader)).length, 3);
       await collect(loader);
       const plain = new DataLoader(new TensorDataset(xs, ys), { batchSize: 5, numWorkers: 2 });
       assert.equal((await collect(plain)).length, 2);
-    } finally {
-      console.warn = warn;
-    }
+    });
     assert.equal(warnings.length, 2, warnings.join("\n"));
     assert.match(warnings[0], /numWorkers=2 ignored.*Lambda transforms hold a closure/);
     assert.match(warnings[1], /TensorDataset, which cannot be rebuilt in a worker/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

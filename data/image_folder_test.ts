@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
-import { greyPng, writeImage } from "./_test_utils.ts";
+import { captureWarnings, greyPng, withDir, writeImage } from "./_test_utils.ts";
 import { decodeImage, ImageFolder, ImageReadError } from "./image_folder.ts";
 import { Compose, ToTensor } from "./transforms.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("ImageFolder: sorted classes, classToIdx, samples in walk order, nested folders, extensions", async () => {
   await withDir(async (root) => {
@@ -105,19 +96,14 @@ Deno.test("ImageFolder: truncated PNG/JPEG and a non-image file fail naming the 
     await assert.rejects(() => ds.get(3), new RegExp(`cannot read image ${root}/c/3fake.png: not a PNG or JPEG`));
     await Deno.remove(`${root}/c/0good.png`);
     await assert.rejects(() => ds.get(0), new RegExp(`cannot read image ${root}/c/0good.png`));
-    const warn = console.warn;
-    const warnings: string[] = [];
-    console.warn = (m: string) => warnings.push(m);
-    try {
-      const skip = new ImageFolder(root, { onError: "skip" });
+    const skip = new ImageFolder(root, { onError: "skip" });
+    const warnings = await captureWarnings(async () => {
       assert.equal(await skip.get(0), null);
       assert.equal(await skip.get(0), null);
-      assert.equal(warnings.length, 1, "one warning per file");
-      assert.ok(warnings[0].includes("1trunc.png"));
-      assert.deepEqual([...skip.badFiles], [`${root}/c/1trunc.png`]);
-    } finally {
-      console.warn = warn;
-    }
+    });
+    assert.equal(warnings.length, 1, "one warning per file");
+    assert.ok(warnings[0].includes("1trunc.png"));
+    assert.deepEqual([...skip.badFiles], [`${root}/c/1trunc.png`]);
   });
   await assert.rejects(() => decodeImage(new Uint8Array([1, 2, 3]), "mem"), /cannot read image mem: not a PNG or JPEG/);
 });

@@ -707,10 +707,8 @@ export class Normalize extends Transform<Tensor, Tensor> {
         `Normalize: mean/std have ${this.mean.length} channels but the tensor of shape [${x.shape}] has ${c}`,
       );
     }
-    const n = this.mean.length;
-    const mean = tensor(this.mean.slice(), { dtype: x.dtype, device: x.device }).reshape([n, 1, 1]);
-    const std = tensor(this.std.slice(), { dtype: x.dtype, device: x.device }).reshape([n, 1, 1]);
-    return x.sub(mean).div(std);
+    const opts = { dtype: x.dtype, device: x.device, shape: [this.mean.length, 1, 1] };
+    return x.sub(tensor(this.mean, opts)).div(tensor(this.std, opts));
   }
 
   /** A spec for workers. */

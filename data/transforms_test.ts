@@ -127,6 +127,48 @@ Deno.test("padImage: constant, edge, reflect, symmetric", () => {
   assert.throws(() => padImage(r, [3, 0, 0, 0], "reflect"), /reflect padding must be smaller/);
 });
 
+Deno.test("padImage: every side, every row, two channels (numpy.pad's values)", () => {
+  const img: Image = {
+    width: 3,
+    height: 3,
+    channels: 2,
+    data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((v) => [v, 10 * v])),
+  };
+  // [left, top, right, bottom] = [1, 2, 2, 1]: np.pad(hwc, ((2, 1), (1, 2), (0, 0)), mode).
+  const expected: Record<"reflect" | "edge" | "symmetric", number[][]> = {
+    reflect: [
+      [8, 7, 8, 9, 8, 7],
+      [5, 4, 5, 6, 5, 4],
+      [2, 1, 2, 3, 2, 1],
+      [5, 4, 5, 6, 5, 4],
+      [8, 7, 8, 9, 8, 7],
+      [5, 4, 5, 6, 5, 4],
+    ],
+    edge: [
+      [1, 1, 2, 3, 3, 3],
+      [1, 1, 2, 3, 3, 3],
+      [1, 1, 2, 3, 3, 3],
+      [4, 4, 5, 6, 6, 6],
+      [7, 7, 8, 9, 9, 9],
+      [7, 7, 8, 9, 9, 9],
+    ],
+    symmetric: [
+      [4, 4, 5, 6, 6, 5],
+      [1, 1, 2, 3, 3, 2],
+      [1, 1, 2, 3, 3, 2],
+      [4, 4, 5, 6, 6, 5],
+      [7, 7, 8, 9, 9, 8],
+      [7, 7, 8, 9, 9, 8],
+    ],
+  };
+  for (const [mode, want] of Object.entries(expected)) {
+    const out = padImage(img, [1, 2, 2, 1], mode as keyof typeof expected);
+    assert.deepEqual([out.width, out.height, out.channels], [6, 6, 2], mode);
+    assert.deepEqual(rows(out, 0), want, mode);
+    assert.deepEqual(rows(out, 1), want.map((r) => r.map((v) => 10 * v)), mode);
+  }
+});
+
 Deno.test("ToTensor and Normalize: CHW layout, /255, per-channel (x - mean) / std", async () => {
   const img: Image = { width: 2, height: 1, channels: 3, data: Uint8Array.from([255, 0, 51, 102, 204, 0]) };
   const t = new ToTensor().forward(img);

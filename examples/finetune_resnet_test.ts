@@ -6,19 +6,22 @@ import { webgpuOrSkip } from "../gpu/test_util.ts";
 const DIGITS = [5, 6, 7];
 const PER_CLASS = { train: 10, val: 4 };
 
-/** A tiny digit folder and random ResNet-18 weights (3 classes) shared by the tests. */
-async function fixture(): Promise<{ root: string; weights: string; cleanup: () => Promise<void> }> {
+/** Runs `fn` on a tiny digit folder (3 classes) and random ResNet-18 weights (a 4-class fc), removed afterwards. */
+async function withFixture(fn: (f: { root: string; weights: string }) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "finetune_test_" });
-  await writeDigitFolder(`${root}/digits`, DIGITS, PER_CLASS, { jpegEvery: 3 });
-  manualSeed(123);
-  const weights = `${root}/w.safetensors`;
-  await models.save(models.resnet18({ numClasses: 4 }), weights);
-  return { root, weights, cleanup: () => Deno.remove(root, { recursive: true }) };
+  try {
+    await writeDigitFolder(`${root}/digits`, DIGITS, PER_CLASS, { jpegEvery: 3 });
+    manualSeed(123);
+    const weights = `${root}/w.safetensors`;
+    await models.save(models.resnet18({ numClasses: 4 }), weights);
+    await fn({ root, weights });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 }
 
 Deno.test("writeDigitFolder writes real MNIST digits as PNG and JPEG in ImageFolder layout", async () => {
-  const f = await fixture();
-  try {
+  await withFixture(async (f) => {
     const train = new data.ImageFolder(`${f.root}/digits/train`);
     const val = new data.ImageFolder(`${f.root}/digits/val`);
     deepStrictEqual(train.classes, ["5", "6", "7"]);
@@ -40,14 +43,11 @@ Deno.test("writeDigitFolder writes real MNIST digits as PNG and JPEG in ImageFol
     const last = await data.readImage(`${f.root}/digits/val/7/0003.png`);
     const expected = digits[7].subarray((count - 1) * 784, count * 784);
     for (let p = 0; p < 784; p++) if (last.data[3 * p] !== expected[p]) throw new Error(`val pixel ${p} differs`);
-  } finally {
-    await f.cleanup();
-  }
+  });
 });
 
 Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc changes, metrics are finite", async () => {
-  const f = await fixture();
-  try {
+  await withFixture(async (f) => {
     const lines: string[] = [];
     const opts = { data: `${f.root}/digits`, weights: f.weights, batchSize: 8, imageSize: 32, workers: 0 };
     const before = await finetune({ ...opts, epochs: 0 });
@@ -85,14 +85,11 @@ Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc cha
     ok(model.fc.weight.requiresGrad);
     notDeepStrictEqual(model.fc.weight.dataSync(), before.model.fc.weight.dataSync());
     notDeepStrictEqual(model.fc.bias!.dataSync(), before.model.fc.bias!.dataSync());
-  } finally {
-    await f.cleanup();
-  }
+  });
 });
 
 Deno.test("finetune: full-batch SGD steps on fc lower the training loss", async () => {
-  const f = await fixture();
-  try {
+  await withFixture(async (f) => {
     // One batch holds the whole train split, so every step sees the same data and batch statistics:
     // the loss sequence is plain (momentum) gradient descent on fc and must go down.
     const { metrics } = await finetune({
@@ -108,14 +105,11 @@ Deno.test("finetune: full-batch SGD steps on fc lower the training loss", async 
     const losses = metrics.map((m) => m.stepLosses[0]);
     for (let i = 1; i < losses.length; i++) ok(losses[i] < losses[i - 1], `losses ${losses.join(", ")}`);
     ok(losses[3] < losses[0] * 0.9, `losses ${losses.join(", ")}`);
-  } finally {
-    await f.cleanup();
-  }
+  });
 });
 
 Deno.test("finetune loads through DataLoader workers too", async () => {
-  const f = await fixture();
-  try {
+  await withFixture(async (f) => {
     const { metrics } = await finetune({
       data: `${f.root}/digits`,
       weights: f.weights,
@@ -126,14 +120,11 @@ Deno.test("finetune loads through DataLoader workers too", async () => {
       log: () => {},
     });
     ok(Number.isFinite(metrics[0].trainLoss) && Number.isFinite(metrics[0].valLoss));
-  } finally {
-    await f.cleanup();
-  }
+  });
 });
 
 Deno.test("finetune: bad input names the path or key", async () => {
-  const f = await fixture();
-  try {
+  await withFixture(async (f) => {
     const missing = `${f.root}/no_such_folder`;
     await rejects(() => finetune({ data: missing, epochs: 1, log: () => {} }), (e: Error) => {
       ok(e.message.includes(`${missing}/train`), e.message);
@@ -163,15 +154,12 @@ Deno.test("finetune: bad input names the path or key", async () => {
     await rejects(() => main(["--device", "tpu"]), /--device must be "cpu" or "webgpu", got "tpu"/);
     await rejects(() => main(["--data", f.root, "--image-size", "0"]), /--image-size/);
     await rejects(() => main(["--data", f.root, "--lr", "-1"]), /--lr/);
-  } finally {
-    await f.cleanup();
-  }
+  });
 });
 
 if (await webgpuOrSkip("finetune on webgpu")) {
   Deno.test("the seed's fine-tuning runs on WebGPU: fc learns, the frozen backbone is untouched", async () => {
-    const f = await fixture();
-    try {
+    await withFixture(async (f) => {
       const { model, metrics } = await finetune({
         data: `${f.root}/digits`,
         weights: f.weights,
@@ -189,8 +177,6 @@ if (await webgpuOrSkip("finetune on webgpu")) {
       deepStrictEqual(Array.from(await model.conv1.weight.data()), Array.from(await saved["conv1.weight"].data()));
       deepStrictEqual(model.conv1.weight.grad, null);
       ok(metrics[0].stepLosses.length === 4, `4 steps of 8 over 30 images, got ${metrics[0].stepLosses.length}`);
-    } finally {
-      await f.cleanup();
-    }
+    });
   });
 }

@@ -168,12 +168,17 @@ function decodeEntry(key: string, e: SafetensorsEntry, bytes: Uint8Array, dataSt
   const count = e.shape.reduce((a, b) => a * b, 1);
   let out: TypedArray;
   switch (e.dtype) {
+    // Safetensors data is little-endian like our hosts. tensor() below copies the values anyway, so an aligned chunk
+    // is read in place; only a misaligned one is first copied (slice) into a fresh, aligned buffer.
     case "F32":
-      // slice() copies into a fresh, aligned buffer; safetensors data is little-endian like our hosts.
-      out = new Float32Array(chunk.slice().buffer);
+      out = chunk.byteOffset % 4 === 0
+        ? new Float32Array(chunk.buffer, chunk.byteOffset, count)
+        : new Float32Array(chunk.slice().buffer);
       break;
     case "F64":
-      out = new Float64Array(chunk.slice().buffer);
+      out = chunk.byteOffset % 8 === 0
+        ? new Float64Array(chunk.buffer, chunk.byteOffset, count)
+        : new Float64Array(chunk.slice().buffer);
       break;
     case "F16": {
       out = new Float32Array(count);

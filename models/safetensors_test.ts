@@ -85,6 +85,33 @@ Deno.test("safetensors: F16, BF16 and I64 files crafted by hand", () => {
   assert.deepEqual(Array.from(sd.l.dataSync()), [0, -5, 2147483647]);
 });
 
+Deno.test("safetensors: F32 and F64 data at aligned and misaligned byte offsets read the same", () => {
+  const f32 = [1.5, -2, 3.25], f64 = [0.1, -1e300];
+  const f32Aligned = new Set<boolean>(), f64Aligned = new Set<boolean>();
+  for (let pad = 0; pad < 8; pad++) {
+    const data = new Uint8Array(pad + 12 + 16);
+    const dv = new DataView(data.buffer);
+    f32.forEach((v, i) => dv.setFloat32(pad + 4 * i, v, true));
+    f64.forEach((v, i) => dv.setFloat64(pad + 12 + 8 * i, v, true));
+    const header: Record<string, unknown> = {
+      f: { dtype: "F32", shape: [3], data_offsets: [pad, pad + 12] },
+      d: { dtype: "F64", shape: [2], data_offsets: [pad + 12, pad + 28] },
+    };
+    if (pad > 0) header.p = { dtype: "U8", shape: [pad], data_offsets: [0, pad] };
+    const bytes = craft(header, data);
+    const start = bytes.length - data.length;
+    f32Aligned.add((start + pad) % 4 === 0);
+    f64Aligned.add((start + pad + 12) % 8 === 0);
+    const sd = decodeSafetensors(bytes);
+    assert.deepEqual(Array.from(sd.f.dataSync()), f32, `pad ${pad}`);
+    assert.equal(sd.d.dtype, "float64");
+    assert.deepEqual(Array.from(sd.d.dataSync()), f64, `pad ${pad}`);
+  }
+  // Both the in-place and the copying read ran, for each dtype.
+  assert.equal(f32Aligned.size, 2);
+  assert.equal(f64Aligned.size, 2);
+});
+
 Deno.test("safetensors: I64 that does not fit int32 is a clear error naming the key", () => {
   const data = bytesOf([1, 2 ** 40], 8, "i");
   assert.throws(

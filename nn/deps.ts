@@ -46,10 +46,9 @@ export {
   type NllOptions,
   type Reduction,
 } from "@dendrite/tensor";
-import type { Tensor } from "@dendrite/tensor";
+import { fmtShape, type Tensor } from "@dendrite/tensor";
 
 /** Formats a tensor's shape the way errors print it: `[2, 3]`. */
 export function fmtShapeOf(t: Tensor | readonly number[]): string {
-  const shape = Array.isArray(t) ? t : (t as Tensor).shape;
-  return `[${shape.join(", ")}]`;
+  return fmtShape(Array.isArray(t) ? t : (t as Tensor).shape);
 }

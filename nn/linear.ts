@@ -7,6 +7,7 @@
 import { type Device, type DType, embedding, fmtShapeOf, Tensor, zeros } from "./deps.ts";
 import { Module, Parameter } from "./module.ts";
 import * as init from "./init.ts";
+import { linear } from "./functional.ts";
 
 /** Where a layer's parameters are created. */
 export interface FactoryOptions {
@@ -76,8 +77,7 @@ export class Linear extends Module {
         }`,
       );
     }
-    const y = x.matmul(this.weight.t());
-    return this.bias ? y.add(this.bias) : y;
+    return linear(x, this.weight, this.bias);
   }
 
   override extraRepr(): string {

@@ -9,6 +9,7 @@ import {
   checkBoolean,
   checkNonNegative,
   checkUnitInterval,
+  fusableBuffer,
   fusableGrad,
   Optimizer,
   ownsStorage,
@@ -110,13 +111,17 @@ export class Adam extends Optimizer<AdamOptions> {
       // A group may turn amsgrad on after its first step; the running maximum starts at zero then.
       if (amsgrad) state.max_exp_avg_sq ??= zerosLike(p);
       const backend = getBackend(p.device);
-      const bufs = [state.exp_avg, state.exp_avg_sq, ...(amsgrad ? [state.max_exp_avg_sq] : [])] as Tensor[];
+      const expAvg = state.exp_avg as Tensor;
+      const expAvgSq = state.exp_avg_sq as Tensor;
+      const maxSq = amsgrad ? state.max_exp_avg_sq as Tensor : null;
+      const stepSize = lr / (1 - beta1 ** step);
+      const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
       if (
-        backend.adamUpdate && ownsStorage(p) && fusableGrad(p, p.grad) &&
-        bufs.every((b) => ownsStorage(b) && b.dtype === p.dtype && b.numel() === p.numel())
+        backend.adamUpdate && ownsStorage(p) && fusableGrad(p, p.grad) && fusableBuffer(p, expAvg) &&
+        fusableBuffer(p, expAvgSq) && (!maxSq || fusableBuffer(p, maxSq))
       ) {
         // One pass over parameter, gradient and state, no temporaries.
-        backend.adamUpdate(p.storage, p.grad, bufs[0].storage, bufs[1].storage, amsgrad ? bufs[2].storage : null, {
+        backend.adamUpdate(p.storage, p.grad, expAvg.storage, expAvgSq.storage, maxSq ? maxSq.storage : null, {
           lr,
           beta1,
           beta2,
@@ -125,8 +130,8 @@ export class Adam extends Optimizer<AdamOptions> {
           decoupled,
           amsgrad,
           maximize,
-          stepSize: lr / (1 - beta1 ** step),
-          biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+          stepSize,
+          biasCorrection2Sqrt,
         });
         continue;
       }
@@ -137,18 +142,12 @@ export class Adam extends Optimizer<AdamOptions> {
         if (decoupled) p.mul_(1 - lr * weightDecay);
         else g = tmp.keep(g.add(p, weightDecay));
       }
-      const expAvg = state.exp_avg as Tensor;
-      const expAvgSq = state.exp_avg_sq as Tensor;
       // m <- b1 m + (1 - b1) g, written as PyTorch's lerp_(g, 1 - b1): m + (1 - b1)(g - m)
       expAvg.add_(tmp.keep(g.sub(expAvg)), 1 - beta1);
       // v <- b2 v + (1 - b2) g^2
       expAvgSq.mul_(beta2).add_(tmp.keep(g.mul(g)), 1 - beta2);
-      const biasCorrection1 = 1 - beta1 ** step;
-      const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-      const stepSize = lr / biasCorrection1;
       let second = expAvgSq;
-      if (amsgrad) {
-        const maxSq = state.max_exp_avg_sq as Tensor;
+      if (maxSq) {
         maxSq.copy_(tmp.keep(maxSq.maximum(expAvgSq)));
         second = maxSq;
       }

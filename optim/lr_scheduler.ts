@@ -5,15 +5,10 @@
  * @module
  */
 
-import type { BaseOptions, Optimizer, ParamGroup } from "./optimizer.ts";
+import { type BaseOptions, type Optimizer, type ParamGroup, toSnake } from "./optimizer.ts";
 
 /** A scheduler's state: `last_epoch`, `_step_count`, `base_lrs`, `_last_lr` and its settings, in PyTorch's names. */
 export type SchedulerStateDict = Record<string, unknown>;
-
-/** `stepSize` → `step_size`. */
-function toSnake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
-}
 
 function copyValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(copyValue);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { enableGrad, isFloating, isKept, keep, noGrad, Tensor } from "@dendrite/tensor";
+import { enableGrad, isFloating, isKept, keep, noGrad, ownsStorage, Tensor } from "@dendrite/tensor";
 
 /** The hyperparameters every optimizer has. */
 export interface BaseOptions {
@@ -60,8 +60,8 @@ export interface OptimizerStateDict {
 /** A `loss` closure for `step(closure)`: re-evaluates the model and returns the loss. */
 export type Closure = () => Tensor;
 
-/** `weightDecay` → `weight_decay` (PyTorch's state-dict spelling). */
-function toSnake(key: string): string {
+/** `weightDecay` → `weight_decay` (PyTorch's state-dict spelling; the schedulers' state dicts use it too). */
+export function toSnake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
@@ -342,18 +342,18 @@ export function checkBoolean(opt: string, where: string, key: string, value: unk
   }
 }
 
-/**
- * Whether the fused optimizer kernels may run on `t`: it is contiguous, starts
- * at 0 and covers its whole storage (parameters and state buffers made with
- * `zerosLike` do), so a kernel over the storage updates exactly its elements.
- */
-export function ownsStorage(t: Tensor): boolean {
-  return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
-}
+// The fused optimizer kernels run on a tensor that is its whole storage (parameters and state buffers made with
+// `zerosLike` are), so a kernel over the storage updates exactly its elements.
+export { ownsStorage } from "@dendrite/tensor";
 
 /** Whether `g` can be the gradient operand of a fused update of `p` (same dtype and size, contiguous, not aliased). */
 export function fusableGrad(p: Tensor, g: Tensor): boolean {
   return g.dtype === p.dtype && g.numel() === p.numel() && g.isContiguous() && g.storage !== p.storage;
+}
+
+/** Whether state buffer `b` can be updated by a fused kernel alongside `p` (owns its storage, same dtype and size). */
+export function fusableBuffer(p: Tensor, b: Tensor): boolean {
+  return ownsStorage(b) && b.dtype === p.dtype && b.numel() === p.numel();
 }
 
 /**

@@ -9,6 +9,7 @@ import { getBackend, type Tensor, zerosLike } from "@dendrite/tensor";
 import {
   checkBoolean,
   checkNonNegative,
+  fusableBuffer,
   fusableGrad,
   Optimizer,
   ownsStorage,
@@ -97,10 +98,7 @@ export class SGD extends Optimizer<SGDOptions> {
       const backend = getBackend(p.device);
       const state = momentum !== 0 ? this.stateOf(p) : null;
       const old = state?.momentum_buffer as Tensor | undefined;
-      if (
-        backend.sgdUpdate && ownsStorage(p) && fusableGrad(p, p.grad) &&
-        (!old || (ownsStorage(old) && old.dtype === p.dtype && old.numel() === p.numel()))
-      ) {
+      if (backend.sgdUpdate && ownsStorage(p) && fusableGrad(p, p.grad) && (!old || fusableBuffer(p, old))) {
         // One pass over parameter, gradient and momentum buffer; the first step writes the buffer fresh.
         let buf = old;
         if (state && !buf) state.momentum_buffer = buf = zerosLike(p);
@@ -119,9 +117,8 @@ export class SGD extends Optimizer<SGDOptions> {
       let g: Tensor = p.grad;
       if (maximize) g = tmp.keep(g.neg());
       if (weightDecay !== 0) g = tmp.keep(g.add(p, weightDecay));
-      if (momentum !== 0) {
-        const state = this.stateOf(p);
-        let buf = state.momentum_buffer as Tensor | undefined;
+      if (state) {
+        let buf = old;
         if (!buf) {
           buf = g.clone();
           state.momentum_buffer = buf;

@@ -165,13 +165,7 @@ export class Perceptron {
       throw new RangeError(`${op}: maxEpochs must be a positive integer, got ${String(maxEpochs)}`);
     }
     // Everything is read and checked before the first update, so bad data leave w and b as they were.
-    const rows = toRows(op, X, this.nInputs);
-    const labels = toLabels(op, Y);
-    if (rows.length === 0) throw new RangeError(`${op}: the data set is empty (X has no rows)`);
-    if (labels.length !== rows.length) {
-      throw new RangeError(`${op}: X has ${rows.length} examples but Y has ${labels.length} labels`);
-    }
-    labels.forEach((y, i) => checkLabel(op, y, i));
+    const [rows, labels] = toExamples(op, X, Y, this.nInputs);
 
     const generator = this.#generator ?? defaultGenerator;
     const order = rows.map((_, i) => i);
@@ -190,14 +184,7 @@ export class Perceptron {
 
   /** The fraction of examples (X, Y) that `predict` gets right. */
   accuracy(X: Inputs, Y: Labels): number {
-    const op = "Perceptron.accuracy";
-    const rows = toRows(op, X, this.nInputs);
-    const labels = toLabels(op, Y);
-    if (rows.length === 0) throw new RangeError(`${op}: the data set is empty (X has no rows)`);
-    if (labels.length !== rows.length) {
-      throw new RangeError(`${op}: X has ${rows.length} examples but Y has ${labels.length} labels`);
-    }
-    labels.forEach((y, i) => checkLabel(op, y, i));
+    const [rows, labels] = toExamples("Perceptron.accuracy", X, Y, this.nInputs);
     let right = 0;
     rows.forEach((row, i) => {
       if ((this.#activation(row) > 0 ? 1 : 0) === labels[i]) right++;
@@ -283,4 +270,16 @@ function toLabels(op: string, Y: Labels): number[] {
   }
   if (!Array.isArray(Y)) throw new TypeError(`${op}: Y must be an array of 0/1 labels or a Tensor of shape [n]`);
   return Y as number[];
+}
+
+/** A data set as rows and 0/1 labels, checked: not empty, one label per row. */
+function toExamples(op: string, X: Inputs, Y: Labels, n: number): [number[][], number[]] {
+  const rows = toRows(op, X, n);
+  const labels = toLabels(op, Y);
+  if (rows.length === 0) throw new RangeError(`${op}: the data set is empty (X has no rows)`);
+  if (labels.length !== rows.length) {
+    throw new RangeError(`${op}: X has ${rows.length} examples but Y has ${labels.length} labels`);
+  }
+  labels.forEach((y, i) => checkLabel(op, y, i));
+  return [rows, labels];
 }
