@@ -50,6 +50,10 @@ export const CTRL = {
   kind: 4,
   /** Threads that may work on the job: thread ids (0 = caller) from this up do not claim. */
   threads: 5,
+  /** Set to 1 (then `generation` bumped) when the owner ends: workers leave their loop and their thread exits. */
+  quit: 6,
+  /** Workers started and not yet gone: the host counts one up per worker it starts, the worker down as it leaves. */
+  alive: 7,
   /** Job arguments (up to {@link ARG_WORDS} words). */
   args: 8,
   /** One ready flag per worker. */

@@ -180,15 +180,51 @@ function startWorkers(e: Engine): void {
     const wt = proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
     if (!wt) throw new Error("node:worker_threads is unavailable");
     const url = new URL("./worker.ts", import.meta.url);
+    if (workers.length === 0) stopWorkersOnUnload(e);
     while (workers.length < numThreads - 1) {
       if (Atomics.load(e.ctrl, CTRL.pack + workers.length + 1) === 0) givePackBuffers(e, workers.length + 1);
       const w = new wt.Worker(url, { workerData: { memory: e.memory, module: e.module, id: workers.length } });
+      Atomics.add(e.ctrl, CTRL.alive, 1);
       w.unref();
       workers.push(w);
     }
   } catch {
     // Workers unavailable here: stay on the calling thread.
     workersFailed = true;
+  }
+}
+
+/** Longest the host waits at unload for its workers to leave (a worker that failed to start never counts down). */
+const STOP_WAIT_MS = 500;
+
+/**
+ * Makes the workers end with the runtime that started them. An unref'd worker
+ * asleep in `Atomics.wait` is not ended when its host runtime ends: under
+ * `deno test` every test module that ran a threaded GEMM left a thread and a
+ * V8 isolate behind until the process exited (seven of them by the end of the
+ * suite), and so would every Worker that used the CPU backend. At `unload` the
+ * host sets `quit`, wakes the workers and waits (at most {@link STOP_WAIT_MS})
+ * until each has left its loop; later GEMMs run on the calling thread.
+ */
+function stopWorkersOnUnload(e: Engine): void {
+  const target = globalThis as { addEventListener?(type: string, fn: () => void): void };
+  target.addEventListener?.("unload", () => stopWorkers(e));
+}
+
+/** Asks every worker to leave and waits (bounded) until they have; no worker starts after this. */
+function stopWorkers(e: Engine): void {
+  const ctrl = e.ctrl;
+  workersFailed = true;
+  workers.length = 0;
+  Atomics.store(ctrl, CTRL.quit, 1);
+  Atomics.add(ctrl, CTRL.generation, 1);
+  Atomics.notify(ctrl, CTRL.generation);
+  const deadline = performance.now() + STOP_WAIT_MS;
+  for (;;) {
+    const alive = Atomics.load(ctrl, CTRL.alive);
+    const left = deadline - performance.now();
+    if (alive <= 0 || left <= 0) break;
+    Atomics.wait(ctrl, CTRL.alive, alive, left);
   }
 }
 

@@ -2,8 +2,12 @@
  * A GEMM worker thread: instantiates the SGEMM module on the shared memory it
  * is handed, marks itself ready, then sleeps in `Atomics.wait` until the main
  * thread publishes a job, and claims chunks of it until none are left (see
- * `protocol.ts`). The worker never returns to its event loop, so the host
- * `unref`s it and it does not keep the process alive.
+ * `protocol.ts`). The worker does not return to its event loop while it
+ * serves, so the host `unref`s it and it does not keep the process alive;
+ * when the host's runtime unloads it sets `quit`, and the worker leaves its
+ * loop so its thread ends with the runtime that started it (left in
+ * `Atomics.wait`, it outlived its test module or Worker until the process
+ * exited).
  *
  * @module
  */
@@ -38,9 +42,14 @@ const thread = id + 1;
 
 Atomics.store(ctrl, CTRL.ready + id, 1);
 
+// `quit` is stored before `generation` is bumped, so a worker that read `seen` before the bump wakes, and one that
+// reads it after sees `quit` before it sleeps.
 let seen = Atomics.load(ctrl, CTRL.generation);
-for (;;) {
+while (Atomics.load(ctrl, CTRL.quit) === 0) {
   Atomics.wait(ctrl, CTRL.generation, seen);
   seen = Atomics.load(ctrl, CTRL.generation);
+  if (Atomics.load(ctrl, CTRL.quit) !== 0) break;
   workOnJob(ctrl, kernels, thread);
 }
+Atomics.store(ctrl, CTRL.ready + id, 0);
+if (Atomics.sub(ctrl, CTRL.alive, 1) === 1) Atomics.notify(ctrl, CTRL.alive);
