@@ -279,7 +279,11 @@ export class Module {
         const old = p.grad;
         p.grad = null;
         old.dispose();
-      } else noGrad(() => p.grad!.zero_());
+      } else {
+        // A gradient produced with a graph (createGraph) is cut off first, as PyTorch and Optimizer.zeroGrad do.
+        if (p.grad.gradFn) p.grad.detach_();
+        noGrad(() => p.grad!.zero_());
+      }
     }
   }
 

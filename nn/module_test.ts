@@ -120,6 +120,21 @@ Deno.test("train/eval propagate; apply visits children first; zeroGrad; to(float
   strictEqual(net.forward(randn([2, 1, 4, 4], { dtype: "float64" })).dtype, "float64");
 });
 
+Deno.test("zeroGrad(false) keeps each gradient tensor, zeroed, and cuts a createGraph gradient off its graph", () => {
+  const lin = new nn.Linear(2, 1);
+  const x = tensor([[1, 2], [3, 4]]);
+  // d/dw of sum((x·wᵀ)²) depends on w, so with createGraph the gradient carries a graph.
+  lin.forward(x).square().sum().backward(undefined, { createGraph: true });
+  const g = lin.weight.grad!;
+  ok(g.gradFn !== null, "the createGraph gradient has a graph");
+  lin.zeroGrad(false);
+  strictEqual(lin.weight.grad, g, "the same tensor is kept");
+  strictEqual(g.gradFn, null, "and it is off the graph");
+  strictEqual(g.requiresGrad, false);
+  deepStrictEqual(Array.from(g.dataSync()), [0, 0]);
+  deepStrictEqual(Array.from(lin.bias!.grad!.dataSync()), [0]);
+});
+
 Deno.test("toString prints a tree like PyTorch's repr", () => {
   const net = new nn.Sequential(new nn.Linear(4, 2), new nn.ReLU(), new nn.Sequential(new nn.Dropout(0.1)));
   strictEqual(
