@@ -267,22 +267,39 @@ async function runLoop(
   return metrics;
 }
 
-/** Reads how many classes the `fc` in a weights file has (1000 when it names no `fc.weight`). */
-function fcClassesOf(path: string): number {
+/** Reads a safetensors weights file once, naming it when it cannot be read or is not safetensors. */
+function readWeights(path: string): Record<string, Tensor> {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(path);
   } catch (e) {
     throw new Error(`finetune: cannot read weights "${path}": ${(e as Error).message}`);
   }
-  let header: models.SafetensorsHeader;
   try {
-    header = models.parseSafetensorsHeader(bytes);
+    return models.decodeSafetensors(bytes);
   } catch (e) {
     throw new Error(`finetune: weights "${path}" are not a valid safetensors file: ${(e as Error).message}`);
   }
-  const fc = header.entries["fc.weight"];
-  return fc && fc.shape.length === 2 ? fc.shape[0] : 1000;
+}
+
+/**
+ * A ResNet-18 with the weights in `path` (random init without one). The file's own `fc` decides the shape it is
+ * loaded into (1000 classes when it names no `fc.weight`).
+ */
+function pretrainedResnet18(path: string | undefined): models.ResNet {
+  if (!path) return models.resnet18({ numClasses: 1000 });
+  const state = readWeights(path);
+  const fc = state["fc.weight"];
+  const model = models.resnet18({ numClasses: fc && fc.shape.length === 2 ? fc.shape[0] : 1000 });
+  try {
+    model.loadStateDict(state);
+  } catch (e) {
+    throw new Error(`finetune: weights "${path}" do not fit ResNet-18: ${(e as Error).message}`);
+  } finally {
+    // loadStateDict copied the values; the file's tensors are no longer needed.
+    for (const t of Object.values(state)) t.dispose();
+  }
+  return model;
 }
 
 /**
@@ -302,11 +319,8 @@ export async function finetune(opts: FinetuneOptions): Promise<RunResult> {
   // Load the dataset (the folders are checked before any weights are read)
   const l = loaders(opts);
   const numClasses = l.trainDataset.classes.length;
-  // Load the pre-trained ResNet-18; the file's own fc decides the shape it is loaded into.
-  const model = models.resnet18({
-    numClasses: opts.weights ? fcClassesOf(opts.weights) : 1000,
-    weights: opts.weights,
-  });
+  // Load the pre-trained ResNet-18 (one read of the weights file)
+  const model = pretrainedResnet18(opts.weights);
   // Freeze all layers except the final classifier
   model.requiresGrad_(false);
   // Replace final classifier with our own
