@@ -80,8 +80,12 @@ export function imageGroups(n: number, ipg: number): number {
  * the same bit for bit whether or not the workers are up.
  */
 export function weightChunks(n: number, ipg = 1): number {
-  const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(imageGroups(n, ipg), Math.max(4, cores)));
+  return Math.max(1, Math.min(imageGroups(n, ipg), Math.max(4, logicalCores())));
+}
+
+/** `navigator.hardwareConcurrency` (1 where the engine does not tell). */
+export function logicalCores(): number {
+  return (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
 }
 
 /** Images of chunk `c` of {@link weightChunks}`(n, ipg)`: `[first, end)`, whole groups of `ipg`. */
@@ -170,6 +174,9 @@ export function transposedWeightGrad(pixelsPerGemm: number): boolean {
   return pixelsPerGemm >= TRANSPOSED_WEIGHT_GRAD_FROM;
 }
 
+/** A {@link ConvJob}'s fields but its geometry, in word order. */
+const CONV_FIELDS = ["in0", "in1", "out", "col", "colBytes", "ipg", "tmp", "tmpBytes", "wt"] as const;
+
 const GEOMETRY_FIELDS = [
   "n",
   "cIn",
@@ -194,43 +201,24 @@ export function encodeGemmJob(j: GemmJob): number[] {
   return GEMM_FIELDS.map((f) => j[f]);
 }
 
-/** A convolution job as argument words. */
+/** A convolution job as argument words: its own fields, then the geometry's. */
 export function encodeConvJob(j: ConvJob): number[] {
-  return [
-    j.in0,
-    j.in1,
-    j.out,
-    j.col,
-    j.colBytes,
-    j.ipg,
-    j.tmp,
-    j.tmpBytes,
-    j.wt,
-    ...GEOMETRY_FIELDS.map((f) => j.g[f]),
-  ];
+  return [...CONV_FIELDS.map((f) => j[f]), ...GEOMETRY_FIELDS.map((f) => j.g[f])];
+}
+
+/** The words from `at` on as the named fields, in order (the reverse of the encoders). */
+function readFields<F extends string>(w: Int32Array, at: number, fields: readonly F[]): Record<F, number> {
+  const o = {} as Record<F, number>;
+  for (let i = 0; i < fields.length; i++) o[fields[i]] = w[at + i];
+  return o;
 }
 
 function decodeGemmJob(w: Int32Array, at: number): GemmJob {
-  const j: Record<string, number> = {};
-  GEMM_FIELDS.forEach((f, i) => (j[f] = w[at + i]));
-  return j as unknown as GemmJob;
+  return readFields(w, at, GEMM_FIELDS);
 }
 
 function decodeConvJob(w: Int32Array, at: number): ConvJob {
-  const g: Record<string, number> = {};
-  GEOMETRY_FIELDS.forEach((f, i) => (g[f] = w[at + 9 + i]));
-  return {
-    in0: w[at],
-    in1: w[at + 1],
-    out: w[at + 2],
-    col: w[at + 3],
-    colBytes: w[at + 4],
-    ipg: w[at + 5],
-    tmp: w[at + 6],
-    tmpBytes: w[at + 7],
-    wt: w[at + 8],
-    g: g as unknown as Conv2dGeometry,
-  };
+  return { ...readFields(w, at, CONV_FIELDS), g: readFields(w, at + CONV_FIELDS.length, GEOMETRY_FIELDS) };
 }
 
 /**

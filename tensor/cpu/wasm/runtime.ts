@@ -37,6 +37,7 @@ import {
   type GemmJob,
   JOB_GEMM,
   type Kernels,
+  logicalCores,
   publishJob,
   runConvChunk,
   workOnJob,
@@ -77,6 +78,7 @@ function loadEngine(): Engine | null {
     const bytes = decode(relaxed ? GEMM_RELAXED_WASM : GEMM_SIMD_WASM);
     if (!WebAssembly.validate(bytes)) return null;
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    heapBuffers.add(memory.buffer);
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const ops = new WebAssembly.Instance(new WebAssembly.Module(decode(OPS_WASM)), { env: { memory } });
@@ -117,8 +119,7 @@ export function wasmKernelKind(): "relaxed-simd" | "simd" | "none" {
 // ---- threads ----------------------------------------------------------------
 
 function defaultThreads(): number {
-  const n = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(MAX_WORKERS + 1, n));
+  return Math.max(1, Math.min(MAX_WORKERS + 1, logicalCores()));
 }
 
 let numThreads = defaultThreads();
@@ -166,6 +167,11 @@ interface WorkerThreads {
   Worker: new (url: URL, options: { workerData: unknown }) => { unref(): void };
 }
 
+/** The global scope's event registration (absent in Node). */
+interface EventHost {
+  addEventListener?(type: string, fn: () => void): void;
+}
+
 /**
  * Starts workers up to the thread count. Synchronous, with no pending promise
  * or timer left behind (so tests that happen to trigger it pass Deno's
@@ -180,7 +186,7 @@ function startWorkers(e: Engine): void {
     const wt = proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
     if (!wt) throw new Error("node:worker_threads is unavailable");
     const url = new URL("./worker.ts", import.meta.url);
-    if (workers.length === 0) stopWorkersOnUnload(e);
+    if (workers.length === 0) (globalThis as EventHost).addEventListener?.("unload", () => stopWorkers(e));
     while (workers.length < numThreads - 1) {
       if (Atomics.load(e.ctrl, CTRL.pack + workers.length + 1) === 0) givePackBuffers(e, workers.length + 1);
       const w = new wt.Worker(url, { workerData: { memory: e.memory, module: e.module, id: workers.length } });
@@ -198,20 +204,15 @@ function startWorkers(e: Engine): void {
 const STOP_WAIT_MS = 500;
 
 /**
- * Makes the workers end with the runtime that started them. An unref'd worker
- * asleep in `Atomics.wait` is not ended when its host runtime ends: under
- * `deno test` every test module that ran a threaded GEMM left a thread and a
- * V8 isolate behind until the process exited (seven of them by the end of the
- * suite), and so would every Worker that used the CPU backend. At `unload` the
- * host sets `quit`, wakes the workers and waits (at most {@link STOP_WAIT_MS})
- * until each has left its loop; later GEMMs run on the calling thread.
+ * Run at `unload` (registered when the first worker starts): makes the
+ * workers end with the runtime that started them. An unref'd worker asleep in
+ * `Atomics.wait` is not ended when its host runtime ends: under `deno test`
+ * every test module that ran a threaded GEMM left a thread and a V8 isolate
+ * behind until the process exited (seven of them by the end of the suite), and
+ * so would every Worker that used the CPU backend. The host sets `quit`, wakes
+ * the workers and waits (at most {@link STOP_WAIT_MS}) until each has left its
+ * loop; no worker starts after this, and later GEMMs run on the calling thread.
  */
-function stopWorkersOnUnload(e: Engine): void {
-  const target = globalThis as { addEventListener?(type: string, fn: () => void): void };
-  target.addEventListener?.("unload", () => stopWorkers(e));
-}
-
-/** Asks every worker to leave and waits (bounded) until they have; no worker starts after this. */
 function stopWorkers(e: Engine): void {
   const ctrl = e.ctrl;
   workersFailed = true;
@@ -247,7 +248,11 @@ export async function cpuThreadsReady(): Promise<void> {
 // ---- heap ---------------------------------------------------------------------
 
 let heapView: Float32Array | null = null;
-/** Every `SharedArrayBuffer` object the memory has shown (one per size it grew to): views over any of them are heap views. */
+/**
+ * Every `SharedArrayBuffer` object the memory has shown (one per size it grew
+ * to, recorded where it is created and in {@link growTo}): views over any of
+ * them are heap views.
+ */
 const heapBuffers = new WeakSet<ArrayBufferLike>();
 
 /** Largest heap: 2 GiB keeps every byte address a positive 32-bit integer (they travel through Int32Arrays). */
@@ -260,14 +265,11 @@ let storageLimit = DEFAULT_STORAGE_LIMIT;
 function growTo(memory: WebAssembly.Memory, end: number): boolean {
   if (end > MAX_HEAP_BYTES) return false;
   const have = memory.buffer.byteLength;
-  if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
+  if (end > have) {
+    memory.grow(Math.ceil((end - have) / PAGE));
+    heapBuffers.add(memory.buffer);
+  }
   return true;
-}
-
-function buffer(e: Engine): SharedArrayBuffer {
-  const b = e.memory.buffer as SharedArrayBuffer;
-  heapBuffers.add(b);
-  return b;
 }
 
 /**
@@ -311,7 +313,7 @@ export function heapAllocStorage<T extends Float32Array | Float64Array | Int32Ar
   if (!e) return null;
   const block = e.allocator.alloc(Math.max(1, length * ctor.BYTES_PER_ELEMENT), storageLimit);
   if (!block) return null;
-  const data = new ctor(buffer(e), block.addr, length);
+  const data = new ctor(e.memory.buffer, block.addr, length);
   // `fill(0)` on a view of shared memory is several times slower than `memory.fill`.
   if (!block.fresh && zero) e.ops.mem_zero(block.addr, length * ctor.BYTES_PER_ELEMENT);
   return { data, addr: block.addr, fresh: block.fresh };
@@ -361,7 +363,9 @@ export function heapInUse(): number {
 export function heapF32(): Float32Array {
   const e = loadEngine();
   if (!e) throw new Error("heapF32: WebAssembly SIMD is not available");
-  if (!heapView || heapView.buffer.byteLength !== e.memory.buffer.byteLength) heapView = new Float32Array(buffer(e));
+  if (!heapView || heapView.buffer.byteLength !== e.memory.buffer.byteLength) {
+    heapView = new Float32Array(e.memory.buffer);
+  }
   return heapView;
 }
 
@@ -523,10 +527,9 @@ export function gemmF32(
   if (scratch < 0) return false;
   try {
     // Scratch holds, in order, the copies of A and B that are not in the heap and C's result when C is not.
-    const h = heapF32();
-    const [aAt, ar, ac] = aSpan ? place(h, scratch, a, aOff, m, k, ars, acs, aSpan) : [aHeap + aOff * 4, ars, acs];
+    const [aAt, ar, ac] = aSpan ? place(scratch, a, aOff, m, k, ars, acs, aSpan) : [aHeap + aOff * 4, ars, acs];
     const bScratch = scratch + aLen * 4;
-    const [bAt, br, bc] = bSpan ? place(h, bScratch, b, bOff, k, n, brs, bcs, bSpan) : [bHeap + bOff * 4, brs, bcs];
+    const [bAt, br, bc] = bSpan ? place(bScratch, b, bOff, k, n, brs, bcs, bSpan) : [bHeap + bOff * 4, brs, bcs];
     const cAt = cHeap < 0 ? bScratch + bLen * 4 : cHeap + cOff * 4;
     gemmHeap(m, n, k, aAt, ar, ac, bAt, br, bc, cAt, n, false);
     if (cHeap < 0) c.set(heapF32().subarray(cAt / 4, cAt / 4 + m * n), cOff);
@@ -552,7 +555,6 @@ function span(rows: number, cols: number, rs: number, cs: number): Span {
 
 /** Copies the operand to heap byte address `at`; returns where and with which strides to read it. */
 function place(
-  h: Float32Array,
   at: number,
   src: Float32Array,
   off: number,
@@ -562,7 +564,7 @@ function place(
   cs: number,
   s: Span,
 ): [number, number, number] {
-  const dst = at / 4;
+  const h = heapF32(), dst = at / 4;
   if (s.raw) {
     // One memcpy of the footprint keeps the source strides (transposes and broadcasts cost nothing).
     h.set(src.subarray(off, off + s.len), dst);

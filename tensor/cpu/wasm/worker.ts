@@ -40,16 +40,15 @@ const kernels: Kernels = {
 };
 const thread = id + 1;
 
-Atomics.store(ctrl, CTRL.ready + id, 1);
-
+// `seen` is read before the worker says it is ready, so a job published for it in between wakes it at once.
 // `quit` is stored before `generation` is bumped, so a worker that read `seen` before the bump wakes, and one that
 // reads it after sees `quit` before it sleeps.
 let seen = Atomics.load(ctrl, CTRL.generation);
+Atomics.store(ctrl, CTRL.ready + id, 1);
 while (Atomics.load(ctrl, CTRL.quit) === 0) {
   Atomics.wait(ctrl, CTRL.generation, seen);
   seen = Atomics.load(ctrl, CTRL.generation);
   if (Atomics.load(ctrl, CTRL.quit) !== 0) break;
   workOnJob(ctrl, kernels, thread);
 }
-Atomics.store(ctrl, CTRL.ready + id, 0);
 if (Atomics.sub(ctrl, CTRL.alive, 1) === 1) Atomics.notify(ctrl, CTRL.alive);
