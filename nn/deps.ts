@@ -17,6 +17,7 @@ export {
   Tensor,
   tensor,
   toDevice,
+  zeroGrads,
   zeros,
 } from "@dendrite/tensor";
 // The functional ops nn's layers are thin classes over (they live in tensor/ops/).

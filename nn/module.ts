@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Device, type DType, fmtShapeOf, noGrad, Tensor, toDevice } from "./deps.ts";
+import { type Device, type DType, fmtShapeOf, noGrad, Tensor, toDevice, zeroGrads } from "./deps.ts";
 
 /**
  * A tensor that is a module's learnable parameter: a leaf that requires grad
@@ -272,19 +272,7 @@ export class Module {
 
   /** Clears every parameter's gradient (to null by default, like PyTorch 2; or to zeros). */
   zeroGrad(setToNone = true): void {
-    for (const p of this.parameters()) {
-      if (!p.grad) continue;
-      if (setToNone) {
-        // Free the old gradient now: device memory would otherwise wait for the garbage collector.
-        const old = p.grad;
-        p.grad = null;
-        old.dispose();
-      } else {
-        // A gradient produced with a graph (createGraph) is cut off first, as PyTorch and Optimizer.zeroGrad do.
-        if (p.grad.gradFn) p.grad.detach_();
-        noGrad(() => p.grad!.zero_());
-      }
-    }
+    zeroGrads(this.parameters(), setToNone);
   }
 
   /** The number of parameter elements (only trainable ones when asked). */

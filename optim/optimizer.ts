@@ -5,7 +5,7 @@
  * @module
  */
 
-import { enableGrad, isFloating, isKept, keep, noGrad, ownsStorage, Tensor } from "@dendrite/tensor";
+import { enableGrad, isFloating, isKept, keep, noGrad, ownsStorage, Tensor, zeroGrads } from "@dendrite/tensor";
 
 /** The hyperparameters every optimizer has. */
 export interface BaseOptions {
@@ -191,21 +191,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
    * fills them with zeros.
    */
   zeroGrad(setToNone = true): void {
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        if (!p.grad) continue;
-        if (setToNone) {
-          // Free the old gradient now: device memory would otherwise wait for the garbage collector.
-          const old = p.grad;
-          p.grad = null;
-          old.dispose();
-        } else {
-          // A gradient produced with a graph (create-graph style) is cut off first, as PyTorch does.
-          if (p.grad.gradFn) p.grad.detach_();
-          noGrad(() => p.grad!.zero_());
-        }
-      }
-    }
+    for (const group of this.paramGroups) zeroGrads(group.params, setToNone);
   }
 
   /**

@@ -34,6 +34,7 @@ export {
   type TensorNode,
   type TensorOrScalar,
   type VarOptions,
+  zeroGrads,
 } from "./tensor.ts";
 export type { DType, TypedArray } from "./dtype.ts";
 export { dtypeOfArray, isFloating, promoteTypes } from "./dtype.ts";

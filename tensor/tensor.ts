@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BackwardOptions, type GradHook, isGradEnabled, Node, runBackward } from "@dendrite/autograd";
+import { type BackwardOptions, type GradHook, isGradEnabled, Node, noGrad, runBackward } from "@dendrite/autograd";
 import { type Device, getBackend, type Storage, type View } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { contiguousStrides, fmtShape, isContiguous, numel, type Shape, shapesEqual } from "./shape.ts";
@@ -762,6 +762,25 @@ export class Tensor implements View {
  */
 export function ownsStorage(t: Tensor): boolean {
   return t.offset === 0 && t.numel() === t.storage.length && t.isContiguous();
+}
+
+/**
+ * Clears the gradients of `params` (behind `Module.zeroGrad` and `Optimizer.zeroGrad`): sets them to `null`, freeing
+ * the old ones now (device memory would otherwise wait for the garbage collector), or with `setToNone` false fills
+ * them with zeros in place, first cutting a gradient made with `createGraph` off its graph, as PyTorch does.
+ */
+export function zeroGrads(params: Iterable<Tensor>, setToNone = true): void {
+  for (const p of params) {
+    const g = p.grad;
+    if (!g) continue;
+    if (setToNone) {
+      p.grad = null;
+      g.dispose();
+    } else {
+      if (g.gradFn) g.detach_();
+      noGrad(() => g.zero_());
+    }
+  }
 }
 
 /** Whether `grad mode` would record an op on these inputs. */
