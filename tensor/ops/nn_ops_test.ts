@@ -18,20 +18,10 @@ import {
   mseLoss,
   nllLoss,
 } from "./nn_ops.ts";
+import { close, vals } from "./test_util.ts";
 
 const f64 = (shape: number[]) => randn(shape, { dtype: "float64" });
 const leaf = (shape: number[]) => f64(shape).requiresGrad_();
-const vals = (t: Tensor) => [...t.dataSync()];
-
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-9): void {
-  deepStrictEqual(actual.length, expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    ok(
-      Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i])),
-      `[${i}]: ${actual[i]} vs ${expected[i]}`,
-    );
-  }
-}
 
 /**
  * A direct 7-loop convolution with zero padding `[pt, pb]`×`[pl, pr]` (asymmetric allowed) and a dilation `d` for

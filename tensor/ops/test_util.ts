@@ -16,7 +16,7 @@ export const vals = (t: Tensor): number[] => Array.from(t.dataSync());
  * every element; an expected NaN or ±Infinity must be matched exactly.
  * Failures name `what` and the element.
  */
-export function close(actual: number[], expected: number[], tol: number, what: string): void {
+export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-9, what = "values"): void {
   assert.equal(actual.length, expected.length, what);
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i], e = expected[i];
