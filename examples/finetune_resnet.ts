@@ -267,28 +267,14 @@ async function runLoop(
   return metrics;
 }
 
-/** Reads a safetensors weights file once, naming it when it cannot be read or is not safetensors. */
-function readWeights(path: string): Record<string, Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = Deno.readFileSync(path);
-  } catch (e) {
-    throw new Error(`finetune: cannot read weights "${path}": ${(e as Error).message}`);
-  }
-  try {
-    return models.decodeSafetensors(bytes);
-  } catch (e) {
-    throw new Error(`finetune: weights "${path}" are not a valid safetensors file: ${(e as Error).message}`);
-  }
-}
-
 /**
  * A ResNet-18 with the weights in `path` (random init without one). The file's own `fc` decides the shape it is
  * loaded into (1000 classes when it names no `fc.weight`).
  */
-function pretrainedResnet18(path: string | undefined): models.ResNet {
+async function pretrainedResnet18(path: string | undefined): Promise<models.ResNet> {
   if (!path) return models.resnet18({ numClasses: 1000 });
-  const state = readWeights(path);
+  // One read of the file; its errors name the file.
+  const state = await models.loadSafetensors(path);
   const fc = state["fc.weight"];
   const model = models.resnet18({ numClasses: fc && fc.shape.length === 2 ? fc.shape[0] : 1000 });
   try {
@@ -320,7 +306,7 @@ export async function finetune(opts: FinetuneOptions): Promise<RunResult> {
   const l = loaders(opts);
   const numClasses = l.trainDataset.classes.length;
   // Load the pre-trained ResNet-18 (one read of the weights file)
-  const model = pretrainedResnet18(opts.weights);
+  const model = await pretrainedResnet18(opts.weights);
   // Freeze all layers except the final classifier
   model.requiresGrad_(false);
   // Replace final classifier with our own
