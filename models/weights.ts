@@ -25,6 +25,9 @@ export function loadWeightsInto(model: nn.Module, path: string): void {
     model.loadStateDict(state);
   } catch (e) {
     throw new Error(`weights: "${path}" does not fit ${model.constructor.name}: ${(e as Error).message}`);
+  } finally {
+    // loadStateDict copied the values: free the file's tensors now rather than when the collector finds them.
+    for (const t of Object.values(state)) t.dispose();
   }
 }
 
