@@ -129,6 +129,7 @@ export class CpuBackend implements Backend {
   }
 
   fill(out: Storage, value: number): void {
+    claim(out);
     if (!fillHeap(out, value)) cpuData(out).fill(value);
   }
 
@@ -140,10 +141,12 @@ export class CpuBackend implements Backend {
   }
 
   crossEntropyForward(args: CrossEntropyArgs, loss: Storage, rowWeight: Storage, saved: Storage): void {
+    claim(loss, rowWeight, saved);
     fused.crossEntropyForward(cpuData, args, loss, rowWeight, saved);
   }
 
   crossEntropyBackward(args: CrossEntropyArgs, saved: View, gradLoss: View, out: Storage): void {
+    claim(out);
     fused.crossEntropyBackward(cpuData, args, saved, gradLoss, out);
   }
 
@@ -172,7 +175,7 @@ export class CpuBackend implements Backend {
       reluF32(x, a.offset, o, o.length);
       return;
     }
-    runLoop(UNARY_TABLE[op].js, [operand(a, a.shape.length)], a.shape, cpuData(out));
+    runLoop(UNARY_TABLE[op].js, [operand(a, a.shape.length)], a.shape, o);
   }
 
   binary(op: BinaryOp, a: View | number, b: View | number, out: Storage, shape: Shape): void {
@@ -209,7 +212,7 @@ export class CpuBackend implements Backend {
       "(x ? y : z)",
       [operand(cond, shape.length), operand(a, shape.length), operand(b, shape.length)],
       shape,
-      cpuData(out),
+      o,
     );
   }
 

@@ -75,20 +75,25 @@ export class CpuStorage implements Storage {
     this.#zeroPending = false;
     this.#data = this.#data.subarray(0, 0);
   }
-  /** The element type. */
+  /** The element type (read without the pending zeroing: only the elements need it). */
   get dtype(): DType {
-    return dtypeOfArray(this.data);
+    return dtypeOfArray(this.#data);
   }
   /** Number of elements. */
   get length(): number {
-    return this.data.length;
+    return this.#data.length;
   }
+}
+
+/** `s` as CPU storage (throws for storage of another device). */
+function asCpu(s: Storage): CpuStorage {
+  if (!(s instanceof CpuStorage)) throw new Error(`expected CPU storage, got storage on device "${s.device}"`);
+  return s;
 }
 
 /** The typed array behind a CPU storage (throws for storage of another device). */
 export function cpuData(s: Storage): TypedArray {
-  if (!(s instanceof CpuStorage)) throw new Error(`expected CPU storage, got storage on device "${s.device}"`);
-  return s.data;
+  return asCpu(s).data;
 }
 
 /**
@@ -96,8 +101,7 @@ export function cpuData(s: Storage): TypedArray {
  * full before reading: a freshly allocated block is not zeroed for nothing.
  */
 export function cpuOut(s: Storage): TypedArray {
-  if (!(s instanceof CpuStorage)) throw new Error(`expected CPU storage, got storage on device "${s.device}"`);
-  return s.overwrite();
+  return asCpu(s).overwrite();
 }
 
 const HEAP_CTORS = {
