@@ -63,9 +63,7 @@ function wBuffer(size: number): Float64Array {
 
 /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]`. */
 export function conv2dForward(x: TypedArray, wt: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
-  if (
-    useWasm(x, wt, out) && wasmConv(JOB_CONV_FORWARD, x as Float32Array, wt as Float32Array, out as Float32Array, g)
-  ) return;
+  if (wasmConv(JOB_CONV_FORWARD, x, wt, out, g)) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   if (P === 0 || g.n === 0) return;
@@ -87,10 +85,7 @@ export function conv2dForward(x: TypedArray, wt: TypedArray, out: TypedArray, g:
 
 /** Gradient with respect to the input, into out `[n,cIn,h,w]` (overwritten). */
 export function conv2dBackwardInput(go: TypedArray, wt: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
-  if (
-    useWasm(go, wt, out) &&
-    wasmConv(JOB_CONV_BACKWARD_INPUT, go as Float32Array, wt as Float32Array, out as Float32Array, g)
-  ) return;
+  if (wasmConv(JOB_CONV_BACKWARD_INPUT, go, wt, out, g)) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   out.fill(0);
@@ -114,10 +109,7 @@ export function conv2dBackwardInput(go: TypedArray, wt: TypedArray, out: TypedAr
 
 /** Gradient with respect to the weight, into out `[cOut,cIn/groups,kh,kw]` (overwritten). */
 export function conv2dBackwardWeight(go: TypedArray, x: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
-  if (
-    useWasm(go, x, out) &&
-    wasmConv(JOB_CONV_BACKWARD_WEIGHT, go as Float32Array, x as Float32Array, out as Float32Array, g)
-  ) return;
+  if (wasmConv(JOB_CONV_BACKWARD_WEIGHT, go, x, out, g)) return;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   out.fill(0);
@@ -144,19 +136,20 @@ export function conv2dBackwardWeight(go: TypedArray, x: TypedArray, out: TypedAr
 
 // ---- WebAssembly path (float32) -----------------------------------------------
 
-function useWasm(a: TypedArray, b: TypedArray, out: TypedArray): boolean {
-  return a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array &&
-    getCpuKernels() === "wasm";
-}
-
 /**
  * The three kernels on the WebAssembly heap: operands whose storage lives in
  * the heap (CPU tensors normally do) are read and written in place, others
  * are copied in and out once; the batch is split across threads (each
  * unfolds its own images into its own column buffer). With fewer images than
- * threads, each GEMM is split across threads instead.
+ * threads, each GEMM is split across threads instead. False, having written
+ * nothing, unless all three arrays are float32 and the WebAssembly kernels are
+ * selected, or when the heap has no room for the scratch.
  */
-function wasmConv(kind: number, in0: Float32Array, in1: Float32Array, out: Float32Array, g: Conv2dGeometry): boolean {
+function wasmConv(kind: number, in0: TypedArray, in1: TypedArray, out: TypedArray, g: Conv2dGeometry): boolean {
+  if (
+    !(in0 instanceof Float32Array && in1 instanceof Float32Array && out instanceof Float32Array) ||
+    getCpuKernels() !== "wasm"
+  ) return false;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW;
   if (P === 0 || g.n === 0) {
