@@ -118,7 +118,7 @@ export function batchNormBackward(
   gradWeight: TypedArray | null,
   gradBias: TypedArray | null,
 ): void {
-  const plane = c * s, m = n * s;
+  const plane = c * s, m = n * s, coef = new Float64Array(3);
   const needSums = gradWeight !== null || gradBias !== null || (gradIn !== null && batchStats);
   for (let ch = 0; ch < c; ch++) {
     const mu = mean[ch], is = invStd[ch];
@@ -133,10 +133,9 @@ export function batchNormBackward(
         }
       }
     }
-    if (gradBias) gradBias[ch] = sumG;
-    if (gradWeight) gradWeight[ch] = sumGX * is;
+    setChannelGrads(ch, sumG, sumGX, m, is, weight[ch], gradWeight, gradBias, coef, 0);
     if (!gradIn) continue;
-    const k = is * weight[ch];
+    const k = coef[0];
     if (!batchStats) {
       for (let i = 0; i < n; i++) {
         const base = i * plane + ch * s;
@@ -145,10 +144,38 @@ export function batchNormBackward(
       continue;
     }
     // gradIn = k·(g - Σg/M - (x - mean)·invStd²·Σg(x - mean)/M)
-    const a = sumG / m, b = (is * is * sumGX) / m;
+    const a = coef[1], b = coef[2];
     for (let i = 0; i < n; i++) {
       const base = i * plane + ch * s;
       for (let j = base, end = base + s; j < end; j++) gradIn[j] = k * (g[j] - a - (x[j] - mu) * b);
     }
   }
+}
+
+/**
+ * Stores channel `ch`'s `gradBias = Σg` and `gradWeight = Σg(x - mean)·invStd`
+ * (each when given) from its sums `sumG` and `sumGX` over `m` values, and the
+ * input gradient's coefficients `[k, a, b]` of
+ * `gradIn = k·(g - a - (x - mean)·b)` (`k = invStd·weight`, `a = Σg/M`,
+ * `b = invStd²·Σg(x - mean)/M`) at `coef[at..at+2]`: the one place the
+ * backward's per-channel formulas are written, so `norm_wasm.ts` rounds
+ * exactly as this file does.
+ */
+export function setChannelGrads(
+  ch: number,
+  sumG: number,
+  sumGX: number,
+  m: number,
+  invStd: number,
+  weight: number,
+  gradWeight: TypedArray | null,
+  gradBias: TypedArray | null,
+  coef: Float64Array,
+  at: number,
+): void {
+  if (gradBias) gradBias[ch] = sumG;
+  if (gradWeight) gradWeight[ch] = sumGX * invStd;
+  coef[at] = invStd * weight;
+  coef[at + 1] = sumG / m;
+  coef[at + 2] = (invStd * invStd * sumGX) / m;
 }

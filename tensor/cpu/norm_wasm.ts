@@ -7,8 +7,8 @@
  * must live in the WebAssembly heap; the per-channel ones (`[c]`) may be any
  * arrays: the kernels exchange per-channel values with this file through
  * float64 heap scratch, and the few per-channel formulas (`1/√(var + eps)`,
- * `Σgy(x - mean)·invStd`, the backward coefficients) are evaluated here
- * exactly as `norm.ts` writes them. Arithmetic is float64 throughout, per
+ * `Σg(x - mean)·invStd`, the backward coefficients) are `norm.ts`'s own
+ * (`setChannelStats`, `setChannelGrads`). Arithmetic is float64 throughout, per
  * element in the same operations as `norm.ts`: the forward pass and the input
  * gradient are bit-identical to it; the statistics and the weight and bias
  * gradients differ only by the order of their float64 sums (so they agree to
@@ -22,7 +22,7 @@
  */
 
 import type { TypedArray } from "../dtype.ts";
-import { setChannelStats } from "./norm.ts";
+import { setChannelGrads, setChannelStats } from "./norm.ts";
 import { heapAddress, heapAlloc, heapF32, heapFree, type WasmOps, wasmOps } from "./wasm/runtime.ts";
 
 /** Byte address of float32 array `a` holding at least `n` elements in the heap, or -1. */
@@ -259,13 +259,8 @@ export function wasmBatchNormBackward(
       for (let ch = 0; ch < c; ch++) p[sumsAt + 2 * ch] = sumG[ch], p[sumsAt + 2 * ch + 1] = sumGX[ch];
     } else if (needSums) ops.bn_backward_sums(ga, xa, n, c, s, sc.addr, sc.addr + sumsAt * 8);
     for (let ch = 0; ch < c; ch++) {
-      const is = invStd[ch];
       const sumG = needSums ? p[sumsAt + 2 * ch] : 0, sumGX = needSums ? p[sumsAt + 2 * ch + 1] : 0;
-      if (gradBias) gradBias[ch] = sumG;
-      if (gradWeight) gradWeight[ch] = sumGX * is;
-      p[4 * ch + 1] = is * weight[ch];
-      p[4 * ch + 2] = sumG / m;
-      p[4 * ch + 3] = (is * is * sumGX) / m;
+      setChannelGrads(ch, sumG, sumGX, m, invStd[ch], weight[ch], gradWeight, gradBias, p, 4 * ch + 1);
     }
     if (inputByColumns) {
       spread(p.subarray(colParamsAt), c, s, [0, 1, 2, 3].map((k) => (ch: number) => p[4 * ch + k]));
