@@ -20,6 +20,52 @@ const STRUCT = `struct P {
 
 const PREFIX = flatMain("p.total");
 
+/** The opening of a forward kernel (a thread per output): its plane, and `q`, its cell in the output plane. */
+const OUT_CELL = `${PREFIX}
+  let ii = i32(i);
+  let ohw = p.oh * p.ow;
+  let plane = ii / ohw;
+  let q = ii % ohw;`;
+
+/**
+ * A backward kernel, one thread per input cell (`ih`, `iw`) at `at` in its plane: sums into `s`, by `body`, over the
+ * outputs whose window taps the cell (`o`: the output's index in the planes, `oh`, `ow`: its cell), and writes `s`.
+ * `dilated`: taps are `dilation` apart (max pooling); average pooling's windows ignore the dilation words.
+ */
+function overWindows(dilated: boolean, body: string): string {
+  const dh = dilated ? " * p.dh" : "", dw = dilated ? " * p.dw" : "";
+  return `${PREFIX}
+  let ii = i32(i);
+  let hw = p.h * p.w;
+  let plane = ii / hw;
+  let at = ii % hw;
+  let ih = at / p.w;
+  let iw = at % p.w;
+  let ob = plane * p.oh * p.ow;
+  var s = 0.0;
+  for (var ki = 0; ki < p.kh; ki++) {
+    let th = ih + p.ph - ki${dh};
+    if (th < 0 || th % p.sh != 0 || th / p.sh >= p.oh) { continue; }
+    let oh = th / p.sh;
+    for (var kj = 0; kj < p.kw; kj++) {
+      let tw = iw + p.pw - kj${dw};
+      if (tw < 0 || tw % p.sw != 0 || tw / p.sw >= p.ow) { continue; }
+      let ow = tw / p.sw;
+      let o = ob + oh * p.ow + ow;
+      ${body}
+    }
+  }
+  out[i] = s;
+}`;
+}
+
+/** The bindings of both max-pooling backward kernels: out, gradOut, indices. */
+const MAX_BACKWARD_DECLS = `${STRUCT}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> go: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<uniform> p: P;`;
+
 // PyTorch's average-pool divisor: the window clipped to the padded input (with padding
 // counted) or to the input itself.
 const AVG_WINDOW = `fn window(oh: i32, ow: i32) -> vec4<i32> {
@@ -45,11 +91,7 @@ export const maxPoolKernel: Kernel = {
 @group(0) @binding(1) var<storage, read_write> idx: array<i32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-${PREFIX}
-  let ii = i32(i);
-  let ohw = p.oh * p.ow;
-  let plane = ii / ohw;
-  let q = ii % ohw;
+${OUT_CELL}
   let h0 = (q / p.ow) * p.sh - p.ph;
   let w0 = (q % p.ow) * p.sw - p.pw;
   let base = p.off0 + plane * p.h * p.w;
@@ -79,33 +121,8 @@ export const maxPoolBackwardKernel: Kernel = {
   key: "max_pool2d_backward",
   bindings: ["rw", "ro", "ro"],
   source: () =>
-    `${STRUCT}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> go: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<uniform> p: P;
-${PREFIX}
-  let ii = i32(i);
-  let hw = p.h * p.w;
-  let plane = ii / hw;
-  let at = ii % hw;
-  let ih = at / p.w;
-  let iw = at % p.w;
-  let ob = plane * p.oh * p.ow;
-  var s = 0.0;
-  for (var ki = 0; ki < p.kh; ki++) {
-    let th = ih + p.ph - ki * p.dh;
-    if (th < 0 || th % p.sh != 0 || th / p.sh >= p.oh) { continue; }
-    let oh = th / p.sh;
-    for (var kj = 0; kj < p.kw; kj++) {
-      let tw = iw + p.pw - kj * p.dw;
-      if (tw < 0 || tw % p.sw != 0 || tw / p.sw >= p.ow) { continue; }
-      let o = ob + oh * p.ow + tw / p.sw;
-      if (idx[p.off1 + o] == at) { s += go[p.off0 + o]; }
-    }
-  }
-  out[i] = s;
-}`,
+    `${MAX_BACKWARD_DECLS}
+${overWindows(true, "if (idx[p.off1 + o] == at) { s += go[p.off0 + o]; }")}`,
 };
 
 /**
@@ -120,15 +137,10 @@ export const maxPoolBackwardScatterKernel: Kernel = {
   key: "max_pool2d_backward_scatter",
   bindings: ["rw", "ro", "ro"],
   source: () =>
-    `${STRUCT}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> go: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<uniform> p: P;
-${PREFIX}
-  let ii = i32(i);
+    `${MAX_BACKWARD_DECLS}
+${OUT_CELL}
   let at = idx[p.off1 + ii];
-  if (at >= 0) { out[(ii / (p.oh * p.ow)) * p.h * p.w + at] = go[p.off0 + ii]; }
+  if (at >= 0) { out[plane * p.h * p.w + at] = go[p.off0 + ii]; }
 }`,
 };
 
@@ -143,11 +155,7 @@ export const avgPoolKernel: Kernel = {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
 ${AVG_WINDOW}
-${PREFIX}
-  let ii = i32(i);
-  let ohw = p.oh * p.ow;
-  let plane = ii / ohw;
-  let q = ii % ohw;
+${OUT_CELL}
   let r = window(q / p.ow, q % p.ow);
   let d = divisor(r);
   let base = p.off0 + plane * p.h * p.w;
@@ -170,30 +178,14 @@ export const avgPoolBackwardKernel: Kernel = {
 @group(0) @binding(1) var<storage, read> go: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
 ${AVG_WINDOW}
-${PREFIX}
-  let ii = i32(i);
-  let hw = p.h * p.w;
-  let plane = ii / hw;
-  let at = ii % hw;
-  let ih = at / p.w;
-  let iw = at % p.w;
-  let ob = p.off0 + plane * p.oh * p.ow;
-  var s = 0.0;
-  for (var ki = 0; ki < p.kh; ki++) {
-    let th = ih + p.ph - ki;
-    if (th < 0 || th % p.sh != 0 || th / p.sh >= p.oh) { continue; }
-    let oh = th / p.sh;
-    for (var kj = 0; kj < p.kw; kj++) {
-      let tw = iw + p.pw - kj;
-      if (tw < 0 || tw % p.sw != 0 || tw / p.sw >= p.ow) { continue; }
-      let ow = tw / p.sw;
-      let r = window(oh, ow);
+${
+      overWindows(
+        false,
+        `let r = window(oh, ow);
       // The input cell must lie inside the clipped window that produced this output.
       if (ih >= r.y || iw >= r.w) { continue; }
       let d = divisor(r);
-      if (d > 0.0) { s += go[ob + oh * p.ow + ow] / d; }
-    }
-  }
-  out[i] = s;
-}`,
+      if (d > 0.0) { s += go[p.off0 + o] / d; }`,
+      )
+    }`,
 };
