@@ -86,6 +86,9 @@ function windowWords(g: Conv2dGeometry | Pool2dGeometry): number[] {
   return [g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW];
 }
 
+/** The `done` of a view or output used in place: nothing to free. */
+const KEEP = (): void => {};
+
 function scalarBits(x: number, t: WgslType): number {
   if (t === "f32") return f32Bits(x);
   if (t === "u32") return x !== 0 ? 1 : 0;
@@ -146,7 +149,7 @@ export class WebGpuBackend implements Backend {
 
   /** `v` as a contiguous view (copying into a temporary when it is not); call `done()` after the dispatch. */
   #contig(v: View, op: string): { s: GpuStorage; offset: number; done: () => void } {
-    if (isContiguous(v.shape, v.strides)) return { s: this.#in(v, op), offset: v.offset, done: () => {} };
+    if (isContiguous(v.shape, v.strides)) return { s: this.#in(v, op), offset: v.offset, done: KEEP };
     const tmp = this.#copyOf(v).storage as GpuStorage;
     return { s: tmp, offset: 0, done: () => this.free(tmp) };
   }
@@ -281,12 +284,11 @@ export class WebGpuBackend implements Backend {
 
   fill(out: Storage, value: number): void {
     const s = this.#gpu(out, "fill");
+    s.needsClear = false;
     if (value === 0) {
-      s.needsClear = false;
       if (s.length) this.runtime.clear(s.buffer, s.bytes);
       return;
     }
-    s.needsClear = false;
     const bits = scalarBits(value, wgslType(s.dtype, "fill"));
     this.runtime.dispatch(fillKernel, [s.buffer], [s.length, bits], groups1d(s.length, 256));
   }
@@ -543,15 +545,11 @@ export class WebGpuBackend implements Backend {
     }
     const o = this.#out(out, "matmul", k === 0 ? 0 : batch * m * n);
     if (batch * m * n === 0 || k === 0) return;
-    const bc = collapseDims(batchShape, [
-      a.strides.slice(0, nd - 2),
-      b.strides.slice(0, nd - 2),
-      contiguousStrides(batchShape),
-    ]);
+    // (The output's batch dims are contiguous, so they merge wherever both operands' do.)
+    const bc = collapseDims(batchShape, [a.strides.slice(0, nd - 2), b.strides.slice(0, nd - 2)]);
     if (bc.shape.length > 4) {
       throw new RangeError(`webgpu matmul: ${bc.shape.length} batch dims that cannot be merged (at most 4)`);
     }
-    const pad = (xs: number[], fill: number) => [...xs, ...new Array(4 - xs.length).fill(fill)];
     const bufs = [o.buffer, this.#in(a, "matmul").buffer, this.#in(b, "matmul").buffer];
     const sAm = a.strides[nd - 2], sAk = a.strides[nd - 1], sBk = b.strides[nd - 2], sBn = b.strides[nd - 1];
     // The vec4 kernel: each operand contiguous along one axis, everything else a multiple of 4.
@@ -561,24 +559,13 @@ export class WebGpuBackend implements Backend {
       (aT ? sAm === 1 && m4(sAk) : sAk === 1 && m4(sAm)) && (bT ? sBk === 1 && m4(sBn) : sBn === 1 && m4(sBk)) &&
       bc.strides[0].every(m4) && bc.strides[1].every(m4);
     const kernel = vec4 ? matmulVec4Kernel(aT, bT) : this.convDirect ? matmulRegKernel : matmulKernel;
+    // M, N, K, zbase, offA, offB, sAm, sAk, sBk, sBn, brank, _, then the batch shape and both operands' batch strides.
+    const w = [m, n, k, 0, a.offset, b.offset, sAm, sAk, sBk, sBn, bc.shape.length, 0];
+    putRank(w, 12, bc.shape, 1, 4);
+    putRank(w, 16, bc.strides[0], 0, 4);
+    putRank(w, 20, bc.strides[1], 0, 4);
     for (let z0 = 0; z0 < batch; z0 += 65535) {
-      const w = [
-        m,
-        n,
-        k,
-        z0,
-        a.offset,
-        b.offset,
-        a.strides[nd - 2],
-        a.strides[nd - 1],
-        b.strides[nd - 2],
-        b.strides[nd - 1],
-        bc.shape.length,
-        0,
-        ...pad(bc.shape, 1),
-        ...pad(bc.strides[0], 0),
-        ...pad(bc.strides[1], 0),
-      ];
+      w[3] = z0;
       const zs = Math.min(65535, batch - z0);
       const grid: [number, number, number] = vec4
         ? [Math.ceil(n / (4 * VEC4_WG[0])), Math.ceil(m / (4 * VEC4_WG[1])), zs]
@@ -795,7 +782,7 @@ export class WebGpuBackend implements Backend {
 
   /** `s` as an output of `c` elements, or a temporary when absent (a writable binding cannot be shared). */
   #bnOut(s: Storage | null, c: number, op: string): { s: GpuStorage; done: () => void } {
-    if (s) return { s: this.#out(s, op, c), done: () => {} };
+    if (s) return { s: this.#out(s, op, c), done: KEEP };
     const tmp = this.alloc("float32", Math.max(c, 1)) as GpuStorage;
     tmp.needsClear = false;
     return { s: tmp, done: () => this.free(tmp) };

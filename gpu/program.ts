@@ -182,7 +182,7 @@ export class Runtime {
     const enc = this.#ensureEncoder();
     const c = this.#compile(kernel);
     const slot = this.#slot++;
-    this.#ringHost.set(params as ArrayLike<number>, slot * SLOT_WORDS);
+    this.#ringHost.set(params, slot * SLOT_WORDS);
     const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
     entries.push({ binding: buffers.length, resource: { buffer: this.#ring, offset: 0, size: SLOT_BYTES } });
     const bg = this.device.createBindGroup({ label: kernel.name, layout: c.layout, entries });

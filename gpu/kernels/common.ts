@@ -52,10 +52,10 @@ export const F32_INF = "bitcast<f32>(0x7f800000u)";
 /** WGSL negative infinity. */
 export const F32_NEG_INF = "bitcast<f32>(0xff800000u)";
 
-/** Writes `values` padded with `fill` to `MAX_RANK` words at `at` of `words`. */
-export function putRank(words: number[], at: number, values: readonly number[], fill = 0): void {
-  if (values.length > MAX_RANK) {
-    throw new RangeError(`webgpu: rank ${values.length} after merging dims exceeds the supported ${MAX_RANK}`);
+/** Writes `values` padded with `fill` to `width` (default `MAX_RANK`) words at `at` of `words`. */
+export function putRank(words: number[], at: number, values: readonly number[], fill = 0, width = MAX_RANK): void {
+  if (values.length > width) {
+    throw new RangeError(`webgpu: rank ${values.length} after merging dims exceeds the supported ${width}`);
   }
-  for (let d = 0; d < MAX_RANK; d++) words[at + d] = d < values.length ? values[d] : fill;
+  for (let d = 0; d < width; d++) words[at + d] = d < values.length ? values[d] : fill;
 }
