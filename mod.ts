@@ -25,4 +25,5 @@ export * as perceptron from "@dendrite/perceptron";
 export * as data from "@dendrite/data";
 export * as models from "@dendrite/models";
 export * as gpu from "@dendrite/gpu";
+export * as utils from "@dendrite/utils";
 export { loadSafetensors, saveSafetensors } from "@dendrite/models";

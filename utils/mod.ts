@@ -1,0 +1,9 @@
+/**
+ * Training feedback and pictures: progress bars, model summaries, metrics,
+ * curves and image grids as PNG. Small, dependency-light helpers that every
+ * example shares.
+ *
+ * @module
+ */
+
+export {};
