@@ -18,6 +18,7 @@ import type {
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
   TypedArray,
@@ -57,7 +58,7 @@ import {
   conv2dDirectKernel,
   convGroups,
 } from "./kernels/conv.ts";
-import { gatherKernel, INDEX_ERROR, scatterAddKernel } from "./kernels/indexing.ts";
+import { gatherKernel, INDEX_ERROR, scatterReduceKernel } from "./kernels/indexing.ts";
 import { softmaxKernel } from "./kernels/softmax.ts";
 import {
   adamKernel,
@@ -194,7 +195,7 @@ export class WebGpuBackend implements Backend {
     if (errBuf) {
       const e = new Int32Array(errBuf);
       if (e[0] !== 0) {
-        const op = e[1] === INDEX_ERROR.gather ? "gather" : "scatterAdd";
+        const op = Object.entries(INDEX_ERROR).find(([, code]) => code === e[1])?.[0] ?? "an indexing kernel";
         throw new RangeError(`${op}: index ${e[2]} is out of range for dimension ${e[3]} of size ${e[4]}`);
       }
     }
@@ -668,26 +669,56 @@ export class WebGpuBackend implements Backend {
   }
 
   scatterAdd(out: Storage, outShape: readonly number[], dim: number, index: View, src: View): void {
+    this.#scatter("sum", out, outShape, dim, index, src, "scatterAdd");
+  }
+
+  scatterReduce(
+    op: ScatterReduceOp,
+    out: Storage,
+    outShape: readonly number[],
+    dim: number,
+    index: View,
+    src: View | number,
+  ): void {
+    this.#scatter(op, out, outShape, dim, index, src, "scatterReduce");
+  }
+
+  #scatter(
+    op: ScatterReduceOp,
+    out: Storage,
+    outShape: readonly number[],
+    dim: number,
+    index: View,
+    src: View | number,
+    kernel: "scatterAdd" | "scatterReduce",
+  ): void {
     const n = numel(index.shape);
-    const o = this.#in(out, "scatterAdd");
+    const o = this.#in(out, kernel);
     if (n === 0) return;
-    const t = wgslType(o.dtype, "scatterAdd"), it = wgslType(index.storage.dtype, "scatterAdd");
-    if (t === "u32") throw new TypeError("webgpu scatterAdd: bool outputs are not supported");
+    const t = wgslType(o.dtype, kernel), it = wgslType(index.storage.dtype, kernel);
+    if (t === "u32" && op !== "assign") throw new TypeError(`webgpu ${kernel}: ${op} of bool tensors is not supported`);
+    // A 0-d scatter is a 1-element one along dim 0.
+    const rank0 = index.shape.length === 0;
+    const ishape = rank0 ? [1] : index.shape, istr = rank0 ? [0] : index.strides;
+    const oshape = outShape.length ? outShape : [1];
     const w = new Array<number>(8 + 4 * MAX_RANK).fill(0);
-    w.splice(0, 6, n, index.shape.length, dim, index.offset, src.offset, outShape[dim]);
-    putRank(w, 8, contiguousStrides(outShape));
-    putRank(w, 8 + MAX_RANK, index.shape, 1);
-    putRank(w, 8 + 2 * MAX_RANK, index.strides);
-    putRank(w, 8 + 3 * MAX_RANK, src.strides);
-    let s = src;
-    if (src.storage.dtype !== o.dtype) {
-      s = this.#copyOf(src, o.dtype);
-      putRank(w, 8 + 3 * MAX_RANK, s.strides);
-      w[4] = 0;
+    w.splice(0, 6, n, ishape.length, dim, index.offset, 0, oshape[dim]);
+    putRank(w, 8, contiguousStrides(oshape));
+    putRank(w, 8 + MAX_RANK, ishape, 1);
+    putRank(w, 8 + 2 * MAX_RANK, istr);
+    let s: View | null = null;
+    if (typeof src === "number") {
+      w[6] = scalarBits(src, t);
+    } else {
+      s = src.storage.dtype === o.dtype ? src : this.#copyOf(src, o.dtype);
+      w[4] = s.offset;
+      putRank(w, 8 + 3 * MAX_RANK, rank0 ? [0] : s.strides);
     }
-    const bufs = [o.buffer, this.#in(index, "scatterAdd").buffer, this.#in(s, "scatterAdd").buffer, this.#err];
-    this.runtime.dispatch(scatterAddKernel(t, it), bufs, w, groups1d(n, 256));
-    if (s !== src) this.free(s.storage);
+    const srcBuffer = s ? this.#in(s, kernel).buffer : this.#dummy;
+    const bufs = [o.buffer, this.#in(index, kernel).buffer, srcBuffer, this.#err];
+    const k = scatterReduceKernel(op, t, it, s === null, INDEX_ERROR[kernel]);
+    this.runtime.dispatch(k, bufs, w, groups1d(n, 256));
+    if (s && s !== src) this.free(s.storage);
     this.#errDirty = true;
   }
 

@@ -86,6 +86,12 @@ export type BinaryOp =
 /** Reductions over the trailing dimensions of a view. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
+/**
+ * How {@link Backend.scatterReduce} combines a source element with the value at its destination: `assign`
+ * overwrites, `sum` adds, `prod` multiplies, `amax`/`amin` keep the larger/smaller (NaN wins).
+ */
+export type ScatterReduceOp = "assign" | "sum" | "prod" | "amax" | "amin";
+
 /** Which distribution a random fill draws from. */
 export type RandomKind = "uniform" | "normal";
 
@@ -252,8 +258,18 @@ export interface Backend {
   matmul(a: View, b: View, out: Storage): void;
   /** `out[i][j] = a[i][index[i][j]]` along `dim` (out has index's shape). */
   gather(a: View, dim: number, index: View, out: Storage): void;
-  /** `out[...index[i][j]...] += src[i][j]` along `dim`, in place on a contiguous `out` of `outShape`. */
+  /** `out[...index[i][j]...] += src[i][j]` along `dim`, in place on a contiguous `out` of `outShape` ({@link Backend.scatterReduce} with `sum`). */
   scatterAdd(out: Storage, outShape: Shape, dim: number, index: View, src: View): void;
+  /**
+   * `out[...index[i][j]...] = op(out[...index[i][j]...], src[i][j])` along `dim` (the index picks the position along
+   * `dim`, every other coordinate is the element's own), in place on a contiguous `out` of `outShape`. `src` is a
+   * view of the index's shape in out's dtype, or a number used for every element. Indices must lie in
+   * `[0, outShape[dim])`: a backend that can throw checks them all before writing anything; one that cannot (a GPU)
+   * reports the first bad one at the next read-back and skips it. Several elements with one destination: `sum` and
+   * `prod` combine them all in an unspecified order (float results may differ in the last bits between backends),
+   * `amax`/`amin` keep the extreme, `assign` keeps one of them (which one is unspecified, as in PyTorch).
+   */
+  scatterReduce(op: ScatterReduceOp, out: Storage, outShape: Shape, dim: number, index: View, src: View | number): void;
   /** (Log-)softmax over the last dimension of a contiguous `[rows, cols]` view. */
   softmax(a: View, out: Storage, log: boolean): void;
   /** Fills `out` with counter-based random numbers from `(seed, offset)` (see `tensor/random.ts`). */

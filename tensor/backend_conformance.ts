@@ -18,7 +18,17 @@
  * @module
  */
 
-import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, Storage, UnaryOp, View } from "./backend.ts";
+import type {
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  Pool2dGeometry,
+  ReduceOp,
+  ScatterReduceOp,
+  Storage,
+  UnaryOp,
+  View,
+} from "./backend.ts";
 import { allocArray, type DType } from "./dtype.ts";
 import { BINARY_TABLE, UNARY_TABLE } from "./elementwise_table.ts";
 
@@ -677,6 +687,106 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
     }
   });
 
+  test("scatterReduce: every op along every dim, view or scalar source, strided and broadcast index", async (rng) => {
+    const ops: ScatterReduceOp[] = ["assign", "sum", "prod", "amax", "amin"];
+    // Powers of two (and small multiples of 1/4 for sums) keep every order of accumulation exact in float32.
+    const gens: Record<ScatterReduceOp, (r: Rng) => number> = {
+      assign: (r) => r.int(-20, 20),
+      sum: (r) => r.int(-20, 20) / 4,
+      prod: (r) => [-2, -1, -0.5, 0.5, 1, 2][r.int(0, 6)],
+      amax: (r) => r.int(-20, 20) / 4,
+      amin: (r) => r.int(-20, 20) / 4,
+    };
+    for (const op of ops) {
+      // bool: assign only (maskedScatter on a bool tensor); PyTorch's bool sums are logical ors, not offered here.
+      for (const dtype of [...floats, "int32", ...(op === "assign" ? ["bool"] : [])] as DType[]) {
+        const gen = dtype === "bool"
+          ? (r: Rng) => r.int(0, 2)
+          : dtype === "int32" && op === "prod"
+          ? (r: Rng) => [-2, -1, 1, 2][r.int(0, 4)]
+          : gens[op];
+        for (const shape of [[], [5], [3, 4], [2, 3, 4]]) {
+          for (let dim = 0; dim < Math.max(shape.length, 1); dim++) {
+            const init = allocArray(dtype, product(shape));
+            for (let i = 0; i < init.length; i++) init[i] = castTo(dtype, gen(rng));
+            const before = Array.from(init); // before the upload: a backend may keep the host array
+            const o = backend.upload(init);
+            const ishape = shape.map((s, d) => (d === dim ? rng.int(1, 7) : rng.int(1, s + 1)));
+            const size = shape.length ? shape[dim] : 1;
+            const layout = rng.next() < 0.5 ? "strided" : "broadcast";
+            const idx = makeView(backend, rng, ishape, "int32", layout, (r) => r.int(0, size));
+            const scalar = rng.next() < 0.25;
+            const src = scalar ? null : makeView(backend, rng, ishape, dtype, layouts[rng.int(0, 3)], gen);
+            const value = castTo(dtype, gen(rng));
+            backend.scatterReduce(op, o, shape, dim, idx.view, src ? src.view : value);
+            // Reference: every destination's list of incoming values, in index order.
+            const oStr = rowMajor(shape);
+            const incoming = new Map<number, number[]>();
+            let e = 0;
+            for (const ix of indices(ishape)) {
+              const dst = ix.slice();
+              if (dst.length) dst[dim] = idx.values[e];
+              const p = at(oStr, 0, dst);
+              if (!incoming.has(p)) incoming.set(p, []);
+              incoming.get(p)!.push(src ? src.values[e] : value);
+              e++;
+            }
+            const got = await readAll(backend, o);
+            const what = `scatterReduce ${op} ${dtype} ${JSON.stringify(shape)} dim ${dim}${scalar ? " scalar" : ""}`;
+            for (let p = 0; p < before.length; p++) {
+              const vs = incoming.get(p);
+              if (!vs) {
+                assertAllClose([got[p]], [before[p]], {}, `${what}: untouched element ${p}`);
+              } else if (op === "assign") {
+                if (!vs.includes(got[p])) throw new Error(`${what}: element ${p} is ${got[p]}, not one of ${vs}`);
+              } else {
+                const combine = SCATTER_REF[op];
+                const expected = castTo(dtype, vs.reduce((acc, v) => castTo(dtype, combine(acc, v)), before[p]));
+                assertAllClose([got[p]], [expected], {}, `${what}: element ${p}`);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
+  test("scatterReduce: amax/amin let NaN win; an out-of-range index is an error naming it", async () => {
+    for (const dtype of floats) {
+      for (const op of ["amax", "amin"] as const) {
+        const o = backend.upload(allocArray(dtype, 3));
+        const src = backend.upload(Object.assign(allocArray(dtype, 4), [1, NaN, -1, 5]));
+        const idx = backend.upload(new Int32Array([0, 0, 2, 2]));
+        backend.scatterReduce(op, o, [3], 0, view1d(idx, 4), view1d(src, 4));
+        const got = await readAll(backend, o);
+        assertAllClose(got, [NaN, 0, op === "amax" ? 5 : -1], {}, `scatterReduce ${op} ${dtype} with NaN`);
+      }
+    }
+    const init = new Float32Array([1, 2, 3]);
+    const o = backend.upload(init.slice());
+    const idx = backend.upload(new Int32Array([0, 9, 1]));
+    const src = backend.upload(new Float32Array([5, 6, 7]));
+    let error: unknown = null;
+    try {
+      backend.scatterReduce("sum", o, [3], 0, view1d(idx, 3), view1d(src, 3));
+    } catch (e) {
+      error = e;
+    }
+    const rangeError = (e: unknown) =>
+      e instanceof RangeError && /index 9 is out of range for dimension 0 of size 3/.test(e.message);
+    if (error !== null) {
+      // A backend that throws does so before writing anything.
+      if (!rangeError(error)) throw new Error(`scatterReduce with index 9: unexpected error ${error}`);
+      assertAllClose(await readAll(backend, o), Array.from(init), {}, "scatterReduce: out untouched after the error");
+    } else {
+      // A device that cannot throw reports at the next read-back, once.
+      let late: unknown = null;
+      await readAll(backend, o).catch((e) => (late = e));
+      if (!rangeError(late)) throw new Error(`scatterReduce with index 9: expected a RangeError at read, got ${late}`);
+      await readAll(backend, o);
+    }
+  });
+
   test("softmax and log-softmax over rows (offset input, large values, -inf entries)", async (rng) => {
     for (const dtype of floats) {
       for (const [rows, cols] of [[1, 1], [3, 5], [4, 33], [2, 1000]]) {
@@ -780,6 +890,19 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
       if (Math.abs(gm) > 0.03 || Math.abs(gv - 1) > 0.05) throw new Error(`normal: mean ${gm}, variance ${gv}`);
     }
   });
+}
+
+/** How each {@link ScatterReduceOp} but `assign` folds one incoming value into the accumulator. */
+const SCATTER_REF: Record<Exclude<ScatterReduceOp, "assign">, (acc: number, v: number) => number> = {
+  sum: (acc, v) => acc + v,
+  prod: (acc, v) => acc * v,
+  amax: (acc, v) => (Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.max(acc, v)),
+  amin: (acc, v) => (Number.isNaN(acc) || Number.isNaN(v) ? NaN : Math.min(acc, v)),
+};
+
+/** A contiguous 1-D view of the first `n` elements of `storage`. */
+function view1d(storage: Storage, n: number): View {
+  return { storage, shape: [n], strides: [1], offset: 0 };
 }
 
 function rowMajor(shape: readonly number[]): number[] {

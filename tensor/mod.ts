@@ -62,6 +62,7 @@ export {
   type RandomKind,
   type ReduceOp,
   registerBackend,
+  type ScatterReduceOp,
   setDefaultDevice,
   type SgdUpdateOptions,
   type Storage,

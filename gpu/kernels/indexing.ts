@@ -1,21 +1,29 @@
 /**
- * gather and scatterAdd. Out-of-range indices cannot throw inside a shader,
- * so they are recorded in a small error buffer that the backend reads with
- * the next read-back and turns into a RangeError naming the op.
+ * gather and scatterReduce (scatterAdd is its `sum`). Out-of-range indices
+ * cannot throw inside a shader, so they are recorded in a small error buffer
+ * that the backend reads with the next read-back and turns into a RangeError
+ * naming the kernel.
  *
- * scatterAdd accumulates with atomics: `atomicAdd` on i32, and for f32 a
- * compare-exchange loop on the word's bits (so float sums of duplicate
- * indices may differ in the last bits between runs).
+ * scatterReduce runs one thread per index element and combines into the
+ * destination with atomics: `atomicAdd`/`atomicMax`/`atomicMin`/`atomicStore`
+ * on i32, and otherwise (every f32 op, i32 multiply) a compare-exchange loop
+ * on the word's bits, which leaves as soon as the value would not change (so
+ * an amax that loses costs one load). WGSL has no float atomics; the loop
+ * makes sums and products of one destination's elements come out in whatever
+ * order the threads win, so float results may differ in the last bits between
+ * runs (as PyTorch's CUDA scatter_add does); max, min and assign of distinct
+ * destinations are exact.
  *
  * @module
  */
 
+import type { ScatterReduceOp } from "@dendrite/tensor";
 import type { WgslType } from "../allocator.ts";
 import { cachedKernel, type Kernel } from "../program.ts";
 import { flatMain, MAX_RANK } from "./common.ts";
 
-/** Error codes written into the error buffer's word 1. */
-export const INDEX_ERROR = { gather: 1, scatterAdd: 2 } as const;
+/** Error codes written into the error buffer's word 1, by the kernel that reports them. */
+export const INDEX_ERROR = { gather: 1, scatterAdd: 2, scatterReduce: 3 } as const;
 
 const R = MAX_RANK / 4;
 
@@ -72,39 +80,88 @@ ${flatMain("p.n")}
   };
 }
 
-/** scatterAdd. Params: `n, rank, dim, offI, offS, size, _, _, ostr[8], ishape[8], istr[8], sstr[8]`. Bindings: out, index, src, err. */
-export function scatterAddKernel(t: WgslType, it: WgslType): Kernel {
-  return cachedKernel(`scatterAdd:${t}:${it}`, () => buildScatterAddKernel(t, it));
-}
+/** WGSL for `v` is NaN, robust to compilers that fold `v != v` away: the exponent all ones, the mantissa not 0. */
+const IS_NAN = (v: string) => `((bitcast<u32>(${v}) & 0x7fffffffu) > 0x7f800000u)`;
 
-function buildScatterAddKernel(t: WgslType, it: WgslType): Omit<Kernel, "key"> {
-  const isFloat = t === "f32";
-  const add = isFloat
-    ? `var old = atomicLoad(&out[o]);
+/** The f32 combine of each op but assign: the new value at a destination holding `o` that receives `v`. */
+const F32_COMBINE: Record<Exclude<ScatterReduceOp, "assign">, string> = {
+  sum: "o + v",
+  prod: "o * v",
+  amax: `select(o, v, v > o || ${IS_NAN("v")})`,
+  amin: `select(o, v, v < o || ${IS_NAN("v")})`,
+};
+
+/** WGSL that combines `v` into the atomic word `out[o]`, per op and element type. */
+function combineInto(op: ScatterReduceOp, t: WgslType): string {
+  if (op === "assign") {
+    return `atomicStore(&out[o], ${t === "f32" ? "bitcast<u32>(v)" : t === "u32" ? "select(0u, 1u, v != 0u)" : "v"});`;
+  }
+  if (t === "i32" && op !== "prod") {
+    return `${{ sum: "atomicAdd", amax: "atomicMax", amin: "atomicMin" }[op]}(&out[o], v);`;
+  }
+  // A compare-exchange loop on the word: float add, multiply, max and min (and int multiply) have no atomic.
+  const next = t === "f32" ? `bitcast<u32>(combine(bitcast<f32>(old), v))` : "old * v";
+  return `var old = atomicLoad(&out[o]);
   loop {
-    let r = atomicCompareExchangeWeak(&out[o], old, bitcast<u32>(bitcast<f32>(old) + v));
+    let nv = ${next};
+    if (nv == old) { break; }
+    let r = atomicCompareExchangeWeak(&out[o], old, nv);
     if (r.exchanged) { break; }
     old = r.old_value;
-  }`
-    : "atomicAdd(&out[o], i32(v));";
+  }`;
+}
+
+/**
+ * scatterReduce (and scatterAdd, its `sum`). Params: `n, rank, dim, offI, offS, size, scalarBits, _, ostr[8],
+ * ishape[8], istr[8], sstr[8]`. Bindings: out, index, src (a placeholder when `scalar`: every element is the
+ * `scalarBits` word), err. `code` is the error code an out-of-range index reports.
+ */
+export function scatterReduceKernel(
+  op: ScatterReduceOp,
+  t: WgslType,
+  it: WgslType,
+  scalar: boolean,
+  code: number,
+): Kernel {
+  return cachedKernel(
+    `scatterReduce:${op}:${t}:${it}:${scalar}:${code}`,
+    () => buildScatterReduceKernel(op, t, it, scalar, code),
+  );
+}
+
+function buildScatterReduceKernel(
+  op: ScatterReduceOp,
+  t: WgslType,
+  it: WgslType,
+  scalar: boolean,
+  code: number,
+): Omit<Kernel, "key"> {
+  if (t === "u32" && op !== "assign") {
+    throw new TypeError(`webgpu scatterReduce: ${op} of bool tensors is not supported`);
+  }
+  const word = t === "f32" ? "u32" : t;
+  const combine = t === "f32" && op !== "assign"
+    ? `fn combine(o: f32, v: f32) -> f32 { return ${F32_COMBINE[op]}; }`
+    : "";
   return {
-    name: `scatter_add_${t}`,
+    name: `scatter_${op}_${t}${scalar ? "_scalar" : ""}`,
     bindings: ["rw", "ro", "ro", "rw"],
     source: () =>
       `struct P {
   n: u32, rank: u32, dim: i32, offI: i32,
-  offS: i32, size: i32, p0: u32, p1: u32,
+  offS: i32, size: i32, scal: u32, p1: u32,
   ostr: array<vec4<i32>, ${R}>,
   ishape: array<vec4<i32>, ${R}>,
   istr: array<vec4<i32>, ${R}>,
   sstr: array<vec4<i32>, ${R}>,
 }
-@group(0) @binding(0) var<storage, read_write> out: array<atomic<${isFloat ? "u32" : "i32"}>>;
+@group(0) @binding(0) var<storage, read_write> out: array<atomic<${word}>>;
 @group(0) @binding(1) var<storage, read> index: array<${it}>;
 @group(0) @binding(2) var<storage, read> src: array<${t}>;
 @group(0) @binding(3) var<storage, read_write> err: array<atomic<i32>, 8>;
 @group(0) @binding(4) var<uniform> p: P;
 ${REPORT}
+${combine}
 ${flatMain("p.n")}
   var rem = i;
   var o = 0;
@@ -120,12 +177,12 @@ ${flatMain("p.n")}
   }
   let j = i32(index[ii]);
   if (j < 0 || j >= p.size) {
-    report(${INDEX_ERROR.scatterAdd}, j, p.dim, p.size);
+    report(${code}, j, p.dim, p.size);
     return;
   }
   o += j * p.ostr[p.dim / 4][p.dim % 4];
-  let v = src[si];
-  ${add}
+  let v = ${scalar ? (t === "u32" ? "p.scal" : `bitcast<${t}>(p.scal)`) : "src[si]"};
+  ${combineInto(op, t)}
 }`,
   };
 }

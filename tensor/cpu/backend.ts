@@ -17,6 +17,7 @@ import type {
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
   UnaryOp,
@@ -45,6 +46,7 @@ import { wasmReduce } from "./reduce_wasm.ts";
 import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from "./norm_wasm.ts";
 import { wasmAdamUpdate, wasmAxpy, wasmSgdUpdate } from "./optim_wasm.ts";
 import * as fused from "./fused.ts";
+import { scatterReduce } from "./scatter.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -297,31 +299,18 @@ export class CpuBackend implements Backend {
   }
 
   scatterAdd(out: Storage, outShape: Shape, dim: number, index: View, src: View): void {
-    const o = cpuData(out);
-    const sd = cpuData(src.storage), id = cpuData(index.storage);
-    const oStrides = contiguousStrides(outShape);
-    const shape = index.shape;
-    const total = numel(shape);
-    const nd = shape.length;
-    const pos = new Array<number>(nd).fill(0);
-    const size = outShape[dim];
-    for (let e = 0; e < total; e++) {
-      let oi = 0, ii = index.offset, si = src.offset;
-      for (let d = 0; d < nd; d++) {
-        ii += pos[d] * index.strides[d];
-        si += pos[d] * src.strides[d];
-        if (d !== dim) oi += pos[d] * oStrides[d];
-      }
-      const j = id[ii];
-      if (j < 0 || j >= size) {
-        throw new RangeError(`scatterAdd: index ${j} is out of range for dimension ${dim} of size ${size}`);
-      }
-      o[oi + j * oStrides[dim]] += sd[si];
-      for (let d = nd - 1; d >= 0; d--) {
-        if (++pos[d] < shape[d]) break;
-        pos[d] = 0;
-      }
-    }
+    scatterReduce("scatterAdd", "sum", cpuData(out), outShape, dim, index, src);
+  }
+
+  scatterReduce(
+    op: ScatterReduceOp,
+    out: Storage,
+    outShape: Shape,
+    dim: number,
+    index: View,
+    src: View | number,
+  ): void {
+    scatterReduce("scatterReduce", op, cpuData(out), outShape, dim, index, src);
   }
 
   softmax(a: View, out: Storage, log: boolean): void {

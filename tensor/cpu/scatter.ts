@@ -1,0 +1,155 @@
+/**
+ * The CPU scatter kernel behind `Backend.scatterReduce` and `Backend.scatterAdd`: every index is range-checked first
+ * (so a bad one throws before `out` changes), then one pass walks the index with running offsets and combines each
+ * source element into its destination. The innermost dimension runs as a tight loop per combine op, so the graph
+ * case — `out[N, F]` summing `src[E, F]` rows picked by an edge index broadcast over F — costs a few nanoseconds per
+ * element.
+ *
+ * @module
+ */
+
+import type { ScatterReduceOp, View } from "../backend.ts";
+import type { TypedArray } from "../dtype.ts";
+import { contiguousStrides, numel, type Shape } from "../shape.ts";
+import { cpuData } from "./storage.ts";
+
+/** Combines `n` source elements `s[si]` (step `ds`) into `o[oi + id[ii]·dimStride]` (steps `doStep` and `di`). */
+type InnerLoop = (
+  o: TypedArray,
+  s: ArrayLike<number>,
+  id: ArrayLike<number>,
+  n: number,
+  oi: number,
+  doStep: number,
+  dimStride: number,
+  si: number,
+  ds: number,
+  ii: number,
+  di: number,
+) => void;
+
+const LOOPS: Record<ScatterReduceOp, InnerLoop> = {
+  assign: (o, s, id, n, oi, doStep, dimStride, si, ds, ii, di) => {
+    for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) o[oi + id[ii] * dimStride] = s[si];
+  },
+  sum: (o, s, id, n, oi, doStep, dimStride, si, ds, ii, di) => {
+    for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) o[oi + id[ii] * dimStride] += s[si];
+  },
+  prod: (o, s, id, n, oi, doStep, dimStride, si, ds, ii, di) => {
+    if (o instanceof Int32Array) {
+      // Wrap-around like int32 arithmetic: a float product of two int32 values loses low bits past 2^53.
+      for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) {
+        const p = oi + id[ii] * dimStride;
+        o[p] = Math.imul(o[p], s[si]);
+      }
+      return;
+    }
+    for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) o[oi + id[ii] * dimStride] *= s[si];
+  },
+  amax: (o, s, id, n, oi, doStep, dimStride, si, ds, ii, di) => {
+    for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) {
+      const p = oi + id[ii] * dimStride, v = s[si];
+      if (v > o[p] || v !== v) o[p] = v; // NaN wins, and a NaN already there stays (v > NaN is false)
+    }
+  },
+  amin: (o, s, id, n, oi, doStep, dimStride, si, ds, ii, di) => {
+    for (let k = 0; k < n; k++, oi += doStep, si += ds, ii += di) {
+      const p = oi + id[ii] * dimStride, v = s[si];
+      if (v < o[p] || v !== v) o[p] = v;
+    }
+  },
+};
+
+/** A one-element array read with stride 0 stands for a scalar source. */
+const scalarSource = new Float64Array(1);
+
+/**
+ * Scatters `src` (a view of the index's shape, or a number) into the contiguous `out` of `outShape` along `dim`
+ * with `op`, after checking every index; `kernel` names the op in the error. See `Backend.scatterReduce`.
+ */
+export function scatterReduce(
+  kernel: string,
+  op: ScatterReduceOp,
+  out: TypedArray,
+  outShape: Shape,
+  dim: number,
+  index: View,
+  src: View | number,
+): void {
+  const total = numel(index.shape);
+  if (total === 0) return;
+  // A 0-d scatter is a 1-element one along dim 0.
+  const shape = index.shape.length ? index.shape : [1];
+  const nd = shape.length;
+  const oStr = outShape.length ? contiguousStrides(outShape) : [1];
+  const iStr = index.shape.length ? index.strides : [0];
+  const id = cpuData(index.storage);
+  const size = outShape.length ? outShape[dim] : 1;
+  checkRange(kernel, id, index.offset, shape, iStr, dim, size);
+
+  let s: ArrayLike<number>, sOff: number, sStr: readonly number[];
+  if (typeof src === "number") {
+    scalarSource[0] = src;
+    s = scalarSource;
+    sOff = 0;
+    sStr = shape.map(() => 0);
+  } else {
+    s = cpuData(src.storage);
+    sOff = src.offset;
+    sStr = src.shape.length ? src.strides : [0];
+  }
+  const last = nd - 1, n = shape[last];
+  const inner = LOOPS[op];
+  const doStep = last === dim ? 0 : oStr[last], dimStride = oStr[dim];
+  const pos = new Array<number>(nd).fill(0);
+  let ii = index.offset, si = sOff, oi = 0;
+  for (let done = 0; done < total; done += n) {
+    inner(out, s, id, n, oi, doStep, dimStride, si, sStr[last], ii, iStr[last]);
+    // Advance the odometer over the outer dims, keeping the three running offsets.
+    for (let d = last - 1; d >= 0; d--) {
+      const od = d === dim ? 0 : oStr[d];
+      if (++pos[d] < shape[d]) {
+        ii += iStr[d];
+        si += sStr[d];
+        oi += od;
+        break;
+      }
+      pos[d] = 0;
+      ii -= iStr[d] * (shape[d] - 1);
+      si -= sStr[d] * (shape[d] - 1);
+      oi -= od * (shape[d] - 1);
+    }
+  }
+}
+
+/** Throws a RangeError naming `kernel` and the first index outside `[0, size)`. */
+function checkRange(
+  kernel: string,
+  id: ArrayLike<number>,
+  offset: number,
+  shape: Shape,
+  strides: readonly number[],
+  dim: number,
+  size: number,
+): void {
+  const nd = shape.length, last = nd - 1, n = shape[last], step = strides[last];
+  const total = numel(shape);
+  const pos = new Array<number>(nd).fill(0);
+  let ii = offset;
+  for (let done = 0; done < total; done += n) {
+    for (let k = 0, p = ii; k < n; k++, p += step) {
+      const j = id[p];
+      if (!(j >= 0 && j < size)) {
+        throw new RangeError(`${kernel}: index ${j} is out of range for dimension ${dim} of size ${size}`);
+      }
+    }
+    for (let d = last - 1; d >= 0; d--) {
+      if (++pos[d] < shape[d]) {
+        ii += strides[d];
+        break;
+      }
+      pos[d] = 0;
+      ii -= strides[d] * (shape[d] - 1);
+    }
+  }
+}
