@@ -25,6 +25,9 @@ import * as joinOps from "./ops/join.ts";
 import * as indexOps from "./ops/indexing.ts";
 import * as mm from "./ops/matmul.ts";
 import * as sm from "./ops/softmax.ts";
+import * as scatterOps from "./ops/scatter.ts";
+import * as maskedOps from "./ops/masked.ts";
+import * as viewOps from "./ops/views.ts";
 
 export {
   type NestedArray,
@@ -103,6 +106,16 @@ export {
   zerosLike,
 } from "./ops/creation.ts";
 export { toDevice } from "./ops/convert.ts";
+export { einsum } from "./ops/einsum.ts";
+export { repeatInterleave } from "./ops/repeat.ts";
+export { addbmm, addmm, type AddmmOptions, baddbmm, bmm } from "./ops/matmul.ts";
+export { maskedScatterAsync, maskedSelectAsync } from "./ops/masked.ts";
+export {
+  type IndexAddOptions,
+  type ScatterOptions,
+  type ScatterReduceOptions,
+  type ScatterReduction,
+} from "./ops/scatter.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { isKept, keep, liveTensors, tidy } from "./memory.ts";
@@ -158,3 +171,42 @@ export const erf: (x: Tensor) => Tensor = unaryOps.erf;
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }
+/** Writes `src` (a tensor or a number) into a copy of `x` at `index` along `dim` (like `torch.scatter`). */
+export const scatter: (
+  x: Tensor,
+  dim: number,
+  index: Tensor,
+  src: Tensor | number,
+  options?: scatterOps.ScatterOptions,
+) => Tensor = scatterOps.scatter;
+/** Adds `src` into a copy of `x` at `index` along `dim` (like `torch.scatter_add`). */
+export const scatterAdd: (x: Tensor, dim: number, index: Tensor, src: Tensor) => Tensor = scatterOps.scatterAdd;
+/** Reduces `src` into a copy of `x` at `index` along `dim` (like `torch.scatter_reduce`). */
+export const scatterReduce: (
+  x: Tensor,
+  dim: number,
+  index: Tensor,
+  src: Tensor,
+  reduce: scatterOps.ScatterReduction,
+  options?: scatterOps.ScatterReduceOptions,
+) => Tensor = scatterOps.scatterReduce;
+/** Adds `alpha·source` slices into a copy of `x` at a 1-D `index` along `dim` (like `torch.index_add`). */
+export const indexAdd: (
+  x: Tensor,
+  dim: number,
+  index: Tensor,
+  source: Tensor,
+  options?: scatterOps.IndexAddOptions,
+) => Tensor = scatterOps.indexAdd;
+/** Slices of `x` along `dim` picked by a 1-D int32 `index` (like `torch.index_select`). */
+export const indexSelect: (x: Tensor, dim: number, index: Tensor) => Tensor = indexOps.indexSelect;
+/** Gathers `x` along `dim` at `index` (like `torch.gather`). */
+export const gather: (x: Tensor, dim: number, index: Tensor) => Tensor = indexOps.gather;
+/** `x` with `value` where the broadcast `mask` is true (like `torch.masked_fill`). */
+export const maskedFill: (x: Tensor, mask: Tensor, value: number | Tensor) => Tensor = maskedOps.maskedFill;
+/** The elements of `x` where `mask` is true, 1-D (like `torch.masked_select`; CPU, else `maskedSelectAsync`). */
+export const maskedSelect: (x: Tensor, mask: Tensor) => Tensor = maskedOps.maskedSelect;
+/** `x` with the true positions of `mask` taking `source`'s elements in order (like `torch.masked_scatter`). */
+export const maskedScatter: (x: Tensor, mask: Tensor, source: Tensor) => Tensor = maskedOps.maskedScatter;
+/** The `offset`-th diagonal of dims `dim1`, `dim2` as a view (like `torch.diagonal`). */
+export const diagonal: (x: Tensor, offset?: number, dim1?: number, dim2?: number) => Tensor = viewOps.diagonal;

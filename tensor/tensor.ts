@@ -18,6 +18,9 @@ import * as linalg from "./ops/matmul.ts";
 import * as softmaxOps from "./ops/softmax.ts";
 import * as join from "./ops/join.ts";
 import * as indexing from "./ops/indexing.ts";
+import * as scatterOps from "./ops/scatter.ts";
+import * as masked from "./ops/masked.ts";
+import * as repeat from "./ops/repeat.ts";
 import * as convert from "./ops/convert.ts";
 import * as inplace from "./ops/inplace.ts";
 import { formatTensor } from "./format.ts";
@@ -675,6 +678,22 @@ export class Tensor implements View {
   mm(other: Tensor): Tensor {
     return linalg.mm(this, other);
   }
+  /** Batched matrix product of `[b, n, m]` and `[b, m, p]` tensors. */
+  bmm(other: Tensor): Tensor {
+    return linalg.bmm(this, other);
+  }
+  /** `beta·this + alpha·(mat1 · mat2)`, this broadcast to the product's shape. */
+  addmm(mat1: Tensor, mat2: Tensor, options?: linalg.AddmmOptions): Tensor {
+    return linalg.addmm(this, mat1, mat2, options);
+  }
+  /** `beta·this + alpha·bmm(batch1, batch2)`. */
+  baddbmm(batch1: Tensor, batch2: Tensor, options?: linalg.AddmmOptions): Tensor {
+    return linalg.baddbmm(this, batch1, batch2, options);
+  }
+  /** `beta·this + alpha·Σ_b batch1[b]·batch2[b]`. */
+  addbmm(batch1: Tensor, batch2: Tensor, options?: linalg.AddmmOptions): Tensor {
+    return linalg.addbmm(this, batch1, batch2, options);
+  }
   /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
     return softmaxOps.softmax(this, dim);
@@ -699,9 +718,54 @@ export class Tensor implements View {
   gather(dim: number, index: Tensor): Tensor {
     return indexing.gather(this, dim, index);
   }
-  /** A copy with `src` added at `index` along `dim` (out of place). */
+  /** A copy with `src` added at `index` along `dim` (duplicates accumulate), like `torch.scatter_add`. */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return indexing.scatterAdd(this, dim, index, src);
+    return scatterOps.scatterAdd(this, dim, index, src);
+  }
+  /**
+   * A copy with `src[i][j]` (or the number `src`) written at `index[i][j]` along `dim`, like `torch.scatter`;
+   * `{ reduce: "add" | "multiply" }` accumulates instead.
+   */
+  scatter(dim: number, index: Tensor, src: Tensor | number, options?: scatterOps.ScatterOptions): Tensor {
+    return scatterOps.scatter(this, dim, index, src, options);
+  }
+  /**
+   * A copy where each position `index` points at along `dim` becomes the `reduce` ("sum", "prod", "mean", "amax",
+   * "amin") of the `src` elements sent there and, unless `includeSelf` is false, its own value
+   * (`torch.scatter_reduce`).
+   */
+  scatterReduce(
+    dim: number,
+    index: Tensor,
+    src: Tensor,
+    reduce: scatterOps.ScatterReduction,
+    options?: scatterOps.ScatterReduceOptions,
+  ): Tensor {
+    return scatterOps.scatterReduce(this, dim, index, src, reduce, options);
+  }
+  /** A copy with `alpha·source` slices added at the positions a 1-D `index` names along `dim` (`torch.index_add`). */
+  indexAdd(dim: number, index: Tensor, source: Tensor, options?: scatterOps.IndexAddOptions): Tensor {
+    return scatterOps.indexAdd(this, dim, index, source, options);
+  }
+  /** A copy with `value` (a number or 0-d tensor) wherever the broadcast `mask` is true (`torch.masked_fill`). */
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor {
+    return masked.maskedFill(this, mask, value);
+  }
+  /** The elements where the broadcast `mask` is true, as a 1-D tensor (reads the mask: CPU; else maskedSelectAsync). */
+  maskedSelect(mask: Tensor): Tensor {
+    return masked.maskedSelect(this, mask);
+  }
+  /** A copy with the true positions of `mask` taking `source`'s leading elements in order (`torch.masked_scatter`). */
+  maskedScatter(mask: Tensor, source: Tensor): Tensor {
+    return masked.maskedScatter(this, mask, source);
+  }
+  /** The `offset`-th diagonal of dims `dim1`, `dim2` as a view, appended as the last dim (`torch.diagonal`). */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return views.diagonal(this, offset, dim1, dim2);
+  }
+  /** Each slice along `dim` (of the flattened tensor when omitted) repeated `repeats` times in place. */
+  repeatInterleave(repeats: number | Tensor | readonly number[], dim?: number): Tensor {
+    return repeat.repeatInterleave(this, repeats, dim);
   }
   /** Lower triangle (elements above the `diagonal`-th diagonal zeroed). */
   tril(diagonal = 0): Tensor {
@@ -752,6 +816,37 @@ export class Tensor implements View {
   /** Clamps in place. */
   clamp_(min?: number | null, max?: number | null): this {
     inplace.update(this, () => this.clamp(min, max), "clamp_");
+    return this;
+  }
+  /** Writes `value` wherever `mask` (broadcast to this shape) is true, in place. */
+  maskedFill_(mask: Tensor, value: number | Tensor): this {
+    inplace.update(this, () => this.maskedFill(mask, value), "maskedFill_");
+    return this;
+  }
+  /** {@link Tensor.scatter} in place (every index is checked before anything is written). */
+  scatter_(dim: number, index: Tensor, src: Tensor | number, options?: scatterOps.ScatterOptions): this {
+    inplace.update(this, () => this.scatter(dim, index, src, options), "scatter_");
+    return this;
+  }
+  /** {@link Tensor.scatterAdd} in place. */
+  scatterAdd_(dim: number, index: Tensor, src: Tensor): this {
+    inplace.update(this, () => this.scatterAdd(dim, index, src), "scatterAdd_");
+    return this;
+  }
+  /** {@link Tensor.scatterReduce} in place. */
+  scatterReduce_(
+    dim: number,
+    index: Tensor,
+    src: Tensor,
+    reduce: scatterOps.ScatterReduction,
+    options?: scatterOps.ScatterReduceOptions,
+  ): this {
+    inplace.update(this, () => this.scatterReduce(dim, index, src, reduce, options), "scatterReduce_");
+    return this;
+  }
+  /** {@link Tensor.indexAdd} in place. */
+  indexAdd_(dim: number, index: Tensor, source: Tensor, options?: scatterOps.IndexAddOptions): this {
+    inplace.update(this, () => this.indexAdd(dim, index, source, options), "indexAdd_");
     return this;
   }
 }

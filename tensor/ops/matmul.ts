@@ -90,3 +90,85 @@ export function mm(a: Tensor, b: Tensor): Tensor {
   }
   return matmul(a, b);
 }
+
+/** Options of {@link addmm}, {@link baddbmm} and {@link addbmm}: `beta·input + alpha·product`. */
+export interface AddmmOptions {
+  /** The input's factor (default 1; with 0 the input is ignored, NaN and all, as in PyTorch). */
+  beta?: number;
+  /** The product's factor (default 1). */
+  alpha?: number;
+}
+
+function need3d(op: string, name: string, t: Tensor): void {
+  if (t.ndim !== 3) throw new RangeError(`${op}: ${name} must be a 3-D tensor, got shape ${fmtShape(t.shape)}`);
+}
+
+/** `torch.bmm`: batched matrix product of `[b, n, m]` and `[b, m, p]` (no broadcasting, as in PyTorch). */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  need3d("bmm", "batch1", a);
+  need3d("bmm", "batch2", b);
+  if (b.shape[0] !== a.shape[0] || b.shape[1] !== a.shape[2]) {
+    throw new RangeError(
+      `bmm: expected size for the first two dimensions of batch2 to be [${a.shape[0]}, ${a.shape[2]}] (from batch1 ${
+        fmtShape(a.shape)
+      }), got ${fmtShape(b.shape)}`,
+    );
+  }
+  return matmul(a, b);
+}
+
+/** `beta·input + alpha·product`, with `input` broadcast to the product's shape (never the other way). */
+function addScaled(op: string, input: Tensor, product: Tensor, options: AddmmOptions): Tensor {
+  const beta = options.beta ?? 1, alpha = options.alpha ?? 1;
+  const shape = broadcastShapes(op, input.shape, product.shape);
+  if (shape.length !== product.ndim || shape.some((s, i) => s !== product.shape[i])) {
+    throw new RangeError(
+      `${op}: input of shape ${fmtShape(input.shape)} cannot be broadcast to the product's shape ${
+        fmtShape(product.shape)
+      }`,
+    );
+  }
+  const scaled = alpha === 1 ? product : product.mul(alpha);
+  if (beta === 0) return scaled;
+  return scaled.add(beta === 1 ? input : input.mul(beta));
+}
+
+/** `torch.addmm`: `beta·input + alpha·(mat1 · mat2)` for matrices `[n, m]`, `[m, p]`; input broadcasts to `[n, p]`. */
+export function addmm(input: Tensor, mat1: Tensor, mat2: Tensor, options: AddmmOptions = {}): Tensor {
+  commonDevice("addmm", input, mat1, mat2);
+  for (const [name, m] of [["mat1", mat1], ["mat2", mat2]] as const) {
+    if (m.ndim !== 2) throw new RangeError(`addmm: ${name} must be a matrix, got shape ${fmtShape(m.shape)}`);
+  }
+  if (mat1.shape[1] !== mat2.shape[0]) {
+    throw new RangeError(
+      `addmm: mat1 and mat2 shapes cannot be multiplied (${mat1.shape.join("x")} and ${mat2.shape.join("x")})`,
+    );
+  }
+  return addScaled("addmm", input, matmul(mat1, mat2), options);
+}
+
+/** `torch.baddbmm`: `beta·input + alpha·bmm(batch1, batch2)`; input broadcasts to `[b, n, p]`. */
+export function baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, options: AddmmOptions = {}): Tensor {
+  commonDevice("baddbmm", input, batch1, batch2);
+  return addScaled("baddbmm", input, bmm(batch1, batch2), options);
+}
+
+/**
+ * `torch.addbmm`: `beta·input + alpha·Σ_b batch1[b]·batch2[b]`; input broadcasts to `[n, p]`. The sum over the batch
+ * is one product: the batch1 matrices side by side `[n, b·m]` times the batch2 matrices stacked `[b·m, p]`.
+ */
+export function addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, options: AddmmOptions = {}): Tensor {
+  commonDevice("addbmm", input, batch1, batch2);
+  need3d("addbmm", "batch1", batch1);
+  need3d("addbmm", "batch2", batch2);
+  if (batch2.shape[0] !== batch1.shape[0] || batch2.shape[1] !== batch1.shape[2]) {
+    throw new RangeError(
+      `addbmm: expected size for the first two dimensions of batch2 to be [${batch1.shape[0]}, ${
+        batch1.shape[2]
+      }] (from batch1 ${fmtShape(batch1.shape)}), got ${fmtShape(batch2.shape)}`,
+    );
+  }
+  const [b, n, m] = batch1.shape, p = batch2.shape[2];
+  const wide = batch1.permute([1, 0, 2]).reshape([n, b * m]);
+  return addScaled("addbmm", input, matmul(wide, batch2.reshape([b * m, p])), options);
+}

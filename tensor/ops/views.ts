@@ -299,3 +299,43 @@ export function select(t: Tensor, dim: number, index: number): Tensor {
   }
   return squeeze(slice(t, d, i, i + 1), d);
 }
+
+/** Shape, strides and offset of the `offset`-th diagonal of dims `a` and `b` (moved to the end), or its length 0. */
+function diagonalGeometry(
+  shape: Shape,
+  strides: readonly number[],
+  start: number,
+  offset: number,
+  a: number,
+  b: number,
+): { shape: number[]; strides: number[]; offset: number } {
+  const n = Math.max(0, offset >= 0 ? Math.min(shape[a], shape[b] - offset) : Math.min(shape[a] + offset, shape[b]));
+  const keep = shape.map((_, i) => i).filter((i) => i !== a && i !== b);
+  return {
+    shape: [...keep.map((i) => shape[i]), n],
+    strides: [...keep.map((i) => strides[i]), strides[a] + strides[b]],
+    offset: start + (n === 0 ? 0 : offset >= 0 ? offset * strides[b] : -offset * strides[a]),
+  };
+}
+
+/**
+ * `torch.diagonal`: the `offset`-th diagonal of dims `dim1` and `dim2` (above the main one for a positive offset),
+ * as a view with those dims removed and the diagonal appended as the last dim.
+ */
+export function diagonal(t: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
+  const a = normalizeDim("diagonal", dim1, t.ndim), b = normalizeDim("diagonal", dim2, t.ndim);
+  if (a === b) throw new RangeError(`diagonal: dimensions cannot be identical, got ${dim1} and ${dim2}`);
+  if (!Number.isInteger(offset)) throw new RangeError(`diagonal: offset must be an integer, got ${offset}`);
+  const g = diagonalGeometry(t.shape, t.strides, t.offset, offset, a, b);
+  const out = makeView(t, g.shape, g.strides, g.offset);
+  const inShape = t.shape;
+  return record(out, "DiagonalBackward", [t], (grad) => [diagonalBackward(grad, inShape, offset, a, b)]);
+}
+
+/** The gradient of a diagonal: zeros of the input's shape with `g` written along that diagonal. */
+function diagonalBackward(g: Tensor, inShape: Shape, offset: number, a: number, b: number): Tensor {
+  const out = empty(inShape, g.dtype, g.device);
+  const dst = diagonalGeometry(inShape, contiguousStrides(inShape), 0, offset, a, b);
+  backendOf(g, "diagonal").copy(g, { storage: out.storage, ...dst });
+  return record(out, "DiagonalBackwardBackward", [g], (gg) => [diagonal(gg, offset, a, b)]);
+}
