@@ -120,8 +120,8 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 /** `beta·input + alpha·product`, with `input` broadcast to the product's shape (never the other way). */
 function addScaled(op: string, input: Tensor, product: Tensor, options: AddmmOptions): Tensor {
   const beta = options.beta ?? 1, alpha = options.alpha ?? 1;
-  const shape = broadcastShapes(op, input.shape, product.shape);
-  if (shape.length !== product.ndim || shape.some((s, i) => s !== product.shape[i])) {
+  const lead = product.ndim - input.ndim;
+  if (lead < 0 || input.shape.some((s, i) => s !== 1 && s !== product.shape[lead + i])) {
     throw new RangeError(
       `${op}: input of shape ${fmtShape(input.shape)} cannot be broadcast to the product's shape ${
         fmtShape(product.shape)

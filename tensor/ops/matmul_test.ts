@@ -1,5 +1,17 @@
-import assert from "node:assert/strict";
-import { manualSeed, matmul, randn, type Tensor, tensor } from "../mod.ts";
+import assert, { ok, throws } from "node:assert/strict";
+import {
+  addbmm,
+  addmm,
+  baddbmm,
+  bmm,
+  Generator,
+  gradcheck,
+  manualSeed,
+  matmul,
+  randn,
+  type Tensor,
+  tensor,
+} from "../mod.ts";
 import { close, vals } from "./test_util.ts";
 
 /** Batched product by a triple loop, with NumPy broadcasting of batch dims (both operands of rank ≥ 2). */
@@ -127,4 +139,47 @@ Deno.test("a Linear-style x·wᵀ gives w a contiguous gradient equal to gᵀ·x
   const gv = [[1, -1, 2, 0.5], [3, 0, -2, 1]], xv = [[1, 2, 3], [4, 5, 6]];
   const want = [0, 1, 2, 3].map((o) => [0, 1, 2].map((i) => gv[0][o] * xv[0][i] + gv[1][o] * xv[1][i]));
   assert.deepStrictEqual(await grad.tolist(), want);
+});
+
+Deno.test("bmm, addmm, baddbmm, addbmm against direct loops, with beta and alpha and a broadcast input", () => {
+  const g = new Generator(9);
+  const rnd = (...s: number[]) => randn(s, { generator: g, dtype: "float64" });
+  const mm = (a: number[], b: number[], n: number, m: number, p: number, ao = 0, bo = 0) => {
+    const out = new Array<number>(n * p).fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < p; j++) for (let k = 0; k < m; k++) out[i * p + j] += a[ao + i * m + k] * b[bo + k * p + j];
+    }
+    return out;
+  };
+  const m1 = rnd(3, 4), m2 = rnd(4, 5), bias = rnd(5);
+  const got = addmm(bias, m1, m2, { beta: 0.5, alpha: 2 });
+  const prod = mm(vals(m1), vals(m2), 3, 4, 5), bv = vals(bias);
+  close(vals(got), prod.map((v, k) => 2 * v + 0.5 * bv[k % 5]), 1e-12, "addmm");
+  // beta 0 ignores the input, NaN and all.
+  const nan = tensor(new Float64Array([NaN]), { shape: [1] });
+  close(vals(nan.addmm(m1, m2, { beta: 0 })), prod, 1e-12, "addmm beta 0 with a NaN input");
+  const b1 = rnd(2, 3, 4), b2 = rnd(2, 4, 5), inp = rnd(3, 1);
+  const bmmRef = [...mm(vals(b1), vals(b2), 3, 4, 5), ...mm(vals(b1), vals(b2), 3, 4, 5, 12, 20)];
+  close(vals(bmm(b1, b2)), bmmRef, 1e-12, "bmm");
+  const iv = vals(inp);
+  close(
+    vals(baddbmm(inp, b1, b2, { alpha: -1 })),
+    bmmRef.map((v, k) => iv[Math.floor(k / 5) % 3] - v),
+    1e-12,
+    "baddbmm",
+  );
+  const summed = bmmRef.slice(0, 15).map((v, k) => v + bmmRef[15 + k]);
+  close(vals(inp.addbmm(b1, b2, { beta: 2 })), summed.map((v, k) => v + 2 * iv[Math.floor(k / 5)]), 1e-12, "addbmm");
+  const leaf = (...s: number[]) => rnd(...s).requiresGrad_();
+  ok(gradcheck((a, b, c) => addmm(a, b, c, { beta: 0.5, alpha: 2 }), [leaf(2), leaf(3, 4), leaf(4, 2)]));
+  ok(gradcheck((a, b, c) => baddbmm(a, b, c, { alpha: 0.5 }), [leaf(1, 3, 2), leaf(2, 3, 4), leaf(2, 4, 2)]));
+  ok(gradcheck((a, b, c) => addbmm(a, b, c), [leaf(3, 2), leaf(2, 3, 4), leaf(2, 4, 2)]));
+  throws(() => addmm(bias, m1, m1), /addmm: mat1 and mat2 shapes cannot be multiplied \(3x4 and 3x4\)/);
+  throws(
+    () => addmm(rnd(4, 5), m1, m2),
+    /addmm: input of shape \[4, 5\] cannot be broadcast to the product's shape \[3, 5\]/,
+  );
+  throws(() => bmm(m1, b2), /bmm: batch1 must be a 3-D tensor, got shape \[3, 4\]/);
+  throws(() => bmm(b1, rnd(3, 4, 5)), /bmm: expected size for the first two dimensions of batch2 to be \[2, 4\]/);
+  throws(() => addmm(bias, rnd(3), m2), /addmm: mat1 must be a matrix, got shape \[3\]/);
 });
