@@ -87,6 +87,13 @@ function windowWords(g: Conv2dGeometry | Pool2dGeometry): number[] {
   return [g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW];
 }
 
+/** What a device-side index error names, by code: the kernel, and for a shared kernel the ops that run on it. */
+const INDEX_ERROR_NAME: Record<number, string> = {
+  [INDEX_ERROR.gather]: "gather",
+  [INDEX_ERROR.scatterAdd]: "scatterAdd",
+  [INDEX_ERROR.scatterReduce]: "scatterReduce (the kernel of scatter, scatterAdd, scatterReduce and indexAdd)",
+};
+
 /** The `done` of a view or output used in place: nothing to free. */
 const KEEP = (): void => {};
 
@@ -195,7 +202,7 @@ export class WebGpuBackend implements Backend {
     if (errBuf) {
       const e = new Int32Array(errBuf);
       if (e[0] !== 0) {
-        const op = Object.entries(INDEX_ERROR).find(([, code]) => code === e[1])?.[0] ?? "an indexing kernel";
+        const op = INDEX_ERROR_NAME[e[1]] ?? "an indexing kernel";
         throw new RangeError(`${op}: index ${e[2]} is out of range for dimension ${e[3]} of size ${e[4]}`);
       }
     }
