@@ -671,7 +671,7 @@ export class WebGpuBackend implements Backend {
     putRank(w, 8 + MAX_RANK, index.shape, 1);
     putRank(w, 8 + 2 * MAX_RANK, index.strides);
     const bufs = [o.buffer, this.#in(a, "gather").buffer, this.#in(index, "gather").buffer, this.#err];
-    this.runtime.dispatch(gatherKernel(t, it), bufs, w, groups1d(n, 256));
+    this.runtime.dispatch(gatherKernel(t, it, index.shape.length, dim), bufs, w, groups1d(n, 256));
     this.#errDirty = true;
   }
 
@@ -723,7 +723,7 @@ export class WebGpuBackend implements Backend {
     }
     const srcBuffer = s ? this.#in(s, kernel).buffer : this.#dummy;
     const bufs = [o.buffer, this.#in(index, kernel).buffer, srcBuffer, this.#err];
-    const k = scatterReduceKernel(op, t, it, s === null, INDEX_ERROR[kernel]);
+    const k = scatterReduceKernel(op, t, it, s === null, INDEX_ERROR[kernel], ishape.length, dim);
     this.runtime.dispatch(k, bufs, w, groups1d(n, 256));
     if (s && s !== src) this.free(s.storage);
     this.#errDirty = true;

@@ -36,14 +36,37 @@ const REPORT = `fn report(code: i32, j: i32, dim: i32, size: i32) {
   }
 }`;
 
-/** gather. Params: `n, rank, dim, offA, offI, size, _, _, astr[8], ishape[8], istr[8]`. Bindings: out, a, index, err. */
-export function gatherKernel(t: WgslType, it: WgslType): Kernel {
-  return cachedKernel(`gather:${t}:${it}`, () => buildGatherKernel(t, it));
+/**
+ * WGSL that splits the flat element `i` into its coordinates over `p.ishape` (rank and dim fixed at build time, so
+ * the loop is unrolled with constant indices: dynamic indexing into the parameter block is what made these kernels
+ * slow on software adapters) and adds each coordinate times its stride to the running offsets: `adds` maps an offset
+ * variable to its strides array in `p`; `skipDim` lists the offsets that do not step along `dim`.
+ */
+function decode(rank: number, dim: number, adds: Record<string, string>, skipDim: readonly string[]): string {
+  const lines = ["var rem = i;"];
+  for (let d = rank - 1; d >= 0; d--) {
+    const at = `[${d >> 2}][${d & 3}]`;
+    lines.push(
+      d === 0
+        ? `let c${d} = i32(rem);`
+        : `let c${d} = i32(rem % u32(p.ishape${at}));\n  rem = rem / u32(p.ishape${at});`,
+    );
+    for (const [v, strides] of Object.entries(adds)) {
+      if (d === dim && skipDim.includes(v)) continue;
+      lines.push(`${v} += c${d} * p.${strides}${at};`);
+    }
+  }
+  return lines.join("\n  ");
 }
 
-function buildGatherKernel(t: WgslType, it: WgslType): Omit<Kernel, "key"> {
+/** gather. Params: `n, rank, dim, offA, offI, size, _, _, astr[8], ishape[8], istr[8]`. Bindings: out, a, index, err. */
+export function gatherKernel(t: WgslType, it: WgslType, rank: number, dim: number): Kernel {
+  return cachedKernel(`gather:${t}:${it}:${rank}:${dim}`, () => buildGatherKernel(t, it, rank, dim));
+}
+
+function buildGatherKernel(t: WgslType, it: WgslType, rank: number, dim: number): Omit<Kernel, "key"> {
   return {
-    name: `gather_${t}`,
+    name: `gather_${t}_r${rank}_d${dim}`,
     bindings: ["rw", "ro", "ro", "rw"],
     source: () =>
       `struct P {
@@ -60,16 +83,9 @@ function buildGatherKernel(t: WgslType, it: WgslType): Omit<Kernel, "key"> {
 @group(0) @binding(4) var<uniform> p: P;
 ${REPORT}
 ${flatMain("p.n")}
-  var rem = i;
   var ai = p.offA;
   var ii = p.offI;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let sz = u32(p.ishape[d / 4][d % 4]);
-    let c = i32(rem % sz);
-    rem = rem / sz;
-    ii += c * p.istr[d / 4][d % 4];
-    if (d != p.dim) { ai += c * p.astr[d / 4][d % 4]; }
-  }
+  ${decode(rank, dim, { ii: "istr", ai: "astr" }, ["ai"])}
   let j = i32(index[ii]);
   if (j < 0 || j >= p.size) {
     report(${INDEX_ERROR.gather}, j, p.dim, p.size);
@@ -122,10 +138,12 @@ export function scatterReduceKernel(
   it: WgslType,
   scalar: boolean,
   code: number,
+  rank: number,
+  dim: number,
 ): Kernel {
   return cachedKernel(
-    `scatterReduce:${op}:${t}:${it}:${scalar}:${code}`,
-    () => buildScatterReduceKernel(op, t, it, scalar, code),
+    `scatterReduce:${op}:${t}:${it}:${scalar}:${code}:${rank}:${dim}`,
+    () => buildScatterReduceKernel(op, t, it, scalar, code, rank, dim),
   );
 }
 
@@ -135,6 +153,8 @@ function buildScatterReduceKernel(
   it: WgslType,
   scalar: boolean,
   code: number,
+  rank: number,
+  dim: number,
 ): Omit<Kernel, "key"> {
   if (t === "u32" && op !== "assign") {
     throw new TypeError(`webgpu scatterReduce: ${op} of bool tensors is not supported`);
@@ -144,7 +164,7 @@ function buildScatterReduceKernel(
     ? `fn combine(o: f32, v: f32) -> f32 { return ${F32_COMBINE[op]}; }`
     : "";
   return {
-    name: `scatter_${op}_${t}${scalar ? "_scalar" : ""}`,
+    name: `scatter_${op}_${t}${scalar ? "_scalar" : ""}_r${rank}_d${dim}`,
     bindings: ["rw", "ro", "ro", "rw"],
     source: () =>
       `struct P {
@@ -163,18 +183,10 @@ function buildScatterReduceKernel(
 ${REPORT}
 ${combine}
 ${flatMain("p.n")}
-  var rem = i;
   var o = 0;
   var ii = p.offI;
   var si = p.offS;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let sz = u32(p.ishape[d / 4][d % 4]);
-    let c = i32(rem % sz);
-    rem = rem / sz;
-    ii += c * p.istr[d / 4][d % 4];
-    si += c * p.sstr[d / 4][d % 4];
-    if (d != p.dim) { o += c * p.ostr[d / 4][d % 4]; }
-  }
+  ${decode(rank, dim, scalar ? { ii: "istr", o: "ostr" } : { ii: "istr", si: "sstr", o: "ostr" }, ["o"])}
   let j = i32(index[ii]);
   if (j < 0 || j >= p.size) {
     report(${code}, j, p.dim, p.size);

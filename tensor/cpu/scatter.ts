@@ -12,6 +12,8 @@ import type { ScatterReduceOp, View } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import { contiguousStrides, numel, type Shape } from "../shape.ts";
 import { cpuData } from "./storage.ts";
+import { getCpuKernels } from "./kernels.ts";
+import { heapAddress, wasmOps } from "./wasm/runtime.ts";
 
 /** Combines `n` source elements `s[si]` (step `ds`) into `o[oi + id[ii]·dimStride]` (steps `doStep` and `di`). */
 type InnerLoop = (
@@ -60,6 +62,52 @@ const LOOPS: Record<ScatterReduceOp, InnerLoop> = {
   },
 };
 
+/**
+ * Combines `n` source elements `s[si]` (step `ds`) into `o[base]` (step `doStep`): the row case, where the index is
+ * the same along the innermost dim (a graph's edge index broadcast over the features), so it is read once per row.
+ */
+type RowLoop = (
+  o: TypedArray,
+  s: ArrayLike<number>,
+  n: number,
+  base: number,
+  doStep: number,
+  si: number,
+  ds: number,
+) => void;
+
+const ROW_LOOPS: Record<ScatterReduceOp, RowLoop> = {
+  assign: (o, s, n, base, doStep, si, ds) => {
+    for (let k = 0; k < n; k++, base += doStep, si += ds) o[base] = s[si];
+  },
+  sum: (o, s, n, base, doStep, si, ds) => {
+    if (doStep === 1 && ds === 1) {
+      for (let k = 0; k < n; k++) o[base + k] += s[si + k];
+      return;
+    }
+    for (let k = 0; k < n; k++, base += doStep, si += ds) o[base] += s[si];
+  },
+  prod: (o, s, n, base, doStep, si, ds) => {
+    if (o instanceof Int32Array) {
+      for (let k = 0; k < n; k++, base += doStep, si += ds) o[base] = Math.imul(o[base], s[si]);
+      return;
+    }
+    for (let k = 0; k < n; k++, base += doStep, si += ds) o[base] *= s[si];
+  },
+  amax: (o, s, n, base, doStep, si, ds) => {
+    for (let k = 0; k < n; k++, base += doStep, si += ds) {
+      const v = s[si];
+      if (v > o[base] || v !== v) o[base] = v;
+    }
+  },
+  amin: (o, s, n, base, doStep, si, ds) => {
+    for (let k = 0; k < n; k++, base += doStep, si += ds) {
+      const v = s[si];
+      if (v < o[base] || v !== v) o[base] = v;
+    }
+  },
+};
+
 /** A one-element array read with stride 0 stands for a scalar source. */
 const scalarSource = new Float64Array(1);
 
@@ -99,12 +147,15 @@ export function scatterReduce(
     sStr = src.shape.length ? src.strides : [0];
   }
   const last = nd - 1, n = shape[last];
-  const inner = LOOPS[op];
   const doStep = last === dim ? 0 : oStr[last], dimStride = oStr[dim];
+  const inner = LOOPS[op];
+  const rowWise = iStr[last] === 0 || n === 1;
+  const row = (op === "sum" && rowWise && doStep === 1 && sStr[last] === 1 && wasmRowSum(out, s, n)) || ROW_LOOPS[op];
   const pos = new Array<number>(nd).fill(0);
   let ii = index.offset, si = sOff, oi = 0;
   for (let done = 0; done < total; done += n) {
-    inner(out, s, id, n, oi, doStep, dimStride, si, sStr[last], ii, iStr[last]);
+    if (rowWise) row(out, s, n, oi + id[ii] * dimStride, doStep, si, sStr[last]);
+    else inner(out, s, id, n, oi, doStep, dimStride, si, sStr[last], ii, iStr[last]);
     // Advance the odometer over the outer dims, keeping the three running offsets.
     for (let d = last - 1; d >= 0; d--) {
       const od = d === dim ? 0 : oStr[d];
@@ -122,6 +173,21 @@ export function scatterReduce(
   }
 }
 
+/** Rows shorter than this are summed by the TypeScript loop (a call into WebAssembly costs about as much). */
+const WASM_MIN_ROW = 16;
+
+/**
+ * A row loop that adds contiguous float32 rows with the WebAssembly SIMD `mem_add_f32` kernel (4 lanes at a time, each
+ * sum rounded once, as the TypeScript loop does), when both arrays live in the heap; else null.
+ */
+function wasmRowSum(out: TypedArray, src: ArrayLike<number>, n: number): RowLoop | null {
+  if (n < WASM_MIN_ROW || getCpuKernels() !== "wasm") return null;
+  if (!(out instanceof Float32Array) || !(src instanceof Float32Array)) return null;
+  const ops = wasmOps(), o = heapAddress(out), s = heapAddress(src);
+  if (!ops || o < 0 || s < 0) return null;
+  return (_o, _s, n, base, _doStep, si) => ops.mem_add_f32(o + base * 4, s + si * 4, n);
+}
+
 /** Throws a RangeError naming `kernel` and the first index outside `[0, size)`. */
 function checkRange(
   kernel: string,
@@ -136,8 +202,10 @@ function checkRange(
   const total = numel(shape);
   const pos = new Array<number>(nd).fill(0);
   let ii = offset;
+  // An index broadcast along the innermost dim (stride 0) is checked once per row.
+  const m = step === 0 ? 1 : n;
   for (let done = 0; done < total; done += n) {
-    for (let k = 0, p = ii; k < n; k++, p += step) {
+    for (let k = 0, p = ii; k < m; k++, p += step) {
       const j = id[p];
       if (!(j >= 0 && j < size)) {
         throw new RangeError(`${kernel}: index ${j} is out of range for dimension ${dim} of size ${size}`);
