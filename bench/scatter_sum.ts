@@ -47,7 +47,9 @@ function plainLoop(out: Float32Array, target: Int32Array, msg: Float32Array, f: 
 }
 
 const g = new Generator(1);
-console.log(`scatter-sum of ${EDGES} edge messages into ${NODES} nodes (shared machine: noisy; rerun quietly to compare)`);
+console.log(
+  `scatter-sum of ${EDGES} edge messages into ${NODES} nodes (shared machine: noisy; rerun quietly to compare)`,
+);
 console.log("| device | F | op ms | op Medges/s | op+backward ms | op+backward Medges/s |");
 console.log("| ------ | -: | ----: | ----------: | -------------: | -------------------: |");
 for (const f of widths) {
