@@ -29,6 +29,14 @@ function broadcastView(t: Tensor, shape: Shape): View {
  * `torch.masked_fill`: `x` with `value` wherever `mask` is true, broadcasting `x` and `mask` together. `value` is a
  * number or a 0-d tensor (gradients reach it: the sum of the output's gradient over the filled positions); the
  * result keeps `x`'s dtype. Gradient for `x`: the output's, zero where filled.
+ *
+ * @example
+ * ```ts
+ * import { maskedFill, ones, tensor } from "../../mod.ts";
+ * const scores = ones([2, 2]);
+ * const future = tensor([[false, true], [false, false]]);
+ * maskedFill(scores, future, -Infinity); // [[1, -inf], [1, 1]]
+ * ```
  */
 export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Tensor {
   const op = "maskedFill";

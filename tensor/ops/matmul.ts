@@ -133,7 +133,16 @@ function addScaled(op: string, input: Tensor, product: Tensor, options: AddmmOpt
   return scaled.add(beta === 1 ? input : input.mul(beta));
 }
 
-/** `torch.addmm`: `beta·input + alpha·(mat1 · mat2)` for matrices `[n, m]`, `[m, p]`; input broadcasts to `[n, p]`. */
+/**
+ * `torch.addmm`: `beta·input + alpha·(mat1 · mat2)` for matrices `[n, m]`, `[m, p]`; input broadcasts to `[n, p]`.
+ *
+ * @example
+ * ```ts
+ * import { addmm, randn } from "../../mod.ts";
+ * const bias = randn([3]), x = randn([2, 4]), w = randn([4, 3]);
+ * const y = addmm(bias, x, w, { alpha: 0.5 }); // bias + 0.5·(x·w), shape [2, 3]
+ * ```
+ */
 export function addmm(input: Tensor, mat1: Tensor, mat2: Tensor, options: AddmmOptions = {}): Tensor {
   commonDevice("addmm", input, mat1, mat2);
   for (const [name, m] of [["mat1", mat1], ["mat2", mat2]] as const) {

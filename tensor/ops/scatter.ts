@@ -215,6 +215,15 @@ function identity(reduce: ScatterReduction, dtype: DType): number {
  * position with several zero factors gives each of them 0); amax/amin split it evenly among the elements equal to
  * the result. With `includeSelf: false` the input's values at the reduced positions get 0 and — unlike PyTorch, whose
  * tie count still includes them there — do not share in an amax/amin tie.
+ *
+ * @example
+ * ```ts
+ * import { scatterReduce, tensor } from "../../mod.ts";
+ * const index = tensor([0, 1, 0, 1, 2], { dtype: "int32" });
+ * const src = tensor([5, 1, 7, 2, 3]);
+ * scatterReduce(tensor([0, 0, 9, 4]), 0, index, src, "amax", { includeSelf: false }); // [7, 2, 3, 4]
+ * scatterReduce(tensor([1, 1, 1, 1]), 0, index, src, "mean"); // [13/3, 4/3, 2, 1]
+ * ```
  */
 export function scatterReduce(
   x: Tensor,
@@ -310,6 +319,15 @@ function reduceGrads(
  * (`out[..., index[i], ...] += alpha·source[..., i, ...]`; repeated indices accumulate). The source has the input's
  * shape except along `dim`, where it has one slice per index. Gradient: the input's passes through; the source's is
  * the output's gradient at `index`, times alpha.
+ *
+ * @example
+ * ```ts
+ * import { indexAdd, tensor, zeros } from "../../mod.ts";
+ * // Each edge's message added to its target node: a graph layer's sum aggregation.
+ * const target = tensor([2, 0, 2], { dtype: "int32" });
+ * const messages = tensor([[1, 1], [2, 2], [3, 3]]);
+ * indexAdd(zeros([3, 2]), 0, target, messages); // [[2, 2], [0, 0], [4, 4]]
+ * ```
  */
 export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, options: IndexAddOptions = {}): Tensor {
   const op = "indexAdd";
