@@ -46,7 +46,7 @@ import { wasmReduce } from "./reduce_wasm.ts";
 import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from "./norm_wasm.ts";
 import { wasmAdamUpdate, wasmAxpy, wasmSgdUpdate } from "./optim_wasm.ts";
 import * as fused from "./fused.ts";
-import { scatterReduce } from "./scatter.ts";
+import { gather, scatterReduce } from "./indexing.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -272,30 +272,7 @@ export class CpuBackend implements Backend {
   }
 
   gather(a: View, dim: number, index: View, out: Storage): void {
-    claim(out);
-    const o = cpuData(out);
-    const ad = cpuData(a.storage), id = cpuData(index.storage);
-    const shape = index.shape;
-    const total = numel(shape);
-    const nd = shape.length;
-    const pos = new Array<number>(nd).fill(0);
-    const size = a.shape[dim];
-    for (let e = 0; e < total; e++) {
-      let ai = a.offset, ii = index.offset;
-      for (let d = 0; d < nd; d++) {
-        ii += pos[d] * index.strides[d];
-        if (d !== dim) ai += pos[d] * a.strides[d];
-      }
-      const j = id[ii];
-      if (j < 0 || j >= size) {
-        throw new RangeError(`gather: index ${j} is out of range for dimension ${dim} of size ${size}`);
-      }
-      o[e] = ad[ai + j * a.strides[dim]];
-      for (let d = nd - 1; d >= 0; d--) {
-        if (++pos[d] < shape[d]) break;
-        pos[d] = 0;
-      }
-    }
+    gather(a, dim, index, cpuOut(out));
   }
 
   scatterAdd(out: Storage, outShape: Shape, dim: number, index: View, src: View): void {

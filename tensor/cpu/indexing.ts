@@ -1,9 +1,9 @@
 /**
- * The CPU scatter kernel behind `Backend.scatterReduce` and `Backend.scatterAdd`: every index is range-checked first
- * (so a bad one throws before `out` changes), then one pass walks the index with running offsets and combines each
- * source element into its destination. The innermost dimension runs as a tight loop per combine op, so the graph
- * case — `out[N, F]` summing `src[E, F]` rows picked by an edge index broadcast over F — costs a few nanoseconds per
- * element.
+ * The CPU gather and scatter kernels (`Backend.gather`, `Backend.scatterReduce`, `Backend.scatterAdd`): every index is
+ * range-checked first (so a bad one throws before `out` changes), then one pass walks the index with running offsets.
+ * An index that is the same along the innermost dim — a graph's edge index or an embedding's token ids broadcast over
+ * the features — is read once per row and the row is moved as a unit: float32 scatter-sums add whole rows with the
+ * WebAssembly SIMD `mem_add_f32` kernel, other rows run as tight TypeScript loops per combine op.
  *
  * @module
  */
@@ -169,6 +169,45 @@ export function scatterReduce(
       ii -= iStr[d] * (shape[d] - 1);
       si -= sStr[d] * (shape[d] - 1);
       oi -= od * (shape[d] - 1);
+    }
+  }
+}
+
+/**
+ * Gathers `a` along `dim` at `index` into the contiguous `out` of the index's shape (`out[e] = a[..., index[e], ...]`),
+ * after checking every index. See `Backend.gather`.
+ */
+export function gather(a: View, dim: number, index: View, out: TypedArray): void {
+  const total = numel(index.shape);
+  if (total === 0) return;
+  const shape = index.shape.length ? index.shape : [1];
+  const nd = shape.length, last = nd - 1, n = shape[last];
+  const iStr = index.shape.length ? index.strides : [0];
+  const aStr = a.shape.length ? a.strides : [0];
+  const id = cpuData(index.storage), ad = cpuData(a.storage);
+  checkRange("gather", id, index.offset, shape, iStr, dim, a.shape.length ? a.shape[dim] : 1);
+  const aIn = last === dim ? 0 : aStr[last], dimStride = aStr[dim], iIn = iStr[last];
+  const rowWise = iIn === 0 || n === 1;
+  const pos = new Array<number>(nd).fill(0);
+  let ii = index.offset, ai = a.offset;
+  for (let e = 0; e < total; e += n) {
+    if (rowWise) {
+      const base = ai + id[ii] * dimStride;
+      if (aIn === 1) { for (let k = 0; k < n; k++) out[e + k] = ad[base + k]; }
+      else for (let k = 0, p = base; k < n; k++, p += aIn) out[e + k] = ad[p];
+    } else {
+      for (let k = 0, p = ai, q = ii; k < n; k++, p += aIn, q += iIn) out[e + k] = ad[p + id[q] * dimStride];
+    }
+    for (let d = last - 1; d >= 0; d--) {
+      const aStep = d === dim ? 0 : aStr[d];
+      if (++pos[d] < shape[d]) {
+        ii += iStr[d];
+        ai += aStep;
+        break;
+      }
+      pos[d] = 0;
+      ii -= iStr[d] * (shape[d] - 1);
+      ai -= aStep * (shape[d] - 1);
     }
   }
 }
