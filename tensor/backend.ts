@@ -207,6 +207,77 @@ export interface SgdUpdateOptions {
   readonly firstStep: boolean;
 }
 
+/**
+ * Which recurrent cell a fused gate kernel computes (PyTorch's equations and
+ * gate order). With G the gate width, H the hidden size:
+ * - `lstm` (G = 4H, gates i, f, g, o): `i, f, o = σ(·)`, `g = tanh(·)`,
+ *   `c = f·c_prev + i·g`, `h = o·tanh(c)`;
+ * - `gru` (G = 3H, gates r, z, n): `r, z = σ(x_r + h_r)`, `σ(x_z + h_z)`,
+ *   `n = tanh(x_n + r·h_n)`, `h = (1 - z)·n + z·h_prev`, where the h-side
+ *   gates include `b_hh` (so `b_hn` sits inside the reset product);
+ * - `rnnTanh`, `rnnRelu` (G = H): `h = act(x + h)`.
+ */
+export type RnnCellMode = "lstm" | "gru" | "rnnTanh" | "rnnRelu";
+
+/**
+ * Inputs and outputs of {@link Backend.rnnCellForward}: one time step of
+ * `rows` sequences. Every view is a block of whole rows (`[rows, width]`,
+ * strides `[width, 1]`, any offset) of the layer's dtype; outputs are written
+ * in place.
+ */
+export interface RnnCellForwardArgs {
+  /** The cell. */
+  readonly mode: RnnCellMode;
+  /** The input side of the gates `[rows, G]`: `x·W_ihᵀ + b_ih`, plus `b_hh` except for GRU. */
+  readonly xGates: View;
+  /** The recurrent side `[rows, G]`: `h_prev·W_hhᵀ`, without bias. */
+  readonly hGates: View;
+  /** GRU: `b_hh` `[G]`, added to the recurrent side inside the cell (null: no bias); null for the others. */
+  readonly hBias: View | null;
+  /** The previous state the pointwise maths reads: LSTM `c_prev`, GRU `h_prev` (`[rows, H]`); null for RNN. */
+  readonly prev: View | null;
+  /** Output `h` `[rows, H]` (LSTM: `o·tanh(c)`, before any projection). */
+  readonly h: View;
+  /** LSTM: output `c` `[rows, H]`; null otherwise. */
+  readonly c: View | null;
+  /** Activations the backward reads `[rows, 4H]`: LSTM `i, f, g, o`; GRU `r, z, n, h_n` (with `b_hn`); null for RNN. */
+  readonly saved: View | null;
+}
+
+/**
+ * Inputs and outputs of {@link Backend.rnnCellBackward} (views as in
+ * {@link RnnCellForwardArgs}). The gradient reaching this step's `h` is
+ * `gradH` plus, in rows below `recRows`, the sum of `gradHRec` (what flows
+ * back through the recurrence from the next step: `dG·W_hh`, and GRU's
+ * direct `dh·z`).
+ */
+export interface RnnCellBackwardArgs {
+  /** The cell. */
+  readonly mode: RnnCellMode;
+  /** This step's own gradient of `h` `[rows, H]`. */
+  readonly gradH: View;
+  /** Gradients of `h` from the next step, each `[≥ recRows, H]` (rows ≥ recRows count as 0). */
+  readonly gradHRec: readonly View[];
+  /** How many leading rows `gradHRec` and `gradCRec` cover (0: none). */
+  readonly recRows: number;
+  /** LSTM: this step's own gradient of `c` `[rows, H]`; null otherwise. */
+  readonly gradC: View | null;
+  /** LSTM: the gradient of `c` from the next step `[≥ recRows, H]`, or null. */
+  readonly gradCRec: View | null;
+  /** The forward's `saved` (LSTM, GRU), else null. */
+  readonly saved: View | null;
+  /** The forward's `prev` (LSTM `c_prev`, GRU `h_prev`), else null. */
+  readonly prev: View | null;
+  /** LSTM: the forward's `c`; RNN: the forward's `h`; null for GRU. */
+  readonly out: View | null;
+  /** Output: the gradient of the input-side gates `[rows, G]`. */
+  readonly gradXGates: View;
+  /** GRU output: the gradient of the recurrent-side gates with `b_hh` `[rows, G]`; null otherwise. */
+  readonly gradHGates: View | null;
+  /** Output: LSTM `dL/dc_prev`; GRU the direct part of `dL/dh_prev`, `dh·z` (`[rows, H]`); null for RNN. */
+  readonly gradPrev: View | null;
+}
+
 /** Output storages of {@link Backend.batchNormBackward}: contiguous, of the input's dtype; null to skip. */
 export interface BatchNormGrads {
   /** Gradient for x, `[n, c, s]`. */
@@ -320,6 +391,25 @@ export interface Backend {
    * elements; `momentumBuffer` is null when `o.momentum` is 0.
    */
   sgdUpdate?(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void;
+
+  /**
+   * Optional fused pointwise maths of one recurrent step (see
+   * {@link RnnCellMode} and {@link RnnCellForwardArgs}): the gates'
+   * activations, the new state and the activations the backward needs, in one
+   * pass. Recurrent layers fall back to composed tensor ops without it.
+   */
+  rnnCellForward?(args: RnnCellForwardArgs): void;
+  /**
+   * Optional gradient of {@link Backend.rnnCellForward} (see
+   * {@link RnnCellBackwardArgs}), with `dh` the summed gradient of `h`:
+   * - LSTM: `dc = gradC + gradCRec + dh·o·(1 - tanh²c)`; gates `[dc·g·i(1-i),
+   *   dc·c_prev·f(1-f), dc·i·(1-g²), dh·tanh(c)·o(1-o)]`; `gradPrev = dc·f`;
+   * - GRU: `dn = dh·(1-z)·(1-n²)`, `dz = dh·(h_prev - n)·z(1-z)`,
+   *   `dr = dn·h_n·r(1-r)`; `gradXGates = [dr, dz, dn]`, `gradHGates = [dr, dz,
+   *   dn·r]`, `gradPrev = dh·z`;
+   * - RNN: `dh·(1 - h²)` (tanh) or `dh·[h > 0]` (ReLU).
+   */
+  rnnCellBackward?(args: RnnCellBackwardArgs): void;
 
   /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;

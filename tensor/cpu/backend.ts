@@ -17,6 +17,8 @@ import type {
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  RnnCellBackwardArgs,
+  RnnCellForwardArgs,
   ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
@@ -47,6 +49,8 @@ import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from 
 import { wasmAdamUpdate, wasmAxpy, wasmSgdUpdate } from "./optim_wasm.ts";
 import * as fused from "./fused.ts";
 import { gather, scatterReduce } from "./indexing.ts";
+import { rnnCellBackward, rnnCellForward } from "./rnn_cell.ts";
+import { wasmRnnCellBackward, wasmRnnCellForward } from "./rnn_wasm.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -167,6 +171,16 @@ export class CpuBackend implements Backend {
   sgdUpdate(param: Storage, grad: View, momentumBuffer: Storage | null, o: SgdUpdateOptions): void {
     if (wasmOn() && wasmSgdUpdate(param, grad, momentumBuffer, o)) return;
     fused.sgdUpdate(cpuData, param, grad, momentumBuffer, o);
+  }
+
+  rnnCellForward(args: RnnCellForwardArgs): void {
+    if (wasmOn() && wasmRnnCellForward(args)) return;
+    rnnCellForward(cpuData, args);
+  }
+
+  rnnCellBackward(args: RnnCellBackwardArgs): void {
+    if (wasmOn() && wasmRnnCellBackward(args)) return;
+    rnnCellBackward(cpuData, args);
   }
 
   unary(op: UnaryOp, a: View, out: Storage): void {

@@ -316,6 +316,10 @@ export const i16x8ExtendHighS = vOp1(0x88);
 export const i32x4ExtendLowS = vOp1(0xa7);
 /** `i32x4.extend_high_i16x8_s`. */
 export const i32x4ExtendHighS = vOp1(0xa8);
+/** `i32x4.shl` by an i32 count. */
+export const i32x4Shl = (a: Code, count: Code): Code => seq(a, count, simd(0xab));
+/** `i32x4.trunc_sat_f32x4_s`: float lanes to signed integers (toward zero, saturating). */
+export const i32x4TruncSatF32x4S = vOp1(0xf8);
 /** `i32x4.add`. */
 export const i32x4Add = vOp2(0xae);
 

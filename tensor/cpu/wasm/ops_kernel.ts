@@ -1,7 +1,8 @@
 /**
  * The source of the second WebAssembly module, the memory-bound kernels
- * (elementwise, pooling, reductions, normalization, optimizer updates): each
- * family's generator lives in its own file and contributes functions here.
+ * (elementwise, pooling, reductions, normalization, optimizer updates,
+ * recurrent cells): each family's generator lives in its own file and
+ * contributes functions here.
  * Like the SGEMM module it imports the one shared memory, so the kernels run
  * in place on tensors whose storage lives in the heap.
  *
@@ -15,6 +16,7 @@ import { memoryKernels } from "./memory_kernel.ts";
 import { normKernels } from "./norm_kernel.ts";
 import { optimKernels } from "./optim_kernel.ts";
 import { reduceKernels } from "./reduce_kernel.ts";
+import { rnnKernels } from "./rnn_kernel.ts";
 
 /**
  * What a kernel family contributes: its functions and the names it exports.
@@ -32,7 +34,9 @@ export interface KernelFamily {
 export function buildOpsModule(): Uint8Array<ArrayBuffer> {
   const families: KernelFamily[] = [];
   let base = 0;
-  for (const make of [memoryKernels, elementwiseKernels, poolKernels, reduceKernels, normKernels, optimKernels]) {
+  for (
+    const make of [memoryKernels, elementwiseKernels, poolKernels, reduceKernels, normKernels, optimKernels, rnnKernels]
+  ) {
     const family = make(base);
     families.push(family);
     base += family.fns.length;
