@@ -65,6 +65,9 @@ export {
   type RandomKind,
   type ReduceOp,
   registerBackend,
+  type RnnCellBackwardArgs,
+  type RnnCellForwardArgs,
+  type RnnCellMode,
   type ScatterReduceOp,
   setDefaultDevice,
   type SgdUpdateOptions,
@@ -129,6 +132,14 @@ export {
   maxPool2dWithIndices,
 } from "./ops/pool.ts";
 export { batchNorm, type BatchNormOptions, layerNorm } from "./ops/norm.ts";
+export {
+  isFusedRnnEnabled,
+  rnnLayer,
+  type RnnLayerInputs,
+  type RnnLayerOptions,
+  type RnnLayerOutput,
+  setFusedRnn,
+} from "./ops/rnn.ts";
 export {
   type BceOptions,
   type BceWithLogitsOptions,
