@@ -25,7 +25,7 @@ import { isGradEnabled } from "@dendrite/autograd";
 import { getBackend, type RnnCellMode, type View } from "../backend.ts";
 import { isFloating } from "../dtype.ts";
 import { fmtShape } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import { commonDevice, empty, record } from "./core.ts";
 import { cat, stack } from "./join.ts";
 import { tensor } from "./creation.ts";
