@@ -18,6 +18,9 @@ import type {
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
+  RnnCellBackwardArgs,
+  RnnCellForwardArgs,
+  RnnCellMode,
   ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
@@ -68,6 +71,7 @@ import {
   sgdKernel,
 } from "./kernels/fused.ts";
 import { randomKernel } from "./kernels/random.ts";
+import { RNN_HAS, RNN_OPERANDS, rnnCellKernel, rnnFamily } from "./kernels/rnn.ts";
 import {
   batchNormForwardKernel,
   batchNormGradInputKernel,
@@ -461,6 +465,72 @@ export class WebGpuBackend implements Backend {
       hasBuf ? this.#in(momentumBuffer!, op).buffer : this.#dummy,
     ];
     this.runtime.dispatch(sgdKernel, bufs, w, groups1d(n, 256));
+  }
+
+  // ---- fused recurrent cells (kernels/rnn.ts) -------------------------------------------------------
+
+  rnnCellForward(a: RnnCellForwardArgs): void {
+    const views = { xg: a.xGates, hg: a.hGates, bias: a.hBias, prev: a.prev, h: a.h, c: a.c, saved: a.saved };
+    this.#rnnCell("rnnCellForward", a.mode, "forward", views, a.h, 0, a.hBias ? RNN_HAS.bias : 0);
+  }
+
+  rnnCellBackward(a: RnnCellBackwardArgs): void {
+    const [rec0, rec1] = a.gradHRec;
+    const views = {
+      gh: a.gradH,
+      rec0: rec0 ?? null,
+      rec1: rec1 ?? null,
+      gc: a.gradC,
+      crec: a.gradCRec,
+      saved: a.saved,
+      prev: a.prev,
+      out: a.out,
+      dx: a.gradXGates,
+      dhg: a.gradHGates,
+      gp: a.gradPrev,
+    };
+    const flags = (rec0 ? RNN_HAS.rec0 : 0) | (rec1 ? RNN_HAS.rec1 : 0) | (a.gradCRec ? RNN_HAS.crec : 0);
+    this.#rnnCell("rnnCellBackward", a.mode, "backward", views, a.gradH, a.recRows, flags);
+  }
+
+  /** Binds each distinct buffer among the operands once and dispatches the cell kernel (one thread per unit). */
+  #rnnCell(
+    op: string,
+    mode: RnnCellMode,
+    dir: "forward" | "backward",
+    views: Record<string, View | null>,
+    rowsLike: View,
+    recRows: number,
+    flags: number,
+  ): void {
+    const [n, hid] = rowsLike.shape;
+    const bufs: GPUBuffer[] = [], slots: number[] = [], offsets: number[] = [];
+    for (const name of RNN_OPERANDS[dir][rnnFamily(mode)]) {
+      const v = views[name];
+      if (!v) {
+        // Absent operands are never read (their flag is off): any binding will do.
+        slots.push(0);
+        offsets.push(0);
+        continue;
+      }
+      this.#float(v.storage.dtype, op);
+      const w = v.shape[v.shape.length - 1];
+      if (v.shape.length === 2 && v.shape[0] > 1 && v.strides[0] !== w || v.strides[v.shape.length - 1] !== 1) {
+        throw new RangeError(`webgpu ${op}: operand ${name} must be whole contiguous rows`);
+      }
+      const buffer = this.#in(v, op).buffer;
+      let k = bufs.indexOf(buffer);
+      if (k < 0) k = bufs.push(buffer) - 1;
+      slots.push(k);
+      offsets.push(v.offset);
+    }
+    if (n * hid === 0) return;
+    this.runtime.dispatch(
+      rnnCellKernel(mode, dir, slots),
+      bufs,
+      [n, hid, Math.min(recRows, n), flags, ...offsets],
+      groups1d(n * hid, 256),
+    );
   }
 
   where(cond: View, a: View | number, b: View | number, out: Storage, shape: readonly number[]): void {

@@ -24,6 +24,7 @@ import type {
   Conv2dGeometry,
   Pool2dGeometry,
   ReduceOp,
+  RnnCellMode,
   ScatterReduceOp,
   Storage,
   UnaryOp,
@@ -852,6 +853,7 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
 
   convPoolTests(backend, test, floats);
   fusedTests(backend, test, floats, fTol);
+  rnnCellTests(backend, test, floats, fTol);
   batchNormTests(backend, test, floats);
 
   test("random: same (seed, offset) gives the documented counter-based stream", async () => {
@@ -1396,6 +1398,194 @@ function fusedTests(
       }
     });
   }
+}
+
+// ---- optional fused recurrent cells --------------------------------------------------------------
+
+/**
+ * Row blocks packed into one storage, as a recurrent layer keeps its states: block k starts after block k-1 and a
+ * gap, so a kernel must honour each view's offset (and, on a GPU, read and write one buffer through several views).
+ */
+function rowBlocks(
+  backend: Backend,
+  rng: Rng,
+  dtype: DType,
+  blocks: [rows: number, width: number][],
+): { views: View[]; values: number[][] } {
+  const starts: number[] = [];
+  let at = 2;
+  for (const [r, w] of blocks) {
+    starts.push(at);
+    at += r * w + 3;
+  }
+  const data = allocArray(dtype, at);
+  for (let i = 0; i < at; i++) data[i] = castTo(dtype, rng.uniform(-2, 2));
+  const storage = backend.upload(data);
+  const views = blocks.map(([r, w], k): View => ({ storage, shape: [r, w], strides: [w, 1], offset: starts[k] }));
+  const values = blocks.map(([r, w], k) => Array.from(data.subarray(starts[k], starts[k] + r * w)));
+  return { views, values };
+}
+
+/** Reads the rows of a row-block view back. */
+async function readRows(backend: Backend, v: View): Promise<number[]> {
+  const all = await backend.read(v.storage);
+  return Array.from(all.subarray(v.offset, v.offset + v.shape[0] * v.shape[1]));
+}
+
+const sigmoidRef = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Conformance of the optional recurrent-cell kernels against their equations; skipped without them. */
+function rnnCellTests(
+  backend: Backend,
+  test: (title: string, fn: (rng: Rng) => Promise<void>) => void,
+  floats: DType[],
+  fTol: (dtype: DType) => Tolerance,
+): void {
+  const fwd = backend.rnnCellForward?.bind(backend), bwd = backend.rnnCellBackward?.bind(backend);
+  if (!fwd || !bwd) return;
+  test("rnnCellForward/Backward (optional): LSTM, GRU, RNN tanh/ReLU, shared buffers, recurrent rows", async (rng) => {
+    for (const dtype of floats) {
+      for (const mode of ["lstm", "gru", "rnnTanh", "rnnRelu"] as RnnCellMode[]) {
+        const k = mode === "lstm" ? 4 : mode === "gru" ? 3 : 1;
+        for (const [n, H] of [[1, 1], [3, 5], [4, 16]]) {
+          for (const withBias of mode === "gru" ? [true, false] : [false]) {
+            const G = k * H;
+            const what = `${dtype} ${mode} ${n}x${H} bias=${withBias}`;
+            // Gates in one storage; prev, h and c in another (as a layer's state buffer); saved alone.
+            const gates = rowBlocks(backend, rng, dtype, [[n, G], [n, G], [1, G]]);
+            const state = rowBlocks(backend, rng, dtype, [[n, H], [n, H], [n, H]]);
+            const sv = rowBlocks(backend, rng, dtype, [[n, 4 * H]]);
+            const [xgV, hgV, biasRow] = gates.views;
+            const [xg, hg, bias] = gates.values;
+            const [prevV, hV, cV] = state.views;
+            const prev = state.values[0];
+            const hasPrev = mode === "lstm" || mode === "gru";
+            const biasV: View = { ...biasRow, shape: [G], strides: [1] };
+            fwd({
+              mode,
+              xGates: xgV,
+              hGates: hgV,
+              hBias: withBias ? biasV : null,
+              prev: hasPrev ? prevV : null,
+              h: hV,
+              c: mode === "lstm" ? cV : null,
+              saved: hasPrev ? sv.views[0] : null,
+            });
+            const eH: number[] = [], eC: number[] = [], eS = new Array<number>(n * 4 * H).fill(0);
+            for (let r = 0; r < n; r++) {
+              for (let j = 0; j < H; j++) {
+                const pre = (g: number) => xg[r * G + g * H + j] + hg[r * G + g * H + j];
+                const p = prev[r * H + j];
+                const s = (g: number, v: number) => (eS[r * 4 * H + g * H + j] = v);
+                if (mode === "lstm") {
+                  const i = sigmoidRef(pre(0)), f = sigmoidRef(pre(1)), g = Math.tanh(pre(2)), o = sigmoidRef(pre(3));
+                  const c = f * p + i * g;
+                  [i, f, g, o].forEach((v, q) => s(q, v));
+                  eC.push(c);
+                  eH.push(o * Math.tanh(c));
+                } else if (mode === "gru") {
+                  const b = (g: number) => (withBias ? bias[g * H + j] : 0);
+                  const rg = sigmoidRef(pre(0) + b(0)), z = sigmoidRef(pre(1) + b(1));
+                  const hn = hg[r * G + 2 * H + j] + b(2);
+                  const nv = Math.tanh(xg[r * G + 2 * H + j] + rg * hn);
+                  [rg, z, nv, hn].forEach((v, q) => s(q, v));
+                  eH.push((1 - z) * nv + z * p);
+                } else eH.push(mode === "rnnTanh" ? Math.tanh(pre(0)) : Math.max(pre(0), 0));
+              }
+            }
+            const cast = (xs: number[]) => xs.map((v) => castTo(dtype, v));
+            assertAllClose(await readRows(backend, hV), cast(eH), fTol(dtype), `rnnCellForward h ${what}`);
+            if (mode === "lstm") {
+              assertAllClose(await readRows(backend, cV), cast(eC), fTol(dtype), `rnnCellForward c ${what}`);
+            }
+            if (hasPrev) {
+              assertAllClose(
+                await readRows(backend, sv.views[0]),
+                cast(eS),
+                fTol(dtype),
+                `rnnCellForward saved ${what}`,
+              );
+            }
+            // Backward from the forward's own outputs (read back), so it is checked on its own.
+            const saved = hasPrev ? await readRows(backend, sv.views[0]) : [];
+            const hOut = await readRows(backend, hV), cOut = mode === "lstm" ? await readRows(backend, cV) : [];
+            for (const recRows of [0, Math.max(1, n - 1), n + 2]) {
+              const nRec = mode === "gru" ? 2 : 1;
+              const grads = rowBlocks(backend, rng, dtype, [
+                [n, H],
+                [n, H],
+                ...Array.from({ length: nRec + 1 }, () => [Math.max(recRows, 1), H] as [number, number]),
+              ]);
+              const [ghV, gcV, ...recVs] = grads.views;
+              const [gh, gc, ...recs] = grads.values;
+              const outs = rowBlocks(backend, rng, dtype, [[n, G], [n, G], [n, H]]);
+              const [dxV, dhgV, gpV] = outs.views;
+              bwd({
+                mode,
+                gradH: ghV,
+                gradHRec: recRows ? recVs.slice(0, nRec) : [],
+                recRows,
+                gradC: mode === "lstm" ? gcV : null,
+                gradCRec: mode === "lstm" && recRows ? recVs[nRec] : null,
+                saved: hasPrev ? sv.views[0] : null,
+                prev: hasPrev ? prevV : null,
+                out: mode === "lstm" ? cV : mode === "gru" ? null : hV,
+                gradXGates: dxV,
+                gradHGates: mode === "gru" ? dhgV : null,
+                gradPrev: hasPrev ? gpV : null,
+              });
+              const eDx: number[] = new Array(n * G).fill(0), eDhg: number[] = new Array(n * G).fill(0);
+              const eGp: number[] = [];
+              for (let r = 0; r < n; r++) {
+                for (let j = 0; j < H; j++) {
+                  const rec = (q: number) => (r < recRows ? recs[q][r * H + j] : 0);
+                  let dh = gh[r * H + j];
+                  for (let q = 0; q < nRec; q++) dh += rec(q);
+                  const sv4 = (q: number) => saved[r * 4 * H + q * H + j];
+                  const p = prev[r * H + j];
+                  if (mode === "lstm") {
+                    const [i, f, g, o] = [0, 1, 2, 3].map(sv4);
+                    const tc = Math.tanh(cOut[r * H + j]);
+                    const dc = gc[r * H + j] + rec(nRec) + dh * o * (1 - tc * tc);
+                    // d/d(pre-activation) of each gate: σ' = σ(1-σ), tanh' = 1 - tanh².
+                    eDx[r * G + j] = dc * g * i * (1 - i);
+                    eDx[r * G + H + j] = dc * p * f * (1 - f);
+                    eDx[r * G + 2 * H + j] = dc * i * (1 - g * g);
+                    eDx[r * G + 3 * H + j] = dh * tc * o * (1 - o);
+                    eGp.push(dc * f);
+                  } else if (mode === "gru") {
+                    const [rg, z, nv, hn] = [0, 1, 2, 3].map(sv4);
+                    const dn = dh * (1 - z) * (1 - nv * nv);
+                    const dz = dh * (p - nv) * z * (1 - z);
+                    const dr = dn * hn * rg * (1 - rg);
+                    [dr, dz, dn].forEach((v, q) => (eDx[r * G + q * H + j] = v));
+                    [dr, dz, dn * rg].forEach((v, q) => (eDhg[r * G + q * H + j] = v));
+                    eGp.push(dh * z);
+                  } else {
+                    const hv = hOut[r * H + j];
+                    eDx[r * G + j] = mode === "rnnTanh" ? dh * (1 - hv * hv) : (hv > 0 ? dh : 0);
+                  }
+                }
+              }
+              const w = `${what} recRows=${recRows}`;
+              assertAllClose(await readRows(backend, dxV), cast(eDx), fTol(dtype), `rnnCellBackward gradXGates ${w}`);
+              if (mode === "gru") {
+                assertAllClose(
+                  await readRows(backend, dhgV),
+                  cast(eDhg),
+                  fTol(dtype),
+                  `rnnCellBackward gradHGates ${w}`,
+                );
+              }
+              if (hasPrev) {
+                assertAllClose(await readRows(backend, gpV), cast(eGp), fTol(dtype), `rnnCellBackward gradPrev ${w}`);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 // ---- batch normalization ------------------------------------------------------------------------
