@@ -5,8 +5,10 @@
  */
 
 export {
+  cat,
   type Device,
   type DType,
+  full,
   type Generator,
   gradcheck,
   noGrad,
@@ -17,6 +19,7 @@ export {
   Tensor,
   tensor,
   toDevice,
+  where,
   zeroGrads,
   zeros,
 } from "@dendrite/tensor";
@@ -31,6 +34,7 @@ export {
   maxPool2dWithIndices,
 } from "@dendrite/tensor";
 export { batchNorm, type BatchNormOptions, layerNorm } from "@dendrite/tensor";
+export { type RnnCellMode, rnnLayer, type RnnLayerOutput } from "@dendrite/tensor";
 export {
   type BceOptions,
   type BceWithLogitsOptions,

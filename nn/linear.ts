@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Device, type DType, embedding, fmtShapeOf, Tensor, zeros } from "./deps.ts";
+import { type Device, type DType, embedding, fmtShapeOf, noGrad, ones, Tensor, where, zeros } from "./deps.ts";
 import { Module, Parameter } from "./module.ts";
 import * as init from "./init.ts";
 import { linear } from "./functional.ts";
@@ -114,6 +114,45 @@ export class Flatten extends Module {
 export interface EmbeddingOptions extends FactoryOptions {
   /** An index whose row is zero-initialised and gets no gradient. */
   paddingIdx?: number | null;
+  /**
+   * Before each lookup, rescale (in place, without gradient) every row the
+   * indices pick whose `normType`-norm exceeds this to norm `maxNorm`.
+   */
+  maxNorm?: number | null;
+  /** The p of the norm `maxNorm` bounds (default 2). */
+  normType?: number;
+}
+
+/** Options of {@link Embedding.fromPretrained}. */
+export interface FromPretrainedOptions {
+  /** Keep the table fixed: its weight does not require grad (default true). */
+  freeze?: boolean;
+  /** As in {@link EmbeddingOptions}. */
+  paddingIdx?: number | null;
+  /** As in {@link EmbeddingOptions}. */
+  maxNorm?: number | null;
+  /** As in {@link EmbeddingOptions}. */
+  normType?: number;
+}
+
+/**
+ * PyTorch's `embedding_renorm_`: rows of `weight` picked by `indices` whose
+ * p-norm exceeds `maxNorm` are scaled in place by `maxNorm / (norm + 1e-7)`.
+ * Runs on the device without reading anything back (a mask over the table
+ * marks the picked rows).
+ */
+function embeddingRenorm_(weight: Tensor, indices: Tensor, maxNorm: number, p: number): void {
+  noGrad(() => {
+    const n = weight.shape[0];
+    const flat = indices.reshape([-1]);
+    const picked = zeros([n], { dtype: weight.dtype, device: weight.device })
+      .scatterAdd(0, flat, ones([flat.shape[0]], { dtype: weight.dtype, device: weight.device }))
+      .gt(0);
+    const a = weight.abs();
+    const norm = p === 2 ? a.square().sum(1).sqrt() : p === Infinity ? a.amax(1) : a.pow(p).sum(1).pow(1 / p);
+    const scale = where(picked.logicalAnd(norm.gt(maxNorm)), norm.add(1e-7).reciprocal().mul(maxNorm), 1);
+    weight.mul_(scale.unsqueeze(1));
+  });
 }
 
 /**
@@ -132,17 +171,59 @@ export class Embedding extends Module {
   weight: Parameter;
   /** The padding row, or null. */
   readonly paddingIdx: number | null;
+  /** The largest row norm a lookup leaves (rows are renormalised in place), or null. */
+  readonly maxNorm: number | null;
+  /** The p of that norm. */
+  readonly normType: number;
 
   /** A table with PyTorch's default initialisation. */
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
+    const name = `Embedding(${numEmbeddings}, ${embeddingDim})`;
     const p = options.paddingIdx ?? null;
     if (p !== null && (p >= numEmbeddings || p < -numEmbeddings)) {
-      throw new RangeError(`Embedding(${numEmbeddings}, ${embeddingDim}): paddingIdx ${p} is out of range`);
+      throw new RangeError(`${name}: paddingIdx ${p} is out of range`);
     }
+    const maxNorm = options.maxNorm ?? null, normType = options.normType ?? 2;
+    if (maxNorm !== null && !(maxNorm > 0)) throw new RangeError(`${name}: maxNorm must be positive, got ${maxNorm}`);
+    if (!(normType > 0)) throw new RangeError(`${name}: normType must be positive, got ${normType}`);
     this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
+    this.maxNorm = maxNorm;
+    this.normType = normType;
     this.weight = emptyParameter([numEmbeddings, embeddingDim], options);
     this.resetParameters();
+  }
+
+  /**
+   * A table holding `embeddings` `[num, dim]` (shared, not copied), frozen
+   * unless `freeze` is false — PyTorch's `Embedding.from_pretrained`.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from "@dendrite/tensor";
+   * import { Embedding } from "./linear.ts";
+   * const emb = Embedding.fromPretrained(tensor([[1, 2.3, 3], [4, 5.1, 6.3]]));
+   * console.log(emb.weight.requiresGrad, emb.forward(tensor([1], { dtype: "int32" })).shape); // false [1, 3]
+   * ```
+   */
+  static fromPretrained(embeddings: Tensor, options: FromPretrainedOptions = {}): Embedding {
+    if (!(embeddings instanceof Tensor) || embeddings.ndim !== 2) {
+      throw new RangeError(
+        `Embedding.fromPretrained: expected embeddings [numEmbeddings, dim], got ${
+          embeddings instanceof Tensor ? fmtShapeOf(embeddings) : typeof embeddings
+        }`,
+      );
+    }
+    const [num, dim] = embeddings.shape;
+    const emb = new Embedding(num, dim, {
+      paddingIdx: options.paddingIdx,
+      maxNorm: options.maxNorm,
+      normType: options.normType,
+      dtype: embeddings.dtype,
+      device: embeddings.device,
+    });
+    emb.weight = new Parameter(embeddings.detach(), !(options.freeze ?? true));
+    return emb;
   }
 
   /** N(0, 1), with the padding row zeroed. */
@@ -160,12 +241,15 @@ export class Embedding extends Module {
         }`,
       );
     }
+    if (this.maxNorm !== null) embeddingRenorm_(this.weight, indices, this.maxNorm, this.normType);
     return embedding(indices, this.weight, this.paddingIdx);
   }
 
   override extraRepr(): string {
-    return `${this.numEmbeddings}, ${this.embeddingDim}${
-      this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : ""
-    }`;
+    let s = `${this.numEmbeddings}, ${this.embeddingDim}`;
+    if (this.paddingIdx !== null) s += `, paddingIdx=${this.paddingIdx}`;
+    if (this.maxNorm !== null) s += `, maxNorm=${this.maxNorm}`;
+    if (this.maxNorm !== null && this.normType !== 2) s += `, normType=${this.normType}`;
+    return s;
   }
 }

@@ -29,6 +29,7 @@ export {
   type EmbeddingOptions,
   type FactoryOptions,
   Flatten,
+  type FromPretrainedOptions,
   Identity,
   Linear,
   type LinearOptions,
@@ -58,6 +59,20 @@ export {
   NLLLoss,
   type NLLLossOptions,
 } from "./loss.ts";
+export {
+  GRU,
+  LSTM,
+  type LSTMOptions,
+  RNN,
+  RNNBase,
+  type RNNBaseOptions,
+  type RNNInput,
+  type RNNMode,
+  type RNNOptions,
+} from "./rnn.ts";
+export { GRUCell, LSTMCell, RNNCell, RNNCellBase, type RNNCellBaseOptions, type RNNCellOptions } from "./rnn_cell.ts";
+export { PackedSequence, type PackPaddedOptions, type PadPackedOptions, type PadSequenceOptions } from "./rnn_utils.ts";
+export * as utils from "./utils.ts";
 export * as functional from "./functional.ts";
 export * as F from "./functional.ts";
 export * as init from "./init.ts";

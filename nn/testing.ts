@@ -13,3 +13,4 @@
  */
 
 export { nnLayersSuite } from "./layers_suite.ts";
+export { rnnReferenceSuite } from "./rnn_suite.ts";

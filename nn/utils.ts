@@ -1,0 +1,17 @@
+/**
+ * `nn.utils` as in PyTorch: `nn.utils.rnn` holds the packed-sequence helpers
+ * (`padSequence`, `packPaddedSequence`, `padPackedSequence`, `packSequence`,
+ * `PackedSequence`). Gradient clipping lives in `optim` (`clipGradNorm_`).
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import * as utils from "./utils.ts";
+ * const packed = utils.rnn.packPaddedSequence(randn([3, 2, 4]), [3, 1]);
+ * console.log(packed.steps); // [2, 1, 1]
+ * ```
+ *
+ * @module
+ */
+
+export * as rnn from "./rnn_utils.ts";
