@@ -33,4 +33,5 @@ export {
   type ResNetOptions,
 } from "./resnet.ts";
 export { lenet5, mlp, type MlpOptions } from "./small.ts";
+export { CharRNN, type CharRNNOptions, detachState, type RnnState } from "./char_rnn.ts";
 export { load, loadWeightsInto, save } from "./weights.ts";

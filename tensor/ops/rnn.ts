@@ -313,7 +313,10 @@ function fusedLayer(
   const hRaw = wHr ? empty([T, B, H], dtype, device) : null;
   const gh = empty([B, G], dtype, device);
   const proj = wHr ? empty([B, P], dtype, device) : null;
-  const wHhT = transposed(wHh), wHrT = wHr ? transposed(wHr) : null;
+  // W_hhᵀ (and W_hrᵀ) copied contiguous once: the per-step GEMMs then pack their B operand from whole rows.
+  const wHhT = empty([P, G], dtype, device), wHrT = wHr ? empty([H, P], dtype, device) : null;
+  be.copy(transposed(wHh), wHhT);
+  if (wHr) be.copy(transposed(wHr), wHrT!);
   const bView: View | null = bHh;
   try {
     for (let step = 0; step < T; step++) {
@@ -343,8 +346,7 @@ function fusedLayer(
       }
     }
   } finally {
-    gh.dispose();
-    proj?.dispose();
+    for (const t of [gh, proj, wHhT, wHrT]) t?.dispose();
   }
   const name = `${mode === "lstm" ? "LSTM" : mode === "gru" ? "GRU" : "RNN"}LayerBackward`;
   const inputs = [xg, wHh, bHh, wHr, h0, c0];
