@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { gradcheck, manualSeed, randn, type Tensor, tensor, zeros } from "@dendrite/tensor";
+import { gradcheck, liveTensors, manualSeed, randn, type Tensor, tensor, tidy, zeros } from "@dendrite/tensor";
 import * as nn from "./mod.ts";
 
 const vals = (t: Tensor) => [...t.dataSync()];
@@ -244,4 +244,21 @@ Deno.test("Embedding: maxNorm rescales the rows a lookup reads (in place, no gra
   ok(!frozen.weight.requiresGrad && frozen.numParameters(true) === 0, "frozen by default");
   throws(() => nn.Embedding.fromPretrained(randn([4])), /expected embeddings \[numEmbeddings, dim\], got \[4\]/);
   throws(() => new nn.Embedding(3, 2, { maxNorm: 0 }), /maxNorm must be positive/);
+});
+
+Deno.test("memory: a training step of a packed bidirectional LSTM inside tidy leaves no tensor behind", () => {
+  manualSeed(5);
+  const m = new nn.LSTM(3, 8, { numLayers: 2, bidirectional: true, projSize: 4 });
+  const x = randn([6, 4, 3]);
+  const step = () =>
+    tidy(() => {
+      m.zeroGrad();
+      const [out, [h]] = m.forward(packPaddedSequence(x, [6, 5, 3, 2]));
+      out.data.square().sum().add(h.sum()).backward();
+    });
+  step();
+  step();
+  const before = liveTensors();
+  for (let i = 0; i < 5; i++) step();
+  strictEqual(liveTensors(), before);
 });
