@@ -7,8 +7,10 @@
  * in one buffer, so the previous state and the new one are two blocks of the
  * same buffer); a buffer may be bound only once per dispatch, so each kernel
  * is specialised by which binding every operand reads ("slots"), and every
- * binding is read-write. Offsets, sizes and which optional operands are
- * present are parameter words.
+ * binding is read-write. A layer's calls bind at most 8 distinct buffers (the
+ * GRU backward: gradients in, two recurrent ones, saved, states, both gate
+ * gradients, the carry out), WebGPU's guaranteed minimum per shader stage.
+ * Offsets, sizes and which optional operands are present are parameter words.
  *
  * @module
  */
