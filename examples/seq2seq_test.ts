@@ -41,7 +41,20 @@ Deno.test("makeDateData: ISO targets that match their inputs' dates; no held-out
 
 Deno.test("seq2seq: a small attention model starts to learn in 64 steps; beam ≥ greedy; attention and heat-map", async () => {
   const cfg = {
-    ...configFromArgs(["--train", "2000", "--test", "200", "--epochs", "2", "--hidden", "32", "--beam-examples", "5"]),
+    ...configFromArgs([
+      "--train",
+      "2000",
+      "--test",
+      "200",
+      "--epochs",
+      "2",
+      "--hidden",
+      "32",
+      "--lr",
+      "0.01",
+      "--beam-examples",
+      "5",
+    ]),
     out: null,
     logEvery: 10,
     log: () => {},
