@@ -317,7 +317,6 @@ function fusedLayer(
   const wHhT = empty([P, G], dtype, device), wHrT = wHr ? empty([H, P], dtype, device) : null;
   be.copy(transposed(wHh), wHhT);
   if (wHr) be.copy(transposed(wHr), wHrT!);
-  const bView: View | null = bHh;
   try {
     for (let step = 0; step < T; step++) {
       const t = reverse ? T - 1 - step : step;
@@ -334,7 +333,7 @@ function fusedLayer(
         mode,
         xGates: rowsOf(xg, t * B * G, n, G),
         hGates: rowsOf(gh, 0, n, G),
-        hBias: gru ? bView : null,
+        hBias: gru ? bHh : null,
         prev: lstm ? cRows(inSlot, n) : gru ? sRows(inSlot, n) : null,
         h: hOut,
         c: lstm ? cRows(outSlot, n) : null,
