@@ -4,10 +4,13 @@
  * cross-entropy, Adam) with an LSTM and with a GRU, on the CPU and on WebGPU,
  * each with the fused cell kernels and with the composed-ops reference path
  * (`setFusedRnn(false)`) in the same run. Prints ms/step (the best of several
- * timed runs, as the machine may be shared) and tokens/s.
+ * timed runs, as the machine may be shared), tokens/s, and the CPU time a step
+ * took on all threads together (on a busy machine the wall time mostly
+ * measures the other processes; on 2 idle cores a step takes between half its
+ * CPU time and all of it).
  *
  *   deno run -A bench/rnn.ts [--device cpu|webgpu|both] [--cell lstm|gru|both] [--steps 5] [--runs 3]
- *                            [--no-composed] [--profile]
+ *                            [--no-composed] [--profile] [--threads n]
  *
  * `--profile` (CPU) also prints where a fused LSTM step spends its time, per
  * backend kernel.
@@ -15,8 +18,21 @@
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
-import { cpuThreadsReady, gpu, manualSeed, nn, optim, randint, setFusedRnn, type Tensor, tidy } from "../mod.ts";
+import {
+  cpuThreadsReady,
+  getNumThreads,
+  gpu,
+  manualSeed,
+  nn,
+  optim,
+  randint,
+  setFusedRnn,
+  setNumThreads,
+  type Tensor,
+  tidy,
+} from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { CharRNN } from "../models/mod.ts";
 
@@ -29,6 +45,7 @@ const args = parseArgs({
     runs: { type: "string", default: "3" },
     "no-composed": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    threads: { type: "string" },
   },
 });
 const B = 32, T = 64, E = 64, H = 256, V = 100;
@@ -63,14 +80,20 @@ function makeStep(cell: "lstm" | "gru", device: string): (n: number) => Promise<
   };
 }
 
-/** Best-of-`runs` ms per step over `n` steps each (after a warm-up). */
-async function time(run: (n: number) => Promise<number>, n: number): Promise<number> {
+/**
+ * Best-of-`runs` wall ms per step over `n` steps each (after a warm-up), and the
+ * process CPU time per step of that run (every thread: the main one and the
+ * GEMM workers) — what a step costs whatever else shares the cores.
+ */
+async function time(run: (n: number) => Promise<number>, n: number): Promise<{ wall: number; cpu: number }> {
   await run(1);
-  let best = Infinity;
+  let best = { wall: Infinity, cpu: Infinity };
   for (let r = 0; r < runs; r++) {
-    const s = performance.now();
+    const s = performance.now(), c = process.cpuUsage();
     await run(n);
-    best = Math.min(best, (performance.now() - s) / n);
+    const used = process.cpuUsage(c);
+    const wall = (performance.now() - s) / n;
+    if (wall < best.wall) best = { wall, cpu: (used.user + used.system) / 1000 / n };
   }
   return best;
 }
@@ -83,29 +106,33 @@ if (args.values.device === "webgpu" || args.values.device === "both") {
     devices.push("webgpu");
   } else console.log("WebGPU: no adapter here; CPU only");
 }
+if (args.values.threads) setNumThreads(Number(args.values.threads));
 await cpuThreadsReady();
 const cells = args.values.cell === "both" ? ["lstm", "gru"] as const : [args.values.cell as "lstm" | "gru"];
-const rows: string[][] = [["device", "cell", "path", "ms/step", "tokens/s"]];
+const rows: string[][] = [["device", "cell", "path", "ms/step", "tokens/s", "CPU ms/step"]];
 for (const device of devices) {
   for (const cell of cells) {
     for (const fused of args.values["no-composed"] ? [true] : [true, false]) {
       const before = setFusedRnn(fused);
       // The composed path is slow: time fewer steps of it.
-      const ms = await time(makeStep(cell, device), fused ? steps : Math.max(1, Math.ceil(steps / 3)));
+      const t = await time(makeStep(cell, device), fused ? steps : Math.max(1, Math.ceil(steps / 3)));
       setFusedRnn(before);
       rows.push([
         device,
         cell.toUpperCase(),
         fused ? "fused" : "composed",
-        ms.toFixed(1),
-        (B * T / ms * 1000).toFixed(0),
+        t.wall.toFixed(1),
+        (B * T / t.wall * 1000).toFixed(0),
+        t.cpu.toFixed(1),
       ]);
       console.log(rows[rows.length - 1].join("  "));
     }
   }
 }
 console.log(`\nchar LM step: batch ${B} × ${T} steps, embedding ${E}, hidden ${H}, vocab ${V}, cross-entropy, Adam`);
-console.log(`best of ${runs} runs (the machine may be shared)\n`);
+console.log(
+  `best of ${runs} runs (the machine may be shared); ${getNumThreads()} CPU threads; CPU ms: all threads of this process\n`,
+);
 const widths = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
 for (const r of rows) console.log(r.map((c, k) => (k < 3 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join("  "));
 
