@@ -157,6 +157,8 @@ export class GpuStorage implements Storage {
   readonly device = "webgpu";
   /** Number of tensors sharing this storage. */
   refs = 0;
+  /** The version counter the tensor layer bumps on every in-place write (see `Storage.version`). */
+  version = 0;
   /**
    * True while the buffer may hold stale data from the pool and the
    * contract's zero-fill is still owed; kernels that overwrite every element

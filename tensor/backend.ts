@@ -23,6 +23,12 @@ export interface Storage {
   readonly length: number;
   /** How many tensors share this storage; the storage is freed when it drops to 0. */
   refs: number;
+  /**
+   * The version counter (PyTorch's `_version`), owned by the tensor layer: a backend starts it at 0 and never
+   * touches it; every write into this existing storage (in-place ops, optimizer updates) bumps it, and autograd
+   * compares it with what it saw when an op saved a tensor of this storage for backward.
+   */
+  version: number;
 }
 
 /** A strided window onto a storage: what kernels read. */

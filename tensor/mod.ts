@@ -30,6 +30,7 @@ import * as maskedOps from "./ops/masked.ts";
 import * as viewOps from "./ops/views.ts";
 
 export {
+  checkGradFits,
   type NestedArray,
   ownsStorage,
   type ReduceOptions,

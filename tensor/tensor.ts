@@ -149,10 +149,34 @@ export class Tensor implements View {
     return this.#grad;
   }
 
+  /**
+   * Assigning checks what PyTorch checks, before anything changes: a gradient has this tensor's shape, dtype and
+   * device (an optimizer would otherwise broadcast a wrong one into the parameter), and is alive.
+   */
   set grad(g: Tensor | null) {
-    if (g !== null && !(g instanceof Tensor)) throw new TypeError("grad must be a Tensor or null");
-    if (g) keep(g);
+    if (g !== null) {
+      if (!(g instanceof Tensor)) throw new TypeError(`grad: the gradient must be a Tensor or null, got ${typeof g}`);
+      checkGradFits(this, g);
+      keep(g);
+    }
     this.#grad = g;
+  }
+
+  /**
+   * The version counter of this tensor's storage (PyTorch's `_version`): every in-place write (the `*_` methods,
+   * optimizer steps, `Module.to`) adds one, and views share it. Autograd notes it when an op saves a tensor for
+   * backward and refuses to run the derivative rule if it changed.
+   */
+  get version(): number {
+    return this.storage.version;
+  }
+
+  /**
+   * Internal: records that this tensor's storage was written in place outside the in-place methods (a fused
+   * kernel writing a parameter or optimizer state): bumps the version counter every view shares.
+   */
+  _markModified(): void {
+    this.storage.version++;
   }
 
   /** Whether this tensor is a leaf of the graph (not produced by a recorded op). */
@@ -177,6 +201,30 @@ export class Tensor implements View {
     this.#requiresGrad = on;
     if (!on) this.#accumulator = null;
     return this;
+  }
+
+  /**
+   * Internal: makes this tensor read `src`'s data (same shape, any dtype or device) while keeping its identity —
+   * how `Module.to` moves a parameter and PyTorch's `param.data = ...`. The new storage's version continues from the
+   * old one's plus one, so a graph that saved this tensor before the move refuses to backward through it.
+   */
+  _swapData(src: Tensor): void {
+    this.checkAlive("swapData");
+    src.checkAlive("swapData");
+    if (!shapesEqual(src.shape, this.shape)) {
+      throw new RangeError(
+        `swapData: the new data has shape ${fmtShape(src.shape)} but the tensor has shape ${fmtShape(this.shape)}`,
+      );
+    }
+    const old = this.storage;
+    if (src.storage === old) return;
+    src.storage.refs++;
+    src.storage.version = Math.max(src.storage.version, old.version + 1);
+    const self = this as { storage: Storage; strides: readonly number[]; offset: number };
+    self.storage = src.storage;
+    self.strides = src.strides.slice();
+    self.offset = src.offset;
+    if (--old.refs === 0) getBackend(old.device).free(old);
   }
 
   /** Internal: marks an op's output as requiring grad, produced by `node`. */
@@ -875,6 +923,31 @@ export function zeroGrads(params: Iterable<Tensor>, setToNone = true): void {
       if (g.gradFn) g.detach_();
       noGrad(() => g.zero_());
     }
+  }
+}
+
+/**
+ * Throws PyTorch's errors unless `g` can be `t`'s gradient: the same shape, dtype and device, and alive (what the
+ * `.grad` setter and the optimizers check before they touch anything).
+ */
+export function checkGradFits(t: Tensor, g: Tensor, where = "grad"): void {
+  if (g.isDisposed) throw new Error(`${where}: the assigned gradient of shape ${fmtShape(g.shape)} was disposed`);
+  if (!shapesEqual(g.shape, t.shape)) {
+    throw new RangeError(
+      `${where}: assigned grad has data of a different size: the gradient has shape ${
+        fmtShape(g.shape)
+      } but the tensor has shape ${fmtShape(t.shape)}`,
+    );
+  }
+  if (g.dtype !== t.dtype) {
+    throw new TypeError(
+      `${where}: assigned grad has data of a different type: the gradient is ${g.dtype} but the tensor is ${t.dtype}`,
+    );
+  }
+  if (g.device !== t.device) {
+    throw new Error(
+      `${where}: assigned grad has data located on a different device: the gradient is on "${g.device}" but the tensor is on "${t.device}"`,
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Device-parametrized test suites other members run on their own devices
  * (`gpu/` runs them on WebGPU): `autogradSuite(device, prefix)` registers the
- * autograd tests with `Deno.test`.
+ * autograd tests with `Deno.test`, `versionCounterSuite(device, prefix)` the
+ * in-place-change checks of saved tensors.
  *
  * @example
  * ```ts ignore
@@ -13,3 +14,4 @@
  */
 
 export { autogradSuite } from "./autograd_suite.ts";
+export { versionCounterSuite } from "./version_suite.ts";

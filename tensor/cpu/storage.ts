@@ -43,6 +43,8 @@ export class CpuStorage implements Storage {
   readonly device = "cpu";
   /** Shared-tensor count. */
   refs = 0;
+  /** The version counter the tensor layer bumps on every in-place write (see `Storage.version`). */
+  version = 0;
   #data: TypedArray;
   #zeroPending: boolean;
   /**

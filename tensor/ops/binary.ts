@@ -69,6 +69,21 @@ const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
   thresholdBackward: (a, _b, _o, g, [, nb]) => [null, nb ? applyBinary("thresholdBackward", a, g) : null],
 };
 
+/**
+ * What each rule reads, given which operands need a gradient: `[a, b, out]`. These tensors' version counters are
+ * checked before the rule runs (a tensor changed in place since would give a wrong gradient); a rule that reads
+ * nothing (add, sub) saves nothing, so changing its operands afterwards is fine, as in PyTorch.
+ */
+const SAVES: Partial<Record<BinaryOp, (need: readonly [boolean, boolean]) => readonly [boolean, boolean, boolean]>> = {
+  mul: ([na, nb]) => [nb, na, false],
+  div: ([na, nb]) => [nb, na || nb, false],
+  pow: ([na, nb]) => [true, na, nb],
+  maximum: () => [true, true, false],
+  minimum: () => [true, true, false],
+  remainder: ([, nb]) => [nb, nb, false],
+  thresholdBackward: () => [true, false, false],
+};
+
 function logOrZero(a: TensorOrScalar): TensorOrScalar {
   if (!(a instanceof Tensor)) return a === 0 ? 0 : Math.log(a);
   return where(a.ne(0), a, 1).log();
@@ -110,10 +125,12 @@ export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar):
   // Only the operands that require grad get a gradient: the engine has no node to send the others to.
   const ta = graphInput(ca), tb = graphInput(cb);
   const need = [ta !== null, tb !== null] as const;
+  const saves = SAVES[op]?.(need);
+  const saved = saves ? [saves[0] ? ca : null, saves[1] ? cb : null, saves[2] ? out : null] : [];
   return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [ta, tb], (g) => {
     const [ga, gb] = rule(ca, cb, out, g, need);
     return [ta && ga ? sumToShape(ga, ta.shape) : null, tb && gb ? sumToShape(gb, tb.shape) : null];
-  });
+  }, saved.map((x) => (x instanceof Tensor ? x : null)));
 }
 
 /** `x` when it is a tensor that requires grad (an input the graph routes a gradient to), else null. */
@@ -171,7 +188,7 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   return record(out, "WhereBackward", [ta, tb], (g) => [
     ta ? sumToShape(where(cond, g, 0), ta.shape) : null,
     tb ? sumToShape(where(cond, 0, g), tb.shape) : null,
-  ]);
+  ], [cond]);
 }
 
 /** Clamps into [min, max]; the gradient passes where the input lies inside (bounds included). */
@@ -195,7 +212,8 @@ export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Te
     if (max !== undefined) keep = keep ? keep.logicalAnd(x.le(max)) : x.le(max);
     return g.mul(keep!);
   };
-  return record(out, "ClampBackward", [x], (g) => [inside(g)]);
+  const bounds = [min, max].map((b) => (b instanceof Tensor ? b : null));
+  return record(out, "ClampBackward", [x], (g) => [inside(g)], [x, ...bounds]);
 }
 
 function noGradApply(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {

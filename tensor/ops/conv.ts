@@ -157,7 +157,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       backendOf(gc, op).conv2dBackwardWeight(gc, x, gw.storage, g);
     }
     return [gx, gw];
-  });
+  }, [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null]);
   if (trimH || trimW) y = y.narrow(2, trimH, h).narrow(3, trimW, w);
   if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
   return y;

@@ -30,7 +30,7 @@ function cast(t: Tensor, dtype: DType): Tensor {
   backendOf(t, "to").copy(t, out);
   if (!isFloating(dtype) || !isFloating(t.dtype)) return out;
   const from = t.dtype;
-  return record(out, "ToCopyBackward", [t], (g) => [g.to(from)]);
+  return record(out, "ToCopyBackward", [t], (g) => [g.to(from)], []);
 }
 
 function transfer(t: Tensor, device: string): Tensor {
@@ -43,7 +43,7 @@ function transfer(t: Tensor, device: string): Tensor {
   const host = t.dataSync(); // compacts a view itself (and frees that copy)
   const out = new Tensor(getBackend(device).upload(host), t.shape);
   const from = t.device;
-  return record(out, "ToDeviceBackward", [t], (g) => [g.to(from)]);
+  return record(out, "ToDeviceBackward", [t], (g) => [g.to(from)], []);
 }
 
 /** Moves `t` to `device`, reading back asynchronously when the source needs it (a GPU). */
@@ -59,7 +59,7 @@ export async function toDevice(t: Tensor, device: string): Promise<Tensor> {
 export function clone(t: Tensor): Tensor {
   const out = empty(t.shape, t.dtype, t.device);
   backendOf(t, "clone").copy(t, out);
-  return record(out, "CloneBackward", [t], (g) => [g]);
+  return record(out, "CloneBackward", [t], (g) => [g], []);
 }
 
 /** A tensor of `t`'s shape, dtype and device filled with `value` (no graph). */

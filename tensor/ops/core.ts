@@ -46,26 +46,65 @@ export function checkOperand(op: string, x: unknown, name = "operand"): void {
 /**
  * Records `out` as produced by `name` from `inputs` with the derivative rule
  * `backward`, when grad mode is on and some input requires grad. Returns `out`.
+ *
+ * `saved` lists every tensor the rule reads (PyTorch's saved variables: an
+ * operand, the output, indices); nulls are skipped. Their version counters are
+ * noted now and checked before the rule runs, so a tensor changed in place
+ * between the forward pass and `backward()` raises instead of giving a wrong
+ * gradient. A rule that reads no tensor passes `[]` (then nothing can go
+ * stale: `y = x.add(1); x.add_(1); y.backward()` is legal). Omitted, the
+ * inputs are taken as saved — safe, but it misses a constant operand the rule
+ * reads, so every op should say what it saves.
  */
 export function record(
   out: Tensor,
   name: string,
   inputs: (Tensor | null)[],
   backward: (grad: Tensor) => (Tensor | null)[],
+  saved?: readonly (Tensor | null | undefined)[],
 ): Tensor {
   if (!needsGrad(...inputs)) return out;
   const next = inputs.map((t) => (t ? t._gradNode() : null));
   let rule = backward;
+  const watched = savedTensors(saved ?? inputs);
+  if (watched !== null) {
+    const versions = watched.map((t) => t.storage.version);
+    rule = (g) => {
+      for (let i = 0; i < watched.length; i++) {
+        if (watched[i].storage.version !== versions[i]) throw staleSaved(name, watched[i], versions[i]);
+      }
+      return backward(g);
+    };
+  }
   if (isAnomalyEnabled()) {
     checkFinite(out, `${name.replace(/Backward$/, "")} (forward)`, "output");
+    const checked = rule;
     rule = (g) => {
-      const grads = backward(g);
+      const grads = checked(g);
       grads.forEach((gi, i) => gi && checkFinite(gi, name, `gradient for input ${i}`));
       return grads;
     };
   }
   out._setGradFn(new Node<Tensor>(name, next, inputs.map((t) => t?.shape ?? []), rule));
   return out;
+}
+
+/** The tensors of `list` (nulls dropped), or null when there are none. */
+function savedTensors(list: readonly (Tensor | null | undefined)[]): Tensor[] | null {
+  let out: Tensor[] | null = null;
+  for (const t of list) if (t) (out ??= []).push(t);
+  return out;
+}
+
+/** PyTorch's error for a saved tensor changed in place after the forward pass, naming the node. */
+function staleSaved(name: string, t: Tensor, expected: number): Error {
+  return new Error(
+    `one of the variables needed for gradient computation has been modified by an inplace operation: [${name}, ${t.dtype} shape ${
+      fmtShape(t.shape)
+    }] is at version ${t.storage.version}; expected version ${expected} instead. Hint: it was changed in place ` +
+      `(an x.mul_()-style method, copy_/fill_/zero_, an optimizer step() or Module.to()) between the forward pass ` +
+      `and backward(); clone() it before changing it, or change it after backward().`,
+  );
 }
 
 /** Anomaly mode: throws naming `op` when `t` holds NaN or ±Inf (reads back synchronously; CPU). */

@@ -27,7 +27,13 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = empty(index.shape, x.dtype, x.device);
   backendOf(x, "gather").gather(x, d, index, out.storage);
   const inShape = x.shape;
-  return record(out, "GatherBackward", [x], (g) => [scatterAdd(empty(inShape, g.dtype, g.device), d, index, g)]);
+  return record(
+    out,
+    "GatherBackward",
+    [x],
+    (g) => [scatterAdd(empty(inShape, g.dtype, g.device), d, index, g)],
+    [index],
+  );
 }
 
 /** Slices of `x` along `dim` picked by a 1-D int32 `index` (a gather with a broadcast index). */

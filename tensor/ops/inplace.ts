@@ -1,7 +1,9 @@
 /**
  * In-place updates for optimizers and initialisers. They write into a
  * tensor's storage and are never recorded, so they refuse tensors that take
- * part in a graph while grad mode is on (PyTorch's rule for leaves).
+ * part in a graph while grad mode is on (PyTorch's rule for leaves). Every
+ * write bumps the storage's version counter, which autograd checks before a
+ * derivative rule reads a tensor it saved. Every check runs before the write.
  *
  * @module
  */
@@ -47,6 +49,7 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
     const backend = backendOf(t, op);
     if (ownsStorage(t)) {
       backend.fill(t.storage, src); // fill_/zero_ on a whole tensor: no temporary at all
+      t.storage.version++;
       return;
     }
     // A one-element value read with stride 0 everywhere (not a full-size temporary).
@@ -54,10 +57,12 @@ export function assign(t: Tensor, src: TensorOrScalar, op: string): void {
     backend.fill(one.storage, src);
     backend.copy({ storage: one.storage, shape: t.shape, strides: t.shape.map(() => 0), offset: 0 }, t);
     one.dispose();
+    t.storage.version++;
     return;
   }
   commonDevice(op, t, src);
   backendOf(t, op).copy(broadcastInto(op, src, t), t);
+  t.storage.version++;
 }
 
 /**
@@ -74,6 +79,7 @@ export function addScaled(t: Tensor, other: TensorOrScalar, alpha: number, op: s
     checkWritable(t, op);
     commonDevice(op, t, other);
     backend.axpy(t.storage, broadcastInto(op, other, t), alpha);
+    t.storage.version++;
     return;
   }
   update(t, () => t.add(other, alpha), op);

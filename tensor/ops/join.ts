@@ -40,7 +40,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       start += n;
       return piece;
     });
-  });
+  }, []);
 }
 
 /** Stacks same-shaped tensors along a new `dim`. */

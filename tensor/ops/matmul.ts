@@ -33,7 +33,7 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   return record(out, "MatmulBackward", [a, b], (g) => [
     a.requiresGrad ? sumToShape(productLike(a, g, b.transpose(-1, -2)), a.shape) : null,
     b.requiresGrad ? sumToShape(productLike(b, a.transpose(-1, -2), g), b.shape) : null,
-  ]);
+  ], [b.requiresGrad ? a : null, a.requiresGrad ? b : null]);
 }
 
 /** Whether a 2-D tensor is the transpose of a contiguous one (`weight.t()` in a Linear layer). */

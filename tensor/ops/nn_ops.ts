@@ -317,7 +317,7 @@ function fusedCrossEntropy(
     const gx = empty([n, c], input.dtype, input.device);
     getBackend(input.device).crossEntropyBackward!(args, view(saved), view(gRows), gx.storage);
     return [gx];
-  });
+  }, [x, target, w]);
   if (!out.gradFn) {
     saved.dispose();
     denom?.dispose();

@@ -123,7 +123,7 @@ export function batchNorm(
       bias: gb?.storage ?? null,
     });
     return [gx, gw, gb];
-  });
+  }, [x3, mean, invStd, weight]);
 }
 
 /**

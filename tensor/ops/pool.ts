@@ -137,7 +137,7 @@ export function maxPool2dWithIndices(
     const gx = empty(inShape, gy.dtype, gy.device);
     backendOf(gy, op).maxPool2dBackward(gy.contiguous(), indices, gx.storage, g);
     return [gx];
-  });
+  }, [indices]);
   return [out, indices];
 }
 
@@ -171,7 +171,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
       const gx = empty(inShape, gy.dtype, gy.device);
       backendOf(gy, op).avgPool2dBackward(gy.contiguous(), gx.storage, g);
       return [gx];
-    });
+    }, []);
   });
 }
 

@@ -44,7 +44,7 @@ export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false
   const outDtype = isFloating(x.dtype) ? x.dtype : "int32";
   const src = x.dtype === "bool" ? x.to("int32") : x;
   const out = rawReduce("sum", src, dims, keepdim, outDtype);
-  return record(out, "SumBackward", [src], (g) => [g.reshape(keepdimShape(src, dims)).expand(src.shape)]);
+  return record(out, "SumBackward", [src], (g) => [g.reshape(keepdimShape(src, dims)).expand(src.shape)], []);
 }
 
 /** Mean over `dims` (all when undefined); floating-point inputs only, as in PyTorch. */
@@ -72,7 +72,7 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
     const atZero = where(zeros.eq(1), prodNonzero.reshape(ks), 0);
     const grad = where(isZero, atZero.expand(x.shape), out.reshape(ks).div(nonzero));
     return [g.reshape(ks).mul(grad)];
-  });
+  }, [x, out]);
 }
 
 /** Max (or min) values over `dims`; the gradient is shared evenly among tied maxima. */
@@ -86,7 +86,7 @@ function extreme(op: "max" | "min", x: Tensor, dim?: number | readonly number[],
     const mask = x.eq(out.reshape(ks)).to(g.dtype);
     const count = mask.sum(dims, { keepdim: true });
     return [g.reshape(ks).mul(mask).div(count)];
-  });
+  }, [x, out]);
 }
 
 /** Maximum over `dims` (all when undefined). */
@@ -116,9 +116,10 @@ export function maxMin(op: "max" | "min", x: Tensor, dim: number, keepdim = fals
   }
   const indices = rawReduce(op === "max" ? "argmax" : "argmin", x, [d], true, "int32");
   const values = rawReduce(op, x, [d], true);
+  // The indices are handed to the caller, who may change them in place: saved, so that is caught.
   const recorded = record(values, op === "max" ? "MaxBackward" : "MinBackward", [x], (g) => [
     empty(x.shape, g.dtype, g.device).scatterAdd(d, indices, g),
-  ]);
+  ], [indices]);
   return keepdim ? [recorded, indices] : [recorded.squeeze(d), indices.squeeze(d)];
 }
 

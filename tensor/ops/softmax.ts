@@ -28,7 +28,7 @@ function fused(x: Tensor, dim: number, log: boolean): Tensor {
   return record(out, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [src], (g) => {
     if (log) return [g.sub(out.exp().mul(g.sum(d, { keepdim: true })))];
     return [out.mul(g.sub(g.mul(out).sum(d, { keepdim: true })))];
-  });
+  }, [out]);
 }
 
 /** Softmax along `dim`. */

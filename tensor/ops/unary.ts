@@ -65,6 +65,25 @@ const RULES: Partial<Record<UnaryOp, Rule>> = {
   erf: (x, _o, g) => g.mul(x.mul(x).neg().exp().mul(TWO_OVER_SQRT_PI)),
 };
 
+/** What each rule reads: its input `x`, its output `out`, or nothing (the rest). */
+const SAVES: Partial<Record<UnaryOp, "x" | "out">> = {
+  exp: "out",
+  log: "x",
+  sqrt: "out",
+  rsqrt: "out",
+  abs: "x",
+  relu: "x",
+  sigmoid: "out",
+  tanh: "out",
+  gelu: "x",
+  sin: "x",
+  cos: "x",
+  reciprocal: "out",
+  expm1: "out",
+  log1p: "x",
+  erf: "x",
+};
+
 /** Applies unary `op` elementwise, recording its derivative. */
 export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   const backend = backendOf(x, op);
@@ -74,7 +93,9 @@ export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   backend.unary(op, src, out.storage);
   const rule = RULES[op];
   if (!rule || spec.bool || !needsGrad(src)) return out;
-  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)]);
+  const saves = SAVES[op];
+  const saved = saves === "x" ? [src] : saves === "out" ? [out] : [];
+  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)], saved);
 }
 
 /** `-x`. */

@@ -33,7 +33,7 @@ export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous()) return t;
   const out = empty(t.shape, t.dtype, t.device);
   backendOf(t, "contiguous").copy(t, out);
-  return record(out, "ContiguousBackward", [t], (g) => [g]);
+  return record(out, "ContiguousBackward", [t], (g) => [g], []);
 }
 
 function inferShape(op: string, t: Tensor, shape: readonly number[]): number[] {
@@ -124,6 +124,7 @@ function viewOp(op: string, t: Tensor, shape: readonly number[], copyIfNeeded: b
     op === "view" ? "ViewBackward" : "ReshapeBackward",
     [src],
     (g) => [g.reshape(src === t ? inShape : src.shape)],
+    [],
   );
 }
 
@@ -149,7 +150,7 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
   const out = makeView(t, d.map((i) => t.shape[i]), d.map((i) => t.strides[i]), t.offset);
   const inverse = new Array<number>(d.length);
   d.forEach((src, i) => (inverse[src] = i));
-  return record(out, "PermuteBackward", [t], (g) => [g.permute(inverse)]);
+  return record(out, "PermuteBackward", [t], (g) => [g.permute(inverse)], []);
 }
 
 /** Swaps two dimensions. */
@@ -200,7 +201,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(outShape, t.shape)) return t;
   const out = makeView(t, outShape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)]);
+  return record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)], []);
 }
 
 /** Removes size-1 dims (all, or the given ones; others are left as they are, like PyTorch). */
@@ -216,7 +217,7 @@ export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
   const strides = t.strides.filter((_, i) => !drop.has(i));
   const out = makeView(t, shape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, "SqueezeBackward", [t], (g) => [g.reshape(inShape)]);
+  return record(out, "SqueezeBackward", [t], (g) => [g.reshape(inShape)], []);
 }
 
 /** Inserts a size-1 dim at `dim` (-1 appends). */
@@ -227,7 +228,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
   const out = makeView(t, shape, strides, t.offset);
-  return record(out, "UnsqueezeBackward", [t], (g) => [g.squeeze(d)]);
+  return record(out, "UnsqueezeBackward", [t], (g) => [g.squeeze(d)], []);
 }
 
 /** Flattens dims `startDim..endDim`. */
@@ -254,7 +255,7 @@ export function slice(t: Tensor, dim: number, start?: number, end?: number, step
   strides[d] = t.strides[d] * step;
   const out = makeView(t, shape, strides, t.offset + s * t.strides[d]);
   const inShape = t.shape;
-  return record(out, "SliceBackward", [t], (g) => [sliceBackward(g, inShape, d, s, step)]);
+  return record(out, "SliceBackward", [t], (g) => [sliceBackward(g, inShape, d, s, step)], []);
 }
 
 /** The gradient of a slice: zeros of the input's shape with `g` written into the sliced region. */
@@ -269,7 +270,13 @@ export function sliceBackward(g: Tensor, inShape: Shape, dim: number, start: num
     strides: dstStrides,
     offset: start * strides[dim],
   });
-  return record(out, "SliceBackwardBackward", [g], (gg) => [slice(gg, dim, start, start + g.shape[dim] * step, step)]);
+  return record(
+    out,
+    "SliceBackwardBackward",
+    [g],
+    (gg) => [slice(gg, dim, start, start + g.shape[dim] * step, step)],
+    [],
+  );
 }
 
 /** `length` elements from `start` along `dim`, as a view. */
