@@ -49,21 +49,28 @@ export class Node<T extends GradValue<T>> {
   /** The leaf this node accumulates into (accumulator nodes only). */
   readonly leaf: GradLeaf<T> | null;
   #backward: BackwardFn<T> | null;
+  #check: (() => void) | null;
   #released = false;
 
-  /** Creates a node. Use {@link Node.leafAccumulator} for leaves. */
+  /**
+   * Creates a node. Use {@link Node.leafAccumulator} for leaves. `check`, when given, throws if what the rule saved
+   * is no longer valid (a tensor changed in place since); `runBackward` calls it on every node of the graph before it
+   * runs any rule, so a stale graph fails before a single gradient is written.
+   */
   constructor(
     name: string,
     next: (Node<T> | null)[],
     inputShapes: (readonly number[])[],
     backward: BackwardFn<T> | null,
     leaf: GradLeaf<T> | null = null,
+    check: (() => void) | null = null,
   ) {
     this.name = name;
     this.next = next;
     this.inputShapes = inputShapes;
     this.#backward = backward;
     this.leaf = leaf;
+    this.#check = check;
   }
 
   /** The accumulator node of a leaf tensor. */
@@ -87,9 +94,15 @@ export class Node<T extends GradValue<T>> {
     return this.#backward(grad);
   }
 
+  /** Throws if what the rule saved went stale (see the constructor's `check`); nothing to check once released. */
+  checkSaved(): void {
+    this.#check?.();
+  }
+
   /** Drops the rule and everything it saved. */
   release(): void {
     this.#backward = null;
+    this.#check = null;
     this.#released = true;
   }
 }
@@ -115,6 +128,8 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
   const seen = new Set<Node<T>>([root]);
   while (stack.length > 0) {
     const n = stack.pop()!;
+    // Every saved tensor of the graph is checked before any rule runs or any leaf accumulates.
+    n.checkSaved();
     for (const m of n.next) {
       if (!m) continue;
       deps.set(m, (deps.get(m) ?? 0) + 1);
@@ -171,6 +186,18 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
 }
 
 function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<T>): void {
+  try {
+    accumulateInto(leaf, g, handed);
+  } catch (e) {
+    // The leaf refused the gradient (its setter checks shape, dtype and device): say where and the likely cause.
+    if (!(e instanceof Error)) throw e;
+    const hint = " (was the leaf moved, e.g. by Module.to(), after the forward pass? run the forward pass again)";
+    const Kind = e instanceof TypeError ? TypeError : e instanceof RangeError ? RangeError : Error;
+    throw new Kind(`AccumulateGrad: ${e.message}${hint}`);
+  }
+}
+
+function accumulateInto<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<T>): void {
   if (leaf.grad === null) {
     // The same gradient object may reach two leaves (e.g. through `add`); each leaf
     // must own its grad, since optimizers and clipping may update it in place.

@@ -7,7 +7,18 @@
  * @module
  */
 
-import { type Device, type DType, fmtShapeOf, noGrad, Tensor, toDevice, zeroGrads } from "./deps.ts";
+import {
+  type Device,
+  type DType,
+  fmtShapeOf,
+  getBackend,
+  hasBackend,
+  isFloating,
+  noGrad,
+  Tensor,
+  toDevice,
+  zeroGrads,
+} from "./deps.ts";
 
 /**
  * A tensor that is a module's learnable parameter: a leaf that requires grad
@@ -216,31 +227,34 @@ export class Module {
   }
 
   /**
-   * Moves parameters and buffers to a device, or casts floating-point ones to
-   * a dtype (integer buffers such as `num_batches_tracked` keep theirs). Returns this.
+   * Moves parameters and buffers to a device, or casts floating-point ones to a dtype (integer buffers such as
+   * `num_batches_tracked` keep theirs). Returns this.
+   *
+   * Like PyTorch, every Parameter and buffer keeps its identity: its data is swapped in place (and a gradient's
+   * with it), so an optimizer built before the move updates the moved parameters. Every copy is made before any
+   * tensor changes, so a move that fails leaves the module as it was. An optimizer's state follows at its next
+   * `step()` (see `Optimizer.step`).
+   *
+   * @example
+   * ```ts
+   * import { Linear } from "./linear.ts";
+   * const layer = new Linear(2, 3);
+   * const w = layer.weight;
+   * layer.to("float64");
+   * console.log(layer.weight === w, w.dtype); // true "float64"
+   * ```
    */
   to(target: Device | DType): this {
     const isDType = target === "float32" || target === "float64" || target === "int32" || target === "bool";
-    const convert = (t: Tensor): Tensor =>
-      isDType && t.dtype !== "float32" && t.dtype !== "float64" ? t : noGrad(() => t.to(target));
-    for (const m of this.modules()) {
-      for (const [name, p] of [...m.ownParameters()]) {
-        const moved = convert(p);
-        if (moved === p) continue;
-        const np = new Parameter(moved, p.requiresGrad);
-        np.grad = p.grad ? convert(p.grad) : null;
-        m._setMember(name, np);
-      }
-      for (const [name, b] of [...m.#buffers]) if (b) m.#buffers.set(name, convert(b));
-    }
-    return this;
+    if (!isDType && !hasBackend(target)) getBackend(target); // the registry's error, naming the devices there are
+    const moves = this.#plannedMoves((t) => isDType ? isFloating(t.dtype) && t.dtype !== target : t.device !== target);
+    return this.#swapAll(moves, (t) => noGrad(() => t.detach().to(target)));
   }
 
   /**
-   * Moves parameters, their gradients and buffers to `device`, reading back
-   * asynchronously where the source needs it: `await model.toDevice("cpu")`
-   * brings a WebGPU model home, which the synchronous `to()` cannot (a GPU
-   * read-back is async). Returns this.
+   * Moves parameters, their gradients and buffers to `device`, reading back asynchronously where the source needs
+   * it: `await model.toDevice("cpu")` brings a WebGPU model home, which the synchronous `to()` cannot (a GPU
+   * read-back is async). Parameters and buffers keep their identity, as with `to()`. Returns this.
    *
    * @example
    * ```ts
@@ -250,17 +264,51 @@ export class Module {
    * ```
    */
   async toDevice(device: Device): Promise<this> {
-    for (const m of this.modules()) {
-      for (const [name, p] of [...m.ownParameters()]) {
-        if (p.device === device) continue;
-        const np = new Parameter(await toDevice(p.detach(), device), p.requiresGrad);
-        np.grad = p.grad ? await toDevice(p.grad, device) : null;
-        m._setMember(name, np);
-      }
-      for (const [name, b] of [...m.#buffers]) {
-        if (b && b.device !== device) m.#buffers.set(name, await toDevice(b, device));
-      }
+    getBackend(device);
+    const moves = this.#plannedMoves((t) => t.device !== device);
+    const copies = new Map<Tensor, Tensor>();
+    try {
+      for (const t of moves) copies.set(t, await toDevice(t.detach(), device));
+    } catch (e) {
+      for (const c of copies.values()) c.dispose();
+      throw e;
     }
+    return this.#swapAll(moves, (t) => copies.get(t)!);
+  }
+
+  /** Every parameter, gradient and buffer `needsMove` picks, each once, after checking none was disposed. */
+  #plannedMoves(needsMove: (t: Tensor) => boolean): Tensor[] {
+    const out = new Set<Tensor>();
+    const consider = (t: Tensor | null, name: string) => {
+      if (!t || out.has(t) || !needsMove(t)) return;
+      if (t.isDisposed) {
+        throw new Error(`${this.constructor.name}.to: "${name}" was disposed; a disposed tensor cannot be moved`);
+      }
+      out.add(t);
+    };
+    for (const [name, p] of this.namedParameters()) {
+      consider(p, name);
+      consider(p.grad, `${name}.grad`);
+    }
+    for (const [name, b] of this.namedBuffers()) consider(b, name);
+    return [...out];
+  }
+
+  /** Makes every copy first (freeing them all if one fails), then swaps each tensor's data in place. */
+  #swapAll(moves: Tensor[], copyOf: (t: Tensor) => Tensor): this {
+    const copies: Tensor[] = [];
+    try {
+      for (const t of moves) copies.push(copyOf(t));
+    } catch (e) {
+      for (const c of copies) if (!moves.includes(c)) c.dispose();
+      throw e;
+    }
+    moves.forEach((t, i) => {
+      const c = copies[i];
+      if (c === t) return;
+      t._swapData(c);
+      c.dispose();
+    });
     return this;
   }
 

@@ -5,7 +5,19 @@
  * @module
  */
 
-import { enableGrad, isFloating, isKept, keep, noGrad, ownsStorage, Tensor, zeroGrads } from "@dendrite/tensor";
+import {
+  checkGradFits,
+  enableGrad,
+  getBackend,
+  isFloating,
+  isKept,
+  keep,
+  noGrad,
+  ownsStorage,
+  Tensor,
+  toDevice,
+  zeroGrads,
+} from "@dendrite/tensor";
 
 /** The hyperparameters every optimizer has. */
 export interface BaseOptions {
@@ -197,17 +209,85 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   /**
    * Performs one optimization step. `closure`, when given, is called with
    * grad mode on first and its loss returned (for optimizers that re-evaluate).
+   *
+   * Everything is checked before any parameter or state changes: each
+   * gradient must have its parameter's shape, dtype and device (PyTorch's
+   * errors), and neither may be disposed. State made before `Module.to` moved
+   * the parameters follows them here: a dtype cast or a move off the CPU is
+   * done now; a move that needs a read-back (WebGPU to CPU) is refused with
+   * the way out, `await optimizer.toDevice(device)`.
    */
   step(closure?: Closure): Tensor | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
+    const stale = this.#checkBeforeStep();
+    for (const [state, key, p] of stale) {
+      const old = state[key] as Tensor;
+      state[key] = noGrad(() => isFloating(old.dtype) ? old.to(p.device).to(p.dtype) : old.to(p.device));
+      old.dispose();
+    }
     noGrad(() => {
       for (const group of this.paramGroups) this.updateGroup(group);
     });
+    // Fused kernels write parameters without the in-place methods: bump each updated parameter's version counter
+    // here, once for every optimizer, so a graph that saved a parameter before this step refuses to backward.
+    for (const group of this.paramGroups) for (const p of group.params) if (p.grad) p._markModified();
     // State buffers outlive the step: keep them out of any enclosing `tidy` scope.
     for (const s of this.state.values()) {
       for (const v of Object.values(s)) if (v instanceof Tensor && !isKept(v)) keep(v);
     }
     return loss;
+  }
+
+  /**
+   * Moves every state tensor to `device` (reading back asynchronously where the state lives on a GPU): what to
+   * call after `await model.toDevice("cpu")` when the optimizer already has state. Returns this.
+   */
+  async toDevice(device: string): Promise<this> {
+    getBackend(device);
+    const moved: [ParamState, string, Tensor][] = [];
+    for (const s of this.state.values()) {
+      for (const [k, v] of Object.entries(s)) {
+        if (v instanceof Tensor && v.device !== device) moved.push([s, k, await toDevice(v, device)]);
+      }
+    }
+    for (const [s, k, t] of moved) {
+      (s[k] as Tensor).dispose();
+      s[k] = t;
+    }
+    return this;
+  }
+
+  /**
+   * Checks every gradient and state tensor before a step changes anything; returns the state entries whose
+   * parameter has moved (device or dtype) since they were made, to be moved before the update.
+   */
+  #checkBeforeStep(): [ParamState, string, Tensor][] {
+    const name = this.optimizerName;
+    const stale: [ParamState, string, Tensor][] = [];
+    let index = 0;
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        const where = `${name}.step: parameter ${index++} (shape [${p.shape}])`;
+        if (p.isDisposed) throw new Error(`${where} was disposed`);
+        if (p.grad) checkGradFits(p, p.grad, `${where}`);
+        const s = this.state.get(p);
+        if (!s) continue;
+        for (const [k, v] of Object.entries(s)) {
+          if (!(v instanceof Tensor) || (v.device === p.device && (v.dtype === p.dtype || !isFloating(v.dtype)))) {
+            continue;
+          }
+          if (v.isDisposed) throw new Error(`${where}: its state "${k}" was disposed`);
+          if (v.device !== p.device && !getBackend(v.device).readSync) {
+            throw new Error(
+              `${where}: its state "${k}" is on "${v.device}" but the parameter is now on "${p.device}", and moving ` +
+                `it needs a read-back; call \`await optimizer.toDevice("${p.device}")\` after moving the model`,
+            );
+          }
+          stale.push([s, k, p]);
+        }
+      }
+    }
+    return stale;
   }
 
   /** The state of `p`, created empty on first use. */

@@ -83,6 +83,16 @@ export function versionCounterSuite(device: Device, prefix: string = `version[${
     assert.deepEqual(await vals(z.grad), [1, 1]);
   });
 
+  test("the whole graph is checked before backward writes any gradient, not just the branch that fails", () => {
+    const a = leaf([1, 2]), b = leaf([3, 4]);
+    const c = on([5, 6]);
+    const y = a.mul(2).sum().add(b.mul(c).sum()); // a's branch saves nothing; b's saves c
+    c.add_(1);
+    throwsStale(() => y.backward(), "MulBackward", 1, 0, "[2]");
+    assert.equal(a.grad, null, "the healthy branch's leaf got nothing either");
+    assert.equal(b.grad, null);
+  });
+
   test("a leaf changed in place under noGrad after use", () => {
     const w = leaf([1, 2]);
     const y = w.mul(w).sum(); // MulBackward saves w (both operands)

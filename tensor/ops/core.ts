@@ -67,12 +67,18 @@ export function record(
   const next = inputs.map((t) => (t ? t._gradNode() : null));
   let rule = backward;
   const watched = savedTensors(saved ?? inputs);
+  let check: (() => void) | null = null;
   if (watched !== null) {
     const versions = watched.map((t) => t.storage.version);
-    rule = (g) => {
+    // Checked for the whole graph before backward writes anything (the engine calls `checkSaved`), and again just
+    // before this rule runs (a hook may have changed a tensor in between).
+    check = () => {
       for (let i = 0; i < watched.length; i++) {
         if (watched[i].storage.version !== versions[i]) throw staleSaved(name, watched[i], versions[i]);
       }
+    };
+    rule = (g) => {
+      check!();
       return backward(g);
     };
   }
@@ -85,7 +91,7 @@ export function record(
       return grads;
     };
   }
-  out._setGradFn(new Node<Tensor>(name, next, inputs.map((t) => t?.shape ?? []), rule));
+  out._setGradFn(new Node<Tensor>(name, next, inputs.map((t) => t?.shape ?? []), rule, null, check));
   return out;
 }
 
