@@ -26,6 +26,7 @@ import type {
   Storage,
   TypedArray,
   UnaryOp,
+  ValueCheck,
   View,
 } from "@dendrite/tensor";
 import { GpuStorage, type MemoryInfo, STORAGE_USAGE, type WgslType, wgslType } from "./allocator.ts";
@@ -62,6 +63,8 @@ import {
   convGroups,
 } from "./kernels/conv.ts";
 import { gatherKernel, INDEX_ERROR, scatterReduceKernel } from "./kernels/indexing.ts";
+import { ASSERT_FLAGS, assertValuesKernel } from "./kernels/assert.ts";
+import { DeviceErrors, type ErrorRecord } from "./device_errors.ts";
 import { softmaxKernel } from "./kernels/softmax.ts";
 import {
   adamKernel,
@@ -119,14 +122,22 @@ export class WebGpuBackend implements Backend {
    */
   convDirect = true;
   #dummy: GPUBuffer;
-  #err: GPUBuffer;
-  #errDirty = false;
+  /** The device-side assertions' error record (out-of-range indices, `assertValues`). */
+  readonly deviceErrors: DeviceErrors;
 
   /** Wraps an acquired device (see `acquireDevice`). */
   constructor(readonly info: DeviceInfo) {
     this.runtime = new Runtime(info.device);
     this.#dummy = info.device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: "dendrite scalar placeholder" });
-    this.#err = info.device.createBuffer({ size: 256, usage: STORAGE_USAGE, label: "dendrite index errors" });
+    this.deviceErrors = new DeviceErrors(info.device);
+    // The indexing kernels write their code, the bad index, the dim and its size.
+    for (const [code, op] of Object.entries(INDEX_ERROR_NAME)) {
+      this.deviceErrors.fixed(
+        Number(code),
+        (r) =>
+          new RangeError(`${op}: index ${r.int} is out of range for dimension ${r.words[3]} of size ${r.words[4]}`),
+      );
+    }
   }
 
   // ---- storages -----------------------------------------------------------------------------------
@@ -195,21 +206,15 @@ export class WebGpuBackend implements Backend {
     return s;
   }
 
+  /**
+   * Reads a storage back. A device-side check that failed since the last read (an out-of-range index, a failed
+   * `assertValues`) is thrown here, whichever storage is being read: the way CUDA's device asserts surface.
+   */
   async read(storage: Storage): Promise<TypedArray> {
     const s = this.#in(storage, "read");
-    const checkErr = this.#errDirty;
-    this.#errDirty = false;
     const main = this.runtime.read(s.buffer, s.length * 4);
-    const err = checkErr ? this.runtime.read(this.#err, 32) : null;
-    if (checkErr) this.runtime.clear(this.#err, 32);
-    const [buf, errBuf] = await Promise.all([main, err]);
-    if (errBuf) {
-      const e = new Int32Array(errBuf);
-      if (e[0] !== 0) {
-        const op = INDEX_ERROR_NAME[e[1]] ?? "an indexing kernel";
-        throw new RangeError(`${op}: index ${e[2]} is out of range for dimension ${e[3]} of size ${e[4]}`);
-      }
-    }
+    const [buf, failed] = await Promise.all([main, this.deviceErrors.take(this.runtime)]);
+    if (failed) throw failed;
     switch (s.dtype) {
       case "float32":
         return new Float32Array(buf);
@@ -224,9 +229,29 @@ export class WebGpuBackend implements Backend {
     this.#gpu(storage, "free").release();
   }
 
-  /** Submits recorded work and waits for it (and for any error it raised). */
-  sync(): Promise<void> {
-    return this.runtime.sync();
+  /** Submits recorded work and waits for it, throwing any error it raised (device-side checks included). */
+  async sync(): Promise<void> {
+    const [, failed] = await Promise.all([this.runtime.sync(), this.deviceErrors.take(this.runtime)]);
+    if (failed) throw failed;
+  }
+
+  /**
+   * The contract's device-side assertion: checks every element of `x` (finite, inside `[check.min, check.max]`,
+   * or equal to `check.except`) in a kernel that records the first failure; `error` is thrown at the next read-back
+   * or `sync()`.
+   */
+  assertValues(x: View, check: ValueCheck, key: string, error: (value: number, index: number) => Error): void {
+    const n = numel(x.shape);
+    if (n === 0) return;
+    const t = wgslType(x.storage.dtype, "assertValues");
+    const site = this.deviceErrors.site(key, (r: ErrorRecord) => error(t === "f32" ? r.float : r.int, r.index));
+    const c = this.#contig(x, "assertValues");
+    const flags = (check.min !== undefined ? ASSERT_FLAGS.min : 0) | (check.max !== undefined ? ASSERT_FLAGS.max : 0) |
+      (check.except !== undefined ? ASSERT_FLAGS.except : 0);
+    const w = [n, c.offset, site, flags, scalarBits(check.min ?? 0, t), scalarBits(check.max ?? 0, t)];
+    w.push(scalarBits(check.except ?? 0, t), 0);
+    this.runtime.dispatch(assertValuesKernel(t), [c.s.buffer, this.deviceErrors.buffer], w, groups1d(n, 256));
+    c.done();
   }
 
   /** Bytes in use by live storages and held by the buffer pool. */
@@ -740,9 +765,9 @@ export class WebGpuBackend implements Backend {
     putRank(w, 8, a.strides);
     putRank(w, 8 + MAX_RANK, index.shape, 1);
     putRank(w, 8 + 2 * MAX_RANK, index.strides);
-    const bufs = [o.buffer, this.#in(a, "gather").buffer, this.#in(index, "gather").buffer, this.#err];
+    const bufs = [o.buffer, this.#in(a, "gather").buffer, this.#in(index, "gather").buffer, this.deviceErrors.buffer];
     this.runtime.dispatch(gatherKernel(t, it, index.shape.length, dim), bufs, w, groups1d(n, 256));
-    this.#errDirty = true;
+    this.deviceErrors.arm();
   }
 
   scatterAdd(out: Storage, outShape: readonly number[], dim: number, index: View, src: View): void {
@@ -792,11 +817,11 @@ export class WebGpuBackend implements Backend {
       putRank(w, 8 + 3 * MAX_RANK, rank0 ? [0] : s.strides);
     }
     const srcBuffer = s ? this.#in(s, kernel).buffer : this.#dummy;
-    const bufs = [o.buffer, this.#in(index, kernel).buffer, srcBuffer, this.#err];
+    const bufs = [o.buffer, this.#in(index, kernel).buffer, srcBuffer, this.deviceErrors.buffer];
     const k = scatterReduceKernel(op, t, it, s === null, INDEX_ERROR[kernel], ishape.length, dim);
     this.runtime.dispatch(k, bufs, w, groups1d(n, 256));
     if (s && s !== src) this.free(s.storage);
-    this.#errDirty = true;
+    this.deviceErrors.arm();
   }
 
   // ---- random -------------------------------------------------------------------------------------

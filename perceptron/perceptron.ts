@@ -238,7 +238,9 @@ function toRow(op: string, x: readonly number[] | Tensor, n: number): number[] {
   if (x instanceof Tensor) {
     const ok = (x.ndim === 1 && x.shape[0] === n) || (x.ndim === 2 && x.shape[0] === 1 && x.shape[1] === n);
     if (!ok) throw new RangeError(`${op}: expected an input of shape [${n}], got [${x.shape.join(", ")}]`);
-    return hostData(op, x);
+    const row = hostData(op, x);
+    checkRow(op, "x", row, n); // NaN and ±Inf are refused in a tensor as in an array
+    return row;
   }
   if (!Array.isArray(x)) throw new TypeError(`${op}: expected an array of ${n} numbers or a Tensor`);
   if (x.length !== n) throw new RangeError(`${op}: expected an input of length ${n}, got ${x.length}`);
@@ -252,7 +254,9 @@ function toRows(op: string, X: Inputs, n: number): number[][] {
       throw new RangeError(`${op}: expected X of shape [n, ${n}], got [${X.shape.join(", ")}]`);
     }
     const flat = hostData(op, X);
-    return Array.from({ length: X.shape[0] }, (_, i) => flat.slice(i * n, (i + 1) * n));
+    const rows = Array.from({ length: X.shape[0] }, (_, i) => flat.slice(i * n, (i + 1) * n));
+    rows.forEach((row, i) => checkRow(op, `X[${i}]`, row, n)); // NaN and ±Inf: refused as in arrays
+    return rows;
   }
   if (!Array.isArray(X)) throw new TypeError(`${op}: X must be an array of rows or a Tensor of shape [n, ${n}]`);
   X.forEach((row, i) => {

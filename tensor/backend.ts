@@ -284,6 +284,19 @@ export interface RnnCellBackwardArgs {
   readonly gradPrev: View | null;
 }
 
+/**
+ * What {@link Backend.assertValues} checks every element against: it must be finite (NaN and ±Inf always fail) and
+ * inside `[min, max]` where those are given — or equal `except` (an `ignoreIndex`), which always passes.
+ */
+export interface ValueCheck {
+  /** The smallest allowed value (inclusive). */
+  readonly min?: number;
+  /** The largest allowed value (inclusive). */
+  readonly max?: number;
+  /** A value allowed wherever it is. */
+  readonly except?: number;
+}
+
 /** Output storages of {@link Backend.batchNormBackward}: contiguous, of the input's dtype; null to skip. */
 export interface BatchNormGrads {
   /** Gradient for x, `[n, c, s]`. */
@@ -416,6 +429,15 @@ export interface Backend {
    * - RNN: `dh·(1 - h²)` (tanh) or `dh·[h > 0]` (ReLU).
    */
   rnnCellBackward?(args: RnnCellBackwardArgs): void;
+
+  /**
+   * Optional device-side assertion, for devices that cannot read synchronously (a device that can is checked by
+   * the ops layer directly): checks every element of `x` against `check` in a kernel that records the first failure
+   * on the device, and throws `error(value, flatIndex)` at the backend's next read-back or synchronisation, whichever
+   * tensor that is for — the way CUDA's device asserts surface. `key` identifies the check and its message (equal
+   * keys, equal errors), so a backend can register each distinct check once.
+   */
+  assertValues?(x: View, check: ValueCheck, key: string, error: (value: number, index: number) => Error): void;
 
   /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;

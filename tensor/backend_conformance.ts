@@ -851,6 +851,52 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
     });
   }
 
+  if (backend.assertValues) {
+    test("assertValues (optional): the first failing element is raised at the next read, once", async (rng) => {
+      const probe = backend.upload(allocArray("float32", 1));
+      const failure = async (): Promise<Error | null> => {
+        try {
+          await backend.read(probe);
+          return null;
+        } catch (e) {
+          return e as Error;
+        }
+      };
+      const check = (v: View, c: Parameters<NonNullable<Backend["assertValues"]>>[1], key: string) =>
+        backend.assertValues!(v, c, `conformance:${key}`, (value, i) => new RangeError(`${key}: ${value} at ${i}`));
+      for (const dtype of [...floats, "int32"] as DType[]) {
+        for (const layout of layouts) {
+          const isInt = dtype === "int32";
+          const inside = makeView(backend, rng, [3, 5], dtype, layout, (r) => isInt ? r.int(0, 10) : r.uniform(0, 1));
+          check(inside.view, { min: 0, max: isInt ? 9 : 1 }, "inside");
+          const e0 = await failure();
+          if (e0) throw new Error(`assertValues ${dtype} ${layout}: values inside the range failed: ${e0.message}`);
+          // One element out of range (or not finite), at a known logical index.
+          const bad = makeView(backend, rng, [4, 3], dtype, layout, (r) => isInt ? r.int(0, 5) : r.uniform(0, 1));
+          const at = rng.int(0, 12);
+          const host = await readView(backend, bad.view);
+          host[at] = isInt ? 7 : Number.NaN;
+          const fresh = backend.upload(Object.assign(allocArray(dtype, 12), host));
+          check({ storage: fresh, shape: [4, 3], strides: [3, 1], offset: 0 }, { min: 0, max: 5 }, `bad-${dtype}`);
+          const e1 = await failure();
+          const want = `bad-${dtype}: ${isInt ? 7 : "NaN"} at ${at}`;
+          if (!e1 || !(e1 instanceof RangeError) || e1.message !== want) {
+            throw new Error(`assertValues ${dtype}: expected RangeError "${want}", got ${e1 ? e1.message : "none"}`);
+          }
+          const e2 = await failure();
+          if (e2) throw new Error(`assertValues ${dtype}: the failure was raised twice: ${e2.message}`);
+          // The excepted value passes wherever it is.
+          const ignored = backend.upload(Object.assign(allocArray(dtype, 3), [1, -100, 2]));
+          check({ storage: ignored, shape: [3], strides: [1], offset: 0 }, { min: 0, max: 5, except: -100 }, "ex");
+          const e3 = await failure();
+          if (e3) throw new Error(`assertValues ${dtype}: the excepted value failed: ${e3.message}`);
+          for (const st of [inside.view.storage, bad.view.storage, fresh, ignored]) backend.free(st);
+        }
+      }
+      backend.free(probe);
+    });
+  }
+
   convPoolTests(backend, test, floats);
   fusedTests(backend, test, floats, fTol);
   rnnCellTests(backend, test, floats, fTol);

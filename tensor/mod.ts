@@ -74,6 +74,7 @@ export {
   type SgdUpdateOptions,
   type Storage,
   type UnaryOp,
+  type ValueCheck,
   type View,
 } from "./backend.ts";
 export { cpuBackend } from "./cpu/backend.ts";

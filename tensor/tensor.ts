@@ -500,8 +500,9 @@ export class Tensor implements View {
   add(other: TensorOrScalar, alpha = 1): Tensor {
     return binary.add(this, scaled(other, alpha));
   }
-  /** `this - alpha * other`, broadcasting. */
+  /** `this - alpha * other`, broadcasting (bool tensors are refused, as in PyTorch: see `logicalXor`, `logicalNot`). */
   sub(other: TensorOrScalar, alpha = 1): Tensor {
+    binary.checkNoBoolSub(this, other);
     return binary.sub(this, scaled(other, alpha));
   }
   /** Elementwise product, broadcasting. */
@@ -563,6 +564,10 @@ export class Tensor implements View {
   /** Logical or of two tensors (non-zero is true). */
   logicalOr(other: TensorOrScalar): Tensor {
     return binary.compare("logicalOr", this, other);
+  }
+  /** Logical exclusive or of two tensors (non-zero is true), as bool. */
+  logicalXor(other: TensorOrScalar): Tensor {
+    return binary.logicalXor(this, other);
   }
   /** Logical not (non-zero is true). */
   logicalNot(): Tensor {
@@ -848,6 +853,7 @@ export class Tensor implements View {
   }
   /** `this -= alpha * other`, in place. */
   sub_(other: TensorOrScalar, alpha = 1): this {
+    binary.checkNoBoolSub(this, other);
     inplace.addScaled(this, other, -alpha, "sub_");
     return this;
   }

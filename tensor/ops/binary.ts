@@ -103,10 +103,31 @@ function tieSplit(
   return [na ? g.mul(wa) : null, nb ? g.mul(wa.neg().add(1)) : null];
 }
 
+/**
+ * PyTorch's refusal of `-` with a bool tensor (its result would be a silent int32): two bools are a logical xor,
+ * `1 - mask` an inverted mask.
+ */
+export function checkNoBoolSub(a: TensorOrScalar, b: TensorOrScalar): void {
+  const ba = a instanceof Tensor && a.dtype === "bool", bb = b instanceof Tensor && b.dtype === "bool";
+  if (ba && bb) {
+    throw new TypeError(
+      "sub: subtraction, the `-` operator, with two bool tensors is not supported; use a.logicalXor(b) " +
+        "(PyTorch's `^` or logical_xor()) instead",
+    );
+  }
+  if (ba || bb) {
+    throw new TypeError(
+      "sub: subtraction, the `-` operator, with a bool tensor is not supported; if you are trying to invert a " +
+        "mask, use logicalNot() (PyTorch's `~`) instead, or convert with .int() or .float() first",
+    );
+  }
+}
+
 /** Applies binary `op` with broadcasting and promotion, recording its derivative. */
 export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   checkOperand(op, a, "first operand");
   checkOperand(op, b, "second operand");
+  if (op === "sub") checkNoBoolSub(a, b);
   if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
     throw new TypeError(`${op}: at least one operand must be a Tensor, got two numbers`);
   }
@@ -165,6 +186,13 @@ export function compare(
   b: TensorOrScalar,
 ): Tensor {
   return applyBinary(op, a, b);
+}
+
+/** Logical exclusive or (non-zero is true), as bool: PyTorch's `logical_xor`. */
+export function logicalXor(a: Tensor, b: TensorOrScalar): Tensor {
+  checkOperand("logicalXor", b, "second operand");
+  const other = typeof b === "number" ? (b !== 0 ? 1 : 0) : compare("ne", b, 0);
+  return compare("ne", compare("ne", a, 0), other);
 }
 
 /** `cond ? a : b` with broadcasting over all three. */

@@ -133,3 +133,15 @@ Deno.test("clamp: both bounds, one bound, tensor bounds, min > max", () => {
     /clamp: bounds would broadcast the input of shape \[4\] to \[2, 4\]/,
   );
 });
+
+Deno.test("logicalXor: the truth table on bools, non-zero is true for numbers, broadcasting; bool - bool points to it", () => {
+  const a = tensor([true, true, false, false]), b = tensor([true, false, true, false]);
+  const x = a.logicalXor(b);
+  assert.equal(x.dtype, "bool");
+  assert.deepEqual(Array.from(x.dataSync()), [0, 1, 1, 0]);
+  assert.deepEqual(Array.from(tensor([0, 2.5, -1]).logicalXor(tensor([3, 0, -2])).dataSync()), [1, 1, 0]);
+  assert.deepEqual(Array.from(tensor([[0], [4]]).logicalXor(1).dataSync()), [1, 0]);
+  assert.throws(() => a.sub(b), /use a\.logicalXor\(b\)/);
+  // Masks convert to numbers first, as in PyTorch.
+  assert.deepEqual(Array.from(a.int().sub(b.int()).dataSync()), [0, 1, -1, 0]);
+});

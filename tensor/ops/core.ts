@@ -6,7 +6,7 @@
  */
 
 import { isAnomalyEnabled, Node } from "@dendrite/autograd";
-import { type Backend, getBackend } from "../backend.ts";
+import { type Backend, getBackend, type ValueCheck } from "../backend.ts";
 import type { DType } from "../dtype.ts";
 import { fmtShape, numel, type Shape, shapesEqual } from "../shape.ts";
 import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
@@ -113,14 +113,40 @@ function staleSaved(name: string, t: Tensor, expected: number): Error {
   );
 }
 
-/** Anomaly mode: throws naming `op` when `t` holds NaN or ±Inf (reads back synchronously; CPU). */
+/** Anomaly mode: throws naming `op` when `t` holds NaN or ±Inf (at once on the CPU; at the next read-back on WebGPU). */
 function checkFinite(t: Tensor, op: string, what: string): void {
-  if (!getBackend(t.device).readSync) return;
+  assertValues(
+    t,
+    {},
+    `anomaly:${op}:${what}:${fmtShape(t.shape)}`,
+    (v, i) => new Error(`anomaly: ${op} produced ${v} in its ${what} (element ${i} of shape ${fmtShape(t.shape)})`),
+  );
+}
+
+/**
+ * Checks every element of `t`: finite, inside `[check.min, check.max]` where given, or equal to `check.except`; the
+ * first that is not throws `error(value, flatIndex)`. On a device that reads synchronously (the CPU) that happens
+ * now; on one that cannot, the backend's device-side assertion records the failure and throws at its next read-back
+ * or synchronisation (`Backend.assertValues`; WebGPU); a device with neither is not checked. `key` names the check
+ * and its message (equal keys, equal errors).
+ */
+export function assertValues(
+  t: Tensor,
+  check: ValueCheck,
+  key: string,
+  error: (value: number, index: number) => Error,
+): void {
+  const backend = getBackend(t.device);
+  if (!backend.readSync) {
+    backend.assertValues?.(t, check, key, error);
+    return;
+  }
+  const { min, max, except } = check;
   const data = t.dataSync();
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new Error(`anomaly: ${op} produced ${data[i]} in its ${what} (element ${i} of shape ${fmtShape(t.shape)})`);
-    }
+    const v = data[i];
+    if (v === except) continue;
+    if (!Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) throw error(v, i);
   }
 }
 

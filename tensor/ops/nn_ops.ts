@@ -13,7 +13,7 @@ import type { Tensor } from "../tensor.ts";
 import type { Generator } from "../random.ts";
 import { maximum, where } from "./binary.ts";
 import { rand } from "./creation.ts";
-import { commonDevice, empty, record } from "./core.ts";
+import { assertValues, commonDevice, empty, record } from "./core.ts";
 import { logSoftmax } from "./softmax.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
@@ -92,19 +92,18 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return where(x.gt(0), x, x.mul(negativeSlope));
 }
 
-/** Throws naming the first value of int32 `t` outside `[0, n)` (other than `ignore`), where values can be read synchronously. */
+/**
+ * Throws naming the first value of int32 `t` outside `[0, n)` (other than `ignore`): at once where values can be
+ * read synchronously, at the next read-back on a device with device-side assertions (WebGPU).
+ */
 function checkRange(op: string, t: Tensor, n: number, ignore: number | null, what: string, of: string): void {
-  if (!getBackend(t.device).readSync) return;
-  const v = t.dataSync();
-  for (let i = 0; i < v.length; i++) {
-    if (v[i] !== ignore && (v[i] < 0 || v[i] >= n)) {
-      throw new RangeError(
-        `${op}: ${what} ${v[i]} is out of bounds for ${n} ${of}${
-          ignore === null ? "" : ` (and is not ignoreIndex ${ignore})`
-        }`,
-      );
-    }
-  }
+  const tail = ignore === null ? "" : ` (and is not ignoreIndex ${ignore})`;
+  assertValues(
+    t,
+    { min: 0, max: n - 1, except: ignore ?? undefined },
+    `${op}:${what}:${n}:${ignore}`,
+    (v) => new RangeError(`${op}: ${what} ${v} is out of bounds for ${n} ${of}${tail}`),
+  );
 }
 
 /** Mean squared error `(input - target)²`, reduced. */
@@ -335,11 +334,22 @@ export interface BceOptions {
 
 /**
  * Binary cross-entropy of probabilities: `-w·(t·log x + (1-t)·log(1-x))`,
- * with each log clamped at -100 like PyTorch.
+ * with each log clamped at -100 like PyTorch. Inputs outside [0, 1] (or NaN)
+ * are refused, as PyTorch does: at once on the CPU, at the next read-back on
+ * WebGPU.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
   const op = "binaryCrossEntropy";
   sameShape(op, input, target);
+  commonDevice(op, input, target, options.weight);
+  // PyTorch refuses probabilities outside [0, 1] (and NaN) rather than return NaN; on WebGPU at the next read-back.
+  assertValues(
+    input,
+    { min: 0, max: 1 },
+    `${op}:input`,
+    (v, i) =>
+      new RangeError(`${op}: all elements of input should be between 0 and 1, got ${v} (element ${i} of the input)`),
+  );
   const t = asFloat(target, input);
   const logX = input.log().clamp(-100);
   const log1mX = input.neg().add(1).log().clamp(-100);

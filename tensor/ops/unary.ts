@@ -87,6 +87,12 @@ const SAVES: Partial<Record<UnaryOp, "x" | "out">> = {
 /** Applies unary `op` elementwise, recording its derivative. */
 export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   const backend = backendOf(x, op);
+  if (op === "neg" && x.dtype === "bool") {
+    throw new TypeError(
+      "neg: negation, the `-` operator, on a bool tensor is not supported; if you are trying to invert a mask, " +
+        "use logicalNot() (PyTorch's `~`) instead",
+    );
+  }
   const spec = UNARY_TABLE[op];
   const src = FLOAT_ONLY.has(op) && !isFloating(x.dtype) ? x.to("float32") : x;
   const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device);
