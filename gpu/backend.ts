@@ -24,6 +24,7 @@ import type {
   ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
+  StorageLimit,
   TypedArray,
   UnaryOp,
   ValueCheck,
@@ -193,6 +194,12 @@ export class WebGpuBackend implements Backend {
     wgslType(dtype, "webgpu alloc");
     const { buffer, fresh } = this.runtime.pool.acquire(length * 4, `${dtype}[${length}]`);
     return new GpuStorage(dtype, length, buffer, this.runtime.pool, !fresh);
+  }
+
+  /** Every dtype is 4-byte words here; one storage is one GPUBuffer, at most the device's `maxBufferSize`. */
+  storageLimit(_dtype: DType): StorageLimit {
+    const max = this.info.device.limits.maxBufferSize;
+    return { elements: Math.floor(max / 4), bytesPerElement: 4, limit: `the device's maxBufferSize of ${max} bytes` };
   }
 
   upload(data: TypedArray): Storage {

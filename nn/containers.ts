@@ -139,9 +139,11 @@ export class ModuleList extends Module {
     return this;
   }
 
-  /** Adds modules at the end. Returns this. */
+  /** Adds modules at the end, all or none (every one is checked first). Returns this. */
   extend(modules: Iterable<Module>): this {
-    for (const m of modules) this.append(m);
+    const list = [...modules];
+    list.forEach((m, i) => checkModule(`ModuleList.extend (module ${i})`, m));
+    this.#list.push(...list);
     return this;
   }
 

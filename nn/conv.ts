@@ -4,7 +4,7 @@
  * @module
  */
 
-import { conv2d, type Conv2dPadding, fmtShapeOf, pair, type Size2, type Tensor } from "./deps.ts";
+import { checkSize, conv2d, type Conv2dPadding, fmtShapeOf, pair, type Size2, type Tensor } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions, resetLinearLike } from "./linear.ts";
 
@@ -60,6 +60,8 @@ export class Conv2d extends Module {
   ) {
     super();
     const name = `Conv2d(${inChannels}, ${outChannels})`;
+    checkSize(name, "inChannels", inChannels);
+    checkSize(name, "outChannels", outChannels);
     this.kernelSize = pair(name, "kernelSize", kernelSize, 1);
     this.stride = pair(name, "stride", options.stride ?? 1, 1);
     const p = options.padding ?? 0;

@@ -60,3 +60,17 @@ import { fmtShape, type Tensor } from "@dendrite/tensor";
 export function fmtShapeOf(t: Tensor | readonly number[]): string {
   return fmtShape(Array.isArray(t) ? t : (t as Tensor).shape);
 }
+
+/**
+ * Throws unless `value` is a size a layer can be built with (a non-negative integer), naming the layer as the user
+ * wrote it (`Linear(-1, 3): inFeatures must be a non-negative integer, got -1`) rather than the tensor that would
+ * fail to be made from it.
+ */
+export function checkSize(layer: string, what: string, value: unknown): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`${layer}: ${what} must be a non-negative integer, got ${typeof value}`);
+  }
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${layer}: ${what} must be a non-negative integer, got ${value}`);
+  }
+}

@@ -78,7 +78,9 @@ function fan(t: Tensor, mode: FanMode): number {
   throw new RangeError(`init: mode must be "fan_in" or "fan_out", got "${mode}"`);
 }
 
+/** Checks `t` before an initialiser draws any random number (a failed call must not advance the generator). */
 function checkFloat(op: string, t: Tensor): void {
+  t.checkAlive(op);
   if (t.dtype !== "float32" && t.dtype !== "float64") {
     throw new TypeError(`${op}: expected a floating-point tensor, got dtype ${t.dtype}`);
   }
@@ -93,6 +95,9 @@ export interface InitOptions {
 /** Fills `t` with samples of U(a, b) in place. Returns `t`. */
 export function uniform_(t: Tensor, a = 0, b = 1, options: InitOptions = {}): Tensor {
   checkFloat("uniform_", t);
+  if (!(Number.isFinite(a) && Number.isFinite(b) && a <= b)) {
+    throw new RangeError(`uniform_: expects finite bounds a <= b, got a=${a}, b=${b}`);
+  }
   return noGrad(() =>
     t.copy_(rand(t.shape, { dtype: t.dtype, device: t.device, generator: options.generator }).mul(b - a).add(a))
   );
@@ -101,6 +106,9 @@ export function uniform_(t: Tensor, a = 0, b = 1, options: InitOptions = {}): Te
 /** Fills `t` with samples of N(mean, std²) in place. Returns `t`. */
 export function normal_(t: Tensor, mean = 0, std = 1, options: InitOptions = {}): Tensor {
   checkFloat("normal_", t);
+  if (!(Number.isFinite(mean) && Number.isFinite(std) && std >= 0)) {
+    throw new RangeError(`normal_: expects a finite mean and std >= 0, got mean=${mean}, std=${std}`);
+  }
   return noGrad(() =>
     t.copy_(randn(t.shape, { dtype: t.dtype, device: t.device, generator: options.generator }).mul(std).add(mean))
   );

@@ -4,7 +4,18 @@
  * @module
  */
 
-import { type Device, type DType, embedding, fmtShapeOf, noGrad, ones, Tensor, where, zeros } from "./deps.ts";
+import {
+  checkSize,
+  type Device,
+  type DType,
+  embedding,
+  fmtShapeOf,
+  noGrad,
+  ones,
+  Tensor,
+  where,
+  zeros,
+} from "./deps.ts";
 import { Module, Parameter } from "./module.ts";
 import * as init from "./init.ts";
 import { linear } from "./functional.ts";
@@ -58,6 +69,8 @@ export class Linear extends Module {
   /** A linear layer with PyTorch's default initialisation. */
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
+    checkSize(`Linear(${inFeatures}, ${outFeatures})`, "inFeatures", inFeatures);
+    checkSize(`Linear(${inFeatures}, ${outFeatures})`, "outFeatures", outFeatures);
     this.weight = emptyParameter([outFeatures, inFeatures], options);
     this.bias = options.bias ?? true ? emptyParameter([outFeatures], options) : null;
     this.resetParameters();
@@ -180,6 +193,8 @@ export class Embedding extends Module {
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
     const name = `Embedding(${numEmbeddings}, ${embeddingDim})`;
+    checkSize(name, "numEmbeddings", numEmbeddings);
+    checkSize(name, "embeddingDim", embeddingDim);
     const p = options.paddingIdx ?? null;
     if (p !== null && (p >= numEmbeddings || p < -numEmbeddings)) {
       throw new RangeError(`${name}: paddingIdx ${p} is out of range`);

@@ -357,8 +357,12 @@ export class Module {
   /**
    * Copies a state dict's tensors into this module's parameters and buffers.
    * Every problem is found before anything changes: missing and unexpected
-   * keys (errors when `strict`) and shape mismatches (always errors) are
-   * listed by name in one error. Returns the keys that did not match.
+   * keys (errors when `strict`), and, always, values that are not tensors,
+   * shape mismatches, disposed tensors (in the state dict or the module), a
+   * floating tensor for an integer or bool buffer (it would be truncated),
+   * and a source that cannot be moved to the module's device without an
+   * asynchronous read-back — all listed by key in one error. Returns the keys
+   * that did not match.
    */
   loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
@@ -374,9 +378,22 @@ export class Module {
       const src = stateDict[key];
       if (!(src instanceof Tensor)) {
         mismatches.push(`value for "${key}" is not a Tensor`);
+      } else if (src.isDisposed) {
+        mismatches.push(`"${key}" in the state dict was disposed`);
+      } else if (t.isDisposed) {
+        mismatches.push(`"${key}" of the module was disposed`);
       } else if (src.ndim !== t.ndim || src.shape.some((s, i) => s !== t.shape[i])) {
         mismatches.push(
           `size mismatch for "${key}": the state dict has shape ${fmtShapeOf(src)}, the module has ${fmtShapeOf(t)}`,
+        );
+      } else if (isFloating(src.dtype) && !isFloating(t.dtype)) {
+        mismatches.push(
+          `dtype mismatch for "${key}": the state dict has ${src.dtype}, the module has ${t.dtype} (values would be truncated)`,
+        );
+      } else if (src.device !== t.device && !getBackend(src.device).readSync) {
+        mismatches.push(
+          `"${key}" is on "${src.device}" but the module is on "${t.device}": moving it needs a read-back; ` +
+            `await toDevice(tensor, "${t.device}") first, or load into the module on "${src.device}"`,
         );
       }
     }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { batchNorm, fmtShapeOf, layerNorm, noGrad, ones, type Tensor, zeros } from "./deps.ts";
+import { batchNorm, checkSize, fmtShapeOf, layerNorm, noGrad, ones, type Tensor, zeros } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions } from "./linear.ts";
 import * as init from "./init.ts";
@@ -41,6 +41,7 @@ export abstract class BatchNormBase extends Module {
   /** A batch-norm layer over `numFeatures` channels. */
   constructor(readonly numFeatures: number, options: BatchNormLayerOptions = {}) {
     super();
+    checkSize(`${new.target.name}(${numFeatures})`, "numFeatures", numFeatures);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     this.affine = options.affine ?? true;
@@ -93,26 +94,31 @@ export abstract class BatchNormBase extends Module {
   /** The input ranks this layer accepts and how to print them. */
   protected abstract checkInput(x: Tensor): void;
 
-  /** Normalizes `x` per channel (dim 1). */
+  /**
+   * Normalizes `x` per channel (dim 1). Nothing changes until the input has passed every check: the running
+   * statistics are updated by `batchNorm` after its own checks, and `num_batches_tracked` only once it returned.
+   */
   override forward(x: Tensor): Tensor {
     this.checkInput(x);
     let factor: number | Tensor = this.momentum ?? 0;
-    if (this.training && this.trackRunningStats) {
-      const nbt = this.numBatchesTracked!;
-      noGrad(() => nbt.add_(1));
-      // momentum null: a cumulative moving average, 1/n for the n-th batch, computed on the device
-      // (no read-back, so it works on WebGPU too).
-      if (this.momentum === null) factor = noGrad(() => nbt.to(this.runningMean?.dtype ?? "float32").reciprocal());
+    const counting = this.training && this.trackRunningStats;
+    const nbt = this.numBatchesTracked;
+    if (counting && this.momentum === null) {
+      // momentum null: a cumulative moving average, 1/n for the n-th batch (n counting this one), computed on the
+      // device (no read-back, so it works on WebGPU too).
+      factor = noGrad(() => nbt!.add(1).to(this.runningMean?.dtype ?? "float32").reciprocal());
     }
     const useBatch = this.training || (!this.runningMean && !this.runningVar);
     const track = !this.training || this.trackRunningStats;
-    return batchNorm(x, track ? this.runningMean : null, track ? this.runningVar : null, {
+    const y = batchNorm(x, track ? this.runningMean : null, track ? this.runningVar : null, {
       weight: this.weight,
       bias: this.bias,
       training: useBatch,
       momentum: factor,
       eps: this.eps,
     });
+    if (counting) noGrad(() => nbt!.add_(1));
+    return y;
   }
 
   override extraRepr(): string {
@@ -200,6 +206,7 @@ export class LayerNorm extends Module {
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
     this.normalizedShape = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape.forEach((s) => checkSize(`LayerNorm(${normalizedShape})`, "normalizedShape", s));
     this.eps = options.eps ?? 1e-5;
     const affine = options.elementwiseAffine ?? true;
     this.weight = affine ? init.ones_(emptyParameter(this.normalizedShape, options)) as Parameter : null;

@@ -99,9 +99,17 @@ export abstract class LRScheduler {
 
   /** Advances one epoch (or batch) and sets every group's `lr`. Call it after `optimizer.step()`. */
   step(): void {
+    // getLr reads the advanced counters; should it refuse (OneCycleLR past its total), they are put back.
     this.stepCount++;
     this.lastEpoch++;
-    const lrs = this.getLr();
+    let lrs: number[];
+    try {
+      lrs = this.getLr();
+    } catch (e) {
+      this.stepCount--;
+      this.lastEpoch--;
+      throw e;
+    }
     this.groups.forEach((g, i) => g.lr = lrs[i]);
     this.#lastLr = this.groups.map((g) => g.lr);
   }
@@ -136,6 +144,20 @@ export abstract class LRScheduler {
         `${name}.loadStateDict: the state dict has ${
           Array.isArray(baseLrs) ? baseLrs.length : "no"
         } base_lrs but the optimizer has ${this.groups.length} parameter group(s)`,
+      );
+    }
+    // Every value is checked before any is taken.
+    const lastLr = stateDict._last_lr as number[];
+    const numbers = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "number");
+    if (!numbers(baseLrs) || !numbers(lastLr) || lastLr.length !== baseLrs.length) {
+      throw new TypeError(
+        `${name}.loadStateDict: base_lrs and _last_lr must be arrays of ${baseLrs.length} numbers (one per group)`,
+      );
+    }
+    const epoch = stateDict.last_epoch, count = stateDict._step_count;
+    if (!Number.isInteger(epoch) || (epoch as number) < -1 || !Number.isInteger(count) || (count as number) < 0) {
+      throw new TypeError(
+        `${name}.loadStateDict: last_epoch must be an integer >= -1 and _step_count one >= 0, got ${epoch} and ${count}`,
       );
     }
     this.lastEpoch = stateDict.last_epoch as number;

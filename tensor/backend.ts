@@ -297,6 +297,16 @@ export interface ValueCheck {
   readonly except?: number;
 }
 
+/** The largest storage a device can allocate (see {@link Backend.storageLimit}). */
+export interface StorageLimit {
+  /** The most elements one storage can hold. */
+  readonly elements: number;
+  /** Bytes one element takes on this device. */
+  readonly bytesPerElement: number;
+  /** What sets the limit, for error messages (e.g. `the device's maxBufferSize of 2147483648 bytes`). */
+  readonly limit: string;
+}
+
 /** Output storages of {@link Backend.batchNormBackward}: contiguous, of the input's dtype; null to skip. */
 export interface BatchNormGrads {
   /** Gradient for x, `[n, c, s]`. */
@@ -320,6 +330,11 @@ export interface Backend {
 
   /** Allocates zeroed storage. */
   alloc(dtype: DType, length: number): Storage;
+  /**
+   * Optional: the largest storage of `dtype` this device can allocate. The ops layer refuses a bigger tensor before
+   * trying, naming the op, the shape and the bytes asked for (rather than the engine's "allocation failed").
+   */
+  storageLimit?(dtype: DType): StorageLimit;
   /** Copies host data into new storage. */
   upload(data: TypedArray): Storage;
   /** Reads a storage back to the host. */

@@ -73,6 +73,7 @@ export {
   setDefaultDevice,
   type SgdUpdateOptions,
   type Storage,
+  type StorageLimit,
   type UnaryOp,
   type ValueCheck,
   type View,

@@ -22,6 +22,7 @@ import type {
   ScatterReduceOp,
   SgdUpdateOptions,
   Storage,
+  StorageLimit,
   UnaryOp,
   View,
 } from "../backend.ts";
@@ -97,6 +98,27 @@ function runLoop(expr: string, operands: Operand[], shape: Shape, out: TypedArra
   );
 }
 
+const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/**
+ * The largest host allocation worth trying: V8's cap on one ArrayBuffer (32 GiB), and where Deno may read it
+ * (`--allow-sys`; never prompted for), the memory the machine has available now — beyond it the allocation would fail
+ * or the process be killed.
+ */
+function hostMemoryLimit(): { bytes: number; limit: string } {
+  const v8Max = 32 * 2 ** 30;
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
+      const info = Deno.systemMemoryInfo();
+      const free = info.available > 0 ? info.available : info.total;
+      if (free > 0 && free < v8Max) return { bytes: free, limit: `the ${free} bytes of memory available now` };
+    }
+  } catch {
+    // Not in Deno, or no permission API: V8's cap alone.
+  }
+  return { bytes: v8Max, limit: `the largest ArrayBuffer V8 allows, ${v8Max} bytes` };
+}
+
 /** The CPU implementation of the Backend contract. */
 export class CpuBackend implements Backend {
   /** The device name. */
@@ -104,6 +126,13 @@ export class CpuBackend implements Backend {
 
   alloc(dtype: DType, length: number): Storage {
     return newStorage(dtype, length);
+  }
+
+  /** One ArrayBuffer's most (V8 caps it at 32 GiB), and no more than the memory available now where Deno may read it. */
+  storageLimit(dtype: DType): StorageLimit {
+    const size = BYTES_PER_ELEMENT[dtype];
+    const { bytes, limit } = hostMemoryLimit();
+    return { elements: Math.floor(bytes / size), bytesPerElement: size, limit };
   }
 
   upload(data: TypedArray): Storage {

@@ -138,7 +138,7 @@ export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar):
   if (op === "pow" && !isFloating(dtype) && typeof b === "number" && b < 0) dtype = "float32";
   if (dtype === "bool" && !spec.bool) dtype = "int32";
   const shape = broadcastShapes(op, shapeOf(a), shapeOf(b));
-  const out = empty(shape, spec.bool ? "bool" : dtype, device);
+  const out = empty(shape, spec.bool ? "bool" : dtype, device, op);
   const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
   getBackend(device).binary(op, prepare(ca, shape), prepare(cb, shape), out.storage, shape);
   const rule = RULES[op];
@@ -203,7 +203,7 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   const device = commonDevice("where", cond, a, b);
   const dtype = resultType(a, b);
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, shapeOf(a)), shapeOf(b));
-  const out = empty(shape, dtype, device);
+  const out = empty(shape, dtype, device, "where");
   const c: View = {
     storage: cond.storage,
     shape,

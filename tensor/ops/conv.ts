@@ -143,7 +143,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     outW,
   };
   const backend = backendOf(x, op);
-  const out = empty([n, cOut, outH, outW], x.dtype, x.device);
+  const out = empty([n, cOut, outH, outW], x.dtype, x.device, op);
   backend.conv2d(x, weight, out.storage, g);
   let y = record(out, "Conv2dBackward", [x, weight], (gy) => {
     const gc = gy.contiguous();

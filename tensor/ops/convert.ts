@@ -26,7 +26,7 @@ function cast(t: Tensor, dtype: DType): Tensor {
   if (dtype === "float64" && t.device !== "cpu") {
     throw new TypeError(`to: float64 is supported on the CPU backend only, not on "${t.device}"`);
   }
-  const out = empty(t.shape, dtype, t.device);
+  const out = empty(t.shape, dtype, t.device, "to");
   backendOf(t, "to").copy(t, out);
   if (!isFloating(dtype) || !isFloating(t.dtype)) return out;
   const from = t.dtype;
@@ -57,7 +57,7 @@ export async function toDevice(t: Tensor, device: string): Promise<Tensor> {
 
 /** A copy with its own storage; gradients flow through. */
 export function clone(t: Tensor): Tensor {
-  const out = empty(t.shape, t.dtype, t.device);
+  const out = empty(t.shape, t.dtype, t.device, "clone");
   backendOf(t, "clone").copy(t, out);
   return record(out, "CloneBackward", [t], (g) => [g], []);
 }

@@ -11,9 +11,64 @@ import type { DType } from "../dtype.ts";
 import { fmtShape, numel, type Shape, shapesEqual } from "../shape.ts";
 import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
 
-/** A fresh zeroed contiguous tensor. */
-export function empty(shape: Shape, dtype: DType, device: string): Tensor {
-  return new Tensor(getBackend(device).alloc(dtype, numel(shape)), shape);
+/**
+ * A fresh zeroed contiguous tensor. A tensor bigger than the device can hold is refused before allocating, and an
+ * allocation the engine refuses is reported, both naming `op` (the function the user called), the shape and the bytes.
+ */
+export function empty(shape: Shape, dtype: DType, device: string, op = "empty"): Tensor {
+  const backend = getBackend(device);
+  const n = numel(shape);
+  checkAllocation(op, shape, dtype, backend);
+  let storage;
+  try {
+    storage = backend.alloc(dtype, n);
+  } catch (e) {
+    throw allocationFailed(op, shape, dtype, backend, e);
+  }
+  return new Tensor(storage, shape);
+}
+
+/** Elements (8 MiB of float64) below which an allocation is not checked against the device's limit. */
+const SMALL_ELEMENTS = 1 << 20;
+
+/** Throws naming `op`, the shape and the bytes when a tensor of `shape` is more than `backend` can hold. */
+export function checkAllocation(op: string, shape: Shape, dtype: DType, backend: Backend): void {
+  const n = numel(shape);
+  if (n <= SMALL_ELEMENTS) return; // every device holds this much: no need to ask (the hot path of small ops)
+  const limit = backend.storageLimit?.(dtype);
+  if (limit && n > limit.elements) {
+    throw new RangeError(
+      `${op}: cannot allocate a tensor of shape ${fmtShape(shape)} (${dtype}): ${
+        fmtBytes(n * limit.bytesPerElement)
+      } is more than device "${backend.device}" can hold in one tensor (${limit.limit})`,
+    );
+  }
+}
+
+/** The error for an allocation the engine refused: names `op`, the shape and the bytes, keeping the cause. */
+export function allocationFailed(op: string, shape: Shape, dtype: DType, backend: Backend, cause: unknown): Error {
+  if (
+    !(cause instanceof RangeError) || !/allocation failed|out of memory|Invalid typed array length/i.test(cause.message)
+  ) {
+    return cause as Error;
+  }
+  const bytes = numel(shape) * (backend.storageLimit?.(dtype).bytesPerElement ?? 4);
+  return new RangeError(
+    `${op}: allocating a tensor of shape ${fmtShape(shape)} (${dtype}, ${fmtBytes(bytes)}) on "${backend.device}" ` +
+      `failed: ${cause.message}`,
+    { cause },
+  );
+}
+
+/** `1234567890` → `1234567890 bytes (1.15 GiB)`. */
+function fmtBytes(bytes: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = bytes, u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u < 0 ? `${bytes} bytes` : `${bytes} bytes (${v.toFixed(v < 10 ? 2 : 1)} ${units[u]})`;
 }
 
 /** The backend of a tensor, after checking it is alive. */

@@ -9,6 +9,7 @@ import { allocArray, checkDType, type DType, dtypeOfArray, type TypedArray } fro
 import { defaultGenerator, type Generator } from "../random.ts";
 import { checkShape, fmtShape, numel, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
+import { allocationFailed, checkAllocation } from "./core.ts";
 
 /** Where and how a new tensor is made. */
 export interface TensorOptions {
@@ -124,23 +125,42 @@ export function tensor(values: NestedValues | TypedArray, opts?: TensorOptions &
   return finish(data, opts?.shape ?? shape, opts);
 }
 
-/** A tensor of `shape` filled with `value`. */
-export function full(shape: Shape, value: number | boolean, opts?: TensorOptions): Tensor {
-  checkShape("full", shape);
+/**
+ * A zeroed host array for a new tensor of `shape` on the options' device, after checking the device can hold it
+ * (errors name `op`, the function the user called).
+ */
+function hostArray(op: string, dtype: DType, shape: Shape, opts: TensorOptions | undefined): TypedArray {
+  const backend = getBackend(opts?.device ?? getDefaultDevice());
+  checkAllocation(op, shape, dtype, backend);
+  try {
+    return allocArray(dtype, numel(shape));
+  } catch (e) {
+    throw allocationFailed(op, shape, dtype, backend, e);
+  }
+}
+
+/** `full` under the name the user called (`zeros`, `onesLike`, …), for its errors. */
+function filled(op: string, shape: Shape, value: number | boolean, opts?: TensorOptions): Tensor {
+  checkShape(op, shape);
   const dtype = opts?.dtype ? checkDType(opts.dtype) : typeof value === "boolean" ? "bool" : "float32";
-  const data = allocArray(dtype, numel(shape));
+  const data = hostArray(op, dtype, shape, opts);
   if (value !== 0 && value !== false) data.fill(Number(value));
   return finish(data, shape, opts);
 }
 
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: Shape, value: number | boolean, opts?: TensorOptions): Tensor {
+  return filled("full", shape, value, opts);
+}
+
 /** Zeros of `shape`. */
 export function zeros(shape: Shape, opts?: TensorOptions): Tensor {
-  return full(shape, 0, opts);
+  return filled("zeros", shape, 0, opts);
 }
 
 /** Ones of `shape`. */
 export function ones(shape: Shape, opts?: TensorOptions): Tensor {
-  return full(shape, 1, opts);
+  return filled("ones", shape, 1, opts);
 }
 
 /**
@@ -155,9 +175,12 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   if (step === 0 || !Number.isFinite(step)) {
     throw new RangeError(`arange: step must be non-zero and finite, got ${step}`);
   }
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new RangeError(`arange: start and end must be finite, got start=${start}, end=${end}`);
+  }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts?.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
-  const data = allocArray(dtype, n);
+  const data = hostArray("arange", checkDType(dtype), [n], opts);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return finish(data, [n], opts);
 }
@@ -167,7 +190,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   if (!Number.isInteger(steps) || steps < 0) {
     throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   }
-  const data = allocArray(opts?.dtype ?? "float32", steps);
+  const data = hostArray("linspace", checkDType(opts?.dtype ?? "float32"), [steps], opts);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // PyTorch fills the second half from the end so both endpoints are exact.
   // With one step PyTorch returns [start]; the loop below would write `end`.
@@ -184,7 +207,7 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
   }
   m ??= n;
   checkShape("eye", [n, m]);
-  const data = allocArray(opts?.dtype ?? "float32", n * m);
+  const data = hostArray("eye", checkDType(opts?.dtype ?? "float32"), [n, m], opts);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return finish(data, [n, m], opts);
 }
@@ -198,9 +221,16 @@ function randomFill(op: string, kind: "uniform" | "normal", shape: Shape, opts?:
   const device = opts?.device ?? getDefaultDevice();
   const backend = getBackend(device);
   const n = numel(shape);
+  // Checked before the generator advances: a refused call leaves the random stream where it was.
+  checkAllocation(op, shape, dtype, backend);
   const gen = opts?.generator ?? defaultGenerator;
   const offset = gen.reserve(kind === "normal" ? 2 * Math.ceil(n / 2) : n);
-  const storage = backend.alloc(dtype, n);
+  let storage;
+  try {
+    storage = backend.alloc(dtype, n);
+  } catch (e) {
+    throw allocationFailed(op, shape, dtype, backend, e);
+  }
   backend.random(kind, storage, gen.seed, offset);
   const t = new Tensor(storage, shape);
   if (opts?.requiresGrad) t.requiresGrad_(true);
@@ -234,17 +264,17 @@ export function randint(low: number, high: number, shape: Shape, opts?: RandomOp
 
 /** Zeros shaped like `t` (same dtype and device unless told). */
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
+  return filled("zerosLike", t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /** Ones shaped like `t`. */
 export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
+  return filled("onesLike", t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /** A fill of `value` shaped like `t`. */
 export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
+  return filled("fullLike", t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /** Standard normal samples shaped like `t`. */

@@ -24,7 +24,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       } (same rank, and no larger except in dimension ${dim})`,
     );
   }
-  const out = empty(index.shape, x.dtype, x.device);
+  const out = empty(index.shape, x.dtype, x.device, "gather");
   backendOf(x, "gather").gather(x, d, index, out.storage);
   const inShape = x.shape;
   return record(

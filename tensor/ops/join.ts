@@ -25,7 +25,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const dtype = tensors.map((t) => t.dtype).reduce(promoteTypes);
   const shape = [...ref.shape];
   shape[d] = tensors.reduce((s, t) => s + t.shape[d], 0);
-  const out = empty(shape, dtype, device);
+  const out = empty(shape, dtype, device, "cat");
   const backend = backendOf(ref, "cat");
   let at = 0;
   for (const t of tensors) {

@@ -24,7 +24,7 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   }
   const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
   const aShape = [...batch, m, k], bShape = [...batch, k, n];
-  const out = empty([...batch, m, n], a.dtype, a.device);
+  const out = empty([...batch, m, n], a.dtype, a.device, "matmul");
   backendOf(a, "matmul").matmul(
     { storage: a.storage, shape: aShape, strides: broadcastStrides(a.shape, a.strides, aShape), offset: a.offset },
     { storage: b.storage, shape: bShape, strides: broadcastStrides(b.shape, b.strides, bShape), offset: b.offset },

@@ -111,7 +111,7 @@ export function batchNorm(
     }
     [mean, invStd] = noGrad(() => [runningMean.to(x.dtype), runningVar.to(x.dtype).add(eps).rsqrt()]);
   }
-  const y = empty(x.shape, x.dtype, x.device);
+  const y = empty(x.shape, x.dtype, x.device, op);
   backend.batchNormForward(x3, mean, invStd, weight, bias, y.storage);
   return record(y, "BatchNormBackward", [x, weight, bias], (gy) => {
     const gx = x.requiresGrad ? empty(x.shape, gy.dtype, gy.device) : null;

@@ -129,8 +129,8 @@ export function maxPool2dWithIndices(
     false,
   );
   const shape = [g.n, g.c, g.outH, g.outW];
-  const out = empty(shape, x.dtype, x.device);
-  const indices = empty(shape, "int32", x.device);
+  const out = empty(shape, x.dtype, x.device, op);
+  const indices = empty(shape, "int32", x.device, op);
   backendOf(x, op).maxPool2d(x, out.storage, indices.storage, g);
   const inShape = x.shape;
   record(out, "MaxPool2dBackward", [x], (gy) => {
@@ -164,7 +164,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
       options.ceilMode ?? false,
       options.countIncludePad ?? true,
     );
-    const out = empty([g.n, g.c, g.outH, g.outW], x4.dtype, x4.device);
+    const out = empty([g.n, g.c, g.outH, g.outW], x4.dtype, x4.device, op);
     backendOf(x4, op).avgPool2d(x4, out.storage, g);
     const inShape = x4.shape;
     return record(out, "AvgPool2dBackward", [x4], (gy) => {

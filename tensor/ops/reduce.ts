@@ -24,7 +24,7 @@ function rawReduce(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean, ou
     offset: x.offset,
   };
   const outShape = keepdim ? x.shape.map((s, i) => (dims.includes(i) ? 1 : s)) : keptDims.map((d) => x.shape[d]);
-  const out = empty(outShape, outDtype, x.device);
+  const out = empty(outShape, outDtype, x.device, op);
   if (numel(outShape) === 0) return out;
   if (dims.some((d) => x.shape[d] === 0) && op !== "sum" && op !== "prod") {
     throw new RangeError(`${op}: cannot reduce over a dimension of size 0 (shape ${fmtShape(x.shape)})`);

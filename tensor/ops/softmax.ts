@@ -18,7 +18,7 @@ function fused(x: Tensor, dim: number, log: boolean): Tensor {
   const moved = d === src.ndim - 1 ? src : src.transpose(d, -1);
   const rows = moved.contiguous();
   const cols = rows.shape[rows.ndim - 1];
-  const out2d = empty(rows.shape, src.dtype, src.device);
+  const out2d = empty(rows.shape, src.dtype, src.device, op);
   backendOf(src, op).softmax(
     { storage: rows.storage, shape: [rows.numel() / Math.max(cols, 1), cols], strides: [cols, 1], offset: rows.offset },
     out2d.storage,

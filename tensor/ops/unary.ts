@@ -95,7 +95,7 @@ export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   }
   const spec = UNARY_TABLE[op];
   const src = FLOAT_ONLY.has(op) && !isFloating(x.dtype) ? x.to("float32") : x;
-  const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device);
+  const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device, op);
   backend.unary(op, src, out.storage);
   const rule = RULES[op];
   if (!rule || spec.bool || !needsGrad(src)) return out;

@@ -31,7 +31,7 @@ function makeView(t: Tensor, shape: Shape, strides: readonly number[], offset: n
 /** A contiguous copy of `t`, or `t` itself when it already is contiguous. */
 export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous()) return t;
-  const out = empty(t.shape, t.dtype, t.device);
+  const out = empty(t.shape, t.dtype, t.device, "contiguous");
   backendOf(t, "contiguous").copy(t, out);
   return record(out, "ContiguousBackward", [t], (g) => [g], []);
 }
