@@ -25,6 +25,7 @@ import type { MemoryInfo } from "./allocator.ts";
 export { WebGpuBackend } from "./backend.ts";
 export type { DeviceInfo, DeviceOptions } from "./device.ts";
 export type { MemoryInfo } from "./allocator.ts";
+export type { DeviceErrors, ErrorRecord } from "./device_errors.ts";
 
 let active: WebGpuBackend | null = null;
 let pending: Promise<WebGpuBackend> | null = null;

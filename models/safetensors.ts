@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type DType, type Tensor, tensor, type TypedArray } from "@dendrite/tensor";
+import { type DType, Tensor, tensor, type TypedArray } from "@dendrite/tensor";
 
 /** A safetensors header entry. */
 export interface SafetensorsEntry {
@@ -262,6 +262,13 @@ export async function encodeSafetensors(
 ): Promise<Uint8Array> {
   const names = Object.keys(stateDict).sort();
   if (names.includes("__metadata__")) fail(`"__metadata__" is reserved and cannot name a tensor`);
+  // Every entry is checked before any is read (and so before saveSafetensors touches the file).
+  for (const name of names) {
+    const t = stateDict[name];
+    if (!(t instanceof Tensor)) fail(`"${name}": expected a Tensor, got ${t === null ? "null" : typeof t}`);
+    if (t.isDisposed) fail(`"${name}": the tensor was disposed`);
+    if (!WRITE_DTYPE[t.dtype]) fail(`"${name}": cannot write dtype ${t.dtype}`);
+  }
   const header: Record<string, unknown> = {};
   if (options.metadata) {
     for (const [k, v] of Object.entries(options.metadata)) {

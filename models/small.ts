@@ -28,6 +28,14 @@ export interface MlpOptions {
  */
 export function mlp(sizes: readonly number[], options: MlpOptions = {}): nn.Sequential {
   if (sizes.length < 2) throw new RangeError(`mlp: expected at least [in, out] sizes, got [${sizes.join(", ")}]`);
+  // Checked before the first layer is built: building draws initial weights from the random stream.
+  sizes.forEach((s, i) => {
+    if (!Number.isInteger(s) || s < 0) {
+      throw new RangeError(`mlp: sizes[${i}] must be a non-negative integer, got ${s} (in [${sizes.join(", ")}])`);
+    }
+  });
+  const p = options.dropout ?? 0;
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`mlp: dropout must be in [0, 1], got ${p}`);
   const activation = options.activation ?? (() => new nn.ReLU());
   const layers: nn.Module[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
@@ -52,6 +60,9 @@ export function mlp(sizes: readonly number[], options: MlpOptions = {}): nn.Sequ
  * ```
  */
 export function lenet5(numClasses = 10): nn.Sequential {
+  if (!Number.isInteger(numClasses) || numClasses < 1) {
+    throw new RangeError(`lenet5: numClasses must be a positive integer, got ${numClasses}`);
+  }
   return new nn.Sequential(
     new nn.Conv2d(1, 6, 5, { padding: 2 }),
     new nn.ReLU(),

@@ -350,7 +350,10 @@ export class Module {
     const entries: [string, Tensor, Module, string, boolean][] = [];
     this.stateEntries("", entries);
     const out: StateDict = {};
-    for (const [key, t] of entries) out[key] = t.detach();
+    for (const [key, t] of entries) {
+      if (t.isDisposed) throw new Error(`${this.constructor.name}.stateDict: "${key}" was disposed`);
+      out[key] = t.detach();
+    }
     return out;
   }
 

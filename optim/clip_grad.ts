@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fullLike, noGrad, stack, Tensor, tensor } from "@dendrite/tensor";
+import { fullLike, getBackend, noGrad, stack, Tensor, tensor } from "@dendrite/tensor";
 
 /** {@link clipGradNorm}'s options. */
 export interface ClipGradNormOptions {
@@ -69,6 +69,13 @@ export function clipGradNorm(
   }
   const grads = gradsOf("clipGradNorm", params);
   if (grads.length === 0) return tensor(0);
+  const device = grads[0].device;
+  if (options.errorIfNonfinite && !getBackend(device).readSync) {
+    throw new Error(
+      `clipGradNorm: errorIfNonfinite reads the total norm back, which device "${device}" cannot do synchronously; ` +
+        "leave it off and check the returned norm with `await total.item()`",
+    );
+  }
   return noGrad(() => {
     const dtype = grads[0].dtype;
     const norms = grads.map((g) => vectorNorm(g, p).to(dtype));

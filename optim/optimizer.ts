@@ -8,6 +8,7 @@
 import {
   checkGradFits,
   enableGrad,
+  fmtShape,
   getBackend,
   isFloating,
   isKept,
@@ -267,7 +268,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     let index = 0;
     for (const group of this.paramGroups) {
       for (const p of group.params) {
-        const where = `${name}.step: parameter ${index++} (shape [${p.shape}])`;
+        const where = `${name}.step: parameter ${index++} (shape ${fmtShape(p.shape)})`;
         if (p.isDisposed) throw new Error(`${where} was disposed`);
         if (p.grad) checkGradFits(p, p.grad, `${where}`);
         const s = this.state.get(p);

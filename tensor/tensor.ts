@@ -299,8 +299,9 @@ export class Tensor implements View {
     };
   }
 
-  /** A view of the same data cut off from the graph. */
+  /** A view of the same data cut off from the graph (a disposed tensor has no data left to view: an error). */
   detach(): Tensor {
+    this.checkAlive("detach");
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
