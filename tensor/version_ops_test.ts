@@ -83,6 +83,18 @@ const CASES: [string, (v: Inputs) => Tensor, keyof Inputs, string | null][] = [
   ],
   ["batchNorm(x), x changed", (v) => batchNorm(v.x, null, null, { training: true }), "x", "BatchNormBackward"],
   ["crossEntropy(x, targets), x changed", (v) => crossEntropy(v.x, v.i.select(1, 0)), "x", "CrossEntropyBackward"],
+  ["maskedFill(x, m), m changed", (v) => v.x.maskedFill(v.m, 0), "m", "MaskedFillBackward"],
+  ["maskedFill(x, m), x changed", (v) => v.x.maskedFill(v.m, 0), "x", null],
+  ["x.scatterAdd(i, c), i changed", (v) => v.x.scatterAdd(1, v.i, v.c), "i", "ScatterAddBackward"],
+  ["x.scatterAdd(i, c), c changed", (v) => v.x.scatterAdd(1, v.i, v.c), "c", null],
+  [
+    "x.scatterReduce(i, c, amax), c changed",
+    (v) => v.x.scatterReduce(1, v.i, v.c, "amax"),
+    "c",
+    "ScatterReduceBackward",
+  ],
+  ["x.scatterReduce(i, c, sum), c changed", (v) => v.x.scatterReduce(1, v.i, v.c, "sum"), "c", null],
+  ["diagonal(x), x changed", (v) => v.x.diagonal(), "x", null],
 ];
 
 /** The scalar a case backpropagates: a weighted sum, so every element's gradient differs. */

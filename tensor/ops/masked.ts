@@ -60,7 +60,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Ten
   return record(out, "MaskedFillBackward", [x, valueT], (g) => [
     x.requiresGrad ? sumToShape(where(mask, 0, g), x.shape) : null,
     valueT?.requiresGrad ? where(mask, g, 0).sum() : null,
-  ]);
+  ], [mask]);
 }
 
 /** The flat (row-major) positions of the true elements of `mask` broadcast to `shape`, from host values. */

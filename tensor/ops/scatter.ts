@@ -165,7 +165,7 @@ export function scatter(
   return record(out, "ScatterBackward", [x, srcT], (g) => [
     x.requiresGrad ? scatter(g, d, index, 0) : null,
     srcT?.requiresGrad ? g.gather(d, index) : null,
-  ]);
+  ], [index]);
 }
 
 /** A constant `value` of the index's shape, as a stride-0 view (no memory per element). */
@@ -178,7 +178,7 @@ function fullOf(index: Tensor, dtype: DType, value: number): Tensor {
 function addValue(x: Tensor, dim: number, index: Tensor, value: number): Tensor {
   const d = checkScatter("scatter", x, dim, index, value);
   const out = scatterCopy("scatter", "sum", x, d, index, castScalar(x.dtype, value));
-  return record(out, "ScatterAddBackward", [x], (g) => [g]);
+  return record(out, "ScatterAddBackward", [x], (g) => [g], []);
 }
 
 /** `torch.scatter_add`: a copy of `x` with `src[i][j]` added at `index[i][j]` along `dim` (duplicates accumulate). */
@@ -187,7 +187,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const d = checkScatter("scatterAdd", x, dim, index, src);
   const s = cutTo(src, index.shape);
   const out = scatterCopy("scatterAdd", "sum", x, d, index, s);
-  return record(out, "ScatterAddBackward", [x, s], (g) => [g, s.requiresGrad ? g.gather(d, index) : null]);
+  return record(out, "ScatterAddBackward", [x, s], (g) => [g, s.requiresGrad ? g.gather(d, index) : null], [index]);
 }
 
 /** The value a destination starts from when the input does not take part (`includeSelf: false`). */
@@ -263,7 +263,10 @@ export function scatterReduce(
     const [gs, gSrc] = reduceGrads(reduce, g, x, d, index, s, out, count, includeSelf);
     return [x.requiresGrad ? (includeSelf ? gs : scatter(gs, d, index, 0)) : null, s.requiresGrad ? gSrc : null];
   };
-  return record(out, `ScatterReduceBackward`, [x, s], rule);
+  // What reduceGrads reads: the index always; sum and mean nothing else of the operands; prod, amax and amin the
+  // input, src and result.
+  const saved = reduce === "sum" || reduce === "mean" ? [index, count] : [index, x, s, out];
+  return record(out, `ScatterReduceBackward`, [x, s], rule, saved);
 }
 
 /** The gradients of {@link scatterReduce} for the input (before zeroing excluded positions) and for src. */

@@ -336,7 +336,7 @@ export function diagonal(t: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
   const g = diagonalGeometry(t.shape, t.strides, t.offset, offset, a, b);
   const out = makeView(t, g.shape, g.strides, g.offset);
   const inShape = t.shape;
-  return record(out, "DiagonalBackward", [t], (grad) => [diagonalBackward(grad, inShape, offset, a, b)]);
+  return record(out, "DiagonalBackward", [t], (grad) => [diagonalBackward(grad, inShape, offset, a, b)], []);
 }
 
 /** The gradient of a diagonal: zeros of the input's shape with `g` written along that diagonal. */
@@ -344,5 +344,5 @@ function diagonalBackward(g: Tensor, inShape: Shape, offset: number, a: number, 
   const out = empty(inShape, g.dtype, g.device);
   const dst = diagonalGeometry(inShape, contiguousStrides(inShape), 0, offset, a, b);
   backendOf(g, "diagonal").copy(g, { storage: out.storage, ...dst });
-  return record(out, "DiagonalBackwardBackward", [g], (gg) => [diagonal(gg, offset, a, b)]);
+  return record(out, "DiagonalBackwardBackward", [g], (gg) => [diagonal(gg, offset, a, b)], []);
 }
