@@ -59,6 +59,27 @@ export interface LoadStateDictResult {
 
 type Members = [string, unknown][];
 
+/** `convert` applied to a detached view of `t` (no graph), the view freed at once so the old storage can go. */
+function moved(t: Tensor, convert: (view: Tensor) => Tensor): Tensor {
+  const view = t.detach();
+  const out = convert(view);
+  if (out !== view) view.dispose();
+  return out;
+}
+
+/** {@link moved} for an asynchronous conversion (a read-back). */
+async function movedAsync(t: Tensor, convert: (view: Tensor) => Promise<Tensor>): Promise<Tensor> {
+  const view = t.detach();
+  try {
+    const out = await convert(view);
+    if (out !== view) view.dispose();
+    return out;
+  } catch (e) {
+    view.dispose();
+    throw e;
+  }
+}
+
 /**
  * Base class of every layer and network. Assign `Parameter`s and child
  * modules to properties; register non-learnable state (running statistics)
@@ -248,7 +269,7 @@ export class Module {
     const isDType = target === "float32" || target === "float64" || target === "int32" || target === "bool";
     if (!isDType && !hasBackend(target)) getBackend(target); // the registry's error, naming the devices there are
     const moves = this.#plannedMoves((t) => isDType ? isFloating(t.dtype) && t.dtype !== target : t.device !== target);
-    return this.#swapAll(moves, (t) => noGrad(() => t.detach().to(target)));
+    return this.#swapAll(moves, (t) => moved(t, (d) => noGrad(() => d.to(target))));
   }
 
   /**
@@ -268,7 +289,7 @@ export class Module {
     const moves = this.#plannedMoves((t) => t.device !== device);
     const copies = new Map<Tensor, Tensor>();
     try {
-      for (const t of moves) copies.set(t, await toDevice(t.detach(), device));
+      for (const t of moves) copies.set(t, await movedAsync(t, (d) => toDevice(d, device)));
     } catch (e) {
       for (const c of copies.values()) c.dispose();
       throw e;

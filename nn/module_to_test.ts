@@ -94,3 +94,19 @@ Deno.test("a parameter shared by two modules is moved once and stays shared", ()
   strictEqual(a.weight.dtype, "float64");
   strictEqual([...net.parameters()].length, 3);
 });
+
+Deno.test("a move frees the old storage at once (no view of it is left behind)", async () => {
+  const m = new nn.Module();
+  const t = tensor([1, 2, 3]);
+  const p = new nn.Parameter(t);
+  t.dispose();
+  m.registerParameter("w", p);
+  const old = p.storage;
+  strictEqual(old.refs, 1);
+  m.to("float64");
+  strictEqual(old.refs, 0, "to(): the old float32 storage was released");
+  const oldF64 = p.storage;
+  await m.toDevice("cpu"); // nothing to move
+  strictEqual(p.storage, oldF64);
+  strictEqual(oldF64.refs, 1);
+});
