@@ -10,6 +10,7 @@ import {
   crossEntropy,
   maxPool2d,
   noGrad,
+  rnnLayer,
   type Tensor,
   tensor,
   where,
@@ -125,3 +126,31 @@ for (const [name, build, changed, node] of CASES) {
     assert.deepEqual(Array.from(v.x.grad!.dataSync()), Array.from(untouched.x.grad!.dataSync()));
   });
 }
+
+Deno.test("saved tensors: the fused LSTM layer reads its states and weights, not h0", () => {
+  const make = () => {
+    const T = 3, B = 2, H = 2;
+    const w = tensor(Array.from({ length: 4 * H * H }, (_, k) => 0.1 * ((k % 7) - 3)), { dtype: "float64" });
+    return {
+      xGates: tensor(Array.from({ length: T * B * 4 * H }, (_, k) => 0.05 * ((k % 11) - 5)), { dtype: "float64" })
+        .reshape([T, B, 4 * H]).requiresGrad_(),
+      wHh: w.reshape([4 * H, H]).detach().requiresGrad_(),
+      h0: tensor([0.1, -0.2, 0.3, 0.05], { dtype: "float64" }).reshape([B, H]),
+      c0: tensor([0.2, 0.1, -0.1, 0], { dtype: "float64" }).reshape([B, H]),
+    };
+  };
+  // The caller refills h0 for the next chunk before backward (truncated BPTT): legal, and the gradient unchanged.
+  const a = make();
+  const ya = rnnLayer("lstm", a).output.sum();
+  a.h0.fill_(9);
+  ya.backward();
+  const b = make();
+  rnnLayer("lstm", b).output.sum().backward();
+  assert.deepEqual(Array.from(a.wHh.grad!.dataSync()), Array.from(b.wHh.grad!.dataSync()));
+  // An output (a view of the state buffer the rule reads) changed in place: refused.
+  const c = make();
+  const out = rnnLayer("lstm", c).output;
+  const yc = out.sum();
+  out.detach().mul_(2);
+  assert.throws(() => yc.backward(), /\[LSTMLayerBackward, float64 shape \[\d+\]\] is at version 1/);
+});

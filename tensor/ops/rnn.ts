@@ -443,7 +443,9 @@ function fusedLayer(
       if (!h0.requiresGrad) dh0.dispose();
       if (dc0 && !c0?.requiresGrad) dc0.dispose();
     }
-  });
+    // What the rule reads: the weights, every state (the output buffer, whose views the caller holds) and the
+    // saved activations; not the inputs' values (a caller may refill h0 for the next chunk).
+  }, [wHh, wHr, y, saved, hRaw]);
   if (!y.gradFn) {
     saved?.dispose();
     hRaw?.dispose();
