@@ -134,6 +134,11 @@ export interface EmbeddingOptions extends FactoryOptions {
   maxNorm?: number | null;
   /** The p of the norm `maxNorm` bounds (default 2). */
   normType?: number;
+  /**
+   * Make the weight's gradient a sparse COO tensor holding only the looked-up rows (default false), so backward
+   * and a step of `optim.SparseAdam` or `optim.SGD` cost O(batch·dim) rather than O(numEmbeddings·dim).
+   */
+  sparse?: boolean;
 }
 
 /** Options of {@link Embedding.fromPretrained}. */
@@ -146,6 +151,8 @@ export interface FromPretrainedOptions {
   maxNorm?: number | null;
   /** As in {@link EmbeddingOptions}. */
   normType?: number;
+  /** As in {@link EmbeddingOptions}. */
+  sparse?: boolean;
 }
 
 /**
@@ -188,6 +195,8 @@ export class Embedding extends Module {
   readonly maxNorm: number | null;
   /** The p of that norm. */
   readonly normType: number;
+  /** Whether the weight's gradient is sparse (see {@link EmbeddingOptions.sparse}). */
+  readonly sparse: boolean;
 
   /** A table with PyTorch's default initialisation. */
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
@@ -205,6 +214,10 @@ export class Embedding extends Module {
     this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
     this.maxNorm = maxNorm;
     this.normType = normType;
+    if (options.sparse !== undefined && typeof options.sparse !== "boolean") {
+      throw new TypeError(`${name}: sparse must be true or false`);
+    }
+    this.sparse = options.sparse ?? false;
     this.weight = emptyParameter([numEmbeddings, embeddingDim], options);
     this.resetParameters();
   }
@@ -234,6 +247,7 @@ export class Embedding extends Module {
       paddingIdx: options.paddingIdx,
       maxNorm: options.maxNorm,
       normType: options.normType,
+      sparse: options.sparse,
       dtype: embeddings.dtype,
       device: embeddings.device,
     });
@@ -257,7 +271,7 @@ export class Embedding extends Module {
       );
     }
     if (this.maxNorm !== null) embeddingRenorm_(this.weight, indices, this.maxNorm, this.normType);
-    return embedding(indices, this.weight, this.paddingIdx);
+    return embedding(indices, this.weight, this.paddingIdx, this.sparse);
   }
 
   override extraRepr(): string {
@@ -265,6 +279,7 @@ export class Embedding extends Module {
     if (this.paddingIdx !== null) s += `, paddingIdx=${this.paddingIdx}`;
     if (this.maxNorm !== null) s += `, maxNorm=${this.maxNorm}`;
     if (this.maxNorm !== null && this.normType !== 2) s += `, normType=${this.normType}`;
+    if (this.sparse) s += ", sparse=true";
     return s;
   }
 }

@@ -80,6 +80,11 @@ export class Adam extends Optimizer<AdamOptions> {
     return false;
   }
 
+  /** Adam refuses sparse gradients and points to SparseAdam, as PyTorch does. */
+  protected override sparseGradError(): string {
+    return `${this.optimizerName} does not support sparse gradients, please consider SparseAdam instead`;
+  }
+
   protected override validate(o: AdamOptions, where: string): void {
     super.validate(o, where);
     const name = this.optimizerName;

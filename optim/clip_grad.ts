@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fullLike, getBackend, noGrad, stack, Tensor, tensor } from "@dendrite/tensor";
+import { fullLike, getBackend, noGrad, type SparseTensor, stack, Tensor, tensor } from "@dendrite/tensor";
 
 /** {@link clipGradNorm}'s options. */
 export interface ClipGradNormOptions {
@@ -24,8 +24,16 @@ function gradsOf(op: string, params: Tensor | Iterable<Tensor>): Tensor[] {
   return list.flatMap((p) => p.grad ? [p.grad] : []);
 }
 
-/** The p-norm of all elements of `t` (p > 0, or Infinity for the max-abs norm). */
+/** The p-norm of all elements of `t` (p > 0, or Infinity for the max-abs norm); a sparse `t` after summing duplicates. */
 function vectorNorm(t: Tensor, p: number): Tensor {
+  if (t.isSparse) {
+    const coalesced = (t as SparseTensor).coalesce();
+    const values = coalesced.values();
+    const norm = vectorNorm(values, p);
+    values.dispose();
+    if (coalesced !== t) coalesced.dispose();
+    return norm;
+  }
   if (p === Infinity) return t.abs().amax();
   if (p === 2) return t.square().sum().sqrt();
   if (p === 1) return t.abs().sum();
@@ -38,7 +46,8 @@ function vectorNorm(t: Tensor, p: number): Tensor {
  * most `maxNorm`: each is multiplied by min(1, maxNorm / (total + 1e-6)).
  * Returns the total norm before clipping as a 0-d Tensor (it stays on the
  * device; nothing is read back unless `errorIfNonfinite` asks for it).
- * Parameters without a gradient are skipped.
+ * Parameters without a gradient are skipped. A sparse gradient counts as the
+ * dense tensor it stands for (duplicate entries summed) and is scaled in place.
  *
  * @param params the parameters (a Tensor or an iterable, e.g. `model.parameters()`)
  * @param maxNorm the largest total norm allowed
@@ -117,6 +126,14 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: numb
     throw new RangeError(`clipGradValue: clipValue must be a number >= 0, got ${clipValue}`);
   }
   const grads = gradsOf("clipGradValue", params);
+  grads.forEach((g, i) => {
+    if (g.isSparse) {
+      throw new TypeError(
+        `clipGradValue: gradient ${i} is sparse; clamping its entries would not clamp their sums ` +
+          "(PyTorch refuses too): use clipGradNorm, or a dense gradient",
+      );
+    }
+  });
   noGrad(() => {
     for (const g of grads) g.clamp_(-clipValue, clipValue);
   });

@@ -44,6 +44,7 @@ export {
 export { SGD, type SGDOptions } from "./sgd.ts";
 export { Adam, type AdamOptions, AdamW } from "./adam.ts";
 export { RMSprop, type RMSpropOptions } from "./rmsprop.ts";
+export { SparseAdam, type SparseAdamOptions } from "./sparse_adam.ts";
 export {
   CosineAnnealingLR,
   type CosineAnnealingLROptions,

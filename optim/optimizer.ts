@@ -160,6 +160,21 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   protected abstract updateGroup(group: ParamGroup<O>): void;
 
   /**
+   * Why this optimizer cannot take a sparse gradient (`Embedding({ sparse: true })`) with `group`'s options, or
+   * null when it can. The default refuses, as PyTorch's dense optimizers do; `step()` asks before any update.
+   */
+  protected sparseGradError(_group: ParamGroup<O>): string | null {
+    return `${this.optimizerName} does not support sparse gradients`;
+  }
+
+  /**
+   * Why this optimizer cannot take a dense gradient, or null when it can (the default). `SparseAdam` refuses them.
+   */
+  protected denseGradError(_group: ParamGroup<O>): string | null {
+    return null;
+  }
+
+  /**
    * Adds a parameter group; options it does not set come from `defaults`.
    * A parameter may belong to one group only.
    */
@@ -221,6 +236,16 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   step(closure?: Closure): Tensor | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
     const stale = this.#checkBeforeStep();
+    // Every gradient is checked before anything changes (the sparse or dense kind this optimizer takes, too).
+    this.paramGroups.forEach((group, gi) => {
+      group.params.forEach((p, pi) => {
+        if (!p.grad) return;
+        const why = p.grad.isSparse ? this.sparseGradError(group) : this.denseGradError(group);
+        if (why !== null) {
+          throw new Error(`${why} (parameter ${pi} of group ${gi}, shape [${p.shape}])`);
+        }
+      });
+    });
     for (const [state, key, p] of stale) {
       const old = state[key] as Tensor;
       state[key] = noGrad(() => isFloating(old.dtype) ? old.to(p.device).to(p.dtype) : old.to(p.device));
@@ -415,7 +440,7 @@ export { ownsStorage } from "@dendrite/tensor";
 
 /** Whether `g` can be the gradient operand of a fused update of `p` (same dtype and size, contiguous, not aliased). */
 export function fusableGrad(p: Tensor, g: Tensor): boolean {
-  return g.dtype === p.dtype && g.numel() === p.numel() && g.isContiguous() && g.storage !== p.storage;
+  return !g.isSparse && g.dtype === p.dtype && g.numel() === p.numel() && g.isContiguous() && g.storage !== p.storage;
 }
 
 /** Whether state buffer `b` can be updated by a fused kernel alongside `p` (owns its storage, same dtype and size). */

@@ -91,10 +91,23 @@ export class SGD extends Optimizer<SGDOptions> {
     }
   }
 
+  /** Sparse gradients are fine, except with weight decay (PyTorch refuses `sparse + dense` there too). */
+  protected override sparseGradError(group: ParamGroup<SGDOptions>): string | null {
+    if (group.weightDecay === 0) return null;
+    return `SGD: weightDecay ${group.weightDecay} needs a dense gradient (the decay touches every row), ` +
+      "and this parameter's gradient is sparse; use weightDecay 0 or a dense Embedding";
+  }
+
+  /** SGD's step; a sparse gradient without momentum moves only its rows. */
   protected updateGroup(group: ParamGroup<SGDOptions>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     for (const p of group.params) {
       if (!p.grad) continue;
+      if (p.grad.isSparse && momentum === 0) {
+        // Only the gradient's rows move: O(nnz·dim).
+        p.add_(p.grad, maximize ? lr : -lr);
+        continue;
+      }
       const backend = getBackend(p.device);
       const state = momentum !== 0 ? this.stateOf(p) : null;
       const old = state?.momentum_buffer as Tensor | undefined;
@@ -114,7 +127,9 @@ export class SGD extends Optimizer<SGDOptions> {
         continue;
       }
       const tmp = new Temps();
-      let g: Tensor = p.grad;
+      // With momentum every row's buffer decays each step, so the step is dense anyway: PyTorch's sparse buffer
+      // holds the same numbers (and grows by the gradient's entries every step).
+      let g: Tensor = p.grad.isSparse ? tmp.keep(p.grad.toDense()) : p.grad;
       if (maximize) g = tmp.keep(g.neg());
       if (weightDecay !== 0) g = tmp.keep(g.add(p, weightDecay));
       if (state) {

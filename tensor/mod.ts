@@ -31,6 +31,7 @@ import * as viewOps from "./ops/views.ts";
 
 export {
   checkGradFits,
+  type Layout,
   type NestedArray,
   ownsStorage,
   type ReduceOptions,
@@ -122,6 +123,8 @@ export {
   type ScatterReduceOptions,
   type ScatterReduction,
 } from "./ops/scatter.ts";
+export * as sparse from "./sparse_ops.ts";
+export { isSparseTensor, type SparseCooOptions, sparseCooTensor, sparseMask, SparseTensor } from "./sparse.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { isKept, keep, liveTensors, tidy } from "./memory.ts";

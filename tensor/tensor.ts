@@ -41,6 +41,20 @@ export interface VarOptions extends ReduceOptions {
   correction?: number;
 }
 
+/** How a tensor stores its elements: dense with strides, or sparse COO (indices and values). */
+export type Layout = "strided" | "sparseCoo";
+
+/**
+ * What a sparse tensor (`tensor/sparse.ts`, which imports this file, so this one names it only by shape) offers the
+ * dense methods that accept it as an operand.
+ */
+interface SparseOperand {
+  /** `dense + alpha * this`, as a new dense tensor (recorded for autograd). */
+  _addToDense(dense: Tensor, alpha: number): Tensor;
+  /** `dense += alpha * this` in place, touching only this tensor's entries. */
+  _addIntoDense_(dense: Tensor, alpha: number, op: string): void;
+}
+
 /** A node of the autograd graph over tensors. */
 export type TensorNode = Node<Tensor>;
 
@@ -123,6 +137,19 @@ export class Tensor implements View {
   stride(dim?: number): number | number[] {
     if (dim === undefined) return this.strides.slice();
     return this.strides[views.dimOf(this, "stride", dim)];
+  }
+
+  /**
+   * Whether this is a sparse COO tensor (`sparseCooTensor`, or the gradient of an `Embedding({ sparse: true })`).
+   * Dense ops refuse sparse tensors with an error naming the op; see `tensor/sparse.ts` for what they support.
+   */
+  get isSparse(): boolean {
+    return false;
+  }
+
+  /** How the elements are stored: `"strided"` (dense) or `"sparseCoo"` (PyTorch's `torch.strided` / `torch.sparse_coo`). */
+  get layout(): Layout {
+    return "strided";
   }
 
   /** Whether the elements are laid out row-major without gaps. */
@@ -400,9 +427,15 @@ export class Tensor implements View {
     return this.#disposed;
   }
 
-  /** Internal: throws when used after dispose. */
+  /** Internal: throws when used after dispose, or when a dense op is given a sparse tensor. */
   checkAlive(op: string): void {
     if (this.#disposed) throw new Error(`${op}: tensor of shape ${fmtShape(this.shape)} was used after dispose()`);
+    if (this.isSparse) {
+      throw new TypeError(
+        `${op}: expected a dense tensor, got a sparse COO tensor of shape ${fmtShape(this.shape)}; ` +
+          "convert it with toDense(), or use what sparse tensors support (add, mul by a scalar, coalesce, sparse.mm)",
+      );
+    }
   }
 
   // ---- conversion -----------------------------------------------------------------------------
@@ -434,6 +467,11 @@ export class Tensor implements View {
   /** A copy with its own storage (gradients flow through). */
   clone(): Tensor {
     return convert.clone(this);
+  }
+  /** The dense tensor this represents: itself for a dense tensor (a sparse one overrides this). */
+  toDense(): Tensor {
+    this.checkAlive("toDense");
+    return this;
   }
   /** This tensor laid out contiguously (itself when it already is). */
   contiguous(): Tensor {
@@ -497,12 +535,17 @@ export class Tensor implements View {
 
   // ---- elementwise ----------------------------------------------------------------------------
 
-  /** `this + alpha * other`, broadcasting. */
+  /** `this + alpha * other`, broadcasting; a sparse `other` (of this shape) gives a dense sum. */
   add(other: TensorOrScalar, alpha = 1): Tensor {
+    if (other instanceof Tensor && other.isSparse) return (other as Tensor & SparseOperand)._addToDense(this, alpha);
     return binary.add(this, scaled(other, alpha));
   }
-  /** `this - alpha * other`, broadcasting (bool tensors are refused, as in PyTorch: see `logicalXor`, `logicalNot`). */
+  /**
+   * `this - alpha * other`, broadcasting (bool tensors are refused, as in PyTorch: see `logicalXor`, `logicalNot`); a
+   * sparse `other` (of this shape) gives a dense difference.
+   */
   sub(other: TensorOrScalar, alpha = 1): Tensor {
+    if (other instanceof Tensor && other.isSparse) return (other as Tensor & SparseOperand)._addToDense(this, -alpha);
     binary.checkNoBoolSub(this, other);
     return binary.sub(this, scaled(other, alpha));
   }
@@ -847,13 +890,19 @@ export class Tensor implements View {
     inplace.assign(this, 0, "zero_");
     return this;
   }
-  /** `this += alpha * other`, in place. */
+  /** `this += alpha * other`, in place; a sparse `other` touches only its rows (O(nnz), not O(numel)). */
   add_(other: TensorOrScalar, alpha = 1): this {
-    inplace.addScaled(this, other, alpha, "add_");
+    if (other instanceof Tensor && other.isSparse) {
+      (other as Tensor & SparseOperand)._addIntoDense_(this, alpha, "add_");
+    } else inplace.addScaled(this, other, alpha, "add_");
     return this;
   }
-  /** `this -= alpha * other`, in place. */
+  /** `this -= alpha * other`, in place; a sparse `other` touches only its rows. */
   sub_(other: TensorOrScalar, alpha = 1): this {
+    if (other instanceof Tensor && other.isSparse) {
+      (other as Tensor & SparseOperand)._addIntoDense_(this, -alpha, "sub_");
+      return this;
+    }
     binary.checkNoBoolSub(this, other);
     inplace.addScaled(this, other, -alpha, "sub_");
     return this;

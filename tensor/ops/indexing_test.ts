@@ -60,3 +60,17 @@ Deno.test("tril and triu with diagonals, batched", () => {
   assert.equal(int([[1, 2], [3, 4]]).tril().dtype, "int32");
   assert.throws(() => tensor([1, 2]).tril(), /tril: input must have at least 2 dimensions, got shape \[2\]/);
 });
+
+Deno.test("whole-row gather and scatterAdd (the CPU's row fast path) match a loop, and check rows first", () => {
+  const x = tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]);
+  const rows = [3, 0, 3, 1];
+  const idx = int(rows).reshape([4, 1]).expand([4, 3]);
+  assert.deepEqual(vals(x.gather(0, idx)), rows.flatMap((r) => [1, 2, 3].map((c) => r * 3 + c)));
+  const src = tensor([[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 4]]);
+  const expected = vals(x);
+  rows.forEach((r, e) => [0, 1, 2].forEach((c) => expected[r * 3 + c] += e + 1));
+  assert.deepEqual(vals(x.scatterAdd(0, idx, src)), expected);
+  const bad = int([0, 4]).reshape([2, 1]).expand([2, 3]);
+  assert.throws(() => x.gather(0, bad), /gather: index 4 is out of range for dimension 0 of size 4/);
+  assert.throws(() => x.scatterAdd(0, bad, src.narrow(0, 0, 2)), /scatterAdd: index 4 is out of range/);
+});

@@ -15,7 +15,7 @@ import { ownsStorage, type Tensor, type TensorOrScalar } from "../tensor.ts";
 import { backendOf, commonDevice, empty } from "./core.ts";
 
 /** Throws unless `t` may be written in place now. */
-function checkWritable(t: Tensor, op: string): void {
+export function checkWritable(t: Tensor, op: string): void {
   t.checkAlive(op);
   if (isGradEnabled() && t.requiresGrad) {
     throw new Error(

@@ -12,8 +12,10 @@ import { fmtShape, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Generator } from "../random.ts";
 import { maximum, where } from "./binary.ts";
-import { rand } from "./creation.ts";
+import { rand, zeros } from "./creation.ts";
 import { assertValues, commonDevice, empty, record } from "./core.ts";
+import { isGradEnabled, noGrad } from "@dendrite/autograd";
+import { adopt } from "../sparse.ts";
 import { logSoftmax } from "./softmax.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
@@ -62,6 +64,13 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
  * Rows of `weight` `[numEmbeddings, dim]` picked by int32 `indices` (any
  * shape), giving `[...indices.shape, dim]`. Rows at `paddingIdx` get no gradient.
  *
+ * With `sparse`, the weight's gradient is a sparse COO tensor whose entries
+ * are the looked-up rows (`[1, n]` indices, `[n, dim]` values; repeated rows
+ * stay separate entries until `coalesce`), so backward and an optimizer step
+ * that accepts it (`SGD`, `SparseAdam`) cost O(n·dim), not O(numEmbeddings·dim).
+ * The gradient is dense anyway where a sparse one could not flow: when
+ * `weight` is not a leaf, or when backward records a graph (`createGraph`).
+ *
  * @example
  * ```ts
  * import { randn, tensor } from "../mod.ts";
@@ -69,7 +78,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
  * const e = embedding(tensor([[0, 2]], { dtype: "int32" }), randn([3, 4])); // [1, 2, 4]
  * ```
  */
-export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor {
+export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number | null, sparse = false): Tensor {
   const op = "embedding";
   if (indices.dtype !== "int32") throw new TypeError(`${op}: indices must be int32, got ${indices.dtype}`);
   if (weight.ndim !== 2) {
@@ -78,11 +87,30 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number |
   const num = weight.shape[0];
   checkRange(op, indices, num, null, "index", "embeddings");
   const flat = indices.reshape([-1]);
-  let rows = weight.indexSelect(0, flat);
-  if (paddingIdx !== undefined && paddingIdx !== null) {
-    const pad = paddingIdx < 0 ? paddingIdx + num : paddingIdx;
-    // Same values, but the padding rows are read through a detached view, so no gradient reaches them.
-    rows = where(flat.ne(pad).unsqueeze(1), rows, rows.detach());
+  const pad = paddingIdx === undefined || paddingIdx === null ? null : paddingIdx < 0 ? paddingIdx + num : paddingIdx;
+  let rows: Tensor;
+  if (sparse) {
+    rows = noGrad(() => weight.indexSelect(0, flat));
+    const wShape = weight.shape;
+    const leaf = weight.isLeaf;
+    rows = record(rows, "EmbeddingBackward", [weight], (g) => {
+      const n = flat.shape[0], dim = wShape[1];
+      const kept = pad === null ? g : where(flat.ne(pad).unsqueeze(1), g, 0);
+      if (leaf && !isGradEnabled()) {
+        // Values of their own (as the dense rule's scatter-add makes): the incoming gradient may also be another
+        // leaf's, and clipping scales each gradient in place.
+        return [adopt(flat.reshape([1, n]), kept === g ? g.clone() : kept.contiguous(), wShape, n <= 1)];
+      }
+      return [
+        zeros(wShape, { dtype: g.dtype, device: g.device }).scatterAdd(0, flat.unsqueeze(1).expand([n, dim]), kept),
+      ];
+    }, [flat]); // the rule reads the indices only, as PyTorch's embedding_backward does
+  } else {
+    rows = weight.indexSelect(0, flat);
+    if (pad !== null) {
+      // Same values, but the padding rows are read through a detached view, so no gradient reaches them.
+      rows = where(flat.ne(pad).unsqueeze(1), rows, rows.detach());
+    }
   }
   return rows.reshape([...indices.shape, weight.shape[1]]);
 }
