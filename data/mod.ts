@@ -50,6 +50,17 @@ export {
   type TokenBatch,
   unigramBits,
 } from "./text.ts";
+export { type TokenizeOptions, tokenizeWords, WordVocabulary, type WordVocabularyOptions } from "./words.ts";
+export {
+  hasWordNet,
+  hypernymPairs,
+  loadWordNet,
+  parseWordNetData,
+  synonymPairs,
+  type Synset,
+  WORDNET_DIR,
+  type WordNetPos,
+} from "./wordnet.ts";
 export { loadMnist, loadMnistDigits, type Mnist, MNIST_SIZE, type MnistOptions, type MnistSplit } from "./mnist.ts";
 export { isWorkerSendable, NotSendableError, revive, specOf, type WorkerSendable, type WorkerSpec } from "./spec.ts";
 export type { Image, TransformLike } from "./transforms.ts";

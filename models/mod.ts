@@ -35,3 +35,14 @@ export {
 export { lenet5, mlp, type MlpOptions } from "./small.ts";
 export { CharRNN, type CharRNNOptions, detachState, type RnnState } from "./char_rnn.ts";
 export { load, loadWeightsInto, save } from "./weights.ts";
+export {
+  keepProbability,
+  nearestNeighbours,
+  NoiseSampler,
+  trainWord2Vec,
+  Word2Vec,
+  type Word2VecMode,
+  type Word2VecOptions,
+  type Word2VecProgress,
+  type Word2VecResult,
+} from "./word2vec.ts";
