@@ -24,6 +24,7 @@ export * as optim from "@dendrite/optim";
 export * as perceptron from "@dendrite/perceptron";
 export * as data from "@dendrite/data";
 export * as models from "@dendrite/models";
+export * as graph from "@dendrite/graph";
 export * as gpu from "@dendrite/gpu";
 export * as utils from "@dendrite/utils";
 export { loadSafetensors, saveSafetensors } from "@dendrite/models";
