@@ -7,11 +7,13 @@
 export * as nn from "@dendrite/nn";
 export {
   cat,
+  dropout,
   eye,
   fmtShape,
   Generator,
   getBackend,
   keep,
+  leakyRelu,
   noGrad,
   ones,
   type Tensor,

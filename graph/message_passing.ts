@@ -10,8 +10,10 @@
 
 import { nn, type Tensor, zeros } from "./deps.ts";
 
-/** How a node combines its incoming messages. */
-export type MessageAggregation = "add" | "sum" | "mean";
+/** How a node combines its incoming messages (a node without any gets zeros). */
+export type MessageAggregation = "add" | "sum" | "mean" | "max" | "min";
+
+const AGGREGATIONS: readonly string[] = ["add", "sum", "mean", "max", "min"];
 
 /** Which way messages flow along `edgeIndex` `[2, E]`: from row 0 to row 1 (PyG's default), or back. */
 export type MessageFlow = "source_to_target" | "target_to_source";
@@ -111,8 +113,8 @@ export abstract class MessagePassing extends nn.Module {
   /** A layer aggregating with `aggr`, messages flowing along `flow`. */
   constructor(aggr: MessageAggregation = "add", flow: MessageFlow = "source_to_target") {
     super();
-    if (aggr !== "add" && aggr !== "sum" && aggr !== "mean") {
-      throw new RangeError(`${new.target.name}: aggr must be "add", "sum" or "mean", got "${aggr}"`);
+    if (!AGGREGATIONS.includes(aggr)) {
+      throw new RangeError(`${new.target.name}: aggr must be one of ${AGGREGATIONS.join(", ")}, got "${aggr}"`);
     }
     if (flow !== "source_to_target" && flow !== "target_to_source") {
       throw new RangeError(`${new.target.name}: flow must be "source_to_target" or "target_to_source", got "${flow}"`);
@@ -155,21 +157,20 @@ export abstract class MessagePassing extends nn.Module {
   }
 }
 
-/** Sum or mean of the rows of `src` `[E, ...]` grouped by an already-checked `index` `[E]`, `[n, ...]`. */
+/**
+ * The rows of `src` `[E, ...]` grouped by an already-checked `index` `[E]` into `[n, ...]`: summed (an index-add),
+ * averaged, or their elementwise max or min (a scatter-reduce that leaves groups without rows at zero, as PyG does).
+ */
 export function aggregateAt(src: Tensor, index: Tensor, n: number, aggr: MessageAggregation): Tensor {
-  const e = src.shape[0];
   const rest = src.shape.slice(1);
-  const rowSize = rest.reduce((a, b) => a * b, 1);
-  const at = index.reshape([e, 1]).expand([e, rowSize]);
-  const summed = zeros([n, rowSize], { dtype: src.dtype, device: src.device }).scatterAdd(
-    0,
-    at,
-    src.reshape([e, rowSize]),
-  );
-  if (aggr === "mean") {
-    const count = zeros([n, 1], { dtype: src.dtype, device: src.device })
-      .scatterAdd(0, index.reshape([e, 1]), zeros([e, 1], { dtype: src.dtype, device: src.device }).add(1));
-    return summed.div(count.clamp(1)).reshape([n, ...rest]);
+  const out = zeros([n, ...rest], { dtype: src.dtype, device: src.device });
+  if (aggr === "max" || aggr === "min") {
+    const at = index.reshape([index.shape[0], ...rest.map(() => 1)]).expand(src.shape);
+    return out.scatterReduce(0, at, src, aggr === "max" ? "amax" : "amin", { includeSelf: false });
   }
-  return summed.reshape([n, ...rest]);
+  const summed = out.indexAdd(0, index, src);
+  if (aggr !== "mean") return summed;
+  const ones = zeros([index.shape[0]], { dtype: src.dtype, device: src.device }).add(1);
+  const count = zeros([n], { dtype: src.dtype, device: src.device }).indexAdd(0, index, ones);
+  return summed.div(count.clamp(1).reshape([n, ...rest.map(() => 1)]));
 }

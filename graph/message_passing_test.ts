@@ -34,7 +34,10 @@ Deno.test("scatter sums and averages rows by group, empty groups zero, like a lo
   }
   throws(() => scatter(src, index, 3), /scatter: index\[\d+\] = \d is out of range for 3 groups/);
   throws(() => scatter(src, int([0, 1]), 3), /scatter: index \[2\] must hold one group per row of src \[9, 3\]/);
-  throws(() => scatter(src, index, 6, "max" as never), /reduce must be "sum", "add" or "mean", got "max"/);
+  throws(
+    () => scatter(src, index, 6, "median" as never),
+    /reduce must be "sum", "add", "mean", "max" or "min", got "median"/,
+  );
 });
 
 class Weighted extends MessagePassing {
@@ -63,7 +66,7 @@ Deno.test("MessagePassing: message (x_j, x_i, edge tensors), aggregate at the ta
     const expected = groupByLoop(msgs, 2, to, 3, aggr === "mean").map((v) => 2 * v);
     close(vals(layer.forward(x, edges, w)), expected, 1e-5, flow);
   }
-  throws(() => new Weighted("max" as never), /Weighted: aggr must be "add", "sum" or "mean", got "max"/);
+  throws(() => new Weighted("median" as never), /Weighted: aggr must be one of add, sum, mean, max, min, got "median"/);
 });
 
 Deno.test("global add and mean pooling over the batch vector; without one, the whole graph", () => {

@@ -1,7 +1,7 @@
 /**
  * Graph neural networks for dendrite, with PyTorch Geometric's names and
  * normalisations: `MessagePassing` (message → aggregate → update on
- * scatter), `GCNConv`, `SAGEConv`, global pooling over the `batch` vector,
+ * scatter), `GCNConv`, `SAGEConv`, `GATConv`, global pooling over the `batch` vector,
  * `GraphData` and `Batch` (many graphs as one), and Zachary's karate club.
  *
  * @example
@@ -27,8 +27,9 @@ export {
 } from "./message_passing.ts";
 export { GCNConv, type GCNConvOptions, gcnNorm, type GcnNormOptions } from "./gcn_conv.ts";
 export { SAGEConv, type SAGEConvOptions } from "./sage_conv.ts";
-export { type Aggregation, scatter } from "./scatter.ts";
-export { globalAddPool, globalMeanPool } from "./pool.ts";
+export { type GATAttention, GATConv, type GATConvOptions } from "./gat_conv.ts";
+export { type Aggregation, scatter, segmentSoftmax } from "./scatter.ts";
+export { globalAddPool, globalMaxPool, globalMeanPool } from "./pool.ts";
 export { Batch, GraphData, type GraphDataInit } from "./data.ts";
 export { type RandomWalkOptions, randomWalks } from "./random_walk.ts";
 export { addSelfLoops, checkEdgeIndex, degree, removeSelfLoops, toUndirected } from "./edge_index.ts";

@@ -1,6 +1,6 @@
 /**
  * Global pooling over each graph of a mini-batch (PyTorch Geometric's
- * `global_add_pool` and `global_mean_pool`): node features `[N, F]` and the
+ * `global_add_pool`, `global_mean_pool` and `global_max_pool`): node features `[N, F]` and the
  * `batch` vector `[N]` naming each node's graph give one row per graph.
  *
  * @module
@@ -10,9 +10,19 @@ import { getBackend, type Tensor } from "./deps.ts";
 import { checkGroups } from "./scatter.ts";
 import { aggregateAt } from "./message_passing.ts";
 
-function pool(op: string, x: Tensor, batch: Tensor | null, size: number | undefined, aggr: "add" | "mean"): Tensor {
+function pool(
+  op: string,
+  x: Tensor,
+  batch: Tensor | null,
+  size: number | undefined,
+  aggr: "add" | "mean" | "max",
+): Tensor {
   if (x.ndim !== 2) throw new RangeError(`${op}: x must be [numNodes, features], got [${x.shape}]`);
-  if (batch === null) return aggr === "add" ? x.sum(0, { keepdim: true }) : x.mean(0, { keepdim: true });
+  if (batch === null) {
+    return aggr === "add" ? x.sum(0, { keepdim: true }) : aggr === "mean" ? x.mean(0, { keepdim: true }) : x.amax(0, {
+      keepdim: true,
+    });
+  }
   const n = size ?? numGraphs(op, batch);
   checkGroups(op, x, batch, n);
   return aggregateAt(x, batch, n, aggr);
@@ -50,4 +60,9 @@ export function globalAddPool(x: Tensor, batch: Tensor | null = null, size?: num
 /** The mean of each graph's node features, `[numGraphs, F]` (see {@link globalAddPool}). */
 export function globalMeanPool(x: Tensor, batch: Tensor | null = null, size?: number): Tensor {
   return pool("globalMeanPool", x, batch, size, "mean");
+}
+
+/** The elementwise max of each graph's node features, `[numGraphs, F]` (see {@link globalAddPool}). */
+export function globalMaxPool(x: Tensor, batch: Tensor | null = null, size?: number): Tensor {
+  return pool("globalMaxPool", x, batch, size, "max");
 }

@@ -11,12 +11,13 @@ import { fmtShape, getBackend, type Tensor } from "./deps.ts";
 import { aggregateAt } from "./message_passing.ts";
 
 /** How rows of a group combine. */
-export type Aggregation = "sum" | "add" | "mean";
+export type Aggregation = "sum" | "add" | "mean" | "max" | "min";
 
 /**
  * Groups the rows of `src` `[E, ...]` by int32 `index` `[E]` into
- * `[dimSize, ...]`: the sum ("sum" or "add") or the mean of each group's
- * rows; a group without rows is zero (as in PyG). Gradients flow to `src`.
+ * `[dimSize, ...]`: the sum ("sum" or "add"), mean, or elementwise max or min
+ * of each group's rows; a group without rows is zero (as in PyG). Gradients
+ * flow to `src` (for max and min, to the rows that attain it, shared when tied).
  *
  * @example
  * ```ts
@@ -29,8 +30,8 @@ export type Aggregation = "sum" | "add" | "mean";
  */
 export function scatter(src: Tensor, index: Tensor, dimSize: number, reduce: Aggregation = "sum"): Tensor {
   const op = "scatter";
-  if (reduce !== "sum" && reduce !== "add" && reduce !== "mean") {
-    throw new RangeError(`${op}: reduce must be "sum", "add" or "mean", got "${reduce}"`);
+  if (!["sum", "add", "mean", "max", "min"].includes(reduce)) {
+    throw new RangeError(`${op}: reduce must be "sum", "add", "mean", "max" or "min", got "${reduce}"`);
   }
   checkGroups(op, src, index, dimSize);
   return aggregateAt(src, index, dimSize, reduce);
@@ -61,4 +62,26 @@ export function checkGroups(op: string, src: Tensor, index: Tensor, dimSize: num
       throw new RangeError(`${op}: index[${k}] = ${ids[k]} is out of range for ${dimSize} groups`);
     }
   }
+}
+
+/**
+ * Softmax of `src` `[E]` or `[E, H]` over the entries of each group of int32
+ * `index` `[E]` (PyG's `utils.softmax`): `exp(src_e − max) / Σ exp(src_k − max)`
+ * over the `k` sharing `e`'s group. GAT normalises its attention scores over
+ * each node's incoming edges with it.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { segmentSoftmax } from "./scatter.ts";
+ * const a = segmentSoftmax(tensor([1, 1, 5]), tensor([0, 0, 1], { dtype: "int32" }), 2);
+ * console.log(await a.tolist()); // [0.5, 0.5, 1]
+ * ```
+ */
+export function segmentSoftmax(src: Tensor, index: Tensor, numGroups: number): Tensor {
+  checkGroups("segmentSoftmax", src, index, numGroups);
+  // The shift only keeps exp in range (softmax does not depend on it), so it carries no gradient, as in PyG.
+  const max = aggregateAt(src.detach(), index, numGroups, "max");
+  const e = src.sub(max.indexSelect(0, index)).exp();
+  return e.div(aggregateAt(e, index, numGroups, "sum").indexSelect(0, index).add(1e-16));
 }
