@@ -5,8 +5,7 @@
  * @module
  */
 
-import { type SparseTensor, type Tensor, zerosLike } from "@dendrite/tensor";
-import { sparseMask } from "@dendrite/tensor";
+import { arange, getBackend, sparseMask, type SparseTensor, type Tensor, zeros, zerosLike } from "@dendrite/tensor";
 import {
   checkBoolean,
   checkNonNegative,
@@ -44,8 +43,11 @@ export interface SparseAdamOptions {
  *
  * Rows absent from a gradient keep their moments (unlike dense Adam, whose
  * moments decay every step). Dense gradients are refused, as in PyTorch.
- * State: `step` (a number), `exp_avg`, `exp_avg_sq`. Coalescing reads the
- * gradient's indices back, so the step runs on the CPU backend.
+ * State: `step` (a number), `exp_avg`, `exp_avg_sq`. On the CPU the gradient
+ * is coalesced as PyTorch does; on a device that cannot read back
+ * synchronously (WebGPU) its duplicate rows are summed on the device instead
+ * (a scatter picks one entry per row to carry the sum, the others update
+ * nothing), which gives the same step.
  *
  * @example
  * ```ts
@@ -100,8 +102,7 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
     for (const p of group.params) {
       if (!p.grad) continue;
       const tmp = new Temps();
-      const grad = (p.grad as SparseTensor).coalesce();
-      if (grad !== p.grad) tmp.keep(grad);
+      const raw = p.grad as SparseTensor;
       const state = this.stateOf(p);
       if (state.step === undefined) {
         state.step = 0;
@@ -110,32 +111,77 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
       }
       const step = (state.step as number) + 1;
       state.step = step;
-      if (grad.nnz === 0) {
+      if (raw.nnz === 0) {
         tmp.dispose();
         continue;
       }
+      // One entry per row: coalesced on the host where it can be read, else duplicates summed on the device with
+      // `keep` marking the one entry per row that carries the sum.
+      const { grad, values, keep } = getBackend(p.device).readSync ? coalesced(raw, tmp) : summedOnDevice(raw, tmp);
+      const masked = (t: Tensor) => (keep ? tmp.keep(t.mul(keep)) : t);
       const expAvg = state.exp_avg as Tensor, expAvgSq = state.exp_avg_sq as Tensor;
-      let g = tmp.keep(grad.values());
-      if (maximize) g = tmp.keep(g.neg());
+      const g = maximize ? tmp.keep(values.neg()) : values;
       // m[r] += (1 − β1)(g − m[r]), and the same for v with g²: the old rows are read once and reused below.
       const oldM = tmp.keep(rowsAt(expAvg, grad, tmp));
-      const updM = tmp.keep(tmp.keep(g.sub(oldM)).mul(1 - beta1));
+      const updM = masked(tmp.keep(tmp.keep(g.sub(oldM)).mul(1 - beta1)));
       expAvg.add_(tmp.keep(grad._withValues(updM)));
       const oldV = tmp.keep(rowsAt(expAvgSq, grad, tmp));
-      const updV = tmp.keep(tmp.keep(tmp.keep(g.square()).sub(oldV)).mul(1 - beta2));
+      const updV = masked(tmp.keep(tmp.keep(tmp.keep(g.square()).sub(oldV)).mul(1 - beta2)));
       expAvgSq.add_(tmp.keep(grad._withValues(updV)));
       const numer = tmp.keep(updM.add(oldM));
       const denom = tmp.keep(tmp.keep(tmp.keep(updV.add(oldV)).sqrt()).add(eps));
       const stepSize = lr * Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step);
-      p.add_(tmp.keep(grad._withValues(tmp.keep(numer.div(denom)))), -stepSize);
+      p.add_(tmp.keep(grad._withValues(masked(tmp.keep(numer.div(denom))))), -stepSize);
       tmp.dispose();
     }
   }
+}
+
+/** A sparse gradient with one entry per row, its values, and (device path only) a mask of the entries that count. */
+interface RowGradient {
+  /** The gradient whose indices address the rows. */
+  grad: SparseTensor;
+  /** Its values, duplicates summed. */
+  values: Tensor;
+  /** 1 for the entry that carries a row's sum, 0 for the row's other entries (null when there are none). */
+  keep: Tensor | null;
+}
+
+/** PyTorch's way: sort the entries and sum duplicates on the host. */
+function coalesced(raw: SparseTensor, tmp: Temps): RowGradient {
+  const grad = raw.coalesce();
+  if (grad !== raw) tmp.keep(grad);
+  return { grad, values: tmp.keep(grad.values()), keep: null };
+}
+
+/**
+ * Duplicate rows summed without reading anything back: a scatter writes each entry's number at its row (one write
+ * per row survives, whichever), each entry reads back its row's survivor, the values are added up at the survivor,
+ * and only survivors keep a non-zero update. Costs O(nnz·dim) plus one int32 per position of the sparse dimensions.
+ */
+function summedOnDevice(raw: SparseTensor, tmp: Temps): RowGradient {
+  const device = raw.device, nnz = raw.nnz;
+  const indices = tmp.keep(raw._indices());
+  const sparseDim = indices.shape[0];
+  let position = tmp.keep(indices.select(0, sparseDim - 1));
+  for (let d = sparseDim - 2, stride = raw.shape[sparseDim - 1]; d >= 0; stride *= raw.shape[d], d--) {
+    position = tmp.keep(tmp.keep(tmp.keep(indices.select(0, d)).mul(stride)).add(position));
+  }
+  const count = raw.shape.slice(0, sparseDim).reduce((a, b) => a * b, 1);
+  const entry = tmp.keep(arange(0, nnz, 1, { dtype: "int32", device }));
+  const survivor = tmp.keep(tmp.keep(zeros([count], { dtype: "int32", device })).scatter(0, position, entry));
+  const carrier = tmp.keep(survivor.indexSelect(0, position));
+  const values = tmp.keep(raw._values());
+  const summed = tmp.keep(tmp.keep(zeros(values.shape, { dtype: values.dtype, device })).indexAdd(0, carrier, values));
+  const keep = tmp.keep(
+    tmp.keep(carrier.eq(entry)).to(values.dtype).reshape([nnz, ...values.shape.slice(1).map(() => 1)]),
+  );
+  return { grad: raw, values: summed, keep };
 }
 
 /** The rows of dense `x` at the (coalesced) gradient's positions, `[nnz, ...]`; the mask itself goes to `tmp`. */
 function rowsAt(x: Tensor, grad: SparseTensor, tmp: Temps): Tensor {
   const mask = sparseMask(x, grad);
   tmp.keep(mask);
-  return mask.values();
+  return mask._values();
 }
