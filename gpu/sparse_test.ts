@@ -2,7 +2,7 @@
 // a sparse embedding gradient and the SGD step that applies it.
 import { ok } from "node:assert/strict";
 import { embedding, Generator, randint, randn, sparse, sparseCooTensor, type Tensor } from "@dendrite/tensor";
-import { SGD, SparseAdam } from "@dendrite/optim";
+import { clipGradNorm, SGD, SparseAdam } from "@dendrite/optim";
 import { useWebGPU } from "./mod.ts";
 import { webgpuOrSkip } from "./test_util.ts";
 
@@ -72,6 +72,13 @@ if (await webgpuOrSkip("webgpu sparse")) {
     };
     const cpu = run("cpu").map((t) => t.dataSync());
     const gpu = await readAll(run("webgpu"));
+    // The norm of a sparse gradient with repeated rows: coalesced on the CPU, summed on the device on WebGPU.
+    const norms = await readAll(["cpu", "webgpu"].map((dev) => {
+      const w = w0.to(dev).clone().detach().requiresGrad_();
+      embedding(batches[0].to(dev), w, null, true).mul(ups[0].to(dev)).sum().backward();
+      return clipGradNorm([w], 1e9);
+    }));
+    close(norms[1], norms[0], 1e-5, "clipGradNorm");
     ["W", "exp_avg", "exp_avg_sq"].forEach((name, i) => close(gpu[i], cpu[i], 1e-5, name));
   });
 }

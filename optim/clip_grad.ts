@@ -4,7 +4,16 @@
  * @module
  */
 
-import { fullLike, getBackend, noGrad, type SparseTensor, stack, Tensor, tensor } from "@dendrite/tensor";
+import {
+  fullLike,
+  getBackend,
+  noGrad,
+  type SparseTensor,
+  stack,
+  summedDuplicates,
+  Tensor,
+  tensor,
+} from "@dendrite/tensor";
 
 /** {@link clipGradNorm}'s options. */
 export interface ClipGradNormOptions {
@@ -27,11 +36,20 @@ function gradsOf(op: string, params: Tensor | Iterable<Tensor>): Tensor[] {
 /** The p-norm of all elements of `t` (p > 0, or Infinity for the max-abs norm); a sparse `t` after summing duplicates. */
 function vectorNorm(t: Tensor, p: number): Tensor {
   if (t.isSparse) {
-    const coalesced = (t as SparseTensor).coalesce();
-    const values = coalesced.values();
-    const norm = vectorNorm(values, p);
+    // Duplicate entries must be summed before the norm; a device that cannot sort on the host sums them in place.
+    const s = t as SparseTensor;
+    if (getBackend(s.device).readSync) {
+      const coalesced = s.coalesce();
+      const values = coalesced.values();
+      const norm = vectorNorm(values, p);
+      values.dispose();
+      if (coalesced !== s) coalesced.dispose();
+      return norm;
+    }
+    const { values, carrier } = summedDuplicates(s);
+    const norm = vectorNorm(values, p); // the non-carriers hold zeros, which no p-norm counts
     values.dispose();
-    if (coalesced !== t) coalesced.dispose();
+    carrier.dispose();
     return norm;
   }
   if (p === Infinity) return t.abs().amax();

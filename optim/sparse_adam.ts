@@ -5,7 +5,7 @@
  * @module
  */
 
-import { arange, getBackend, sparseMask, type SparseTensor, type Tensor, zeros, zerosLike } from "@dendrite/tensor";
+import { getBackend, sparseMask, type SparseTensor, summedDuplicates, type Tensor, zerosLike } from "@dendrite/tensor";
 import {
   checkBoolean,
   checkNonNegative,
@@ -154,29 +154,13 @@ function coalesced(raw: SparseTensor, tmp: Temps): RowGradient {
   return { grad, values: tmp.keep(grad.values()), keep: null };
 }
 
-/**
- * Duplicate rows summed without reading anything back: a scatter writes each entry's number at its row (one write
- * per row survives, whichever), each entry reads back its row's survivor, the values are added up at the survivor,
- * and only survivors keep a non-zero update. Costs O(nnz·dim) plus one int32 per position of the sparse dimensions.
- */
+/** Duplicates summed on the device (see `summedDuplicates` in `@dendrite/tensor`). */
 function summedOnDevice(raw: SparseTensor, tmp: Temps): RowGradient {
-  const device = raw.device, nnz = raw.nnz;
-  const indices = tmp.keep(raw._indices());
-  const sparseDim = indices.shape[0];
-  let position = tmp.keep(indices.select(0, sparseDim - 1));
-  for (let d = sparseDim - 2, stride = raw.shape[sparseDim - 1]; d >= 0; stride *= raw.shape[d], d--) {
-    position = tmp.keep(tmp.keep(tmp.keep(indices.select(0, d)).mul(stride)).add(position));
-  }
-  const count = raw.shape.slice(0, sparseDim).reduce((a, b) => a * b, 1);
-  const entry = tmp.keep(arange(0, nnz, 1, { dtype: "int32", device }));
-  const survivor = tmp.keep(tmp.keep(zeros([count], { dtype: "int32", device })).scatter(0, position, entry));
-  const carrier = tmp.keep(survivor.indexSelect(0, position));
-  const values = tmp.keep(raw._values());
-  const summed = tmp.keep(tmp.keep(zeros(values.shape, { dtype: values.dtype, device })).indexAdd(0, carrier, values));
-  const keep = tmp.keep(
-    tmp.keep(carrier.eq(entry)).to(values.dtype).reshape([nnz, ...values.shape.slice(1).map(() => 1)]),
-  );
-  return { grad: raw, values: summed, keep };
+  const { values, carrier } = summedDuplicates(raw);
+  tmp.keep(values);
+  tmp.keep(carrier);
+  const keep = tmp.keep(carrier.reshape([raw.nnz, ...values.shape.slice(1).map(() => 1)]));
+  return { grad: raw, values, keep };
 }
 
 /** The rows of dense `x` at the (coalesced) gradient's positions, `[nnz, ...]`; the mask itself goes to `tmp`. */

@@ -124,7 +124,14 @@ export {
   type ScatterReduction,
 } from "./ops/scatter.ts";
 export * as sparse from "./sparse_ops.ts";
-export { isSparseTensor, type SparseCooOptions, sparseCooTensor, sparseMask, SparseTensor } from "./sparse.ts";
+export {
+  isSparseTensor,
+  type SparseCooOptions,
+  sparseCooTensor,
+  sparseMask,
+  SparseTensor,
+  summedDuplicates,
+} from "./sparse.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { isKept, keep, liveTensors, tidy } from "./memory.ts";

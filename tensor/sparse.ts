@@ -24,7 +24,7 @@ import type { DType } from "./dtype.ts";
 import { keep, tidy } from "./memory.ts";
 import { fmtShape, numel, type Shape, shapesEqual } from "./shape.ts";
 import { type Layout, ownsStorage, Tensor, type TensorOrScalar } from "./tensor.ts";
-import { type NestedValues, tensor, zeros } from "./ops/creation.ts";
+import { arange, type NestedValues, tensor, zeros } from "./ops/creation.ts";
 import { cat } from "./ops/join.ts";
 import { checkWritable } from "./ops/inplace.ts";
 
@@ -477,6 +477,37 @@ export function sparseMask(x: Tensor, mask: SparseTensor): SparseTensor {
   const rowSize = numel(x.shape.slice(sparseDim));
   const rows = x.reshape([numel(x.shape.slice(0, sparseDim)), rowSize]).indexSelect(0, linearIndex(indices, x.shape));
   return adopt(indices, rows.reshape([nnz, ...x.shape.slice(sparseDim)]), x.shape, mask.isCoalesced(), true);
+}
+
+/**
+ * `s`'s values with every position's duplicates summed into one of its
+ * entries (the "carrier"; the others hold zeros), and `carrier` `[nnz]`, 1 at
+ * carriers and 0 elsewhere (in the values' dtype) — coalescing's arithmetic
+ * without sorting, so without reading the indices back: for devices that
+ * cannot (WebGPU). A scatter writes each entry's number at its position (one
+ * write per position survives, whichever), each entry reads its position's
+ * survivor, and an index-add sums the values there. Costs O(nnz·denseSize)
+ * plus one int32 per position of the sparse dimensions.
+ *
+ * @example
+ * ```ts
+ * import { sparseCooTensor, summedDuplicates } from "./sparse.ts";
+ * const { values, carrier } = summedDuplicates(sparseCooTensor([[2, 0, 2]], [1, 5, 3], [4]));
+ * console.log(await values.tolist(), await carrier.tolist()); // e.g. [4, 5, 0] [1, 1, 0] (or the 4 on the last entry)
+ * ```
+ */
+export function summedDuplicates(s: SparseTensor): { values: Tensor; carrier: Tensor } {
+  if (!(s instanceof SparseTensor)) throw new TypeError("summedDuplicates: expected a sparse tensor");
+  const device = s.device, nnz = s.nnz;
+  const indices = s._indices();
+  const position = linearIndex(indices, s.shape);
+  const count = numel(s.shape.slice(0, indices.shape[0]));
+  const entry = arange(0, nnz, 1, { dtype: "int32", device });
+  const survivor = zeros([count], { dtype: "int32", device }).scatter(0, position, entry);
+  const carrier = survivor.indexSelect(0, position);
+  const values = s._values();
+  const summed = zeros(values.shape, { dtype: values.dtype, device }).indexAdd(0, carrier, values);
+  return { values: summed, carrier: carrier.eq(entry).to(values.dtype) };
 }
 
 /** Whether `x` is a sparse tensor. */

@@ -9,6 +9,7 @@ import {
   sparseCooTensor,
   sparseMask,
   type SparseTensor,
+  summedDuplicates,
   tensor,
   tidy,
   zeros,
@@ -179,4 +180,13 @@ Deno.test("sparseMask reads the dense tensor at the sparse positions", () => {
   const m = sparseMask(x, sparseCooTensor([[2, 0, 2]], [[0, 0], [0, 0], [0, 0]], [3, 2]));
   assert.deepEqual(vals(m._indices()), [2, 0, 2]);
   assert.deepEqual(vals(m._values()), [5, 6, 1, 2, 5, 6]);
+});
+
+Deno.test("summedDuplicates: each position's entries summed into one carrier entry, the rest zero", () => {
+  const s = sparseCooTensor([[2, 0, 2, 2], [1, 1, 1, 0]], [1, 5, 3, 7], [3, 2]);
+  const { values, carrier } = summedDuplicates(s);
+  const v = vals(values), c = vals(carrier);
+  // Entries 0 and 2 share position (2, 1): one carries 4, the other 0; the lone entries carry themselves.
+  assert.deepEqual([c[1], c[3], c[0] + c[2]], [1, 1, 1]);
+  assert.deepEqual([v[1], v[3], v[0] + v[2], c[0] ? v[2] : v[0]], [5, 7, 4, 0]);
 });
