@@ -1,7 +1,16 @@
 // Optimizers with sparse gradients (Embedding({ sparse: true })): SGD and SparseAdam against plain-number references
 // of PyTorch's updates, rows outside the gradient left alone, refusals before anything changes, clipping, zeroGrad.
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
-import { embedding, Generator, randn, type SparseTensor, type Tensor, tensor } from "@dendrite/tensor";
+import {
+  embedding,
+  Generator,
+  liveTensors,
+  randn,
+  type SparseTensor,
+  type Tensor,
+  tensor,
+  tidy,
+} from "@dendrite/tensor";
 import { Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD, SparseAdam } from "./mod.ts";
 import { assertClose } from "./_testing.ts";
 
@@ -161,4 +170,21 @@ Deno.test("clipGradValue refuses a sparse gradient before clamping any", () => {
   sparseBackward(w, 0);
   throws(() => clipGradValue([other, w], 1), /clipGradValue: gradient 1 is sparse/);
   deepStrictEqual(Array.from(other.grad!.dataSync()), [5]);
+});
+
+Deno.test("a sparse training step in tidy leaves nothing behind: live tensors stay flat (SGD and SparseAdam)", () => {
+  for (const make of [(w: Tensor) => new SGD([w], { lr: 0.1 }), (w: Tensor) => new SparseAdam([w])]) {
+    const { w } = table(8);
+    const opt = make(w);
+    const step = (s: number) =>
+      tidy(() => {
+        opt.zeroGrad();
+        sparseBackward(w, s % 3);
+        opt.step();
+      });
+    step(0);
+    const live = liveTensors();
+    for (let s = 1; s < 20; s++) step(s);
+    equal(liveTensors(), live, `${opt.constructor.name}: live tensors after 20 steps`);
+  }
 });

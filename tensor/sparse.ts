@@ -498,16 +498,21 @@ export function sparseMask(x: Tensor, mask: SparseTensor): SparseTensor {
  */
 export function summedDuplicates(s: SparseTensor): { values: Tensor; carrier: Tensor } {
   if (!(s instanceof SparseTensor)) throw new TypeError("summedDuplicates: expected a sparse tensor");
-  const device = s.device, nnz = s.nnz;
-  const indices = s._indices();
-  const position = linearIndex(indices, s.shape);
-  const count = numel(s.shape.slice(0, indices.shape[0]));
-  const entry = arange(0, nnz, 1, { dtype: "int32", device });
-  const survivor = zeros([count], { dtype: "int32", device }).scatter(0, position, entry);
-  const carrier = survivor.indexSelect(0, position);
-  const values = s._values();
-  const summed = zeros(values.shape, { dtype: values.dtype, device }).indexAdd(0, carrier, values);
-  return { values: summed, carrier: carrier.eq(entry).to(values.dtype) };
+  const run = () => {
+    const device = s.device, nnz = s.nnz;
+    const indices = s._indices();
+    const position = linearIndex(indices, s.shape);
+    const count = numel(s.shape.slice(0, indices.shape[0]));
+    const entry = arange(0, nnz, 1, { dtype: "int32", device });
+    const survivor = zeros([count], { dtype: "int32", device }).scatter(0, position, entry);
+    const carrier = survivor.indexSelect(0, position);
+    const values = s._values();
+    const summed = zeros(values.shape, { dtype: values.dtype, device }).indexAdd(0, carrier, values);
+    return { values: summed, carrier: carrier.eq(entry).to(values.dtype) };
+  };
+  // Outside any graph the temporaries (a position-sized int32 among them) are freed at once; inside one, the
+  // index-add's backward still needs them.
+  return s.requiresGrad ? run() : tidy(run);
 }
 
 /** Whether `x` is a sparse tensor. */
