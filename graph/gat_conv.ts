@@ -165,6 +165,7 @@ export class GATConv extends MessagePassing {
     return ctx.xJ.mul(ctx.edge.alpha.unsqueeze(-1));
   }
 
+  /** The layer's settings, for printing. */
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, heads=${this.heads}${this.concat ? "" : ", concat=false"}${
       this.dropout ? `, dropout=${this.dropout}` : ""

@@ -173,6 +173,7 @@ export class GCNConv extends MessagePassing {
     return w ? ctx.xJ.mul(w.unsqueeze(1)) : ctx.xJ;
   }
 
+  /** The layer's settings, for printing. */
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}${this.improved ? ", improved=true" : ""}${
       this.cached ? ", cached=true" : ""

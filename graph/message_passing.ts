@@ -152,6 +152,7 @@ export abstract class MessagePassing extends nn.Module {
     return aggregated;
   }
 
+  /** The layer's settings, for printing. */
   override extraRepr(): string {
     return `aggr="${this.aggr}"`;
   }

@@ -70,6 +70,7 @@ export class SAGEConv extends MessagePassing {
     return out;
   }
 
+  /** The layer's settings, for printing. */
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, aggr="${this.aggr}"`;
   }
