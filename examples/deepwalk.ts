@@ -157,11 +157,7 @@ async function main(): Promise<void> {
   console.log(`| 2-means clusters vs factions | ${r.clusterAgreement} / 34 |`);
   console.log(`\n${r.words} walk steps read in ${r.seconds.toFixed(1)} s`);
   await Deno.mkdir(a.out, { recursive: true });
-  await saveScatterPng(`${a.out}/karate_deepwalk.png`, pca2(r.vectors), {
-    groups: [...graph.KARATE_FACTIONS],
-    labels: r.vectors.map((_, i) => String(i)),
-    title: `${name}: karate club members, PCA of ${opts.dim}-d vectors, coloured by faction`,
-  });
+  await saveScatterPng(`${a.out}/karate_deepwalk.png`, pca2(r.vectors), { groups: [...graph.KARATE_FACTIONS] });
   await models.saveSafetensors(r.model.stateDict(), `${a.out}/karate_deepwalk.safetensors`);
   console.log(
     `wrote ${a.out}/karate_deepwalk.png (blue: Mr. Hi's faction, orange: the Officer's) and karate_deepwalk.safetensors`,

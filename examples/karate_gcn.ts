@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   );
   await saveScatterPng(`${a.out}/karate_${a.model}_hidden.png`, pca2(rows), { groups: [...graph.KARATE_FACTIONS] });
   console.log(
-    `wrote ${a.out}/karate_${a.model}.safetensors and karate_${a.model}_hidden.png (hidden layer, PCA, coloured by faction)`,
+    `wrote ${a.out}/karate_${a.model}.safetensors and karate_${a.model}_hidden.png (hidden layer, PCA; blue: Mr. Hi's faction, orange: the Officer's)`,
   );
 }
 

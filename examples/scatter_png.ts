@@ -1,6 +1,9 @@
 /**
  * A 2-D scatter picture for the embedding examples (word2vec's PCA map,
- * DeepWalk's karate club): points coloured by group on a white square.
+ * DeepWalk's karate club, the karate GCN's hidden layer): points coloured by
+ * group on a white square. The examples print what the colours mean (text in
+ * the picture waits for a font renderer: imagescript's needs `Deno.core`,
+ * which Deno 2 no longer has).
  *
  * @module
  */
@@ -11,14 +14,12 @@ import { Image } from "imagescript";
 export interface ScatterPngOptions {
   /** A group per point (colours; default all 0). */
   groups?: readonly number[];
-  /** A text per point ("" for none); drawn where a font is available. */
-  labels?: readonly string[];
-  /** A caption (printed, not drawn, without a font). */
-  title?: string;
   /** Side of the square picture in pixels (default 640). */
   size?: number;
 }
 
+/** The colours of groups 0, 1, 2, … (matplotlib's first eight), with their names for printed legends. */
+export const COLOR_NAMES = ["blue", "orange", "green", "red", "purple", "brown", "pink", "grey"];
 const COLORS = [0x1f77b4ff, 0xff7f0eff, 0x2ca02cff, 0xd62728ff, 0x9467bdff, 0x8c564bff, 0xe377c2ff, 0x7f7f7fff];
 
 /** Draws points `xy` (any range: scaled to fit with a margin) and writes a PNG. */

@@ -18,7 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { data, Generator, gpu, models, randn, type Tensor } from "../mod.ts";
-import { saveScatterPng } from "./scatter_png.ts";
+import { COLOR_NAMES, saveScatterPng } from "./scatter_png.ts";
 
 /** Words whose neighbours the example prints (those in the vocabulary). */
 export const QUERY_WORDS = ["whale", "ship", "sea", "captain", "ahab", "harpoon", "boat", "white", "god", "man"];
@@ -33,6 +33,26 @@ export interface PairScore {
   random: number;
   /** P(cos(related pair) > cos(random pair)): the area under the ROC curve; 0.5 is chance. */
   auc: number;
+}
+
+/** The word classes of the PCA map's colours, by group number. */
+export const POS_GROUPS = ["nouns", "verbs", "adjectives and adverbs", "words WordNet lacks (mostly function words)"];
+
+/** Each word's group in {@link POS_GROUPS}: the part of speech with the most WordNet senses of it (ties: the first). */
+export function partOfSpeechGroups(synsets: readonly data.Synset[], words: readonly string[]): number[] {
+  const senses = new Map(words.map((w) => [w, [0, 0, 0]]));
+  const group = { n: 0, v: 1, a: 2, s: 2, r: 2 } as const;
+  for (const s of synsets) {
+    for (const w of new Set(s.words)) {
+      const c = senses.get(w);
+      if (c) c[group[s.pos]]++;
+    }
+  }
+  return words.map((w) => {
+    const c = senses.get(w)!;
+    const best = Math.max(...c);
+    return best === 0 ? 3 : c.indexOf(best);
+  });
 }
 
 /** Unit-length rows of `vectors` on the host. */
@@ -201,8 +221,11 @@ async function main(): Promise<void> {
   const rows = await unitRows(result.model.vectors());
   const randomRows = await unitRows(randn([vocab.size, dim], { generator: new Generator(Number(a.seed) + 2) }));
   const table: string[][] = [];
+  const top = Math.min(400, vocab.size);
+  let groups: number[] | undefined;
   if (await data.hasWordNet(a.wordnet)) {
     const synsets = await data.loadWordNet(a.wordnet);
+    groups = partOfSpeechGroups(synsets, vocab.words.slice(0, top));
     const inVocab = (w: string) => vocab.has(w);
     const toIds = (ps: [string, string][]) => ps.map(([x, y]) => [vocab.id(x), vocab.id(y)] as [number, number]);
     const fmt = (s: PairScore) => `${s.auc.toFixed(3)} (cos ${s.related.toFixed(2)} vs ${s.random.toFixed(2)})`;
@@ -238,12 +261,7 @@ async function main(): Promise<void> {
   await Deno.mkdir(a.out, { recursive: true });
   await writeProjectorTsv(a.out, rows, vocab.words);
   await models.saveSafetensors(result.model.stateDict(), `${a.out}/word2vec.safetensors`);
-  const top = Math.min(400, vocab.size);
-  const xy = pca2(rows.slice(0, top));
-  await saveScatterPng(`${a.out}/pca.png`, xy, {
-    labels: vocab.words.slice(0, top).map((w, i) => (i < 120 ? w : "")),
-    title: `word2vec (${a.mode}) on ${a.text ?? "Moby-Dick"}: the ${top} most frequent words, PCA`,
-  });
+  await saveScatterPng(`${a.out}/pca.png`, pca2(rows.slice(0, top)), { groups });
 
   if (table.length > 0) {
     console.log("\nAUC: how often a related pair is more similar than a random pair of the same words (0.5: chance)");
@@ -259,6 +277,10 @@ async function main(): Promise<void> {
     }`,
   );
   console.log(`wrote ${a.out}/vectors.tsv, metadata.tsv (projector.tensorflow.org), pca.png, word2vec.safetensors`);
+  console.log(
+    `pca.png: the ${top} most frequent words on their first two principal components` +
+      (groups ? `, ${POS_GROUPS.map((name, i) => `${COLOR_NAMES[i]} ${name}`).join(", ")}` : ""),
+  );
 }
 
 if (import.meta.main) await main();

@@ -3,7 +3,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { decode } from "imagescript";
 import { Generator } from "../mod.ts";
-import { centredRows, pairScore, pca2, writeProjectorTsv } from "./word2vec.ts";
+import { centredRows, pairScore, partOfSpeechGroups, pca2, writeProjectorTsv } from "./word2vec.ts";
 
 const rows = (vs: number[][]) => vs.map((v) => Float32Array.from(v));
 
@@ -76,4 +76,15 @@ Deno.test("word2vec example end to end (--quick, two epochs): the loss falls and
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("partOfSpeechGroups: the part of speech with most WordNet senses; words WordNet lacks apart", async () => {
+  const { parseWordNetData } = await import("../data/mod.ts");
+  const synsets = parseWordNetData([
+    "00000001 03 n 01 run 0 000 | a score",
+    "00000002 38 v 01 run 0 000 | move fast",
+    "00000003 38 v 01 run 0 000 | flow",
+    "00000004 00 a 01 white 0 000 | a colour",
+  ].join("\n"));
+  deepStrictEqual(partOfSpeechGroups(synsets, ["run", "white", "the"]), [1, 2, 3]);
 });
