@@ -10,13 +10,13 @@
  * (safetensors). `--p` and `--q` turn the walks into node2vec's.
  *
  *   deno run -A examples/deepwalk.ts [--walks 40] [--walk-length 20] [--dim 16] [--window 5] [--epochs 5]
- *     [--p 1] [--q 1] [--seed 0] [--out deepwalk_out]
+ *     [--p 1] [--q 1] [--seed 0] [--device cpu|webgpu] [--out deepwalk_out]
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { Generator, graph, models } from "../mod.ts";
+import { Generator, gpu, graph, models } from "../mod.ts";
 import { centredRows, pca2, unitRows } from "./word2vec.ts";
 import { saveScatterPng } from "./scatter_png.ts";
 
@@ -38,6 +38,8 @@ export interface DeepWalkOptions {
   q?: number;
   /** Seed (default 0). */
   seed?: number;
+  /** Where the vectors are trained (default "cpu"). */
+  device?: string;
 }
 
 /** What {@link deepWalk} returns. */
@@ -102,6 +104,7 @@ export async function deepWalk(options: DeepWalkOptions = {}): Promise<DeepWalkR
     subsample: 0, // DeepWalk keeps every step of a walk
     batchSize: 256,
     seed,
+    device: options.device,
   });
   const vectors = centredRows(await unitRows(r.model.vectors()));
   const factions = graph.KARATE_FACTIONS;
@@ -132,9 +135,12 @@ async function main(): Promise<void> {
       p: { type: "string", default: "1" },
       q: { type: "string", default: "1" },
       seed: { type: "string", default: "0" },
+      device: { type: "string", default: "cpu" },
       out: { type: "string", default: "deepwalk_out" },
     },
   });
+  if (a.device === "webgpu") await gpu.useWebGPU();
+  else if (a.device !== "cpu") throw new Error(`--device must be "cpu" or "webgpu", got "${a.device}"`);
   const opts = {
     walksPerNode: Number(a.walks),
     walkLength: Number(a["walk-length"]),
@@ -144,6 +150,7 @@ async function main(): Promise<void> {
     p: Number(a.p),
     q: Number(a.q),
     seed: Number(a.seed),
+    device: a.device,
   };
   const name = opts.p === 1 && opts.q === 1 ? "DeepWalk" : `node2vec (p ${opts.p}, q ${opts.q})`;
   console.log(

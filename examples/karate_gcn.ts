@@ -189,10 +189,8 @@ async function main(): Promise<void> {
   );
   await Deno.mkdir(a.out, { recursive: true });
   await models.saveSafetensors(result.model.stateDict(), `${a.out}/karate_${a.model}.safetensors`);
-  const rows = Array.from(
-    { length: 34 },
-    (_, i) => Float32Array.from(result.hidden.dataSync().slice(i * Number(a.hidden), (i + 1) * Number(a.hidden))),
-  );
+  const width = result.hidden.shape[1], all = await result.hidden.data();
+  const rows = Array.from({ length: 34 }, (_, i) => Float32Array.from(all.subarray(i * width, (i + 1) * width)));
   await saveScatterPng(`${a.out}/karate_${a.model}_hidden.png`, pca2(rows), { groups: [...graph.KARATE_FACTIONS] });
   console.log(
     `wrote ${a.out}/karate_${a.model}.safetensors and karate_${a.model}_hidden.png (hidden layer, PCA; blue: Mr. Hi's faction, orange: the Officer's)`,
