@@ -81,10 +81,14 @@ export {
 } from "./backend.ts";
 export { cpuBackend } from "./cpu/backend.ts";
 export {
+  type BlasStatus,
+  type CpuInfo,
+  cpuInfo,
   cpuThreadsReady,
   getCpuHeapLimit,
   getCpuKernels,
   getNumThreads,
+  setCpuBlas,
   setCpuHeapLimit,
   setCpuKernels,
   setNumThreads,

@@ -26,6 +26,7 @@ import { gemm } from "./matmul.ts";
 import { col2im, im2col, isPointwise } from "./im2col.ts";
 import { getCpuKernels } from "./kernels.ts";
 import {
+  cpuBlasActive,
   heapAddress,
   heapAlloc,
   heapF32,
@@ -161,12 +162,14 @@ function wasmConv(kind: number, in0: TypedArray, in1: TypedArray, out: TypedArra
   const ipg = imagesPerGroup(g.n, P);
   // Threads split image groups, or for the weight gradient fixed chunks of them (see weightChunks).
   const items = weight ? weightChunks(g.n, ipg) : imageGroups(g.n, ipg);
-  const threads = threadsFor(items, g.n * g.cOut * P * K);
+  const native = cpuBlasActive();
+  const threads = threadsFor(items, g.n * g.cOut * P * K, native);
   const colLen = isPointwise(g) && ipg === 1 ? 0 : K * P * ipg;
   const tmpLen = ipg > 1 ? cOutG * P * ipg : 0;
   const in0Heap = heapAddress(in0), in1Heap = heapAddress(in1), outHeap = heapAddress(out);
-  // A weight gradient sums per-chunk partials, possibly transposed; a single untransposed chunk can go straight out.
-  const wt = weight && transposedWeightGrad(P * ipg) ? 1 : 0;
+  // A weight gradient sums per-chunk partials, possibly transposed (the WebAssembly SGEMM's choice: a BLAS reads
+  // either operand transposed at full speed); a single untransposed chunk can go straight out.
+  const wt = weight && !native && transposedWeightGrad(P * ipg) ? 1 : 0;
   const direct = outHeap >= 0 && (!weight || (items === 1 && !wt));
   const outLen = weight ? items * g.cOut * K : out.length;
   const in0Len = in0Heap < 0 ? in0.length : 0, in1Len = in1Heap < 0 ? in1.length : 0;
@@ -198,6 +201,7 @@ function wasmConv(kind: number, in0: TypedArray, in1: TypedArray, out: TypedArra
         tmp: tmpAt,
         tmpBytes: tmpLen * 4,
         wt,
+        native: native ? 1 : 0,
         g,
       },
       items,

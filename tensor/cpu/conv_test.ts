@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
-import { cpuThreadsReady, setCpuKernels, setNumThreads } from "./kernels.ts";
+import { cpuInfo, cpuThreadsReady, setCpuBlas, setCpuKernels, setNumThreads } from "./kernels.ts";
 import { heapAddress, heapAllocStorage, heapBytes, heapFree, lastGemmThreads } from "./wasm/runtime.ts";
 
 interface Case {
@@ -158,6 +158,8 @@ Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kerne
   ];
   setNumThreads(2);
   await cpuThreadsReady();
+  // The WebAssembly SGEMM's threading (`blas_test.ts` runs these cases on the native BLAS).
+  setCpuBlas(false);
   try {
     for (const kernels of ["wasm", "ts"] as const) {
       setCpuKernels(kernels);
@@ -192,6 +194,7 @@ Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kerne
     }
   } finally {
     setCpuKernels("wasm");
+    setCpuBlas(true);
     setNumThreads(1);
   }
 });
@@ -243,28 +246,34 @@ for (
     }],
   ] as [string, Case][]
 ) {
-  Deno.test(`float32 conv2d gradients are the same bit for bit on one thread and on two (${label})`, async () => {
-    const g = geom(c);
-    const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 1));
-    const w = Float32Array.from(randArray(g.cOut * g.cIn * g.kh * g.kw, 2));
-    const go = Float32Array.from(randArray(g.n * g.cOut * g.outH * g.outW, 3));
-    const run = () => {
-      const out = new Float32Array(go.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
-      conv2dForward(x, w, out, g);
-      conv2dBackwardInput(go, w, dx, g);
-      conv2dBackwardWeight(go, x, dw, g);
-      return [out, dx, dw];
-    };
-    setNumThreads(1);
-    const one = run();
-    setNumThreads(2);
-    await cpuThreadsReady();
-    try {
-      const two = run();
-      deepStrictEqual(lastGemmThreads(), 2);
-      deepStrictEqual(two, one);
-    } finally {
+  // On the WebAssembly SGEMM, and on the native BLAS where one loads (its GEMMs are cut at fixed places).
+  const paths = cpuInfo().blas.library ? [false, true] : [false];
+  for (const native of paths) {
+    Deno.test(`float32 conv2d gradients are the same bit for bit on one thread and on two (${label}, ${native ? "native BLAS" : "WebAssembly"})`, async () => {
+      setCpuBlas(native);
+      const g = geom(c);
+      const x = Float32Array.from(randArray(g.n * g.cIn * g.h * g.w, 1));
+      const w = Float32Array.from(randArray(g.cOut * g.cIn * g.kh * g.kw, 2));
+      const go = Float32Array.from(randArray(g.n * g.cOut * g.outH * g.outW, 3));
+      const run = () => {
+        const out = new Float32Array(go.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+        conv2dForward(x, w, out, g);
+        conv2dBackwardInput(go, w, dx, g);
+        conv2dBackwardWeight(go, x, dw, g);
+        return [out, dx, dw];
+      };
       setNumThreads(1);
-    }
-  });
+      const one = run();
+      setNumThreads(2);
+      await cpuThreadsReady();
+      try {
+        const two = run();
+        deepStrictEqual(lastGemmThreads(), 2);
+        deepStrictEqual(two, one);
+      } finally {
+        setNumThreads(1);
+        setCpuBlas(true);
+      }
+    });
+  }
 }

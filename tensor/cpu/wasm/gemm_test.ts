@@ -18,7 +18,11 @@ import {
 } from "./runtime.ts";
 import { gemm, gemmTs } from "../matmul.ts";
 import { buildGemmModule, PACK_A_BYTES, PACK_B_BYTES } from "./gemm_kernel.ts";
-import { getCpuKernels, setCpuKernels } from "../kernels.ts";
+import { getCpuKernels, setCpuBlas, setCpuKernels } from "../kernels.ts";
+
+// This file tests the WebAssembly SGEMM, its slicing and its threads; `../blas_test.ts` tests the native BLAS path
+// (which GEMMs take by default where a BLAS loads) against it and against direct loops.
+setCpuBlas(false);
 
 function rand(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);

@@ -45,7 +45,19 @@ export type GemmFn = (
 
 /** The module's exports a chunk runs with, and a float32 view of the shared memory. */
 export interface Kernels {
+  /** The WebAssembly SGEMM. */
   readonly gemm: GemmFn;
+  /**
+   * The native BLAS on this thread (`../blas.ts`), one `cblas_sgemm` call per
+   * product, or null where it is not loaded: what a chunk of a native
+   * {@link JOB_GEMM} runs.
+   */
+  readonly nativeCall: GemmFn | null;
+  /**
+   * The native BLAS for a whole product: the fixed slices of {@link nativeSlices}
+   * in order (what a native convolution chunk runs), or null.
+   */
+  readonly nativeGemm: GemmFn | null;
   readonly unfold: UnfoldFn;
   readonly fold: FoldFn;
   /** The whole memory as float32 (refetched by the callee when the memory has grown). */
@@ -95,6 +107,70 @@ function chunkImages(n: number, c: number, ipg = 1): [number, number] {
   return [Math.min(n, g0 * ipg), Math.min(n, g1 * ipg)];
 }
 
+/** Multiply-adds per slice below which a native GEMM is not cut further (one BLAS call costs a few microseconds). */
+const NATIVE_SLICE_MACS = 1 << 20;
+/** Narrowest native slice (columns or rows). */
+const NATIVE_MIN_WIDTH = 64;
+
+/** How a native GEMM is cut for threads: along the longer of M and N, `count` slices of `width`. */
+export interface NativeSlices {
+  splitN: number;
+  width: number;
+  count: number;
+}
+
+/**
+ * The fixed slices of a native GEMM: a function of the shape and the machine
+ * only, never of the threads that happen to be ready, so that a product's
+ * result is the same bit for bit however many threads ran its slices (the
+ * BLAS's own edge kernels make a product cut at other places differ in the
+ * last bits). Up to two slices per core, each worth at least
+ * {@link NATIVE_SLICE_MACS} and {@link NATIVE_MIN_WIDTH} wide.
+ */
+export function nativeSlices(m: number, n: number, k: number): NativeSlices {
+  const splitN = n >= m ? 1 : 0, total = splitN ? n : m;
+  const want = Math.min(
+    2 * logicalCores(),
+    Math.floor((m * n * k) / NATIVE_SLICE_MACS),
+    Math.floor(total / NATIVE_MIN_WIDTH),
+  );
+  if (want <= 1) return { splitN, width: total, count: 1 };
+  // Widths in whole 16s keep each slice on the BLAS's full-width micro-kernels but the last.
+  const width = Math.ceil(total / want / 16) * 16;
+  return { splitN, width, count: Math.ceil(total / width) };
+}
+
+/** Slice `i` of a product: its `[m, n, a, b, c]` (byte addresses moved `lo` columns or rows in). */
+function sliceOf(
+  splitN: number,
+  width: number,
+  i: number,
+  m: number,
+  n: number,
+  a: number,
+  ars: number,
+  b: number,
+  bcs: number,
+  c: number,
+  ldc: number,
+): [number, number, number, number, number] {
+  const lo = i * width;
+  return splitN
+    ? [m, Math.min(n - lo, width), a, b + lo * bcs * 4, c + lo * 4]
+    : [Math.min(m - lo, width), n, a + lo * ars * 4, b, c + lo * ldc * 4];
+}
+
+/** `call` (one BLAS call per product) run over {@link nativeSlices} in order: a whole product on one thread. */
+export function slicedGemm(call: GemmFn): GemmFn {
+  return (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, pa, pb, acc) => {
+    const s = nativeSlices(m, n, k);
+    for (let i = 0; i < s.count; i++) {
+      const [sm, sn, sa, sb, sc] = sliceOf(s.splitN, s.width, i, m, n, a, ars, b, bcs, c, ldc);
+      call(sm, sn, k, sa, ars, acs, sb, brs, bcs, sc, ldc, pa, pb, acc);
+    }
+  };
+}
+
 /** Arguments of a {@link JOB_GEMM}: the SGEMM's, then how it is sliced. */
 export interface GemmJob {
   m: number;
@@ -113,6 +189,8 @@ export interface GemmJob {
   splitN: number;
   /** Columns (or rows) per chunk. */
   width: number;
+  /** 1: each chunk is one native BLAS call ({@link Kernels.nativeCall}); 0: the WebAssembly SGEMM. */
+  native: number;
 }
 
 const GEMM_FIELDS = [
@@ -130,6 +208,7 @@ const GEMM_FIELDS = [
   "acc",
   "splitN",
   "width",
+  "native",
 ] as const;
 
 /**
@@ -154,6 +233,8 @@ export interface ConvJob {
   tmpBytes: number;
   /** Weight gradient only: 1 when the partials are transposed (see {@link transposedWeightGrad}). */
   wt: number;
+  /** 1: the GEMMs run on the native BLAS ({@link Kernels.nativeGemm}); 0: the WebAssembly SGEMM. */
+  native: number;
   g: Conv2dGeometry;
 }
 
@@ -175,7 +256,7 @@ export function transposedWeightGrad(pixelsPerGemm: number): boolean {
 }
 
 /** A {@link ConvJob}'s fields but its geometry, in word order. */
-const CONV_FIELDS = ["in0", "in1", "out", "col", "colBytes", "ipg", "tmp", "tmpBytes", "wt"] as const;
+const CONV_FIELDS = ["in0", "in1", "out", "col", "colBytes", "ipg", "tmp", "tmpBytes", "wt", "native"] as const;
 
 const GEOMETRY_FIELDS = [
   "n",
@@ -266,12 +347,11 @@ function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
 
 /** Chunk `i` of a sliced SGEMM on thread `t`'s packing buffers. */
 function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
-  const lo = i * j.width;
   // A column slice starts `lo` columns into B and C; a row slice `lo` rows into A and C.
-  const [m, n, a, b, c] = j.splitN
-    ? [j.m, Math.min(j.n - lo, j.width), j.a, j.b + lo * j.bcs * 4, j.c + lo * 4]
-    : [Math.min(j.m - lo, j.width), j.n, j.a + lo * j.ars * 4, j.b, j.c + lo * j.ldc * 4];
-  k.gemm(m, n, j.k, a, j.ars, j.acs, b, j.brs, j.bcs, c, j.ldc, packAAt(k.ctrl, t), packBAt(k.ctrl, t), j.acc);
+  const [m, n, a, b, c] = sliceOf(j.splitN, j.width, i, j.m, j.n, j.a, j.ars, j.b, j.bcs, j.c, j.ldc);
+  const gemm = j.native ? k.nativeCall : k.gemm;
+  if (!gemm) throw new Error(`runGemmChunk: thread ${t} has no native BLAS`);
+  gemm(m, n, j.k, a, j.ars, j.acs, b, j.brs, j.bcs, c, j.ldc, packAAt(k.ctrl, t), packBAt(k.ctrl, t), j.acc);
 }
 
 /**
@@ -287,7 +367,9 @@ function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
  */
 export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
   const { g } = j;
-  const { gemm, unfold, fold } = k;
+  const { unfold, fold } = k;
+  const gemm = j.native ? k.nativeGemm : k.gemm;
+  if (!gemm) throw new Error(`runConvChunk: thread ${t} has no native BLAS`);
   const pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW, HW = g.h * g.w;

@@ -62,8 +62,10 @@ export const CTRL = {
   stats: 64 + MAX_WORKERS + 1,
   /** Byte address of each thread's packing buffers (packed A, then packed B), set before the thread starts. */
   pack: 64 + 2 * (MAX_WORKERS + 1),
+  /** One flag per worker, set before its ready flag: 1 when it opened the native BLAS and may run native GEMMs. */
+  native: 64 + 3 * (MAX_WORKERS + 1),
   /** Words in the whole block. */
-  words: 64 + 3 * (MAX_WORKERS + 1),
+  words: 64 + 4 * (MAX_WORKERS + 1),
 } as const;
 
 /** Most argument words a job has. */

@@ -38,10 +38,13 @@ import {
   JOB_GEMM,
   type Kernels,
   logicalCores,
+  nativeSlices,
   publishJob,
   runConvChunk,
+  slicedGemm,
   workOnJob,
 } from "./jobs.ts";
+import { blasGemmAt, blasLayout, type BlasLibrary, blasSelfTest, type BlasStatus, envVar, findBlas } from "../blas.ts";
 
 const PAGE = 65536;
 /** Multiply-adds below which a GEMM stays on one thread (waking workers costs tens of microseconds). */
@@ -63,6 +66,12 @@ interface Engine extends Kernels {
   readonly ops: WasmOps;
   /** These kernels with `gemm` split across threads by {@link gemmHeap}: a convolution run whole on this thread. */
   readonly splitGemm: Kernels;
+  /** The native BLAS once looked for ({@link nativeBlas}): undefined until then, null when there is none. */
+  blas?: BlasLibrary | null;
+  /** One `cblas_sgemm` call on this thread (null without a native BLAS; set with `blas`). */
+  nativeCall: GemmFn | null;
+  /** A whole product on the native BLAS, its fixed slices in order. */
+  nativeGemm: GemmFn | null;
 }
 
 /** The exports of the ops module: functions of i32/f32 arguments (byte addresses, counts, scalars). */
@@ -84,6 +93,8 @@ function loadEngine(): Engine | null {
     const ops = new WebAssembly.Instance(new WebAssembly.Module(decode(OPS_WASM)), { env: { memory } });
     const kernels: Kernels = {
       gemm: instance.exports.gemm as GemmFn,
+      nativeCall: null,
+      nativeGemm: null,
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
       heap: () => heapF32(),
@@ -99,8 +110,12 @@ function loadEngine(): Engine | null {
       splitGemm: {
         ...kernels,
         gemm: (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
-          gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1),
+          gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1, false),
+        nativeGemm: (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
+          gemmHeap(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc === 1, true),
       },
+      nativeCall: null,
+      nativeGemm: null,
     };
     givePackBuffers(e, 0);
     engine = e;
@@ -114,6 +129,93 @@ function loadEngine(): Engine | null {
 /** Which WebAssembly kernel this engine runs: FMA via relaxed SIMD, plain SIMD, or none (unsupported). */
 export function wasmKernelKind(): "relaxed-simd" | "simd" | "none" {
   return loadEngine()?.kind ?? "none";
+}
+
+// ---- native BLAS --------------------------------------------------------------
+
+let blasEnabled = true;
+let blasStatus: BlasStatus = { library: null, detail: null, reason: "not looked for yet" };
+
+/**
+ * Looks for the native BLAS once (`../blas.ts`): opens it, checks it on
+ * products with known answers in heap scratch, and gives the engine its
+ * GEMMs; null, with the reason kept in {@link getBlasStatus}, when there is
+ * none, it may not be opened, or it fails the check.
+ */
+function nativeBlas(e: Engine): BlasLibrary | null {
+  if (e.blas !== undefined) return e.blas;
+  e.blas = null;
+  const { lib, reason } = findBlas();
+  blasStatus = { library: null, detail: null, reason };
+  if (lib) {
+    const refuse: GemmFn = () => {
+      throw new Error("layout the self-test does not expect");
+    };
+    const scratch = heapAlloc(192 * 4);
+    let ok = false;
+    try {
+      ok = scratch >= 0 && blasSelfTest(blasGemmAt(lib, e.memory, CTRL_BYTES, refuse), heapF32(), scratch);
+    } catch {
+      ok = false;
+    } finally {
+      if (scratch >= 0) heapFree(scratch);
+    }
+    if (ok) {
+      e.blas = lib;
+      e.nativeCall = blasGemmAt(lib, e.memory, CTRL_BYTES, e.gemm);
+      e.nativeGemm = slicedGemm(e.nativeCall);
+      blasStatus = { library: lib.name, detail: lib.detail, reason };
+    } else {
+      blasStatus = {
+        library: null,
+        detail: null,
+        reason: `${lib.name}: wrong results on a known product (wrong ABI?)`,
+      };
+    }
+  }
+  if (envVar("DENDRITE_BLAS_DEBUG")) {
+    console.error(
+      e.blas
+        ? `dendrite: float32 GEMMs on ${blasStatus.library} (${blasStatus.detail ?? "unknown BLAS"})`
+        : `dendrite: no native BLAS (${blasStatus.reason}); float32 GEMMs on WebAssembly SIMD`,
+    );
+  }
+  return e.blas;
+}
+
+/** Whether float32 GEMMs run on the native BLAS now: it is loaded and {@link setCpuBlas} left it on. */
+function nativeOn(e: Engine): boolean {
+  return blasEnabled && nativeBlas(e) !== null;
+}
+
+/**
+ * Turns the native BLAS path for float32 GEMMs (matmul, Linear, convolution)
+ * on or off; on by default wherever a library loads (see `../blas.ts`). Off,
+ * the WebAssembly SGEMM runs them. Results agree within float32 rounding.
+ *
+ * @example
+ * ```ts
+ * import { setCpuBlas } from "./runtime.ts";
+ * setCpuBlas(false); // the WebAssembly SGEMM, e.g. to compare
+ * ```
+ */
+export function setCpuBlas(enabled: boolean): void {
+  if (typeof enabled !== "boolean") throw new TypeError(`setCpuBlas: expected a boolean, got ${String(enabled)}`);
+  blasEnabled = enabled;
+}
+
+/** Whether float32 GEMMs run on the native BLAS now (loading it on first call). */
+export function cpuBlasActive(): boolean {
+  const e = loadEngine();
+  return e !== null && nativeOn(e);
+}
+
+/** What the native BLAS search found: the library and what it is, or why there is none. */
+export function getBlasStatus(): BlasStatus {
+  const e = loadEngine();
+  if (e) nativeBlas(e);
+  else blasStatus = { library: null, detail: null, reason: "no WebAssembly SIMD heap to run on" };
+  return blasStatus;
 }
 
 // ---- threads ----------------------------------------------------------------
@@ -155,11 +257,14 @@ function givePackBuffers(e: Engine, t: number): void {
   Atomics.store(e.ctrl, CTRL.pack + t, block.addr);
 }
 
-/** Workers whose instance is ready, counted from id 0 up to the first that is not. */
-function readyWorkers(e: Engine): number {
+/** Workers whose instance is ready (and, for `native`, has the BLAS), counted from id 0 up to the first that is not. */
+function readyWorkers(e: Engine, native = false): number {
   const ctrl = e.ctrl;
   let r = 0;
-  while (r < workers.length && Atomics.load(ctrl, CTRL.ready + r) === 1) r++;
+  while (
+    r < workers.length && Atomics.load(ctrl, CTRL.ready + r) === 1 &&
+    (!native || Atomics.load(ctrl, CTRL.native + r) === 1)
+  ) r++;
   return r;
 }
 
@@ -187,9 +292,13 @@ function startWorkers(e: Engine): void {
     if (!wt) throw new Error("node:worker_threads is unavailable");
     const url = new URL("./worker.ts", import.meta.url);
     if (workers.length === 0) (globalThis as EventHost).addEventListener?.("unload", () => stopWorkers(e));
+    // Workers open the library this thread checked, so they can run native GEMMs too.
+    const blas = nativeBlas(e)?.name ?? null;
     while (workers.length < numThreads - 1) {
       if (Atomics.load(e.ctrl, CTRL.pack + workers.length + 1) === 0) givePackBuffers(e, workers.length + 1);
-      const w = new wt.Worker(url, { workerData: { memory: e.memory, module: e.module, id: workers.length } });
+      const w = new wt.Worker(url, {
+        workerData: { memory: e.memory, module: e.module, id: workers.length, blas },
+      });
       Atomics.add(e.ctrl, CTRL.alive, 1);
       w.unref();
       workers.push(w);
@@ -416,6 +525,7 @@ export function gemmHeap(
   c: number,
   ldc: number,
   accumulate: boolean,
+  native?: boolean,
 ): void {
   const e = loadEngine();
   if (!e) throw new Error("gemmHeap: WebAssembly SIMD is not available");
@@ -426,6 +536,35 @@ export function gemmHeap(
       const h = heapF32();
       for (let i = 0; i < m; i++) h.fill(0, c / 4 + i * ldc, c / 4 + i * ldc + n);
     }
+    return;
+  }
+  if ((native ?? true) && nativeOn(e) && blasLayout(m, k, ars, acs) && blasLayout(k, n, brs, bcs)) {
+    // The fixed slices of the product, run by whichever threads are free (the same result for any thread count).
+    const s = nativeSlices(m, n, k);
+    const threads = s.count > 1 ? threadsFor(s.count, m * n * k, true) : 1;
+    lastThreads = threads;
+    if (threads <= 1) {
+      (e.nativeGemm as GemmFn)(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, packAAt(e.ctrl, 0), packBAt(e.ctrl, 0), acc);
+      return;
+    }
+    const job: GemmJob = {
+      m,
+      n,
+      k,
+      a,
+      ars,
+      acs,
+      b,
+      brs,
+      bcs,
+      c,
+      ldc,
+      acc,
+      splitN: s.splitN,
+      width: s.width,
+      native: 1,
+    };
+    run(e, JOB_GEMM, encodeGemmJob(job), s.count, threads);
     return;
   }
   // Slice the larger of M and N into chunks of whole micro-tiles; every element's sum runs in the same order
@@ -447,7 +586,7 @@ export function gemmHeap(
     Math.max(threads, Math.min(threads * CHUNKS_PER_THREAD, Math.ceil(total / MIN_CHUNK))),
   );
   const width = Math.ceil(tiles / chunks) * unit;
-  const job: GemmJob = { m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc, splitN, width };
+  const job: GemmJob = { m, n, k, a, ars, acs, b, brs, bcs, c, ldc, acc, splitN, width, native: 0 };
   run(e, JOB_GEMM, encodeGemmJob(job), Math.ceil(total / width), threads);
 }
 
@@ -467,15 +606,16 @@ function run(e: Engine, kind: number, args: number[], chunks: number, threads: n
 /**
  * How many threads a job of `items` independent pieces worth `macs`
  * multiply-adds in all should use now: bounded by the pieces, the thread
- * count, the ready workers, and the work per thread.
+ * count, the ready workers (for a `native` job, those that opened the BLAS),
+ * and the work per thread.
  */
-export function threadsFor(items: number, macs: number): number {
+export function threadsFor(items: number, macs: number, native = false): number {
   const e = loadEngine();
   if (!e) return 1;
   let threads = Math.min(numThreads, items, Math.max(1, Math.floor(macs / MIN_MACS_PER_THREAD)));
   if (threads > 1) {
     if (workers.length < numThreads - 1) startWorkers(e);
-    threads = Math.min(threads, readyWorkers(e) + 1);
+    threads = Math.min(threads, readyWorkers(e, native) + 1);
   }
   return threads;
 }

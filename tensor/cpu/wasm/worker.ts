@@ -13,24 +13,38 @@
  */
 
 import { workerData } from "node:worker_threads";
-import { CTRL } from "./protocol.ts";
-import { type GemmFn, type Kernels, workOnJob } from "./jobs.ts";
+import { CTRL, CTRL_BYTES } from "./protocol.ts";
+import { type GemmFn, type Kernels, slicedGemm, workOnJob } from "./jobs.ts";
 import type { UnfoldFn } from "../im2col.ts";
+import { blasGemmAt, openBlas } from "../blas.ts";
 
 interface GemmWorkerData {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   id: number;
+  /** The native BLAS the host checked and uses (`../blas.ts`), or null. */
+  blas: string | null;
 }
 
-const { memory, module, id } = workerData as GemmWorkerData;
+const { memory, module, id, blas } = workerData as GemmWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 let view = new Float32Array(memory.buffer);
 // The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
 const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);
+const wasmGemm = instance.exports.gemm as GemmFn;
+let nativeCall: GemmFn | null = null;
+if (blas) {
+  try {
+    nativeCall = blasGemmAt(openBlas(blas), memory, CTRL_BYTES, wasmGemm);
+  } catch {
+    // The host checked this library; if it will not open here, this worker takes WebAssembly jobs only.
+  }
+}
 const kernels: Kernels = {
   ctrl,
-  gemm: instance.exports.gemm as GemmFn,
+  gemm: wasmGemm,
+  nativeCall,
+  nativeGemm: nativeCall && slicedGemm(nativeCall),
   unfold: instance.exports.unfold as UnfoldFn,
   fold: instance.exports.fold as UnfoldFn,
   heap: () => {
@@ -44,6 +58,7 @@ const thread = id + 1;
 // `quit` is stored before `generation` is bumped, so a worker that read `seen` before the bump wakes, and one that
 // reads it after sees `quit` before it sleeps.
 let seen = Atomics.load(ctrl, CTRL.generation);
+Atomics.store(ctrl, CTRL.native + id, nativeCall ? 1 : 0);
 Atomics.store(ctrl, CTRL.ready + id, 1);
 while (Atomics.load(ctrl, CTRL.quit) === 0) {
   Atomics.wait(ctrl, CTRL.generation, seen);
