@@ -64,6 +64,13 @@ export interface BlasLibrary {
   readonly name: string;
   /** What it says it is, or null. */
   readonly detail: string | null;
+  /**
+   * Most threads that may call it at once: OpenBLAS keeps a fixed pool of
+   * per-call buffers (`max(50, 2·MAX_THREADS)` as built) and ends the process
+   * when more calls than that run together; unbounded for the others.
+   */
+  readonly maxCallers: number;
+  /** Its symbols (the optional ones null where absent). */
   readonly symbols: BlasSymbols;
 }
 
@@ -108,7 +115,10 @@ export function openBlas(name: string, requireKnown = false): BlasLibrary {
     throw new Error(`${name}: not OpenBLAS, BLIS, MKL or Accelerate (the reference BLAS is slower than WebAssembly)`);
   }
   singleThreaded(s);
-  return { name, detail, symbols: s };
+  const built = /MAX_THREADS=(\d+)/.exec(detail ?? "");
+  // A margin below the pool size for other users of the library in this process.
+  const maxCallers = built ? Math.max(50, 2 * Number(built[1])) - 8 : Infinity;
+  return { name, detail, maxCallers, symbols: s };
 }
 
 /** Asks the library to run calls made on this thread on this thread alone (dendrite's threads split the work). */

@@ -615,7 +615,7 @@ export function threadsFor(items: number, macs: number, native = false): number 
   let threads = Math.min(numThreads, items, Math.max(1, Math.floor(macs / MIN_MACS_PER_THREAD)));
   if (threads > 1) {
     if (workers.length < numThreads - 1) startWorkers(e);
-    threads = Math.min(threads, readyWorkers(e, native) + 1);
+    threads = Math.min(threads, readyWorkers(e, native) + 1, native ? e.blas?.maxCallers ?? 1 : Infinity);
   }
   return threads;
 }
