@@ -3,17 +3,34 @@
  * a timer and prints the totals per kernel (and per op for unary/binary/reduce)
  * for the MLP, small CNN and ResNet-18 steps of `bench/train_throughput.ts`.
  *
- *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet|resnet224]
+ *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet|resnet224] [--wasm] [--threads N] [--cpu-time]
  *
  * (`resnet224`: batch 8 at 224×224, the fine-tuning case with a frozen backbone and a new `fc`; not in "all".)
+ * `--wasm`: GEMMs on the WebAssembly SGEMM rather than the native BLAS. `--cpu-time`: the process's CPU time
+ * (user + system) per kernel rather than the wall clock: with `--threads 1` that is the work itself, much less
+ * disturbed than wall time by other processes on a shared machine.
  *
  * @module
  */
 
-import { cpuThreadsReady, manualSeed, nn, optim, randint, randn } from "../mod.ts";
+import process from "node:process";
+import { cpuInfo, cpuThreadsReady, manualSeed, nn, optim, randint, randn, setCpuBlas, setNumThreads } from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { resnet18 } from "../models/mod.ts";
 import { mlp784, smallCnn, trainStep } from "./workloads.ts";
+
+const flag = (name: string) => Deno.args.includes(name);
+const threadsAt = Deno.args.indexOf("--threads");
+if (threadsAt >= 0) setNumThreads(Number(Deno.args[threadsAt + 1]));
+if (flag("--wasm")) setCpuBlas(false);
+const cpuTime = flag("--cpu-time");
+/** Milliseconds now: the wall clock, or the process's CPU time. */
+const now = cpuTime
+  ? () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  : () => performance.now();
 
 const totals = new Map<string, { ms: number; calls: number }>();
 let enabled = false;
@@ -32,10 +49,10 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       key += ` ${JSON.stringify(shape)}`;
     }
     if (name === "reduce") key += ` ${JSON.stringify((args[1] as { shape: number[] }).shape)}/${args[2]}`;
-    const s = performance.now();
+    const s = now();
     const r = (fn as (...a: unknown[]) => unknown).apply(this, args);
     const e = totals.get(key) ?? { ms: 0, calls: 0 };
-    e.ms += performance.now() - s;
+    e.ms += now() - s;
     e.calls++;
     totals.set(key, e);
     return r;
@@ -46,9 +63,9 @@ function profile(name: string, step: () => void, reps: number): void {
   for (let i = 0; i < 3; i++) step();
   totals.clear();
   enabled = true;
-  const s = performance.now();
+  const s = now();
   for (let i = 0; i < reps; i++) step();
-  const total = (performance.now() - s) / reps;
+  const total = (now() - s) / reps;
   enabled = false;
   const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
   let kernels = 0;
@@ -61,7 +78,12 @@ function profile(name: string, step: () => void, reps: number): void {
 
 manualSeed(0);
 await cpuThreadsReady();
-const which = Deno.args[0] ?? "all";
+const which = Deno.args.find((a, i) => !a.startsWith("--") && Deno.args[i - 1] !== "--threads") ?? "all";
+const info = cpuInfo();
+console.log(
+  `GEMMs on ${info.gemm === "blas" ? info.blas.library : info.gemm}, ${info.threads} thread(s), ` +
+    (cpuTime ? "process CPU time" : "wall clock"),
+);
 if (which === "all" || which === "mlp") {
   const model = mlp784();
   const opt = new optim.SGD(model.parameters(), { lr: 0.01 });

@@ -83,28 +83,36 @@ export function col2im(col: FloatArray, x: TypedArray, xOff: number, g: Conv2dGe
   }
 }
 
-/** The WebAssembly `unfold` export: one im2col row (see `wasm/gemm_kernel.ts`). */
+/**
+ * The WebAssembly `unfold` export (see `wasm/gemm_kernel.ts`): the im2col
+ * matrix of `channels` channels of one image, at byte addresses (`dst` the
+ * matrix, rows `rowBytes` apart; `plane` the first channel).
+ */
 export type UnfoldFn = (
   dst: number,
   plane: number,
-  outH: number,
-  outW: number,
+  channels: number,
   h: number,
   w: number,
+  outH: number,
+  outW: number,
+  kh: number,
+  kw: number,
   strideH: number,
   strideW: number,
-  ih0: number,
-  owLo: number,
-  owHi: number,
-  colOff: number,
+  padH: number,
+  padW: number,
+  dilationH: number,
+  dilationW: number,
+  rowBytes: number,
 ) => void;
 
-/** The WebAssembly `fold` export: one col2im row, summed into the image. */
+/** The WebAssembly `fold` export: the reverse of {@link UnfoldFn}, summing the matrix at `src` into the image. */
 export type FoldFn = UnfoldFn;
 
 /**
  * {@link im2col} on the WebAssembly heap: the image at byte address `xAt`
- * unfolds into `col[K][P]` at byte address `colAt`, one `unfold` call per row;
+ * unfolds into `col[K][P]` at byte address `colAt` in one `unfold` call;
  * rows lie `rowBytes` apart (wider than a row when several images share `col`).
  */
 export function im2colHeap(
@@ -116,34 +124,12 @@ export function im2colHeap(
   rowBytes = g.outH * g.outW * 4,
 ): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  let dst = colAt;
-  for (let c = 0; c < cInG; c++) {
-    const plane = xAt + c * h * w * 4;
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++, dst += rowBytes) {
-        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
-        unfold(
-          dst,
-          plane,
-          outH,
-          outW,
-          h,
-          w,
-          strideH,
-          strideW,
-          ki * dilationH - padH,
-          owLo,
-          owHi,
-          kj * dilationW - padW,
-        );
-      }
-    }
-  }
+  unfold(colAt, xAt, cInG, h, w, outH, outW, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, rowBytes);
 }
 
 /**
  * {@link col2im} on the WebAssembly heap: `col[K][P]` at byte address `colAt`
- * is summed back onto the image at byte address `xAt`, one `fold` call per row
+ * is summed back onto the image at byte address `xAt` in one `fold` call
  * (rows `rowBytes` apart).
  */
 export function col2imHeap(
@@ -155,14 +141,5 @@ export function col2imHeap(
   rowBytes = g.outH * g.outW * 4,
 ): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
-  let src = colAt;
-  for (let c = 0; c < cInG; c++) {
-    const plane = xAt + c * h * w * 4;
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++, src += rowBytes) {
-        const [owLo, owHi] = validRange(outW, w, strideW, padW, kj * dilationW);
-        fold(src, plane, outH, outW, h, w, strideH, strideW, ki * dilationH - padH, owLo, owHi, kj * dilationW - padW);
-      }
-    }
-  }
+  fold(colAt, xAt, cInG, h, w, outH, outW, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, rowBytes);
 }

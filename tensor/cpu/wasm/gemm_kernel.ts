@@ -18,9 +18,9 @@
  * imported memory, strides are in elements):
  * - `gemm(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, ldc, packA, packB, accumulate)`;
  *   `packA` needs {@link PACK_A_BYTES}, `packB` needs {@link PACK_B_BYTES};
- * - `unfold(dst, plane, outH, outW, h, w, strideH, strideW, ih0, owLo, owHi, colOff)`: one row of a
- *   convolution's im2col matrix (see `im2colHeap` in `../im2col.ts`), with `memory.copy`/`memory.fill`;
- * - `fold(src, plane, …same…)`: the reverse, summing one im2col row back into the image (col2im).
+ * - `unfold(dst, plane, channels, h, w, outH, outW, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW,
+ *   rowBytes)`: a convolution's im2col matrix for one image (see `im2colHeap` in `../im2col.ts`);
+ * - `fold(src, …same…)`: the reverse, summing the im2col matrix back into the image (col2im).
  *
  * @module
  */
@@ -44,14 +44,14 @@ import {
   forRange,
   ge,
   geU,
+  gt,
   I32,
   i32,
   i32Params,
   ifElse,
   loop,
   lt,
-  memCopy,
-  memFill,
+  ltU,
   min,
   mul,
   seq,
@@ -379,111 +379,210 @@ function gemm(): Fn {
   return f;
 }
 
-/** The parameters of {@link unfold} and {@link fold} after the im2col row's address. */
-const IM2COL_ROW = ["plane", "outH", "outW", "h", "w", "sh", "sw", "ih0", "owLo", "owHi", "colOff"];
+/** The parameters of {@link unfold} and {@link fold} after the im2col matrix's address: the geometry of one image. */
+const IM2COL_IMAGE = [
+  "plane",
+  "channels",
+  "h",
+  "w",
+  "outH",
+  "outW",
+  "kh",
+  "kw",
+  "sh",
+  "sw",
+  "ph",
+  "pw",
+  "dh",
+  "dw",
+  "rowBytes",
+];
 
-/** `for (oh = 0; oh < outH; oh++)`, each with `ih = ih0 + oh·sh` (the input row that output row `oh` reads). */
-function eachOutputRow(f: Fn, ...body: Code[]): Code {
+/**
+ * The loops over an image's unfolded rows `(c, ki, kj)` and, in each, its
+ * output rows `oh`: sets `row` (the unfolded row's byte address, `rowBytes`
+ * apart), `src` (channel `c`'s plane), `colOff` (input column of output column
+ * 0), `[owLo, owHi)` (the output columns whose input column lies inside the
+ * image, found by stepping: at most `pad/stride` steps each side), `ih` (the
+ * input row) and `at` (the output row's address in the unfolded row).
+ */
+function eachUnfoldedRow(f: Fn, base: string, ...body: Code[]): Code {
   const g = (n: string) => f.get(n);
-  return forRange(f, "oh", i32(0), g("outH"), i32(1), f.set("ih", add(g("ih0"), mul(g("oh"), g("sh")))), ...body);
+  return seq(
+    f.set("row", g(base)),
+    forRange(
+      f,
+      "c",
+      i32(0),
+      g("channels"),
+      i32(1),
+      f.set("src", add(g("plane"), shl(mul(g("c"), mul(g("h"), g("w"))), i32(2)))),
+      forRange(
+        f,
+        "ki",
+        i32(0),
+        g("kh"),
+        i32(1),
+        forRange(
+          f,
+          "kj",
+          i32(0),
+          g("kw"),
+          i32(1),
+          f.set("colOff", sub(mul(g("kj"), g("dw")), g("pw"))),
+          f.set("owLo", i32(0)),
+          block(loop(
+            brIf(1, ge(g("owLo"), g("outW"))),
+            brIf(1, ge(add(mul(g("owLo"), g("sw")), g("colOff")), i32(0))),
+            f.set("owLo", add(g("owLo"), i32(1))),
+            br(0),
+          )),
+          f.set("owHi", g("outW")),
+          block(loop(
+            brIf(1, ge(g("owLo"), g("owHi"))),
+            brIf(1, lt(add(mul(sub(g("owHi"), i32(1)), g("sw")), g("colOff")), g("w"))),
+            f.set("owHi", sub(g("owHi"), i32(1))),
+            br(0),
+          )),
+          forRange(
+            f,
+            "oh",
+            i32(0),
+            g("outH"),
+            i32(1),
+            f.set("ih", add(sub(mul(g("oh"), g("sh")), g("ph")), mul(g("ki"), g("dh")))),
+            f.set("at", add(g("row"), shl(mul(g("oh"), g("outW")), i32(2)))),
+            ...body,
+          ),
+          f.set("row", add(g("row"), g("rowBytes"))),
+        ),
+      ),
+    ),
+  );
+}
+
+/** `n` floats of zeros at byte address `at` (local names: `at`, `n`, `i`), four at a time. */
+function zeroFloats(f: Fn, at: Code, n: Code): Code {
+  const g = (v: string) => f.get(v);
+  return seq(
+    f.set("z", at),
+    f.set("zn", n),
+    f.set("i", i32(0)),
+    block(loop(
+      brIf(1, gt(add(g("i"), i32(4)), g("zn"))),
+      vStore(add(g("z"), shl(g("i"), i32(2))), vZero()),
+      f.set("i", add(g("i"), i32(4))),
+      br(0),
+    )),
+    block(loop(
+      brIf(1, ge(g("i"), g("zn"))),
+      f32Store(add(g("z"), shl(g("i"), i32(2))), f32(0)),
+      f.set("i", add(g("i"), i32(1))),
+      br(0),
+    )),
+  );
 }
 
 /**
- * One row `(c, ki, kj)` of an im2col matrix: for each output row `oh`, input
- * row `ih = ih0 + oh·strideH`; columns `[owLo, owHi)` read input column
- * `ow·strideW + colOff` (a plain `memory.copy` at unit stride), the rest and
- * out-of-range rows are zero.
+ * im2col of one image: channels `c` of the plane at `plane` unfold into rows
+ * `(c, ki, kj)` of `col[K][P]` at `dst` (rows `rowBytes` apart). Output row
+ * `oh` of row `(c, ki, kj)` reads input row `ih = oh·sh - ph + ki·dh`; its
+ * columns `[owLo, owHi)` read input column `ow·sw + colOff`, the rest (and
+ * rows outside the image) are zero. Four floats at a time at unit stride: a
+ * `memory.copy` per output row cost several times more on the small planes
+ * of a CNN's deep layers.
  */
 function unfold(): Fn {
-  const f = new Fn("unfold", i32Params(["dst", ...IM2COL_ROW]));
-  f.local(I32, "oh", "ih", "d", "s", "ow", "rowBytes");
+  const f = new Fn("unfold", i32Params(["dst", ...IM2COL_IMAGE]));
+  f.local(I32, "row", "src", "c", "ki", "kj", "oh", "ih", "at", "s", "colOff", "owLo", "owHi", "i", "z", "zn", "n");
   const g = (n: string) => f.get(n);
-  f.body = seq(
-    f.set("rowBytes", shl(g("outW"), i32(2))),
-    f.set("d", g("dst")),
-    eachOutputRow(
-      f,
-      ifElse(
-        geU(g("ih"), g("h")),
-        memFill(g("d"), i32(0), g("rowBytes")),
-        seq(
-          memFill(g("d"), i32(0), shl(g("owLo"), i32(2))),
-          f.set("s", add(g("plane"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
-          ifElse(
-            eq(g("sw"), i32(1)),
-            memCopy(
-              add(g("d"), shl(g("owLo"), i32(2))),
-              add(g("s"), shl(g("owLo"), i32(2))),
-              shl(sub(g("owHi"), g("owLo")), i32(2)),
-            ),
-            forRange(
-              f,
-              "ow",
-              g("owLo"),
-              g("owHi"),
-              i32(1),
-              f32Store(add(g("d"), shl(g("ow"), i32(2))), f32Load(add(g("s"), shl(mul(g("ow"), g("sw")), i32(2))))),
-            ),
+  f.body = eachUnfoldedRow(
+    f,
+    "dst",
+    ifElse(
+      geU(g("ih"), g("h")),
+      zeroFloats(f, g("at"), g("outW")),
+      seq(
+        zeroFloats(f, g("at"), g("owLo")),
+        f.set("s", add(g("src"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
+        ifElse(
+          eq(g("sw"), i32(1)),
+          seq(
+            // Columns [owLo, owHi) of the output row come from the same columns of the input row, shifted by colOff.
+            f.set("i", g("owLo")),
+            block(loop(
+              brIf(1, gt(add(g("i"), i32(4)), g("owHi"))),
+              vStore(add(g("at"), shl(g("i"), i32(2))), vLoad(add(g("s"), shl(g("i"), i32(2))))),
+              f.set("i", add(g("i"), i32(4))),
+              br(0),
+            )),
+            block(loop(
+              brIf(1, ge(g("i"), g("owHi"))),
+              f32Store(add(g("at"), shl(g("i"), i32(2))), f32Load(add(g("s"), shl(g("i"), i32(2))))),
+              f.set("i", add(g("i"), i32(1))),
+              br(0),
+            )),
           ),
-          memFill(add(g("d"), shl(g("owHi"), i32(2))), i32(0), shl(sub(g("outW"), g("owHi")), i32(2))),
+          forRange(
+            f,
+            "i",
+            g("owLo"),
+            g("owHi"),
+            i32(1),
+            f32Store(add(g("at"), shl(g("i"), i32(2))), f32Load(add(g("s"), shl(mul(g("i"), g("sw")), i32(2))))),
+          ),
         ),
+        zeroFloats(f, add(g("at"), shl(g("owHi"), i32(2))), sub(g("outW"), g("owHi"))),
       ),
-      f.set("d", add(g("d"), g("rowBytes"))),
     ),
   );
   return f;
 }
 
-/** One row of col2im: adds the im2col row at `src` back onto the input rows it was read from. */
+/** col2im of one image: adds every row `(c, ki, kj)` of the unfolded matrix at `src` back onto the input it was read from. */
 function fold(): Fn {
-  const f = new Fn("fold", i32Params(["src", ...IM2COL_ROW]));
-  f.local(I32, "oh", "ih", "d", "s", "ow", "at");
+  const f = new Fn("fold", i32Params(["src0", ...IM2COL_IMAGE]));
+  f.local(I32, "row", "src", "c", "ki", "kj", "oh", "ih", "at", "d", "colOff", "owLo", "owHi", "ow", "p");
   const g = (n: string) => f.get(n);
-  const at = g("at");
-  f.body = seq(
-    f.set("s", g("src")),
-    eachOutputRow(
-      f,
-      ifElse(
-        lt(g("ih"), g("h")),
+  const p = g("p");
+  f.body = eachUnfoldedRow(
+    f,
+    "src0",
+    ifElse(
+      ltU(g("ih"), g("h")),
+      seq(
+        f.set("d", add(g("src"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
         ifElse(
-          ge(g("ih"), i32(0)),
+          eq(g("sw"), i32(1)),
           seq(
-            f.set("d", add(g("plane"), shl(add(mul(g("ih"), g("w")), g("colOff")), i32(2)))),
-            ifElse(
-              eq(g("sw"), i32(1)),
-              seq(
-                f.set("ow", g("owLo")),
-                // Four columns at a time, then the rest one by one.
-                block(loop(
-                  brIf(1, ge(add(g("ow"), i32(3)), g("owHi"))),
-                  f.set("at", add(g("d"), shl(g("ow"), i32(2)))),
-                  vStore(at, vAdd(vLoad(at), vLoad(add(g("s"), shl(g("ow"), i32(2)))))),
-                  f.set("ow", add(g("ow"), i32(4))),
-                  br(0),
-                )),
-                block(loop(
-                  brIf(1, ge(g("ow"), g("owHi"))),
-                  f.set("at", add(g("d"), shl(g("ow"), i32(2)))),
-                  f32Store(at, f32Add(f32Load(at), f32Load(add(g("s"), shl(g("ow"), i32(2)))))),
-                  f.set("ow", add(g("ow"), i32(1))),
-                  br(0),
-                )),
-              ),
-              forRange(
-                f,
-                "ow",
-                g("owLo"),
-                g("owHi"),
-                i32(1),
-                f.set("at", add(g("d"), shl(mul(g("ow"), g("sw")), i32(2)))),
-                f32Store(at, f32Add(f32Load(at), f32Load(add(g("s"), shl(g("ow"), i32(2)))))),
-              ),
-            ),
+            f.set("ow", g("owLo")),
+            // Four columns at a time, then the rest one by one.
+            block(loop(
+              brIf(1, gt(add(g("ow"), i32(4)), g("owHi"))),
+              f.set("p", add(g("d"), shl(g("ow"), i32(2)))),
+              vStore(p, vAdd(vLoad(p), vLoad(add(g("at"), shl(g("ow"), i32(2)))))),
+              f.set("ow", add(g("ow"), i32(4))),
+              br(0),
+            )),
+            block(loop(
+              brIf(1, ge(g("ow"), g("owHi"))),
+              f.set("p", add(g("d"), shl(g("ow"), i32(2)))),
+              f32Store(p, f32Add(f32Load(p), f32Load(add(g("at"), shl(g("ow"), i32(2)))))),
+              f.set("ow", add(g("ow"), i32(1))),
+              br(0),
+            )),
+          ),
+          forRange(
+            f,
+            "ow",
+            g("owLo"),
+            g("owHi"),
+            i32(1),
+            f.set("p", add(g("d"), shl(mul(g("ow"), g("sw")), i32(2)))),
+            f32Store(p, f32Add(f32Load(p), f32Load(add(g("at"), shl(g("ow"), i32(2)))))),
           ),
         ),
       ),
-      f.set("s", add(g("s"), shl(g("outW"), i32(2)))),
     ),
   );
   return f;
