@@ -1,40 +1,49 @@
 /**
- * The CPU table of issue 7 in one run: for each workload, a naive loop, the
- * TypeScript kernels (`setCpuKernels("ts")`, the reference) and dendrite's
- * default (WebAssembly SIMD on every core), float32:
+ * The CPU table of issues 7 and 20 in one run: for each workload, a naive
+ * loop, the TypeScript kernels (`setCpuKernels("ts")`, the reference),
+ * dendrite on WebAssembly SIMD (`setCpuBlas(false)`), dendrite on the
+ * platform's BLAS (the default where one loads, `tensor/cpu/blas.ts`), and
+ * with `--torch` PyTorch's CPU build on the same workloads (`cpu_torch.py`,
+ * Debian's `/usr/bin/python3`), float32:
  *
- * - matmul 1024² (GFLOP/s);
+ * - matmul 1024² (GFLOP/s; the PyTorch column adds numpy's);
  * - conv2d forward, 8×64×56×56, 3×3, 64→64, padding 1, and both backward
  *   kernels (input and weight gradients) of the same layer (GFLOP/s);
- * - train steps (ms, median after warm-up; SGD, cross-entropy): MLP 784-256-10 batch 128,
+ * - train steps (ms; SGD, cross-entropy): MLP 784-256-10 batch 128,
  *   small CNN batch 32 (conv 1→32, pool, conv 32→64, pool, fc), ResNet-18 batch 8 at 64×64.
+ *
+ * The WebAssembly, native and PyTorch columns are measured in turn, round
+ * after round (`--rounds N`, default 3), and each keeps its best: on a shared
+ * machine a round that another process disturbed does not count against one
+ * column only. Each round takes the best of several calls after warm-up. The
+ * naive and TypeScript columns are measured once (`--no-reference` skips them).
  *
  * The naive column: the textbook i-j-k matmul (`naive_matmul.ts`) and the
  * seven-loop direct convolution, each timed on a smaller problem (512², one
  * image) so the run stays short; a rate does not depend on that. A train step
  * has no naive counterpart (—).
  *
- *   deno run -A bench/cpu_table.ts [--quick]
+ *   deno run -A bench/cpu_table.ts [--quick] [--torch] [--rounds N] [--no-reference]
  *
  * @module
  */
 
 import {
   conv2d,
+  cpuInfo,
   cpuThreadsReady,
-  getNumThreads,
   manualSeed,
   matmul,
   randint,
   randn,
+  setCpuBlas,
   setCpuKernels,
-  wasmKernelKind,
   zeros,
 } from "../mod.ts";
 import { resnet18 } from "../models/mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
-import { conv3x3Geometry, mlp784, smallCnn, timeMs, trainStep } from "./workloads.ts";
+import { conv3x3Geometry, mlp784, smallCnn, trainStep } from "./workloads.ts";
 
 const quick = Deno.args.includes("--quick");
 
@@ -127,60 +136,129 @@ function naiveMatmulRate(): number {
   return (2 * n ** 3) / (performance.now() - s) / 1e6;
 }
 
-/** The five measurements with whichever kernels are selected now. */
-function measure(): string[] {
+const flagAt = Deno.args.indexOf("--rounds");
+const rounds = flagAt >= 0 ? Number(Deno.args[flagAt + 1]) : quick ? 1 : 3;
+const withTorch = Deno.args.includes("--torch");
+const withReference = !Deno.args.includes("--no-reference");
+
+/** Best milliseconds of `reps` calls of `fn` after `warmup` calls. */
+function bestMs(fn: () => void, reps: number, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) fn();
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - s);
+  }
+  return best;
+}
+
+/** The seven measurements with whichever kernels are selected now: GFLOP/s for the first four, ms for the steps. */
+function measure(reps = 1): number[] {
   manualSeed(0);
-  const out: string[] = [];
+  const out: number[] = [];
+  const r = (n: number) => Math.max(1, Math.round(n * reps));
   {
     const a = randn([1024, 1024]), b = randn([1024, 1024]);
-    const ms = timeMs(() => matmul(a, b).dispose(), quick ? 3 : 7, 2);
-    out.push(`${(2 * 1024 ** 3 / ms / 1e6).toFixed(1)} GFLOP/s`);
+    out.push(2 * 1024 ** 3 / bestMs(() => matmul(a, b).dispose(), r(quick ? 3 : 10), 2) / 1e6);
   }
   {
     const x = randn([8, 64, 56, 56]), w = randn([64, 64, 3, 3]);
     const flops = 2 * 8 * 64 * 56 * 56 * 64 * 9;
-    const ms = timeMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), quick ? 2 : 5);
-    out.push(`${(flops / ms / 1e6).toFixed(1)} GFLOP/s`);
+    out.push(flops / bestMs(() => conv2d(x, w, null, { padding: 1 }).dispose(), r(quick ? 2 : 5)) / 1e6);
     // The backward kernels alone (the backend's, as autograd calls them), on the same layer.
     const g = conv3x3Geometry(8, 64, 56, 64);
     const go = randn([8, 64, 56, 56]);
     const dx = zeros([8, 64, 56, 56]), dw = zeros([64, 64, 3, 3]);
-    const input = timeMs(() => cpuBackend.conv2dBackwardInput(go, w, dx.storage, g), quick ? 2 : 5);
-    const weight = timeMs(() => cpuBackend.conv2dBackwardWeight(go, x, dw.storage, g), quick ? 2 : 5);
-    out.push(`${(flops / input / 1e6).toFixed(1)} GFLOP/s`, `${(flops / weight / 1e6).toFixed(1)} GFLOP/s`);
+    const input = bestMs(() => cpuBackend.conv2dBackwardInput(go, w, dx.storage, g), r(quick ? 2 : 5));
+    const weight = bestMs(() => cpuBackend.conv2dBackwardWeight(go, x, dw.storage, g), r(quick ? 2 : 5));
+    out.push(flops / input / 1e6, flops / weight / 1e6);
   }
   {
     const model = mlp784();
-    const ms = timeMs(trainStep(model, randn([128, 784]), randint(0, 10, [128])), quick ? 5 : 30, 5);
-    out.push(`${ms.toFixed(2)} ms`);
+    out.push(bestMs(trainStep(model, randn([128, 784]), randint(0, 10, [128])), r(quick ? 5 : 30), 5));
   }
   {
     const model = smallCnn();
-    const ms = timeMs(trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32])), quick ? 3 : 10, 2);
-    out.push(`${ms.toFixed(1)} ms`);
+    out.push(bestMs(trainStep(model, randn([32, 1, 28, 28]), randint(0, 10, [32])), r(quick ? 3 : 10), 2));
   }
   {
     const model = resnet18({ numClasses: 10 });
-    const ms = timeMs(trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8])), quick ? 1 : 5, 1);
-    out.push(`${ms.toFixed(0)} ms`);
+    out.push(bestMs(trainStep(model, randn([8, 3, 64, 64]), randint(0, 10, [8])), r(quick ? 1 : 5), 1));
   }
   return out;
 }
 
-await cpuThreadsReady();
-const naiveBackward = naiveConvBackwardRates().map((r) => `${r.toFixed(2)} GFLOP/s`);
-const naive = [
-  `${naiveMatmulRate().toFixed(2)} GFLOP/s`,
-  `${naiveConvRate().toFixed(2)} GFLOP/s`,
-  ...naiveBackward,
-  "—",
-  "—",
-  "—",
+/** PyTorch's numbers for the same workloads (`cpu_torch.py`), or null where it cannot run. */
+async function torchRound(): Promise<Record<string, number> | null> {
+  try {
+    const out = await new Deno.Command("/usr/bin/python3", {
+      args: [new URL("./cpu_torch.py", import.meta.url).pathname, ...(quick ? ["--quick"] : [])],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      console.error(`cpu_torch.py failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`);
+      return null;
+    }
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  } catch (e) {
+    console.error(`cpu_torch.py did not run: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+const TORCH_KEYS = [
+  "matmul",
+  "conv_forward",
+  "conv_backward_input",
+  "conv_backward_weight",
+  "mlp_ms",
+  "cnn_ms",
+  "resnet_ms",
 ];
-setCpuKernels("ts");
-const ts = measure();
-setCpuKernels("wasm");
-const wasm = measure();
+const RATES = 4;
+/** Keeps the better of two measurements of workload `i` (higher GFLOP/s, lower ms). */
+const better = (i: number, a: number, b: number) => (i < RATES ? Math.max(a, b) : Math.min(a, b));
+const merge = (best: number[] | null, next: number[]) => best ? next.map((v, i) => better(i, best[i], v)) : next;
+const show = (i: number, v: number) =>
+  !Number.isFinite(v) ? "—" : i < RATES ? `${v.toFixed(1)} GFLOP/s` : `${v.toFixed(i === 4 ? 2 : 1)} ms`;
+
+await cpuThreadsReady();
+const info = cpuInfo();
+const native = info.blas.library !== null;
+let naive = ["—", "—", "—", "—", "—", "—", "—"], ts = naive;
+if (withReference) {
+  const naiveBackward = naiveConvBackwardRates().map((r) => `${r.toFixed(2)} GFLOP/s`);
+  naive = [
+    `${naiveMatmulRate().toFixed(2)} GFLOP/s`,
+    `${naiveConvRate().toFixed(2)} GFLOP/s`,
+    ...naiveBackward,
+    "—",
+    "—",
+    "—",
+  ];
+  setCpuKernels("ts");
+  ts = measure(0.3).map((v, i) => show(i, v));
+  setCpuKernels("wasm");
+}
+let wasm: number[] | null = null, blas: number[] | null = null, torch: number[] | null = null;
+let numpy = 0, torchThreads = 0;
+for (let round = 0; round < rounds; round++) {
+  setCpuBlas(false);
+  wasm = merge(wasm, measure());
+  setCpuBlas(true);
+  if (native) blas = merge(blas, measure());
+  if (withTorch) {
+    const t = await torchRound();
+    if (t) {
+      torch = merge(torch, TORCH_KEYS.map((k) => t[k]));
+      numpy = Math.max(numpy, t.numpy_matmul);
+      torchThreads = t.threads;
+    }
+  }
+  console.error(`round ${round + 1}/${rounds} done`);
+}
 
 const workloads = [
   "matmul 1024²",
@@ -191,7 +269,20 @@ const workloads = [
   "small CNN train step, batch 32",
   "ResNet-18 train step, batch 8, 64×64",
 ];
-console.log(`CPU backend, float32, ${getNumThreads()} threads, WebAssembly kernel: ${wasmKernelKind()}`);
-console.log("| workload | naive loop | TypeScript kernels | dendrite (WASM SIMD) |");
-console.log("|---|---:|---:|---:|");
-workloads.forEach((w, i) => console.log(`| ${w} | ${naive[i]} | ${ts[i]} | ${wasm[i]} |`));
+console.log(
+  `CPU backend, float32, ${info.threads} threads, WebAssembly kernel: ${info.wasm}; native BLAS: ${
+    native ? `${info.blas.library} (${info.blas.detail})` : `none (${info.blas.reason})`
+  }; best of ${rounds} interleaved round(s)` + (withTorch ? `; PyTorch on ${torchThreads} threads` : ""),
+);
+const torchHead = withTorch ? " PyTorch |" : "";
+console.log(
+  `| workload | naive loop | TypeScript kernels | dendrite (WASM SIMD) | dendrite (native BLAS) |${torchHead}`,
+);
+console.log(`|---|---:|---:|---:|---:|${withTorch ? "---:|" : ""}`);
+workloads.forEach((w, i) => {
+  const t = withTorch ? ` ${torch ? show(i, torch[i]) + (i === 0 ? ` (numpy ${numpy.toFixed(1)})` : "") : "—"} |` : "";
+  console.log(`| ${w} | ${naive[i]} | ${ts[i]} | ${show(i, wasm![i])} | ${blas ? show(i, blas[i]) : "—"} |${t}`);
+});
+if (blas && withTorch && numpy > 0) {
+  console.log(`\nnative matmul: ${(100 * blas[0] / numpy).toFixed(0)}% of numpy's (OpenBLAS) in the same run`);
+}
