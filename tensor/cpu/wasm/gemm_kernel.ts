@@ -20,7 +20,8 @@
  *   `packA` needs {@link PACK_A_BYTES}, `packB` needs {@link PACK_B_BYTES};
  * - `unfold(dst, plane, channels, h, w, outH, outW, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW,
  *   rowBytes)`: a convolution's im2col matrix for one image (see `im2colHeap` in `../im2col.ts`);
- * - `fold(src, …same…)`: the reverse, summing the im2col matrix back into the image (col2im).
+ * - `fold(src, …same…)`: the reverse, summing the im2col matrix back into the image (col2im);
+ * - `copy_rows(dst, dstStride, src, srcStride, rows, n)`: a block of rows of `n` floats (strides in bytes).
  *
  * @module
  */
@@ -588,10 +589,45 @@ function fold(): Fn {
   return f;
 }
 
+/**
+ * `rows` rows of `n` floats from `src` to `dst`, rows `srcStride` and
+ * `dstStride` bytes apart, four floats at a time: the gathers and scatters
+ * between an NCHW tensor and a GEMM operand of several images side by side,
+ * whose rows (an image's plane) can be as short as 4 floats.
+ */
+function copyRows(): Fn {
+  const f = new Fn("copy_rows", i32Params(["dst", "dstStride", "src", "srcStride", "rows", "n"]));
+  f.local(I32, "r", "i", "d", "s");
+  const g = (v: string) => f.get(v);
+  f.body = forRange(
+    f,
+    "r",
+    i32(0),
+    g("rows"),
+    i32(1),
+    f.set("d", add(g("dst"), mul(g("r"), g("dstStride")))),
+    f.set("s", add(g("src"), mul(g("r"), g("srcStride")))),
+    f.set("i", i32(0)),
+    block(loop(
+      brIf(1, gt(add(g("i"), i32(4)), g("n"))),
+      vStore(add(g("d"), shl(g("i"), i32(2))), vLoad(add(g("s"), shl(g("i"), i32(2))))),
+      f.set("i", add(g("i"), i32(4))),
+      br(0),
+    )),
+    block(loop(
+      brIf(1, ge(g("i"), g("n"))),
+      f32Store(add(g("d"), shl(g("i"), i32(2))), f32Load(add(g("s"), shl(g("i"), i32(2))))),
+      f.set("i", add(g("i"), i32(1))),
+      br(0),
+    )),
+  );
+  return f;
+}
+
 /** Builds the SGEMM module; `relaxed` selects `f32x4.relaxed_madd` over mul + add. */
 export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
-  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold()];
-  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold"]);
+  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold(), copyRows()];
+  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold", "copy_rows"]);
 }
 
 /** A tiny module that validates only where relaxed SIMD is supported (start-up feature test). */

@@ -60,11 +60,23 @@ export interface Kernels {
   readonly nativeGemm: GemmFn | null;
   readonly unfold: UnfoldFn;
   readonly fold: FoldFn;
+  /** `copy_rows(dst, dstStride, src, srcStride, rows, n)`: rows of `n` floats between strided places (bytes). */
+  readonly copyRows: CopyRowsFn;
   /** The whole memory as float32 (refetched by the callee when the memory has grown). */
   heap(): Float32Array;
   /** The control block (it holds each thread's packing-buffer address). */
   readonly ctrl: Int32Array;
 }
+
+/** The `copy_rows` export of the SGEMM module. */
+export type CopyRowsFn = (
+  dst: number,
+  dstStride: number,
+  src: number,
+  srcStride: number,
+  rows: number,
+  n: number,
+) => void;
 
 /**
  * GEMM columns a convolution aims for per call. Images with fewer output
@@ -387,7 +399,7 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
         } else {
           for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b), g, cInG, col + b * P * 4, NP * 4);
           gemm(cOutG, NP, K, wAt, K, 1, col, NP, 1, tmp, NP, pa, pb, 0);
-          scatterRows(k.heap(), tmp, yAt, nb, cOutG, P, g.cOut * P);
+          scatterRows(k.copyRows, tmp, yAt, nb, cOutG, P, g.cOut * P);
         }
       } else {
         const dxAt = (b: number) => j.out + ((first + b) * g.cIn + gr * cInG) * HW * 4;
@@ -397,7 +409,7 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
           gemm(K, P, cOutG, wAt, 1, K, goAt, P, 1, pointwise ? dxAt(0) : col, P, pa, pb, 0);
           if (!pointwise) col2imHeap(fold, col, dxAt(0), g, cInG);
         } else {
-          gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
+          gatherRows(k.copyRows, goAt, tmp, nb, cOutG, P, g.cOut * P);
           gemm(K, NP, cOutG, wAt, 1, K, tmp, NP, 1, col, NP, pa, pb, 0);
           for (let b = 0; b < nb; b++) col2imHeap(fold, col + b * P * 4, dxAt(b), g, cInG, NP * 4);
         }
@@ -422,7 +434,7 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
           else gemm(cOutG, K, P, goAt, P, 1, c, 1, P, dwAt, K, pa, pb, acc);
         } else {
           for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
-          gatherRows(k.heap(), goAt, tmp, nb, cOutG, P, g.cOut * P);
+          gatherRows(k.copyRows, goAt, tmp, nb, cOutG, P, g.cOut * P);
           if (j.wt) gemm(K, cOutG, NP, col, NP, 1, tmp, 1, NP, dwAt, cOutG, pa, pb, acc);
           else gemm(cOutG, K, NP, tmp, NP, 1, col, 1, NP, dwAt, K, pa, pb, acc);
         }
@@ -435,7 +447,7 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
 
 /** `tmp[r, b·p : (b+1)·p] = src[b·imageStride + r·p : … + p]` for `nb` images of `rows` rows (byte addresses). */
 function gatherRows(
-  h: Float32Array,
+  copy: CopyRowsFn,
   src: number,
   tmp: number,
   nb: number,
@@ -443,18 +455,12 @@ function gatherRows(
   p: number,
   imageStride: number,
 ) {
-  const s0 = src / 4, t0 = tmp / 4, np = nb * p;
-  for (let b = 0; b < nb; b++) {
-    for (let r = 0; r < rows; r++) {
-      const s = s0 + b * imageStride + r * p;
-      h.copyWithin(t0 + r * np + b * p, s, s + p);
-    }
-  }
+  for (let b = 0; b < nb; b++) copy(tmp + b * p * 4, nb * p * 4, src + b * imageStride * 4, p * 4, rows, p);
 }
 
 /** The reverse of {@link gatherRows}: writes the `[rows, nb·p]` block at `tmp` back to `nb` images at `dst`. */
 function scatterRows(
-  h: Float32Array,
+  copy: CopyRowsFn,
   tmp: number,
   dst: number,
   nb: number,
@@ -462,11 +468,5 @@ function scatterRows(
   p: number,
   imageStride: number,
 ) {
-  const d0 = dst / 4, t0 = tmp / 4, np = nb * p;
-  for (let b = 0; b < nb; b++) {
-    for (let r = 0; r < rows; r++) {
-      const s = t0 + r * np + b * p;
-      h.copyWithin(d0 + b * imageStride + r * p, s, s + p);
-    }
-  }
+  for (let b = 0; b < nb; b++) copy(dst + b * imageStride * 4, p * 4, tmp + b * p * 4, nb * p * 4, rows, p);
 }

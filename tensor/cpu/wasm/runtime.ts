@@ -31,6 +31,7 @@ import type { UnfoldFn } from "../im2col.ts";
 import { CTRL, CTRL_BYTES, MAX_WORKERS, PACK_BYTES, packAAt, packBAt } from "./protocol.ts";
 import {
   type ConvJob,
+  type CopyRowsFn,
   encodeConvJob,
   encodeGemmJob,
   type GemmFn,
@@ -97,6 +98,7 @@ function loadEngine(): Engine | null {
       nativeGemm: null,
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
+      copyRows: instance.exports.copy_rows as CopyRowsFn,
       heap: () => heapF32(),
       ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
     };

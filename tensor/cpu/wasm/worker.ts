@@ -14,7 +14,7 @@
 
 import { workerData } from "node:worker_threads";
 import { CTRL, CTRL_BYTES } from "./protocol.ts";
-import { type GemmFn, type Kernels, slicedGemm, workOnJob } from "./jobs.ts";
+import { type CopyRowsFn, type GemmFn, type Kernels, slicedGemm, workOnJob } from "./jobs.ts";
 import type { UnfoldFn } from "../im2col.ts";
 import { blasGemmAt, openBlas } from "../blas.ts";
 
@@ -47,6 +47,7 @@ const kernels: Kernels = {
   nativeGemm: nativeCall && slicedGemm(nativeCall),
   unfold: instance.exports.unfold as UnfoldFn,
   fold: instance.exports.fold as UnfoldFn,
+  copyRows: instance.exports.copy_rows as CopyRowsFn,
   heap: () => {
     if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
     return view;
