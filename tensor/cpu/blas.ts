@@ -209,10 +209,17 @@ function lastByte(rows: number, cols: number, [flag, ld]: [number, number]): num
  * `C[m,n] = A·B` (or `C += A·B` when `acc`) by one `cblas_sgemm` call, on
  * float32 data at byte addresses in `memory` (the same arguments as the
  * WebAssembly `gemm` export). Operands `cblas_sgemm` cannot read (no unit
- * stride) go to `fallback`; an operand reaching outside `[lowest, memory
- * size)`, or misaligned, throws before the call, never reaching the library.
+ * stride) go to `fallback`; an operand reaching outside `[lowest, heapBytes())`
+ * (the memory's current size), or misaligned, throws before the call, never
+ * reaching the library.
  */
-export function blasGemmAt(lib: BlasLibrary, memory: WebAssembly.Memory, lowest: number, fallback: GemmFn): GemmFn {
+export function blasGemmAt(
+  lib: BlasLibrary,
+  memory: WebAssembly.Memory,
+  heapBytes: () => number,
+  lowest: number,
+  fallback: GemmFn,
+): GemmFn {
   // Deno types `usize` parameters as bigint, but takes numbers too (these addresses are far below 2^53), which
   // spares a bigint per operand per call.
   const sgemm = lib.symbols.cblas_sgemm as unknown as (...args: number[]) => void;
@@ -224,7 +231,8 @@ export function blasGemmAt(lib: BlasLibrary, memory: WebAssembly.Memory, lowest:
       fallback(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, pa, pb, acc);
       return;
     }
-    const size = memory.buffer.byteLength;
+    // The size every thread sees now (`memory.buffer` in a worker can lag behind a growth made by another thread).
+    const size = heapBytes();
     if (size !== bytes) {
       // Shared memories are reserved at their maximum up front, so the base stays put; read it again anyway.
       base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(memory.buffer, 0, 1))));

@@ -189,6 +189,41 @@ Deno.test({
   },
 });
 
+Deno.test("a chunk that fails on a worker thread ends the job and is reported on the caller, which keeps working", async () => {
+  setNumThreads(2);
+  await cpuThreadsReady();
+  try {
+    for (const on of native ? [true, false] : [false]) {
+      setCpuBlas(on);
+      const m = 256, n = 384, k = 200;
+      const blocks = [m * k, k * n, m * n].map((len) => heapAllocStorage(Float32Array, len)!);
+      try {
+        const [a, b, c] = blocks;
+        // B's address lies past the end of the heap: every slice fails, on whichever thread claims it.
+        const beyond = 2 ** 31 - 2 ** 20;
+        throws(
+          () => gemmHeap(m, n, k, a.addr, k, 1, beyond, n, 1, c.addr, n, false),
+          // The caller's own error when it ran a failing slice, else the report that a worker's did.
+          on
+            ? /operand B .* outside the heap|a chunk of a threaded CPU kernel failed/
+            : /out of bounds|a chunk of a threaded CPU kernel failed/,
+          `${on ? "native" : "WebAssembly"} path`,
+        );
+        a.data.fill(1);
+        b.data.fill(2);
+        gemmHeap(m, n, k, a.addr, k, 1, b.addr, n, 1, c.addr, n, false);
+        deepStrictEqual(c.data.every((v) => v === 2 * k), true, "the next product is right");
+        deepStrictEqual(lastGemmThreads(), 2);
+      } finally {
+        for (const blk of blocks) heapFree(blk.addr);
+      }
+    }
+  } finally {
+    setCpuBlas(true);
+    setNumThreads(1);
+  }
+});
+
 interface ConvCase {
   n: number;
   cIn: number;
@@ -391,7 +426,7 @@ Deno.test({
     const fallback = () => {
       throw new Error("fallback");
     };
-    const gemm = blasGemmAt(lib, memory, CTRL_BYTES, fallback);
+    const gemm = blasGemmAt(lib, memory, () => memory.buffer.byteLength, CTRL_BYTES, fallback);
     const size = memory.buffer.byteLength;
     // In range: fine.
     new Float32Array(memory.buffer).fill(1);

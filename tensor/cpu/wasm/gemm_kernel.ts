@@ -21,7 +21,8 @@
  * - `unfold(dst, plane, channels, h, w, outH, outW, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW,
  *   rowBytes)`: a convolution's im2col matrix for one image (see `im2colHeap` in `../im2col.ts`);
  * - `fold(src, …same…)`: the reverse, summing the im2col matrix back into the image (col2im);
- * - `copy_rows(dst, dstStride, src, srcStride, rows, n)`: a block of rows of `n` floats (strides in bytes).
+ * - `copy_rows(dst, dstStride, src, srcStride, rows, n)`: a block of rows of `n` floats (strides in bytes);
+ * - `heap_bytes()`: the memory's size in bytes.
  *
  * @module
  */
@@ -624,10 +625,21 @@ function copyRows(): Fn {
   return f;
 }
 
+/**
+ * The memory's size in bytes (`memory.size`), as every thread sees it at
+ * once: a worker's `memory.buffer` can lag behind a growth made by another
+ * thread, and the native BLAS's bounds checks must not.
+ */
+function heapBytes(): Fn {
+  const f = new Fn("heap_bytes", [], [I32]);
+  f.body = shl(seq(0x3f, 0x00), i32(16));
+  return f;
+}
+
 /** Builds the SGEMM module; `relaxed` selects `f32x4.relaxed_madd` over mul + add. */
 export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
-  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold(), copyRows()];
-  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold", "copy_rows"]);
+  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold(), copyRows(), heapBytes()];
+  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold", "copy_rows", "heap_bytes"]);
 }
 
 /** A tiny module that validates only where relaxed SIMD is supported (start-up feature test). */

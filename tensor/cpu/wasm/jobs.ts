@@ -316,19 +316,27 @@ function decodeConvJob(w: Int32Array, at: number): ConvJob {
 
 /**
  * Claims and runs chunks of the job published in `ctrl` as thread `t` until
- * none are left (the claim protocol of `protocol.ts`).
+ * none are left (the claim protocol of `protocol.ts`). A chunk that throws
+ * sets `failed` and counts as done; the first such error is returned.
  */
-export function workOnJob(ctrl: Int32Array, k: Kernels, t: number): void {
+export function workOnJob(ctrl: Int32Array, k: Kernels, t: number): unknown {
   const snap = new Int32Array(CTRL.args + ARG_WORDS);
+  let error: unknown = null;
   for (;;) {
     const v = Atomics.load(ctrl, CTRL.next);
     const chunks = Atomics.load(ctrl, CTRL.chunks);
     // Threads beyond the job's count stay out: their column buffers were not reserved.
-    if ((v & MAX_CHUNKS) >= chunks || t >= Atomics.load(ctrl, CTRL.threads)) return;
+    if ((v & MAX_CHUNKS) >= chunks || t >= Atomics.load(ctrl, CTRL.threads)) return error;
     snap[CTRL.kind] = Atomics.load(ctrl, CTRL.kind);
     for (let w = CTRL.args; w < CTRL.args + ARG_WORDS; w++) snap[w] = Atomics.load(ctrl, w);
     if (Atomics.compareExchange(ctrl, CTRL.next, v, v + 1) !== v) continue;
-    runChunk(snap, k, t, v & MAX_CHUNKS);
+    try {
+      runChunk(snap, k, t, v & MAX_CHUNKS);
+    } catch (e) {
+      // A failed chunk still counts as done, so the job ends (no thread waits forever) and the host reports it.
+      error ??= e;
+      Atomics.store(ctrl, CTRL.failed, 1);
+    }
     Atomics.add(ctrl, CTRL.stats + t, 1);
     if (Atomics.add(ctrl, CTRL.done, 1) + 1 === chunks) Atomics.notify(ctrl, CTRL.done);
   }

@@ -56,6 +56,8 @@ export const CTRL = {
   alive: 7,
   /** Job arguments (up to {@link ARG_WORDS} words). */
   args: 8,
+  /** Set to 1 by a thread whose chunk threw (the job still completes); the host reports it and clears it. */
+  failed: 56,
   /** One ready flag per worker. */
   ready: 64,
   /** Chunks each thread has run (thread 0 is the caller), for tests. */

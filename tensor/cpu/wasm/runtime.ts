@@ -65,6 +65,8 @@ interface Engine extends Kernels {
   readonly allocator: HeapAllocator;
   /** The memory-bound kernels' exports (`ops_kernel.ts`). */
   readonly ops: WasmOps;
+  /** The memory's size in bytes as every thread sees it (the SGEMM module's `heap_bytes`). */
+  readonly heapBytes: () => number;
   /** These kernels with `gemm` split across threads by {@link gemmHeap}: a convolution run whole on this thread. */
   readonly splitGemm: Kernels;
   /** The native BLAS once looked for ({@link nativeBlas}): undefined until then, null when there is none. */
@@ -109,6 +111,7 @@ function loadEngine(): Engine | null {
       kind: relaxed ? "relaxed-simd" : "simd",
       allocator: new HeapAllocator(CTRL_BYTES, (end) => growTo(memory, end)),
       ops: ops.exports as unknown as WasmOps,
+      heapBytes: instance.exports.heap_bytes as () => number,
       splitGemm: {
         ...kernels,
         gemm: (m, n, k, a, ars, acs, b, brs, bcs, c, ldc, _pa, _pb, acc) =>
@@ -156,7 +159,7 @@ function nativeBlas(e: Engine): BlasLibrary | null {
     const scratch = heapAlloc(192 * 4);
     let ok = false;
     try {
-      ok = scratch >= 0 && blasSelfTest(blasGemmAt(lib, e.memory, CTRL_BYTES, refuse), heapF32(), scratch);
+      ok = scratch >= 0 && blasSelfTest(blasGemmAt(lib, e.memory, e.heapBytes, CTRL_BYTES, refuse), heapF32(), scratch);
     } catch {
       ok = false;
     } finally {
@@ -164,7 +167,7 @@ function nativeBlas(e: Engine): BlasLibrary | null {
     }
     if (ok) {
       e.blas = lib;
-      e.nativeCall = blasGemmAt(lib, e.memory, CTRL_BYTES, e.gemm);
+      e.nativeCall = blasGemmAt(lib, e.memory, e.heapBytes, CTRL_BYTES, e.gemm);
       e.nativeGemm = slicedGemm(e.nativeCall);
       blasStatus = { library: lib.name, detail: lib.detail, reason };
     } else {
@@ -597,11 +600,14 @@ function run(e: Engine, kind: number, args: number[], chunks: number, threads: n
   const ctrl = e.ctrl;
   publishJob(ctrl, kind, args, chunks, threads);
   Atomics.notify(ctrl, CTRL.generation);
-  workOnJob(ctrl, e, 0);
+  const error = workOnJob(ctrl, e, 0);
   for (;;) {
     const d = Atomics.load(ctrl, CTRL.done);
     if (d >= chunks) break;
     Atomics.wait(ctrl, CTRL.done, d);
+  }
+  if (Atomics.exchange(ctrl, CTRL.failed, 0) !== 0) {
+    throw error ?? new Error("a chunk of a threaded CPU kernel failed on a worker thread (its error is printed above)");
   }
 }
 

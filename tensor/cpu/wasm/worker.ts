@@ -35,7 +35,7 @@ const wasmGemm = instance.exports.gemm as GemmFn;
 let nativeCall: GemmFn | null = null;
 if (blas) {
   try {
-    nativeCall = blasGemmAt(openBlas(blas), memory, CTRL_BYTES, wasmGemm);
+    nativeCall = blasGemmAt(openBlas(blas), memory, instance.exports.heap_bytes as () => number, CTRL_BYTES, wasmGemm);
   } catch {
     // The host checked this library; if it will not open here, this worker takes WebAssembly jobs only.
   }
@@ -65,6 +65,7 @@ while (Atomics.load(ctrl, CTRL.quit) === 0) {
   Atomics.wait(ctrl, CTRL.generation, seen);
   seen = Atomics.load(ctrl, CTRL.generation);
   if (Atomics.load(ctrl, CTRL.quit) !== 0) break;
-  workOnJob(ctrl, kernels, thread);
+  const error = workOnJob(ctrl, kernels, thread);
+  if (error) console.error(`dendrite: a chunk failed on GEMM worker ${id}:`, error);
 }
 if (Atomics.sub(ctrl, CTRL.alive, 1) === 1) Atomics.notify(ctrl, CTRL.alive);
