@@ -9,7 +9,8 @@ import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
 import { blasCandidates, blasGemmAt, blasLayout, blasSelfTest, envVar, openBlas } from "./blas.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
-import { cpuInfo, cpuThreadsReady, setCpuBlas, setNumThreads } from "./kernels.ts";
+import { cpuInfo, setCpuBlas, setNumThreads } from "./kernels.ts";
+import { workersReady } from "./wasm_test_util.ts";
 import { gemmF32, gemmHeap, heapAllocStorage, heapFree, lastGemmThreads } from "./wasm/runtime.ts";
 import { CTRL_BYTES } from "./wasm/protocol.ts";
 
@@ -177,7 +178,7 @@ Deno.test({
     setNumThreads(1);
     const one = product(true, m, n, k, a, b).slice();
     setNumThreads(2);
-    await cpuThreadsReady();
+    await workersReady(native);
     try {
       const two = product(true, m, n, k, a, b).slice();
       deepStrictEqual(lastGemmThreads(), 2, "the product was split across a worker");
@@ -191,7 +192,7 @@ Deno.test({
 
 Deno.test("a chunk that fails on a worker thread ends the job and is reported on the caller, which keeps working", async () => {
   setNumThreads(2);
-  await cpuThreadsReady();
+  await workersReady(native);
   try {
     for (const on of native ? [true, false] : [false]) {
       setCpuBlas(on);
@@ -313,7 +314,7 @@ Deno.test({
   ignore: !native,
   fn: async () => {
     setNumThreads(2);
-    await cpuThreadsReady();
+    await workersReady(native);
     try {
       for (const [ci, c] of CONV_CASES.entries()) {
         const g = geom(c);

@@ -1,7 +1,8 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
-import { cpuInfo, cpuThreadsReady, setCpuBlas, setCpuKernels, setNumThreads } from "./kernels.ts";
+import { cpuInfo, setCpuBlas, setCpuKernels, setNumThreads } from "./kernels.ts";
+import { workersReady } from "./wasm_test_util.ts";
 import { heapAddress, heapAllocStorage, heapBytes, heapFree, lastGemmThreads } from "./wasm/runtime.ts";
 
 interface Case {
@@ -157,7 +158,7 @@ Deno.test("float32 conv2d on the WebAssembly kernels and on the TypeScript kerne
     { n: 40, cIn: 16, h: 4, w: 4, cOut: 16, kh: 1, kw: 1, s: [2, 2], p: [0, 0], d: [1, 1], groups: 1 },
   ];
   setNumThreads(2);
-  await cpuThreadsReady();
+  await workersReady();
   // The WebAssembly SGEMM's threading (`blas_test.ts` runs these cases on the native BLAS).
   setCpuBlas(false);
   try {
@@ -265,7 +266,7 @@ for (
       setNumThreads(1);
       const one = run();
       setNumThreads(2);
-      await cpuThreadsReady();
+      await workersReady(native);
       try {
         const two = run();
         deepStrictEqual(lastGemmThreads(), 2);

@@ -8,7 +8,7 @@
  */
 
 import { ok } from "node:assert/strict";
-import { heapAllocStorage, heapFree } from "./wasm/runtime.ts";
+import { cpuThreadsReady, heapAllocStorage, heapFree, threadsFor } from "./wasm/runtime.ts";
 
 type HeapArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -54,4 +54,15 @@ export function random(a: Float32Array, seed: number, scale = 1, shift = 0): Flo
 export function ulp(v: number): number {
   const a = Math.abs(Math.fround(v));
   return a === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(a)) - 23);
+}
+
+/**
+ * Starts the worker threads and waits until one can take work (for the native
+ * BLAS too, with `native`), for tests that assert a job was split: under
+ * `deno test --parallel` on a loaded machine a worker can take longer to start
+ * than `cpuThreadsReady`'s own 10 s.
+ */
+export async function workersReady(native = false): Promise<void> {
+  const end = performance.now() + 60_000;
+  do await cpuThreadsReady(); while (threadsFor(2, 2 ** 30, native) < 2 && performance.now() < end);
 }

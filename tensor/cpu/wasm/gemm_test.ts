@@ -1,6 +1,5 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import {
-  cpuThreadsReady,
   gemmF32,
   gemmHeap,
   heapAddress,
@@ -19,6 +18,7 @@ import {
 import { gemm, gemmTs } from "../matmul.ts";
 import { buildGemmModule, PACK_A_BYTES, PACK_B_BYTES } from "./gemm_kernel.ts";
 import { getCpuKernels, setCpuBlas, setCpuKernels } from "../kernels.ts";
+import { workersReady } from "../wasm_test_util.ts";
 
 // This file tests the WebAssembly SGEMM, its slicing and its threads; `../blas_test.ts` tests the native BLAS path
 // (which GEMMs take by default where a BLAS loads) against it and against direct loops.
@@ -180,7 +180,7 @@ Deno.test("gemmF32 runs on heap operands in place, including views at an offset,
 
 Deno.test("threaded gemm matches the reference and repeated calls do not grow the heap", async () => {
   setNumThreads(2);
-  await cpuThreadsReady();
+  await workersReady();
   try {
     for (const [m, n, k] of [[150, 301, 190], [301, 150, 190], [64, 3136, 73], [6, 8, 3]]) {
       const a = operand(m, k, "row", m + 1), b = operand(k, n, "window", n + 1);
