@@ -22,7 +22,9 @@
  *   rowBytes)`: a convolution's im2col matrix for one image (see `im2colHeap` in `../im2col.ts`);
  * - `fold(src, …same…)`: the reverse, summing the im2col matrix back into the image (col2im);
  * - `copy_rows(dst, dstStride, src, srcStride, rows, n)`: a block of rows of `n` floats (strides in bytes);
- * - `heap_bytes()`: the memory's size in bytes.
+ * - `heap_bytes()`: the memory's size in bytes;
+ * - `unfold_padded(dst, …, pad)`: `unfold` through a zero-padded copy of each channel in scratch at `pad`, for
+ *   stride-1 convolutions whose output rows are short.
  *
  * @module
  */
@@ -591,6 +593,159 @@ function fold(): Fn {
 }
 
 /**
+ * `n` floats from `src` to `dst` (or added onto `dst` when `sum`), four at a
+ * time, then one by one; `d`, `s`, `n` are expressions re-evaluated each step
+ * (pass locals), `i` the loop local.
+ */
+function floatLoop(f: Fn, d: Code, s: Code, n: Code, sum: boolean): Code {
+  const g = (v: string) => f.get(v);
+  const at = (base: Code) => add(base, shl(g("i"), i32(2)));
+  const store4 = sum ? vStore(at(d), vAdd(vLoad(at(d)), vLoad(at(s)))) : vStore(at(d), vLoad(at(s)));
+  const store1 = sum ? f32Store(at(d), f32Add(f32Load(at(d)), f32Load(at(s)))) : f32Store(at(d), f32Load(at(s)));
+  return seq(
+    f.set("i", i32(0)),
+    block(loop(brIf(1, gt(add(g("i"), i32(4)), n)), store4, f.set("i", add(g("i"), i32(4))), br(0))),
+    block(loop(brIf(1, ge(g("i"), n)), store1, f.set("i", add(g("i"), i32(1))), br(0))),
+  );
+}
+
+/** The parameters of {@link unfoldPadded}: {@link unfold}'s, then the scratch address. */
+const PADDED_IMAGE = [...IM2COL_IMAGE, "pad"];
+
+/**
+ * The loops of {@link unfoldPadded} over one channel's
+ * unfolded rows `(ki, kj)` and output rows `oh`: sets `at` (the output row's
+ * address in the unfolded row at `row`) and `p` (where it starts in the padded
+ * plane at `pad`, `wp` floats wide), advancing `row` by `rowBytes` per row.
+ */
+function eachPaddedRow(f: Fn, ...body: Code[]): Code {
+  const g = (v: string) => f.get(v);
+  return forRange(
+    f,
+    "ki",
+    i32(0),
+    g("kh"),
+    i32(1),
+    forRange(
+      f,
+      "kj",
+      i32(0),
+      g("kw"),
+      i32(1),
+      forRange(
+        f,
+        "oh",
+        i32(0),
+        g("outH"),
+        i32(1),
+        f.set("at", add(g("row"), shl(mul(g("oh"), g("outW")), i32(2)))),
+        f.set(
+          "p",
+          add(
+            g("pad"),
+            shl(add(mul(add(mul(g("oh"), g("sh")), mul(g("ki"), g("dh"))), g("wp")), mul(g("kj"), g("dw"))), i32(2)),
+          ),
+        ),
+        ...body,
+      ),
+      f.set("row", add(g("row"), g("rowBytes"))),
+    ),
+  );
+}
+
+/** `n` floats of zeros at local `z` (loop local `i`). */
+function zeroAt(f: Fn, n: Code): Code {
+  const g = (v: string) => f.get(v);
+  return seq(
+    f.set("i", i32(0)),
+    block(loop(
+      brIf(1, gt(add(g("i"), i32(4)), n)),
+      vStore(add(g("z"), shl(g("i"), i32(2))), vZero()),
+      f.set("i", add(g("i"), i32(4))),
+      br(0),
+    )),
+    block(loop(
+      brIf(1, ge(g("i"), n)),
+      f32Store(add(g("z"), shl(g("i"), i32(2))), f32(0)),
+      f.set("i", add(g("i"), i32(1))),
+      br(0),
+    )),
+  );
+}
+
+/** Sets `hp`, `wp` (the padded plane's size) and `plen` (its floats). */
+function paddedSize(f: Fn): Code {
+  const g = (v: string) => f.get(v);
+  return seq(
+    f.set("hp", add(g("h"), shl(g("ph"), i32(1)))),
+    f.set("wp", add(g("w"), shl(g("pw"), i32(1)))),
+    f.set("plen", mul(g("hp"), g("wp"))),
+  );
+}
+
+/** For each of the plane's `h` rows, `y`: `d` its place inside the padded plane, `s` the image row. */
+function eachInteriorRow(f: Fn, ...body: Code[]): Code {
+  const g = (v: string) => f.get(v);
+  return forRange(
+    f,
+    "y",
+    i32(0),
+    g("h"),
+    i32(1),
+    f.set("d", add(g("pad"), shl(add(mul(add(g("y"), g("ph")), g("wp")), g("pw")), i32(2)))),
+    f.set("s", add(g("src"), shl(mul(g("y"), g("w")), i32(2)))),
+    ...body,
+  );
+}
+
+/**
+ * {@link unfold} for stride-1 convolutions with short output rows (a CNN's
+ * deep layers: 14×14 down to 2×2), through a zero-padded copy of each channel
+ * at `pad` (scratch of `(h + 2·ph)·(w + 2·pw)` floats): every output row is
+ * then a plain copy of `outW` floats, with no bounds to work out and no zeros
+ * to write, which on rows of 2–16 floats cost more than the copy itself
+ * (the copy of the plane costs less than the `kh·kw` rows read from it; with
+ * a stride it can cost more, and `unfold` runs instead).
+ */
+function unfoldPadded(): Fn {
+  const f = new Fn("unfold_padded", i32Params(["dst", ...PADDED_IMAGE]));
+  f.local(I32, "row", "src", "c", "ki", "kj", "oh", "at", "p", "i", "z", "d", "s", "y", "hp", "wp", "plen", "ow");
+  const g = (v: string) => f.get(v);
+  f.body = seq(
+    paddedSize(f),
+    // The border stays zero: each channel's copy writes the interior only.
+    f.set("z", g("pad")),
+    zeroAt(f, g("plen")),
+    f.set("row", g("dst")),
+    forRange(
+      f,
+      "c",
+      i32(0),
+      g("channels"),
+      i32(1),
+      f.set("src", add(g("plane"), shl(mul(g("c"), mul(g("h"), g("w"))), i32(2)))),
+      eachInteriorRow(f, floatLoop(f, g("d"), g("s"), g("w"), false)),
+      eachPaddedRow(
+        f,
+        ifElse(
+          eq(g("sw"), i32(1)),
+          floatLoop(f, g("at"), g("p"), g("outW"), false),
+          forRange(
+            f,
+            "ow",
+            i32(0),
+            g("outW"),
+            i32(1),
+            f32Store(add(g("at"), shl(g("ow"), i32(2))), f32Load(add(g("p"), shl(mul(g("ow"), g("sw")), i32(2))))),
+          ),
+        ),
+      ),
+    ),
+  );
+  return f;
+}
+
+/**
  * `rows` rows of `n` floats from `src` to `dst`, rows `srcStride` and
  * `dstStride` bytes apart, four floats at a time: the gathers and scatters
  * between an NCHW tensor and a GEMM operand of several images side by side,
@@ -638,8 +793,26 @@ function heapBytes(): Fn {
 
 /** Builds the SGEMM module; `relaxed` selects `f32x4.relaxed_madd` over mul + add. */
 export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
-  const fns = [micro(relaxed), packA(), packB(), macro(), gemm(), unfold(), fold(), copyRows(), heapBytes()];
-  return encodeModule({ min: 1, max: 65536, shared: true }, fns, ["gemm", "unfold", "fold", "copy_rows", "heap_bytes"]);
+  const fns = [
+    micro(relaxed),
+    packA(),
+    packB(),
+    macro(),
+    gemm(),
+    unfold(),
+    fold(),
+    copyRows(),
+    heapBytes(),
+    unfoldPadded(),
+  ];
+  return encodeModule({ min: 1, max: 65536, shared: true }, fns, [
+    "gemm",
+    "unfold",
+    "fold",
+    "copy_rows",
+    "heap_bytes",
+    "unfold_padded",
+  ]);
 }
 
 /** A tiny module that validates only where relaxed SIMD is supported (start-up feature test). */

@@ -13,8 +13,17 @@
  */
 
 import type { Conv2dGeometry } from "../../backend.ts";
-import { col2imHeap, type FoldFn, im2colHeap, isPointwise, type UnfoldFn } from "../im2col.ts";
+import {
+  col2imHeap,
+  type FoldFn,
+  type Im2col,
+  im2colHeap,
+  isPointwise,
+  type PaddedFn,
+  type UnfoldFn,
+} from "../im2col.ts";
 import { ARG_WORDS, CTRL, INDEX_BITS, MAX_CHUNKS, packAAt, packBAt, PARKED } from "./protocol.ts";
+import { PACK_B_BYTES } from "./gemm_kernel.ts";
 
 /** A slice of one SGEMM. */
 export const JOB_GEMM = 0;
@@ -60,6 +69,7 @@ export interface Kernels {
   readonly nativeGemm: GemmFn | null;
   readonly unfold: UnfoldFn;
   readonly fold: FoldFn;
+  readonly unfoldPadded: PaddedFn;
   /** `copy_rows(dst, dstStride, src, srcStride, rows, n)`: rows of `n` floats between strided places (bytes). */
   readonly copyRows: CopyRowsFn;
   /** The whole memory as float32 (refetched by the callee when the memory has grown). */
@@ -387,10 +397,12 @@ function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
  */
 export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
   const { g } = j;
-  const { unfold, fold } = k;
   const gemm = j.native ? k.nativeGemm : k.gemm;
   if (!gemm) throw new Error(`runConvChunk: thread ${t} has no native BLAS`);
   const pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
+  // unfold_padded's plane lives in the thread's packed-B buffer: unfolding is done before its GEMM packs.
+  const { unfold, fold, unfoldPadded } = k;
+  const im: Im2col = { unfold, fold, unfoldPadded, pad: pb, padBytes: PACK_B_BYTES };
   const cInG = g.cIn / g.groups, cOutG = g.cOut / g.groups;
   const K = cInG * g.kh * g.kw, P = g.outH * g.outW, HW = g.h * g.w;
   const pointwise = isPointwise(g);
@@ -402,10 +414,10 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
       if (kind === JOB_CONV_FORWARD) {
         const yAt = j.out + (first * g.cOut + gr * cOutG) * P * 4;
         if (nb === 1) {
-          if (!pointwise) im2colHeap(unfold, xAt(0), g, cInG, col);
+          if (!pointwise) im2colHeap(im, xAt(0), g, cInG, col);
           gemm(cOutG, P, K, wAt, K, 1, pointwise ? xAt(0) : col, P, 1, yAt, P, pa, pb, 0);
         } else {
-          for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b), g, cInG, col + b * P * 4, NP * 4);
+          for (let b = 0; b < nb; b++) im2colHeap(im, xAt(b), g, cInG, col + b * P * 4, NP * 4);
           gemm(cOutG, NP, K, wAt, K, 1, col, NP, 1, tmp, NP, pa, pb, 0);
           scatterRows(k.copyRows, tmp, yAt, nb, cOutG, P, g.cOut * P);
         }
@@ -415,11 +427,11 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
         if (nb === 1) {
           // Wᵀ is read in place: row stride 1, column stride K.
           gemm(K, P, cOutG, wAt, 1, K, goAt, P, 1, pointwise ? dxAt(0) : col, P, pa, pb, 0);
-          if (!pointwise) col2imHeap(fold, col, dxAt(0), g, cInG);
+          if (!pointwise) col2imHeap(im, col, dxAt(0), g, cInG);
         } else {
           gatherRows(k.copyRows, goAt, tmp, nb, cOutG, P, g.cOut * P);
           gemm(K, NP, cOutG, wAt, 1, K, tmp, NP, 1, col, NP, pa, pb, 0);
-          for (let b = 0; b < nb; b++) col2imHeap(fold, col + b * P * 4, dxAt(b), g, cInG, NP * 4);
+          for (let b = 0; b < nb; b++) col2imHeap(im, col + b * P * 4, dxAt(b), g, cInG, NP * 4);
         }
       }
     }
@@ -435,13 +447,13 @@ export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i:
         const goAt = j.in0 + (b0 * g.cOut + gr * cOutG) * P * 4;
         const acc = b0 > first ? 1 : 0;
         if (nb === 1) {
-          if (!pointwise) im2colHeap(unfold, xAt(b0), g, cInG, col);
+          if (!pointwise) im2colHeap(im, xAt(b0), g, cInG, col);
           const c = pointwise ? xAt(b0) : col;
           // The transposed operand (goᵀ or colᵀ) is read in place: row stride 1, column stride P.
           if (j.wt) gemm(K, cOutG, P, c, P, 1, goAt, 1, P, dwAt, cOutG, pa, pb, acc);
           else gemm(cOutG, K, P, goAt, P, 1, c, 1, P, dwAt, K, pa, pb, acc);
         } else {
-          for (let b = 0; b < nb; b++) im2colHeap(unfold, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
+          for (let b = 0; b < nb; b++) im2colHeap(im, xAt(b0 + b), g, cInG, col + b * P * 4, NP * 4);
           gatherRows(k.copyRows, goAt, tmp, nb, cOutG, P, g.cOut * P);
           if (j.wt) gemm(K, cOutG, NP, col, NP, 1, tmp, 1, NP, dwAt, cOutG, pa, pb, acc);
           else gemm(cOutG, K, NP, tmp, NP, 1, col, 1, NP, dwAt, K, pa, pb, acc);

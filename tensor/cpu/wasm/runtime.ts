@@ -27,7 +27,7 @@ import { GEMM_RELAXED_WASM, GEMM_SIMD_WASM } from "./gemm_wasm.ts";
 import { OPS_WASM } from "./ops_wasm.ts";
 import { HeapAllocator } from "./heap.ts";
 import { MR, NR, relaxedProbe } from "./gemm_kernel.ts";
-import type { UnfoldFn } from "../im2col.ts";
+import type { PaddedFn, UnfoldFn } from "../im2col.ts";
 import { CTRL, CTRL_BYTES, MAX_WORKERS, PACK_BYTES, packAAt, packBAt } from "./protocol.ts";
 import {
   type ConvJob,
@@ -101,6 +101,7 @@ function loadEngine(): Engine | null {
       unfold: instance.exports.unfold as UnfoldFn,
       fold: instance.exports.fold as UnfoldFn,
       copyRows: instance.exports.copy_rows as CopyRowsFn,
+      unfoldPadded: instance.exports.unfold_padded as PaddedFn,
       heap: () => heapF32(),
       ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
     };

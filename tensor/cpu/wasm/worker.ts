@@ -15,7 +15,7 @@
 import { workerData } from "node:worker_threads";
 import { CTRL, CTRL_BYTES } from "./protocol.ts";
 import { type CopyRowsFn, type GemmFn, type Kernels, slicedGemm, workOnJob } from "./jobs.ts";
-import type { UnfoldFn } from "../im2col.ts";
+import type { PaddedFn, UnfoldFn } from "../im2col.ts";
 import { blasGemmAt, openBlas } from "../blas.ts";
 
 interface GemmWorkerData {
@@ -48,6 +48,7 @@ const kernels: Kernels = {
   unfold: instance.exports.unfold as UnfoldFn,
   fold: instance.exports.fold as UnfoldFn,
   copyRows: instance.exports.copy_rows as CopyRowsFn,
+  unfoldPadded: instance.exports.unfold_padded as PaddedFn,
   heap: () => {
     if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
     return view;
