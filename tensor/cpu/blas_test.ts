@@ -7,15 +7,17 @@
 // installing OpenBLAS, so there they must run.
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import type { Conv2dGeometry } from "../backend.ts";
-import { blasCandidates, blasGemmAt, blasLayout, blasSelfTest, envVar, openBlas } from "./blas.ts";
+import { BLAS_MIN_MACS, blasCandidates, blasGemmAt, blasLayout, blasSelfTest, envVar, openBlas } from "./blas.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { cpuInfo, setCpuBlas, setNumThreads } from "./kernels.ts";
 import { workersReady } from "./wasm_test_util.ts";
-import { gemmF32, gemmHeap, heapAllocStorage, heapFree, lastGemmThreads } from "./wasm/runtime.ts";
+import { gemmF32, gemmHeap, heapAllocStorage, heapFree, lastGemmThreads, setBlasMinMacs } from "./wasm/runtime.ts";
 import { CTRL_BYTES } from "./wasm/protocol.ts";
 
 const info = cpuInfo();
 const native = info.gemm === "blas";
+// Every product through the library, the small ones too (by default products under BLAS_MIN_MACS run WebAssembly).
+setBlasMinMacs(0);
 if (!native) {
   if (envVar("DENDRITE_REQUIRE_BLAS") === "1") {
     throw new Error(`DENDRITE_REQUIRE_BLAS=1 but no native BLAS loaded: ${info.blas.reason}`);
@@ -165,6 +167,28 @@ Deno.test({
       assertClose(hc.data, want.map((v) => v + 1), k, "accumulate");
     } finally {
       for (const b of blocks) heapFree(b.addr);
+    }
+  },
+});
+
+Deno.test({
+  name: "native GEMM: products under BLAS_MIN_MACS run the WebAssembly SGEMM (the same bits), larger ones the library",
+  ignore: !native,
+  fn: () => {
+    setBlasMinMacs(BLAS_MIN_MACS);
+    try {
+      const small = 30, large = 40; // 27,000 and 64,000 multiply-adds
+      for (const [size, viaWasm] of [[small, true], [large, false]] as const) {
+        const a = operand(size, size, "row", size), b = operand(size, size, "col", size + 1);
+        const blas = product(true, size, size, size, a, b), wasm = product(false, size, size, size, a, b);
+        deepStrictEqual(
+          blas.every((v, i) => v === wasm[i]),
+          viaWasm,
+          `${size}³ on ${viaWasm ? "WebAssembly" : "the BLAS"}`,
+        );
+      }
+    } finally {
+      setBlasMinMacs(0);
     }
   },
 });
@@ -427,7 +451,7 @@ Deno.test({
     const fallback = () => {
       throw new Error("fallback");
     };
-    const gemm = blasGemmAt(lib, memory, () => memory.buffer.byteLength, CTRL_BYTES, fallback);
+    const gemm = blasGemmAt(lib, memory, () => memory.buffer.byteLength, CTRL_BYTES, fallback, () => 0);
     const size = memory.buffer.byteLength;
     // In range: fine.
     new Float32Array(memory.buffer).fill(1);
@@ -440,6 +464,48 @@ Deno.test({
     throws(() => gemm(4, 4, 4, CTRL_BYTES, size / 4, 1, CTRL_BYTES, 4, 1, CTRL_BYTES, 4, 0, 0, 0), /operand A/);
     // A layout the library cannot read goes to the fallback.
     throws(() => gemm(4, 4, 4, CTRL_BYTES, 8, 2, CTRL_BYTES, 4, 1, CTRL_BYTES + 256, 4, 0, 0, 0), /fallback/);
+  },
+});
+
+Deno.test({
+  name: "native sgemm itself (no size floor): tiny products in every transpose equal a direct loop",
+  ignore: !native,
+  fn: () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const refuse = () => {
+      throw new Error("fell back");
+    };
+    const gemm = blasGemmAt(
+      openBlas(info.blas.library!),
+      memory,
+      () => memory.buffer.byteLength,
+      CTRL_BYTES,
+      refuse,
+      () => 0,
+    );
+    const f = new Float32Array(memory.buffer);
+    const A = CTRL_BYTES, B = A + 1024, C = B + 1024;
+    for (const [m, n, k] of [[1, 1, 1], [1, 5, 3], [4, 1, 2], [3, 4, 1], [2, 3, 4], [7, 5, 6]]) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          // Small integers: exact sums.
+          for (let i = 0; i < 256; i++) f[A / 4 + i] = (i % 7) - 3, f[B / 4 + i] = (i % 5) - 2;
+          const [ars, acs] = ta ? [1, m] : [k, 1], [brs, bcs] = tb ? [1, k] : [n, 1];
+          gemm(m, n, k, A, ars, acs, B, brs, bcs, C, n, 0, 0, 0);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let want = 0;
+              for (let p = 0; p < k; p++) want += f[A / 4 + i * ars + p * acs] * f[B / 4 + p * brs + j * bcs];
+              deepStrictEqual(
+                f[C / 4 + i * n + j],
+                want,
+                `${m}x${n}x${k} ${ta ? "T" : "N"}${tb ? "T" : "N"} [${i},${j}]`,
+              );
+            }
+          }
+        }
+      }
+    }
   },
 });
 

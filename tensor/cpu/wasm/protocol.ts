@@ -58,6 +58,8 @@ export const CTRL = {
   args: 8,
   /** Set to 1 by a thread whose chunk threw (the job still completes); the host reports it and clears it. */
   failed: 56,
+  /** Multiply-adds below which a native GEMM call runs the WebAssembly SGEMM instead (`BLAS_MIN_MACS`; tests lower it). */
+  blasMinMacs: 57,
   /** One ready flag per worker. */
   ready: 64,
   /** Chunks each thread has run (thread 0 is the caller), for tests. */

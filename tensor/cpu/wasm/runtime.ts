@@ -45,7 +45,16 @@ import {
   slicedGemm,
   workOnJob,
 } from "./jobs.ts";
-import { blasGemmAt, blasLayout, type BlasLibrary, blasSelfTest, type BlasStatus, envVar, findBlas } from "../blas.ts";
+import {
+  BLAS_MIN_MACS,
+  blasGemmAt,
+  blasLayout,
+  type BlasLibrary,
+  blasSelfTest,
+  type BlasStatus,
+  envVar,
+  findBlas,
+} from "../blas.ts";
 
 const PAGE = 65536;
 /** Multiply-adds below which a GEMM stays on one thread (waking workers costs tens of microseconds). */
@@ -124,6 +133,7 @@ function loadEngine(): Engine | null {
       nativeGemm: null,
     };
     givePackBuffers(e, 0);
+    Atomics.store(e.ctrl, CTRL.blasMinMacs, BLAS_MIN_MACS);
     engine = e;
   } catch {
     // No SIMD or no shared memory in this engine: the TypeScript kernels serve.
@@ -160,7 +170,8 @@ function nativeBlas(e: Engine): BlasLibrary | null {
     const scratch = heapAlloc(192 * 4);
     let ok = false;
     try {
-      ok = scratch >= 0 && blasSelfTest(blasGemmAt(lib, e.memory, e.heapBytes, CTRL_BYTES, refuse), heapF32(), scratch);
+      ok = scratch >= 0 &&
+        blasSelfTest(blasGemmAt(lib, e.memory, e.heapBytes, CTRL_BYTES, refuse, () => 0), heapF32(), scratch);
     } catch {
       ok = false;
     } finally {
@@ -168,7 +179,14 @@ function nativeBlas(e: Engine): BlasLibrary | null {
     }
     if (ok) {
       e.blas = lib;
-      e.nativeCall = blasGemmAt(lib, e.memory, e.heapBytes, CTRL_BYTES, e.gemm);
+      e.nativeCall = blasGemmAt(
+        lib,
+        e.memory,
+        e.heapBytes,
+        CTRL_BYTES,
+        e.gemm,
+        () => Atomics.load(e.ctrl, CTRL.blasMinMacs),
+      );
       e.nativeGemm = slicedGemm(e.nativeCall);
       blasStatus = { library: lib.name, detail: lib.detail, reason };
     } else {
@@ -208,6 +226,16 @@ function nativeOn(e: Engine): boolean {
 export function setCpuBlas(enabled: boolean): void {
   if (typeof enabled !== "boolean") throw new TypeError(`setCpuBlas: expected a boolean, got ${String(enabled)}`);
   blasEnabled = enabled;
+}
+
+/**
+ * For tests: the multiply-adds from which a product goes to the native BLAS
+ * (default `BLAS_MIN_MACS`; smaller ones run the WebAssembly SGEMM, which is
+ * as fast there). 0 sends every product through the library.
+ */
+export function setBlasMinMacs(macs: number): void {
+  const e = loadEngine();
+  if (e) Atomics.store(e.ctrl, CTRL.blasMinMacs, macs);
 }
 
 /** Whether float32 GEMMs run on the native BLAS now (loading it on first call). */

@@ -35,7 +35,9 @@ const wasmGemm = instance.exports.gemm as GemmFn;
 let nativeCall: GemmFn | null = null;
 if (blas) {
   try {
-    nativeCall = blasGemmAt(openBlas(blas), memory, instance.exports.heap_bytes as () => number, CTRL_BYTES, wasmGemm);
+    const heapBytes = instance.exports.heap_bytes as () => number;
+    const minMacs = () => Atomics.load(ctrl, CTRL.blasMinMacs);
+    nativeCall = blasGemmAt(openBlas(blas), memory, heapBytes, CTRL_BYTES, wasmGemm, minMacs);
   } catch {
     // The host checked this library; if it will not open here, this worker takes WebAssembly jobs only.
   }
