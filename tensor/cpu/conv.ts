@@ -202,6 +202,9 @@ function wasmConv(kind: number, in0: TypedArray, in1: TypedArray, out: TypedArra
         tmpBytes: tmpLen * 4,
         wt,
         native: native ? 1 : 0,
+        // Several items spread across threads: one BLAS call per GEMM. One item: its GEMMs in fixed slices that the
+        // threads share. Either way a function of the shape alone, so the result does not depend on the threads.
+        sliced: items === 1 ? 1 : 0,
         g,
       },
       items,

@@ -255,8 +255,14 @@ export interface ConvJob {
   tmpBytes: number;
   /** Weight gradient only: 1 when the partials are transposed (see {@link transposedWeightGrad}). */
   wt: number;
-  /** 1: the GEMMs run on the native BLAS ({@link Kernels.nativeGemm}); 0: the WebAssembly SGEMM. */
+  /**
+   * 1: the GEMMs run on the native BLAS, one call each ({@link Kernels.nativeCall}: the job's items already spread
+   * the work across threads) or, with `sliced`, cut into fixed slices ({@link Kernels.nativeGemm}: a job of one item,
+   * whose slices the threads share); 0: the WebAssembly SGEMM.
+   */
   native: number;
+  /** See `native`. */
+  sliced: number;
   g: Conv2dGeometry;
 }
 
@@ -278,7 +284,19 @@ export function transposedWeightGrad(pixelsPerGemm: number): boolean {
 }
 
 /** A {@link ConvJob}'s fields but its geometry, in word order. */
-const CONV_FIELDS = ["in0", "in1", "out", "col", "colBytes", "ipg", "tmp", "tmpBytes", "wt", "native"] as const;
+const CONV_FIELDS = [
+  "in0",
+  "in1",
+  "out",
+  "col",
+  "colBytes",
+  "ipg",
+  "tmp",
+  "tmpBytes",
+  "wt",
+  "native",
+  "sliced",
+] as const;
 
 const GEOMETRY_FIELDS = [
   "n",
@@ -397,7 +415,7 @@ function runGemmChunk(j: GemmJob, k: Kernels, t: number, i: number): void {
  */
 export function runConvChunk(kind: number, j: ConvJob, k: Kernels, t: number, i: number): void {
   const { g } = j;
-  const gemm = j.native ? k.nativeGemm : k.gemm;
+  const gemm = !j.native ? k.gemm : j.sliced ? k.nativeGemm : k.nativeCall;
   if (!gemm) throw new Error(`runConvChunk: thread ${t} has no native BLAS`);
   const pa = packAAt(k.ctrl, t), pb = packBAt(k.ctrl, t), col = j.col + t * j.colBytes, tmp = j.tmp + t * j.tmpBytes;
   // unfold_padded's plane lives in the thread's packed-B buffer: unfolding is done before its GEMM packs.

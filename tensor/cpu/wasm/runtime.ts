@@ -77,7 +77,7 @@ interface Engine extends Kernels {
   /** The memory's size in bytes as every thread sees it (the SGEMM module's `heap_bytes`). */
   readonly heapBytes: () => number;
   /** These kernels with `gemm` split across threads by {@link gemmHeap}: a convolution run whole on this thread. */
-  readonly splitGemm: Kernels;
+  splitGemm: Kernels;
   /** The native BLAS once looked for ({@link nativeBlas}): undefined until then, null when there is none. */
   blas?: BlasLibrary | null;
   /** One `cblas_sgemm` call on this thread (null without a native BLAS; set with `blas`). */
@@ -188,6 +188,8 @@ function nativeBlas(e: Engine): BlasLibrary | null {
         () => Atomics.load(e.ctrl, CTRL.blasMinMacs),
       );
       e.nativeGemm = slicedGemm(e.nativeCall);
+      // A convolution run whole on this thread calls the library directly when its images are split across jobs.
+      e.splitGemm = { ...e.splitGemm, nativeCall: e.nativeCall };
       blasStatus = { library: lib.name, detail: lib.detail, reason };
     } else {
       blasStatus = {
