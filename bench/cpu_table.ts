@@ -18,12 +18,17 @@
  * column only. Each round takes the best of several calls after warm-up. The
  * naive and TypeScript columns are measured once (`--no-reference` skips them).
  *
+ * `--cpu-time`: every column on one thread (PyTorch's and numpy's BLAS too),
+ * timed by the process's CPU time rather than the wall clock — the work each
+ * does, much less disturbed than wall time by other processes on a shared
+ * machine (rates are then per core).
+ *
  * The naive column: the textbook i-j-k matmul (`naive_matmul.ts`) and the
  * seven-loop direct convolution, each timed on a smaller problem (512², one
  * image) so the run stays short; a rate does not depend on that. A train step
  * has no naive counterpart (—).
  *
- *   deno run -A bench/cpu_table.ts [--quick] [--torch] [--rounds N] [--no-reference]
+ *   deno run -A bench/cpu_table.ts [--quick] [--torch] [--rounds N] [--no-reference] [--cpu-time]
  *
  * @module
  */
@@ -38,8 +43,10 @@ import {
   randn,
   setCpuBlas,
   setCpuKernels,
+  setNumThreads,
   zeros,
 } from "../mod.ts";
+import process from "node:process";
 import { resnet18 } from "../models/mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { naiveMatmul, randomFloats } from "./naive_matmul.ts";
@@ -51,7 +58,7 @@ function naiveConvRate(): number {
   // One image of the workload: out[o,y,x] = Σ_{c,i,j} x[c, y+i-1, x+j-1] · w[o,c,i,j].
   const C = 64, H = 56, W = 56, O = 64;
   const x = randomFloats(C * H * W, 1), w = randomFloats(O * C * 9, 2), out = new Float32Array(O * H * W);
-  const s = performance.now();
+  const s = now();
   for (let o = 0; o < O; o++) {
     for (let y = 0; y < H; y++) {
       for (let xx = 0; xx < W; xx++) {
@@ -71,7 +78,7 @@ function naiveConvRate(): number {
       }
     }
   }
-  const ms = performance.now() - s;
+  const ms = now() - s;
   return (2 * O * H * W * C * 9) / ms / 1e6;
 }
 
@@ -81,7 +88,7 @@ function naiveConvBackwardRates(): [number, number] {
   const go = randomFloats(O * H * W, 3), w = randomFloats(O * C * 9, 2), x = randomFloats(C * H * W, 1);
   const flops = 2 * O * H * W * C * 9;
   // dx[c,iy,ix] = Σ_{o,i,j} go[o, iy-i+1, ix-j+1] · w[o,c,i,j]
-  let s = performance.now();
+  let s = now();
   const dx = new Float32Array(C * H * W);
   for (let c = 0; c < C; c++) {
     for (let iy = 0; iy < H; iy++) {
@@ -102,9 +109,9 @@ function naiveConvBackwardRates(): [number, number] {
       }
     }
   }
-  const inputRate = flops / (performance.now() - s) / 1e6;
+  const inputRate = flops / (now() - s) / 1e6;
   // dw[o,c,i,j] = Σ_{y,x} go[o,y,x] · x[c, y+i-1, x+j-1]
-  s = performance.now();
+  s = now();
   const dw = new Float32Array(O * C * 9);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
@@ -125,30 +132,40 @@ function naiveConvBackwardRates(): [number, number] {
       }
     }
   }
-  return [inputRate, flops / (performance.now() - s) / 1e6];
+  return [inputRate, flops / (now() - s) / 1e6];
 }
 
 function naiveMatmulRate(): number {
   const n = 512;
   const a = randomFloats(n * n, 1), b = randomFloats(n * n, 2);
-  const s = performance.now();
+  const s = now();
   naiveMatmul(a, b, n, n, n);
-  return (2 * n ** 3) / (performance.now() - s) / 1e6;
+  return (2 * n ** 3) / (now() - s) / 1e6;
 }
 
 const flagAt = Deno.args.indexOf("--rounds");
 const rounds = flagAt >= 0 ? Number(Deno.args[flagAt + 1]) : quick ? 1 : 3;
 const withTorch = Deno.args.includes("--torch");
 const withReference = !Deno.args.includes("--no-reference");
+const cpuTime = Deno.args.includes("--cpu-time");
+if (cpuTime) setNumThreads(1);
+
+/** Milliseconds now: the wall clock, or with `--cpu-time` the process's CPU time. */
+const now = cpuTime
+  ? () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
+  : () => performance.now();
 
 /** Best milliseconds of `reps` calls of `fn` after `warmup` calls. */
 function bestMs(fn: () => void, reps: number, warmup = 1): number {
   for (let i = 0; i < warmup; i++) fn();
   let best = Infinity;
   for (let i = 0; i < reps; i++) {
-    const s = performance.now();
+    const s = now();
     fn();
-    best = Math.min(best, performance.now() - s);
+    best = Math.min(best, now() - s);
   }
   return best;
 }
@@ -193,7 +210,13 @@ function measure(reps = 1): number[] {
 async function torchRound(): Promise<Record<string, number> | null> {
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
-      args: [new URL("./cpu_torch.py", import.meta.url).pathname, ...(quick ? ["--quick"] : [])],
+      args: [
+        new URL("./cpu_torch.py", import.meta.url).pathname,
+        ...(quick ? ["--quick"] : []),
+        ...(cpuTime ? ["--cpu-time"] : []),
+      ],
+      // One BLAS thread for numpy's and PyTorch's matmul too when the columns are CPU time on one thread.
+      env: cpuTime ? { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" } : {},
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -270,7 +293,9 @@ const workloads = [
   "ResNet-18 train step, batch 8, 64×64",
 ];
 console.log(
-  `CPU backend, float32, ${info.threads} threads, WebAssembly kernel: ${info.wasm}; native BLAS: ${
+  `CPU backend, float32, ${info.threads} thread(s)${
+    cpuTime ? ", process CPU time" : ", wall clock"
+  }, WebAssembly kernel: ${info.wasm}; native BLAS: ${
     native ? `${info.blas.library} (${info.blas.detail})` : `none (${info.blas.reason})`
   }; best of ${rounds} interleaved round(s)` + (withTorch ? `; PyTorch on ${torchThreads} threads` : ""),
 );

@@ -3,12 +3,13 @@
 Runs with Debian's PyTorch (python3-torch 1.13, CPU; its matmul uses the system BLAS, OpenBLAS with
 libopenblas0-pthread installed) and numpy:
 
-    /usr/bin/python3 bench/cpu_torch.py [--quick] [--rounds N]
+    /usr/bin/python3 bench/cpu_torch.py [--quick] [--rounds N] [--cpu-time]
 
 `bench/cpu_table.ts --torch` runs it between its own rounds and prints the numbers beside dendrite's. Prints one JSON
 object: each workload's best time over the rounds (best of `reps` calls after warm-up, as cpu_table.ts does):
 matmul and the convolution kernels as GFLOP/s, train steps as ms. Threads: one per logical core, as dendrite's
-default (PyTorch's own default is the physical cores).
+default (PyTorch's own default is the physical cores). `--cpu-time`: one thread, timed by the process's CPU time
+(set OPENBLAS_NUM_THREADS=1 too, for numpy's and PyTorch's matmul), as cpu_table.ts --cpu-time does.
 
 The models are the ones cpu_table.ts trains (bench/workloads.ts): the MLP 784-256-10, the small CNN (conv 1->32,
 pool, conv 32->64, pool, fc) and torchvision's ResNet-18 (written out here: torchvision is not a Debian package),
@@ -26,7 +27,9 @@ from torch import nn
 
 QUICK = "--quick" in sys.argv
 ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
-torch.set_num_threads(os.cpu_count() or 1)
+CPU_TIME = "--cpu-time" in sys.argv
+torch.set_num_threads(1 if CPU_TIME else os.cpu_count() or 1)
+clock = time.process_time if CPU_TIME else time.perf_counter
 torch.manual_seed(0)
 
 
@@ -35,9 +38,9 @@ def best_ms(fn, reps, warmup=1):
         fn()
     best = float("inf")
     for _ in range(reps):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        best = min(best, (time.perf_counter() - t) * 1e3)
+        best = min(best, (clock() - t) * 1e3)
     return best
 
 
