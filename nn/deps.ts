@@ -14,6 +14,7 @@ export {
   gradcheck,
   hasBackend,
   isFloating,
+  isGradEnabled,
   noGrad,
   ones,
   rand,
@@ -26,6 +27,8 @@ export {
   zeroGrads,
   zeros,
 } from "@dendrite/tensor";
+// Module hooks build identity nodes of their own (`hooks.ts`), as PyTorch's BackwardHook does.
+export { Node } from "@dendrite/autograd";
 // The functional ops nn's layers are thin classes over (they live in tensor/ops/).
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "@dendrite/tensor";
 export {

@@ -22,7 +22,15 @@
  * @module
  */
 
-export { type LoadStateDictOptions, type LoadStateDictResult, Module, Parameter, type StateDict } from "./module.ts";
+export {
+  type HookOptions,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  Parameter,
+  type StateDict,
+} from "./module.ts";
+export { type ForwardHook, type ForwardPreHook, type FullBackwardHook, RemovableHandle } from "./hooks.ts";
 export { ModuleDict, ModuleList, Sequential, type TensorModule } from "./containers.ts";
 export {
   Embedding,

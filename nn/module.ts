@@ -19,6 +19,13 @@ import {
   toDevice,
   zeroGrads,
 } from "./deps.ts";
+import {
+  BackwardHookCall,
+  type ForwardHook,
+  type ForwardPreHook,
+  type FullBackwardHook,
+  RemovableHandle,
+} from "./hooks.ts";
 
 /**
  * A tensor that is a module's learnable parameter: a leaf that requires grad
@@ -79,6 +86,28 @@ async function movedAsync(t: Tensor, convert: (view: Tensor) => Promise<Tensor>)
     throw e;
   }
 }
+/** Options of {@link Module.registerForwardPreHook}, {@link Module.registerForwardHook} and {@link Module.registerFullBackwardHook}. */
+export interface HookOptions {
+  /** Run this hook before the ones already registered (default false: after them). */
+  prepend?: boolean;
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+function addHook<H>(map: Map<number, H>, hook: H, op: string, prepend: boolean): number {
+  if (typeof hook !== "function") throw new TypeError(`${op}: the hook must be a function, got ${typeof hook}`);
+  const id = nextHookKey++;
+  if (!prepend) {
+    map.set(id, hook);
+  } else {
+    const rest = [...map];
+    map.clear();
+    map.set(id, hook);
+    for (const [k, h] of rest) map.set(k, h);
+  }
+  return id;
+}
+let nextHookKey = 0;
 
 /**
  * Base class of every layer and network. Assign `Parameter`s and child
@@ -106,6 +135,11 @@ export class Module {
   training = true;
   #buffers = new Map<string, Tensor | null>();
   #nonPersistent = new Set<string>();
+  #forwardPreHooks = new Map<number, ForwardPreHook>();
+  #forwardHooks = new Map<number, ForwardHook>();
+  #backwardHooks = new Map<number, FullBackwardHook>();
+  /** While hooks exist: the own `forward` property this module had before the hook wrapper replaced it. */
+  #unhookedForward: PropertyDescriptor | undefined | null = null;
 
   /** Runs the module. Subclasses override this with their own signature. */
   forward(..._args: unknown[]): unknown {
@@ -163,6 +197,139 @@ export class Module {
       throw new TypeError(`registerParameter: "${name}" must be a Parameter or null`);
     }
     this._setMember(name, param);
+  }
+
+  // ---- hooks -----------------------------------------------------------------------------------
+
+  /**
+   * Registers a hook that runs before every `forward` call with the call's
+   * arguments (as an array); it may return replacement arguments (an array,
+   * or a single value for one argument). Returns a handle whose `remove()`
+   * unregisters it. As in PyTorch, a hook on a module that the forward pass
+   * never calls never runs.
+   *
+   * @example
+   * ```ts
+   * import { tensor, type Tensor } from "@dendrite/tensor";
+   * import { Linear } from "./linear.ts";
+   * const layer = new Linear(2, 1);
+   * const handle = layer.registerForwardPreHook((_m, [x]) => (x as Tensor).mul(2)); // doubles the input
+   * layer.forward(tensor([[1, 2]]));
+   * handle.remove();
+   * ```
+   */
+  registerForwardPreHook(hook: ForwardPreHook<this>, options: HookOptions = {}): RemovableHandle {
+    const id = addHook(this.#forwardPreHooks, hook as ForwardPreHook, "registerForwardPreHook", !!options.prepend);
+    return this.#hookHandle(this.#forwardPreHooks, id);
+  }
+
+  /**
+   * Registers a hook that runs after every `forward` call with the arguments
+   * and the output; it may return a replacement output. Returns a handle
+   * whose `remove()` unregisters it.
+   *
+   * @example
+   * ```ts
+   * import { randn, type Tensor } from "@dendrite/tensor";
+   * import { Sequential } from "./containers.ts";
+   * import { Linear } from "./linear.ts";
+   * import { ReLU } from "./activation.ts";
+   * const net = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+   * const shapes: number[][] = [];
+   * const handle = net.at(1).registerForwardHook((_m, _args, out) => {
+   *   shapes.push([...(out as Tensor).shape]);
+   * });
+   * net.forward(randn([3, 4]));
+   * console.log(shapes); // [[3, 8]]
+   * handle.remove();
+   * ```
+   */
+  registerForwardHook(hook: ForwardHook<this>, options: HookOptions = {}): RemovableHandle {
+    const id = addHook(this.#forwardHooks, hook as ForwardHook, "registerForwardHook", !!options.prepend);
+    return this.#hookHandle(this.#forwardHooks, id);
+  }
+
+  /**
+   * Registers a hook that runs during backward with the gradients with
+   * respect to this module's positional inputs (`gradInput`; null for an
+   * argument that is not a tensor or needs no gradient) and its outputs
+   * (`gradOutput`); it may return replacement input gradients. The module's
+   * tensor inputs and outputs pass through identity autograd nodes while the
+   * hook exists (PyTorch's `BackwardHook`). When no input needs a gradient the
+   * hook runs with `gradInput` all null once the output's gradient is known;
+   * when the output needs none (a frozen module on data, or `noGrad`), the
+   * hook does not run, as in PyTorch.
+   *
+   * @example
+   * ```ts
+   * import { randn } from "@dendrite/tensor";
+   * import { Linear } from "./linear.ts";
+   * const layer = new Linear(3, 2);
+   * const handle = layer.registerFullBackwardHook((_m, gradInput, gradOutput) => {
+   *   console.log(gradInput[0]?.shape, gradOutput[0]?.shape); // [4, 3] [4, 2]
+   * });
+   * layer.forward(randn([4, 3]).requiresGrad_()).sum().backward();
+   * handle.remove();
+   * ```
+   */
+  registerFullBackwardHook(hook: FullBackwardHook<this>, options: HookOptions = {}): RemovableHandle {
+    const id = addHook(this.#backwardHooks, hook as FullBackwardHook, "registerFullBackwardHook", !!options.prepend);
+    return this.#hookHandle(this.#backwardHooks, id);
+  }
+
+  /** Installs the forward wrapper for a new hook; the handle removes the hook and, with the last one, the wrapper. */
+  #hookHandle(map: Map<number, unknown>, id: number): RemovableHandle {
+    this.#installHookedForward();
+    return new RemovableHandle(() => {
+      map.delete(id);
+      if (this.#forwardPreHooks.size + this.#forwardHooks.size + this.#backwardHooks.size === 0) {
+        this.#uninstallHookedForward();
+      }
+    });
+  }
+
+  /**
+   * Users call `module.forward(x)` directly (there is no `__call__`), so while
+   * hooks exist `forward` is an own, non-enumerable property of this instance
+   * that runs them around the class's forward: every call site sees the hooks
+   * and parameter discovery (which reads enumerable properties) does not.
+   */
+  #installHookedForward(): void {
+    if (this.#unhookedForward !== null) return;
+    const own = Object.getOwnPropertyDescriptor(this, "forward");
+    this.#unhookedForward = own;
+    const inner = (own?.value as AnyFn | undefined) ?? null;
+    const hooked = (...args: unknown[]): unknown => {
+      const forward = inner ?? (Object.getPrototypeOf(this).forward as AnyFn);
+      return this.#callWithHooks(forward, args);
+    };
+    Object.defineProperty(this, "forward", { value: hooked, writable: true, configurable: true, enumerable: false });
+  }
+
+  #uninstallHookedForward(): void {
+    const own = this.#unhookedForward;
+    if (own === null) return;
+    this.#unhookedForward = null;
+    if (own) Object.defineProperty(this, "forward", own);
+    else delete (this as { forward?: unknown }).forward;
+  }
+
+  /** PyTorch's `_call_impl` order: pre-hooks, backward input wrap, forward, forward hooks, backward output wrap. */
+  #callWithHooks(forward: AnyFn, args: unknown[]): unknown {
+    for (const hook of [...this.#forwardPreHooks.values()]) {
+      const r = hook(this, args);
+      if (r !== undefined) args = Array.isArray(r) ? r : [r];
+    }
+    const bw = this.#backwardHooks.size > 0 && BackwardHookCall.active()
+      ? new BackwardHookCall(this, [...this.#backwardHooks.values()])
+      : null;
+    if (bw) args = bw.setupInputs(args);
+    let out = forward.apply(this, args);
+    for (const hook of [...this.#forwardHooks.values()]) {
+      const r = hook(this, args, out);
+      if (r !== undefined) out = r;
+    }
+    return bw ? bw.setupOutput(out) : out;
   }
 
   // ---- traversal -------------------------------------------------------------------------------
