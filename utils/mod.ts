@@ -6,4 +6,4 @@
  * @module
  */
 
-export {};
+export { makeGrid, type MakeGridOptions, saveImage, type SaveImageOptions, tensorToImage } from "./grid.ts";
