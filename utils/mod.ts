@@ -7,3 +7,23 @@
  */
 
 export { makeGrid, type MakeGridOptions, saveImage, type SaveImageOptions, tensorToImage } from "./grid.ts";
+export { Canvas, type Color, rgba, type TextOptions } from "./canvas.ts";
+export { type Colormap, colormap, type ColormapName } from "./colormap.ts";
+export { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth } from "./font.ts";
+export {
+  type BarStyle,
+  Figure,
+  type FigureOptions,
+  formatTick,
+  Heatmap,
+  type HeatmapOptions,
+  type LineStyle,
+  niceTicks,
+  type Panel,
+  Plot,
+  type PlotOptions,
+  type Rect,
+  type ScatterStyle,
+  SERIES_COLORS,
+} from "./plot.ts";
+export { type CurvesOptions, History, type HistoryOptions, type HistoryRow } from "./history.ts";
