@@ -27,3 +27,11 @@ export {
   SERIES_COLORS,
 } from "./plot.ts";
 export { type CurvesOptions, History, type HistoryOptions, type HistoryRow } from "./history.ts";
+export {
+  formatDuration,
+  type Postfix,
+  progress,
+  ProgressBar,
+  type ProgressOptions,
+  type ProgressStream,
+} from "./progress.ts";
