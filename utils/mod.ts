@@ -35,3 +35,11 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from "./progress.ts";
+export {
+  Accuracy,
+  type AccuracyOptions,
+  type ClassScores,
+  ConfusionMatrix,
+  type ConfusionMatrixOptions,
+  MeanMetric,
+} from "./metrics.ts";
