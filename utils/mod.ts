@@ -43,3 +43,4 @@ export {
   type ConfusionMatrixOptions,
   MeanMetric,
 } from "./metrics.ts";
+export { ModelSummary, summary, type SummaryOptions, type SummaryRow } from "./summary.ts";
