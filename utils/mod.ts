@@ -44,3 +44,4 @@ export {
   MeanMetric,
 } from "./metrics.ts";
 export { ModelSummary, summary, type SummaryOptions, type SummaryRow } from "./summary.ts";
+export { colorize, type ColorizeOptions, overlayHeatmap, type OverlayOptions, resizeBilinear } from "./overlay.ts";
