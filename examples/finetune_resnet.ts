@@ -2,23 +2,29 @@
  * The seed's transfer-learning program, line for line: a ResNet-18 loaded
  * from a weights file, every parameter frozen, a new `fc` trained with SGD
  * (lr 0.001, momentum 0.9) on an `ImageFolder`, printing per epoch
- * `Epoch e/E, Train Loss: …, Train Acc: …, Val Loss: …, Val Acc: …`.
+ * `Epoch e/E, Train Loss: …, Train Acc: …, Val Loss: …, Val Acc: …`. A
+ * progress bar follows every train and validation pass (a ResNet epoch on the
+ * CPU takes a while), and `--out` (default `runs/finetune_resnet`) receives
+ * the CSV log, loss and accuracy curves and the validation confusion matrix
+ * as PNG.
  *
  *   deno run -A examples/finetune_resnet.ts --data path/to/imagenet --weights resnet18.safetensors
- *       [--epochs 10] [--batch-size 32] [--image-size 224] [--workers 4] [--lr 0.001] [--device cpu]
+ *       [--epochs 10] [--batch-size 32] [--image-size 224] [--workers 4] [--lr 0.001] [--device cpu] [--out DIR]
  *
  * With no `--data` it runs an embedded demo (`deno task demo`): it writes an
  * ImageFolder of real MNIST digits (PNG and JPEG) to a temporary folder,
  * pre-trains a ResNet-18 from scratch on digits 0–4, saves the weights as
  * safetensors, and then runs the seed's fine-tuning loop from those weights
- * on digits 5–9 — only the new `fc` learns. `--keep` keeps the folder.
+ * on digits 5–9 — only the new `fc` learns — and ends with the confusion
+ * matrix, a results table, and the fine-tuned weights in `--out`. `--keep`
+ * keeps the temporary folder.
  *
  * @module
  */
 
 import { Image as ScriptImage } from "imagescript";
 import { parseArgs } from "node:util";
-import { data, Generator, gpu, manualSeed, models, nn, noGrad, optim, type Tensor } from "../mod.ts";
+import { data, Generator, gpu, manualSeed, models, nn, noGrad, optim, utils } from "../mod.ts";
 
 /** The seed's normalisation (ImageNet statistics). */
 const MEAN = [0.485, 0.456, 0.406];
@@ -148,6 +154,12 @@ export interface RunOptions {
   seed?: number;
   /** Where each epoch's line goes (default `console.log`). */
   log?: (line: string) => void;
+  /** Progress bars during each epoch (default: on stderr, redrawn on a terminal, plain lines when piped). */
+  progress?: utils.ProgressOptions;
+  /** A folder for the record: `metrics.csv` (written as epochs end), `curves.png`, `confusion.png`. */
+  out?: string;
+  /** Log torchinfo's summary of the model (depth 1: frozen counts in parentheses) before training. */
+  summary?: boolean;
 }
 
 /** Options for {@link finetune}. */
@@ -164,6 +176,10 @@ export interface RunResult {
   metrics: EpochMetrics[];
   /** The class names (sorted folder names). */
   classes: string[];
+  /** The last validation pass's confusion matrix (rows: true class). */
+  confusion: utils.ConfusionMatrix;
+  /** One row per epoch (also in `out/metrics.csv` when `out` is given). */
+  history: utils.History;
 }
 
 /** Checks `--device`: "cpu", or "webgpu" (which needs an adapter: `gpu.useWebGPU()` says why not). */
@@ -201,31 +217,47 @@ function loaders(opts: RunOptions) {
   return { trainDataset, valDataset, trainLoader, valLoader };
 }
 
-async function countCorrect(outputs: Tensor, labels: Tensor): Promise<number> {
-  const [, preds] = outputs.max(1);
-  return await preds.eq(labels).sum().item();
+/** What {@link runLoop} hands back. */
+interface LoopResult {
+  metrics: EpochMetrics[];
+  confusion: utils.ConfusionMatrix;
+  history: utils.History;
 }
 
-/** The seed's epoch loop: train, then evaluate without a graph; returns and logs each epoch. */
+/**
+ * The seed's epoch loop: train, then evaluate without a graph; returns and
+ * logs each epoch. A progress bar follows each half (the seed had none; a
+ * ResNet epoch on the CPU takes a while), and the record goes to `opts.out`.
+ */
 async function runLoop(
   model: models.ResNet,
   optimizer: optim.Optimizer,
   opts: RunOptions,
   l: ReturnType<typeof loaders>,
-): Promise<EpochMetrics[]> {
+): Promise<LoopResult> {
   const criterion = new nn.CrossEntropyLoss();
   const device = opts.device ?? "cpu";
   const numEpochs = opts.epochs ?? 10;
   const log = opts.log ?? console.log;
   const metrics: EpochMetrics[] = [];
+  const classes = l.trainDataset.classes;
+  if (opts.out) await Deno.mkdir(opts.out, { recursive: true });
+  const history = new utils.History(opts.out ? { csv: `${opts.out}/metrics.csv` } : {});
+  let confusion = new utils.ConfusionMatrix(classes.length, { labels: classes });
   for (let epoch = 0; epoch < numEpochs; epoch++) {
     const start = performance.now();
-    let trainLoss = 0, trainAcc = 0, valLoss = 0, valAcc = 0;
+    let trainLoss = 0, trainAcc = 0, valLoss = 0;
     const stepLosses: number[] = [];
 
     // Train on training set
     model.train();
-    for await (const [cpuImages, cpuLabels] of l.trainLoader) {
+    const correct = new utils.Accuracy();
+    const trainBar = utils.progress(l.trainLoader, {
+      desc: `epoch ${epoch + 1}/${numEpochs} train`,
+      unit: "batch",
+      ...opts.progress,
+    });
+    for await (const [cpuImages, cpuLabels] of trainBar) {
       const [images, labels] = [cpuImages.to(device), cpuLabels.to(device)];
       optimizer.zeroGrad();
       const outputs = model.forward(images);
@@ -234,17 +266,25 @@ async function runLoop(
       optimizer.step();
 
       // Compute training accuracy
-      trainAcc += await countCorrect(outputs, labels);
+      await correct.update(outputs.detach(), labels);
       const lossValue = await loss.item();
       stepLosses.push(lossValue);
       trainLoss += lossValue * images.shape[0];
+      trainBar.setPostfix({ loss: trainLoss / correct.count, acc: correct.compute() });
     }
     trainLoss /= l.trainDataset.length;
-    trainAcc /= l.trainDataset.length;
+    trainAcc = correct.compute();
 
     // Evaluate on validation set
     model.eval();
-    for await (const [cpuImages, cpuLabels] of l.valLoader) {
+    confusion = new utils.ConfusionMatrix(classes.length, { labels: classes });
+    const valBar = utils.progress(l.valLoader, {
+      desc: `epoch ${epoch + 1}/${numEpochs} val`,
+      unit: "batch",
+      leave: false,
+      ...opts.progress,
+    });
+    for await (const [cpuImages, cpuLabels] of valBar) {
       const [images, labels] = [cpuImages.to(device), cpuLabels.to(device)];
       const [outputs, loss] = noGrad(() => {
         const outputs = model.forward(images);
@@ -252,19 +292,24 @@ async function runLoop(
       });
 
       // Compute validation accuracy
-      valAcc += await countCorrect(outputs, labels);
+      await confusion.update(outputs, labels);
       valLoss += (await loss.item()) * images.shape[0];
     }
     valLoss /= l.valDataset.length;
-    valAcc /= l.valDataset.length;
+    const valAcc = confusion.accuracy();
 
     // Print epoch results
     const m = { epoch: epoch + 1, trainLoss, trainAcc, valLoss, valAcc, stepLosses };
     const seconds = (performance.now() - start) / 1000;
     metrics.push({ ...m, seconds });
+    history.push({ epoch: epoch + 1, trainLoss, trainAcc, valLoss, valAcc, seconds });
     log(formatEpoch(metrics[metrics.length - 1], numEpochs));
   }
-  return metrics;
+  if (opts.out && metrics.length > 0) {
+    await history.savePng(`${opts.out}/curves.png`, { title: "loss and accuracy per epoch" });
+    await confusion.savePng(`${opts.out}/confusion.png`, { title: "validation: true vs predicted class" });
+  }
+  return { metrics, confusion, history };
 }
 
 /**
@@ -313,11 +358,15 @@ export async function finetune(opts: FinetuneOptions): Promise<RunResult> {
   model.fc = new nn.Linear(512, numClasses);
   await prepareDevice(opts.device ?? "cpu");
   model.to(opts.device ?? "cpu");
+  if (opts.summary) {
+    const size = opts.imageSize ?? 224;
+    (opts.log ?? console.log)(utils.summary(model, [1, 3, size, size], { depth: 1 }).toString());
+  }
   // Define loss function and optimizer
   const optimizer = new optim.SGD(model.fc.parameters(), { lr: opts.lr ?? 0.001, momentum: 0.9 });
   // Train model
-  const metrics = await runLoop(model, optimizer, opts, l);
-  return { model, metrics, classes: l.trainDataset.classes };
+  const run = await runLoop(model, optimizer, opts, l);
+  return { model, classes: l.trainDataset.classes, ...run };
 }
 
 /**
@@ -331,8 +380,8 @@ export async function pretrain(opts: RunOptions): Promise<RunResult> {
   await prepareDevice(opts.device ?? "cpu");
   model.to(opts.device ?? "cpu");
   const optimizer = new optim.Adam(model.parameters(), { lr: opts.lr ?? 0.001 });
-  const metrics = await runLoop(model, optimizer, opts, l);
-  return { model, metrics, classes: l.trainDataset.classes };
+  const run = await runLoop(model, optimizer, opts, l);
+  return { model, classes: l.trainDataset.classes, ...run };
 }
 
 /** Options for {@link demo}. */
@@ -359,6 +408,10 @@ export interface DemoOptions {
   keep?: boolean;
   /** Where lines go (default `console.log`). */
   log?: (line: string) => void;
+  /** Progress bars (default: on stderr). */
+  progress?: utils.ProgressOptions;
+  /** Where the record goes: `pretrain/` and `finetune/` (CSV, curves, confusion matrix), the weights. Default `runs/finetune_resnet`. */
+  out?: string;
 }
 
 /**
@@ -367,6 +420,7 @@ export interface DemoOptions {
  */
 export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMetrics[]; finetune: EpochMetrics[] }> {
   const log = opts.log ?? console.log;
+  const out = opts.out ?? "runs/finetune_resnet";
   const imageSize = opts.imageSize ?? 32;
   const batchSize = opts.batchSize ?? 32;
   // Decoding a 28×28 PNG is cheap next to a ResNet step; on a 2-core machine workers would only compete with the
@@ -397,6 +451,8 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       device: opts.device,
       lr: 0.001,
       log: (s) => log(`      ${s}`),
+      progress: opts.progress,
+      out: `${out}/pretrain`,
     });
     const weights = `${root}/resnet18_digits0-4.safetensors`;
     await models.save(p.model, weights);
@@ -413,10 +469,42 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       workers,
       device: opts.device,
       lr: opts.lr ?? 0.001,
+      log: (s) => log(`      ${s}`),
+      progress: opts.progress,
+      out: `${out}/finetune`,
+      summary: true,
     });
+    const model = opts.device === "webgpu" ? await f.model.toDevice("cpu") : f.model;
+    await models.save(model, `${out}/finetune/model.safetensors`);
     const last = f.metrics[f.metrics.length - 1];
+    log(`\nDigits 5-9, validation confusion matrix after fine-tuning (rows: true digit):\n${f.confusion}`);
+    const seconds = (ms: EpochMetrics[]) => ms.reduce((a, m) => a + m.seconds, 0).toFixed(1);
     log(
-      `Done in ${secs()} s: digits 5-9 val accuracy ${(100 * last.valAcc).toFixed(1)}% (chance 20%) ` +
+      "\n" + resultsTable([
+        ["phase", "data", "epochs", "trainable", "final val acc", "seconds"],
+        [
+          "pre-train",
+          "digits 0-4",
+          String(p.metrics.length),
+          p.model.numParameters(true).toLocaleString("en-US"),
+          p.metrics.length ? `${(100 * p.metrics.at(-1)!.valAcc).toFixed(1)}%` : "-",
+          seconds(p.metrics),
+        ],
+        [
+          "fine-tune",
+          "digits 5-9",
+          String(f.metrics.length),
+          f.model.numParameters(true).toLocaleString("en-US"),
+          last ? `${(100 * last.valAcc).toFixed(1)}%` : "-",
+          seconds(f.metrics),
+        ],
+      ]),
+    );
+    log(
+      `wrote ${out}/{pretrain,finetune}/{metrics.csv, curves.png, confusion.png} and ${out}/finetune/model.safetensors`,
+    );
+    log(
+      `Done in ${secs()} s: digits 5-9 val accuracy ${(100 * (last?.valAcc ?? 0)).toFixed(1)}% (chance 20%) ` +
         `from a backbone that never saw them`,
     );
     return { pretrain: p.metrics, finetune: f.metrics };
@@ -424,6 +512,14 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
     if (opts.keep) log(`kept ${root}`);
     else await Deno.remove(root, { recursive: true });
   }
+}
+
+/** A table with a header row, columns padded to fit, rules above and below the header and at the end. */
+export function resultsTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const fmt = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  ");
+  const rule = "-".repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));
+  return [rule, fmt(rows[0]), rule, ...rows.slice(1).map(fmt), rule].join("\n");
 }
 
 function positiveInt(name: string, value: string): number {
@@ -450,6 +546,7 @@ export async function main(args: string[]): Promise<void> {
       workers: { type: "string" },
       lr: { type: "string" },
       keep: { type: "boolean", default: false },
+      out: { type: "string" },
     },
   });
   checkDevice(values.device);
@@ -468,6 +565,7 @@ export async function main(args: string[]): Promise<void> {
       lr,
       keep: values.keep,
       device: values.device,
+      out: values.out,
     });
     return;
   }
@@ -480,6 +578,7 @@ export async function main(args: string[]): Promise<void> {
     workers: num("workers") ?? 4,
     lr: lr ?? 0.001,
     device: values.device,
+    out: values.out ?? "runs/finetune_resnet",
   });
 }
 

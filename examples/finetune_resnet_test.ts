@@ -4,6 +4,8 @@ import { finetune, formatEpoch, main, writeDigitFolder } from "./finetune_resnet
 import { webgpuOrSkip } from "../gpu/test_util.ts";
 
 const DIGITS = [5, 6, 7];
+/** Progress bars off: the tests check the numbers, one test checks the bars. */
+const QUIET = { disable: true };
 const PER_CLASS = { train: 10, val: 4 };
 
 /** Runs `fn` on a tiny digit folder (3 classes) and random ResNet-18 weights (a 4-class fc), removed afterwards. */
@@ -49,7 +51,14 @@ Deno.test("writeDigitFolder writes real MNIST digits as PNG and JPEG in ImageFol
 Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc changes, metrics are finite", async () => {
   await withFixture(async (f) => {
     const lines: string[] = [];
-    const opts = { data: `${f.root}/digits`, weights: f.weights, batchSize: 8, imageSize: 32, workers: 0 };
+    const opts = {
+      data: `${f.root}/digits`,
+      weights: f.weights,
+      batchSize: 8,
+      imageSize: 32,
+      workers: 0,
+      progress: QUIET,
+    };
     const before = await finetune({ ...opts, epochs: 0 });
     const { model, metrics, classes } = await finetune({ ...opts, epochs: 2, log: (s) => lines.push(s) });
     deepStrictEqual(classes, ["5", "6", "7"]);
@@ -88,6 +97,43 @@ Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc cha
   });
 });
 
+Deno.test("finetune shows progress per pass (plain lines when piped) and writes its record to out/", async () => {
+  await withFixture(async (f) => {
+    let text = "";
+    const stream = { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) };
+    const out = `${f.root}/record`;
+    const lines: string[] = [];
+    const { metrics, confusion, history } = await finetune({
+      data: `${f.root}/digits`,
+      weights: f.weights,
+      batchSize: 8,
+      imageSize: 32,
+      workers: 0,
+      epochs: 2,
+      log: (s) => lines.push(s),
+      progress: { stream, mode: "lines" },
+      out,
+      summary: true,
+    });
+    ok(!text.includes("\r"), "no carriage returns when piped");
+    const bars = text.trim().split("\n");
+    deepStrictEqual(bars.length, 4); // train and val, two epochs, each run shorter than the 10 s interval
+    ok(bars[0].startsWith("epoch 1/2 train: 4/4 (100%) ["), bars[0]);
+    ok(bars[1].startsWith("epoch 1/2 val: 2/2 (100%) ["), bars[1]);
+    // The summary: a frozen ResNet-18 with a 512 → 3 head has 1,539 trainable parameters.
+    ok(lines[0].includes("Trainable params: 1,539"), lines[0]);
+    ok(lines[0].includes("├─Conv2d: 1-1") && lines[0].includes("(9,408)"));
+    deepStrictEqual(confusion.total, 12);
+    deepStrictEqual(confusion.labels, ["5", "6", "7"]);
+    deepStrictEqual(confusion.accuracy(), metrics[1].valAcc);
+    const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
+    deepStrictEqual(csv[0], "epoch,trainLoss,trainAcc,valLoss,valAcc,seconds");
+    deepStrictEqual(csv.length, 3);
+    deepStrictEqual(history.column("valAcc"), metrics.map((m) => m.valAcc));
+    for (const png of ["curves", "confusion"]) ok((await Deno.stat(`${out}/${png}.png`)).size > 1000, png);
+  });
+});
+
 Deno.test("finetune: full-batch SGD steps on fc lower the training loss", async () => {
   await withFixture(async (f) => {
     // One batch holds the whole train split, so every step sees the same data and batch statistics:
@@ -101,6 +147,7 @@ Deno.test("finetune: full-batch SGD steps on fc lower the training loss", async 
       epochs: 4,
       lr: 0.01,
       log: () => {},
+      progress: QUIET,
     });
     const losses = metrics.map((m) => m.stepLosses[0]);
     for (let i = 1; i < losses.length; i++) ok(losses[i] < losses[i - 1], `losses ${losses.join(", ")}`);
@@ -118,6 +165,7 @@ Deno.test("finetune loads through DataLoader workers too", async () => {
       workers: 1,
       epochs: 1,
       log: () => {},
+      progress: QUIET,
     });
     ok(Number.isFinite(metrics[0].trainLoss) && Number.isFinite(metrics[0].valLoss));
   });
@@ -170,6 +218,7 @@ if (await webgpuOrSkip("finetune on webgpu")) {
         lr: 0.01,
         device: "webgpu",
         log: () => {},
+        progress: QUIET,
       });
       ok(metrics.every((m) => Number.isFinite(m.trainLoss) && Number.isFinite(m.valLoss)));
       deepStrictEqual(model.fc.weight.device, "webgpu");

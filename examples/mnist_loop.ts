@@ -1,25 +1,15 @@
 /**
- * The seed's epoch loop, shared by the MNIST examples: train with progress,
- * then evaluate without a graph, printing loss and accuracy per epoch.
+ * The seed's epoch loop, shared by the MNIST examples: train with a progress
+ * bar, evaluate without a graph, and keep the record — a CSV of every epoch,
+ * loss and accuracy curves as PNG, the test set's confusion matrix (printed
+ * and drawn), a grid of the digits it gets wrong, and the weights as
+ * safetensors.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import {
-  cat,
-  data,
-  type Generator,
-  Generator as GeneratorClass,
-  gpu,
-  manualSeed,
-  nn,
-  noGrad,
-  type optim,
-  optim as optimizers,
-  type Tensor,
-  zeros,
-} from "../mod.ts";
+import { data, Generator, gpu, manualSeed, models, nn, noGrad, optim, type Tensor, tensor, utils } from "../mod.ts";
 
 /** What one run needs. */
 export interface EpochsConfig {
@@ -37,27 +27,22 @@ export interface EpochsConfig {
   epochs: number;
   /** Stop each training epoch after this many batches (for quick checks). */
   maxBatches?: number;
-  /** Shift training images by up to this many pixels (a random translation per batch; default 0). */
-  maxShift?: number;
-  /** Draws the shifts (default: a generator seeded 0). */
-  generator?: Generator;
-  /** Called after each epoch (a learning-rate scheduler's step, say). */
+  /** Transforms each training batch on the CPU before it moves to the device (augmentation). */
+  augment?: (x: Tensor) => Tensor;
+  /** Called after every optimizer step (a per-batch scheduler such as OneCycleLR). */
+  onStep?: () => void;
+  /** Called after each epoch (a per-epoch scheduler's step, say). */
   onEpochEnd?: () => void;
   /** Where the model lives ("cpu" or "webgpu"); batches are moved there. Default "cpu". */
   device?: string;
-}
-
-/**
- * Translates a batch of images `[N, C, H, W]` by (dy, dx) pixels, filling with
- * zeros: the augmentation that keeps a small training set from being memorised.
- */
-export function shiftImages(x: Tensor, dy: number, dx: number): Tensor {
-  const [n, c, h, w] = x.shape;
-  const m = Math.max(Math.abs(dy), Math.abs(dx));
-  if (m === 0) return x;
-  const rows = cat([zeros([n, c, m, w]), x, zeros([n, c, m, w])], 2);
-  const padded = cat([zeros([n, c, h + 2 * m, m]), rows, zeros([n, c, h + 2 * m, m])], 3);
-  return padded.narrow(2, m - dy, h).narrow(3, m - dx, w);
+  /** Classes, for the confusion matrix (default 10). */
+  numClasses?: number;
+  /** Each epoch's row goes here (and to its CSV file, if it has one). */
+  history?: utils.History;
+  /** Progress bar settings (where it writes, tty or lines); default: stderr, chosen by whether it is a terminal. */
+  progress?: utils.ProgressOptions;
+  /** Where each epoch's summary line goes (default console.log). */
+  log?: (line: string) => void;
 }
 
 /** Per-epoch results. */
@@ -74,75 +59,172 @@ export interface EpochResult {
   seconds: number;
 }
 
-/** Runs the loop; returns one result per epoch. */
-export async function runEpochs(cfg: EpochsConfig): Promise<EpochResult[]> {
+/** What {@link runEpochs} returns: one result per epoch and the last evaluation's details. */
+export interface RunResults {
+  /** One entry per epoch. */
+  epochs: EpochResult[];
+  /** The last test pass's confusion matrix. */
+  confusion: utils.ConfusionMatrix;
+  /** Up to 64 test images the model got wrong in the last pass, with true and predicted labels. */
+  mistakes: { images: Tensor[]; labels: number[]; predictions: number[] };
+}
+
+/**
+ * Translates a batch of images `[N, C, H, W]` by (dy, dx) pixels, filling with zeros.
+ */
+export function shiftImages(x: Tensor, dy: number, dx: number): Tensor {
+  return affineImages(x, [{ angle: 0, scale: 1, dy, dx }]);
+}
+
+/** One image's affine warp about its centre: rotation, zoom, then translation. */
+export interface Warp {
+  /** Rotation in degrees. */
+  angle: number;
+  /** Zoom factor. */
+  scale: number;
+  /** Shift down, in pixels. */
+  dy: number;
+  /** Shift right, in pixels. */
+  dx: number;
+}
+
+/**
+ * Warps each image of `[N, C, H, W]` (on the CPU) about its centre by its
+ * own {@link Warp} (one for all when given one), sampling bilinearly with
+ * zeros outside — torchvision's `RandomAffine` without shear.
+ */
+export function affineImages(x: Tensor, warps: readonly Warp[]): Tensor {
+  const [n, c, h, w] = x.shape;
+  if (warps.length !== 1 && warps.length !== n) {
+    throw new RangeError(`affineImages: ${warps.length} warps for ${n} images`);
+  }
+  const src = x.dataSync();
+  const out = new Float32Array(n * c * h * w);
+  const cy = (h - 1) / 2, cx = (w - 1) / 2;
+  for (let k = 0; k < n; k++) {
+    const { angle, scale, dy, dx } = warps.length === 1 ? warps[0] : warps[k];
+    // Inverse map: output pixel p comes from R⁻¹ (p − centre − t) / s + centre.
+    const a = (angle * Math.PI) / 180, cos = Math.cos(a) / scale, sin = Math.sin(a) / scale;
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        const u = j - cx - dx, v = i - cy - dy;
+        const sx = cos * u - sin * v + cx, sy = sin * u + cos * v + cy;
+        const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+        for (let ch = 0; ch < c; ch++) {
+          const base = (k * c + ch) * h * w;
+          const at = (yy: number, xx: number) => (yy < 0 || xx < 0 || yy >= h || xx >= w ? 0 : src[base + yy * w + xx]);
+          out[base + i * w + j] = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) +
+            (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy;
+        }
+      }
+    }
+  }
+  return tensor(out, { shape: [n, c, h, w] });
+}
+
+/** Options of {@link randomAffine}. */
+export interface RandomAffineOptions {
+  /** Rotations drawn from [−degrees, degrees] (default 0). */
+  degrees?: number;
+  /** Shifts drawn from [−translate, translate] pixels, each axis (default 0). */
+  translate?: number;
+  /** Zoom drawn from [1 − scale, 1 + scale] (default 0). */
+  scale?: number;
+}
+
+/** An augmentation: every image of a batch gets its own random rotation, shift and zoom. */
+export function randomAffine(options: RandomAffineOptions, generator: Generator): (x: Tensor) => Tensor {
+  const { degrees = 0, translate = 0, scale = 0 } = options;
+  const uniform = (r: number) => (2 * generator.random() - 1) * r;
+  return (x) =>
+    degrees === 0 && translate === 0 && scale === 0 ? x : affineImages(
+      x,
+      Array.from({ length: x.shape[0] }, () => ({
+        angle: uniform(degrees),
+        scale: 1 + uniform(scale),
+        dy: uniform(translate),
+        dx: uniform(translate),
+      })),
+    );
+}
+
+/** Runs the loop; returns one result per epoch and the last test pass's confusion matrix and mistakes. */
+export async function runEpochs(cfg: EpochsConfig): Promise<RunResults> {
   const results: EpochResult[] = [];
-  const encoder = new TextEncoder();
   const total = Math.min(cfg.train.length, cfg.maxBatches ?? Infinity);
   const device = cfg.device ?? "cpu";
-  const gen = cfg.maxShift ? (cfg.generator ?? new GeneratorClass(0)) : null;
+  const log = cfg.log ?? console.log;
+  const numClasses = cfg.numClasses ?? 10;
+  let confusion = new utils.ConfusionMatrix(numClasses);
+  let mistakes: RunResults["mistakes"] = { images: [], labels: [], predictions: [] };
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     cfg.model.train();
-    let lossSum = 0, correct = 0, seen = 0, batches = 0;
+    const trainLoss = new utils.MeanMetric(), trainAcc = new utils.Accuracy();
     const start = performance.now();
-    for await (const [batch, cpuY] of cfg.train) {
-      const shift = cfg.maxShift ?? 0;
-      const shifted = shift > 0 && gen
-        ? shiftImages(batch, gen.randint(-shift, shift + 1), gen.randint(-shift, shift + 1))
-        : batch;
-      const x = shifted.to(device);
+    const bar = utils.progress(cfg.train, { desc: `epoch ${epoch}/${cfg.epochs}`, total, ...cfg.progress });
+    for await (const [batch, cpuY] of bar) {
+      const x = (cfg.augment ? cfg.augment(batch) : batch).to(device);
       const y = cpuY.to(device);
       cfg.optimizer.zeroGrad();
       const logits = cfg.model.forward(x);
       const loss = cfg.criterion.forward(logits, y);
       loss.backward();
       cfg.optimizer.step();
-      const n = x.shape[0];
-      lossSum += (await loss.item()) * n;
-      correct += await countCorrect(logits, y);
-      seen += n;
-      batches++;
-      if (batches % 10 === 0 || batches === total) {
-        const rate = seen / ((performance.now() - start) / 1000);
-        await Deno.stdout.write(
-          encoder.encode(
-            `\r  epoch ${epoch} [${batches}/${total}] loss ${(lossSum / seen).toFixed(4)} (${rate.toFixed(0)} img/s)`,
-          ),
-        );
-      }
-      if (batches >= total) break;
+      cfg.onStep?.();
+      trainLoss.update(await loss.item(), x.shape[0]);
+      await trainAcc.update(logits.detach(), y);
+      bar.setPostfix({ loss: trainLoss.compute(), acc: trainAcc.compute() });
+      if (bar.n + 1 >= total) break;
     }
     const seconds = (performance.now() - start) / 1000;
-    await Deno.stdout.write(encoder.encode("\n"));
+
     cfg.model.eval();
-    let testLoss = 0, testCorrect = 0, testSeen = 0;
+    const testLoss = new utils.MeanMetric();
+    confusion = new utils.ConfusionMatrix(numClasses);
+    mistakes = { images: [], labels: [], predictions: [] };
     for await (const [cpuX, cpuY] of cfg.test) {
       const [x, y] = [cpuX.to(device), cpuY.to(device)];
       const logits = noGrad(() => cfg.model.forward(x));
-      testLoss += (await noGrad(() => cfg.criterion.forward(logits, y)).item()) * x.shape[0];
-      testCorrect += await countCorrect(logits, y);
-      testSeen += x.shape[0];
+      testLoss.update(await noGrad(() => cfg.criterion.forward(logits, y)).item(), x.shape[0]);
+      await confusion.update(logits, y);
+      if (mistakes.images.length < 64) collectMistakes(await logits.data(), numClasses, cpuX, cpuY, mistakes);
     }
     const r = {
-      trainLoss: lossSum / seen,
-      trainAcc: correct / seen,
-      testLoss: testLoss / testSeen,
-      testAcc: testCorrect / testSeen,
+      trainLoss: trainLoss.compute(),
+      trainAcc: trainAcc.compute(),
+      testLoss: testLoss.compute(),
+      testAcc: confusion.accuracy(),
       seconds,
     };
     results.push(r);
+    const lr = cfg.optimizer.paramGroups[0].lr as number;
+    cfg.history?.push({ epoch, ...r, lr });
     cfg.onEpochEnd?.();
-    console.log(
+    log(
       `Epoch ${epoch}/${cfg.epochs}, Train Loss: ${r.trainLoss.toFixed(4)}, Train Acc: ${r.trainAcc.toFixed(4)}, ` +
         `Test Loss: ${r.testLoss.toFixed(4)}, Test Acc: ${r.testAcc.toFixed(4)} (${seconds.toFixed(1)} s)`,
     );
   }
-  return results;
+  return { epochs: results, confusion, mistakes };
 }
 
-async function countCorrect(logits: Tensor, y: Tensor): Promise<number> {
-  const [, preds] = logits.max(1);
-  return await preds.eq(y).sum().item();
+function collectMistakes(
+  scores: ArrayLike<number>,
+  classes: number,
+  images: Tensor,
+  labels: Tensor,
+  into: RunResults["mistakes"],
+): void {
+  const truth = labels.dataSync();
+  for (let i = 0; i < truth.length && into.images.length < 64; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[i * classes + c] > scores[i * classes + best]) best = c;
+    if (best !== truth[i]) {
+      into.images.push(images.select(0, i));
+      into.labels.push(truth[i]);
+      into.predictions.push(best);
+    }
+  }
 }
 
 /**
@@ -169,58 +251,133 @@ export function mnistCnn(): nn.Sequential {
 
 /** The defaults one MNIST example differs in. */
 export interface MnistRunDefaults {
+  /** Example name: the output folder is `runs/<name>` unless --out says otherwise. */
+  name: string;
   /** Epochs (flag --epochs). */
   epochs: number;
+  /** Peak learning rate of the 1cycle schedule (flag --lr). */
+  lr: number;
   /** Largest random shift in pixels (flag --shift). */
   shift: number;
+  /** Largest random rotation in degrees (flag --rotate). */
+  rotate: number;
+  /** Largest random zoom, as a fraction (flag --zoom). */
+  zoom: number;
+}
+
+/** The whole program's outcome. */
+export interface MnistRun extends RunResults {
+  /** Where the CSV, pictures and weights went. */
+  out: string;
 }
 
 /**
  * The MNIST examples' whole program: flags (--epochs, --batch-size, --lr,
- * --seed, --device cpu|webgpu, --shift, --max-batches), the embedded digits,
- * Adam with a cosine schedule, cross-entropy, and {@link runEpochs}.
+ * --seed, --device cpu|webgpu, --shift, --rotate, --zoom, --max-batches,
+ * --quick, --out), the embedded digits, Adam on a 1cycle schedule,
+ * cross-entropy, {@link runEpochs}, and the record (CSV, curves, confusion
+ * matrix, mistakes, weights) in the output folder.
  */
 export async function trainMnist(
   makeModel: () => nn.Module & { forward(x: Tensor): Tensor },
   defaults: MnistRunDefaults,
   args: string[] = Deno.args,
-): Promise<EpochResult[]> {
+  io: { progress?: utils.ProgressOptions; log?: (line: string) => void } = {},
+): Promise<MnistRun> {
+  const log = io.log ?? console.log;
   const { values } = parseArgs({
     args,
     options: {
       epochs: { type: "string", default: String(defaults.epochs) },
       "batch-size": { type: "string", default: "64" },
-      lr: { type: "string", default: "0.001" },
+      lr: { type: "string", default: String(defaults.lr) },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
       shift: { type: "string", default: String(defaults.shift) },
+      rotate: { type: "string", default: String(defaults.rotate) },
+      zoom: { type: "string", default: String(defaults.zoom) },
       "max-batches": { type: "string" },
+      quick: { type: "boolean", default: false },
+      out: { type: "string", default: `runs/${defaults.name}` },
     },
   });
   if (values.device === "webgpu") await gpu.useWebGPU();
   else if (values.device !== "cpu") throw new Error(`--device must be "cpu" or "webgpu", got "${values.device}"`);
-  manualSeed(Number(values.seed));
+  const seed = Number(values.seed);
+  manualSeed(seed);
   const mnist = await data.loadMnist();
   const train = new data.TensorDataset(mnist.train.images, mnist.train.labels);
-  const test = new data.TensorDataset(mnist.test.images, mnist.test.labels);
+  // --quick: a few batches and a quarter of the test set, to see the whole program run in seconds.
+  const testImages = values.quick ? mnist.test.images.narrow(0, 0, 500) : mnist.test.images;
+  const testLabels = values.quick ? mnist.test.labels.narrow(0, 0, 500) : mnist.test.labels;
+  const test = new data.TensorDataset(testImages, testLabels);
 
   const model = makeModel();
-  console.log(model.toString());
-  console.log(`parameters: ${model.numParameters()}`);
+  log(utils.summary(model as nn.Module, [1, 1, 28, 28]).toString());
   model.to(values.device);
-  const optimizer = new optimizers.Adam(model.parameters(), { lr: Number(values.lr) });
   const epochs = Number(values.epochs);
-  const scheduler = new optimizers.CosineAnnealingLR(optimizer, epochs);
-  return await runEpochs({
+  const batchSize = Number(values["batch-size"]);
+  const maxBatches = values["max-batches"] ? Number(values["max-batches"]) : values.quick ? 20 : undefined;
+  const trainLoader = new data.DataLoader(train, { batchSize, shuffle: true, generator: new Generator(seed) });
+  const stepsPerEpoch = Math.min(trainLoader.length, maxBatches ?? Infinity);
+  const lr = Number(values.lr);
+  const optimizer = new optim.Adam(model.parameters(), { lr });
+  // 1cycle: warm up to the peak lr over the first 30% of the steps, then anneal to almost nothing.
+  const scheduler = new optim.OneCycleLR(optimizer, lr, { epochs, stepsPerEpoch });
+  const out = values.out;
+  await Deno.mkdir(out, { recursive: true });
+  const history = new utils.History({ csv: `${out}/metrics.csv` });
+  const t0 = performance.now();
+  const run = await runEpochs({
     model,
     optimizer,
     criterion: new nn.CrossEntropyLoss(),
-    train: new data.DataLoader(train, { batchSize: Number(values["batch-size"]), shuffle: true }),
+    train: trainLoader,
     test: new data.DataLoader(test, { batchSize: 500 }),
     epochs,
     device: values.device,
-    maxShift: Number(values.shift),
-    onEpochEnd: () => scheduler.step(),
-    maxBatches: values["max-batches"] ? Number(values["max-batches"]) : undefined,
+    augment: randomAffine(
+      { degrees: Number(values.rotate), translate: Number(values.shift), scale: Number(values.zoom) },
+      new Generator(seed + 1),
+    ),
+    onStep: () => scheduler.step(),
+    maxBatches,
+    history,
+    progress: io.progress,
+    log,
   });
+  const wall = (performance.now() - t0) / 1000;
+
+  await history.savePng(`${out}/curves.png`, { title: `${defaults.name}: loss and accuracy per epoch` });
+  await run.confusion.savePng(`${out}/confusion.png`, { title: "test set: true vs predicted digit" });
+  if (run.mistakes.images.length > 0) {
+    await utils.saveImage(run.mistakes.images, `${out}/mistakes.png`, { nrow: 8, padding: 2, padValue: 0.5 });
+  }
+  if (values.device === "cpu") await models.save(model as nn.Module, `${out}/model.safetensors`);
+  else await models.save(await (model as nn.Module).toDevice("cpu"), `${out}/model.safetensors`);
+
+  const last = run.epochs[run.epochs.length - 1];
+  const best = Math.max(...run.epochs.map((e) => e.testAcc));
+  log(`\nTest-set confusion matrix (rows: true digit, columns: predicted):\n${run.confusion}`);
+  log(`\n${run.confusion.report()}`);
+  log(
+    "\n" + resultsTable([
+      ["model", `${defaults.name} (${(model as nn.Module).numParameters().toLocaleString("en-US")} parameters)`],
+      ["epochs", `${epochs} × ${stepsPerEpoch} steps of ${batchSize}`],
+      ["final test accuracy", `${(100 * last.testAcc).toFixed(2)}% (best ${(100 * best).toFixed(2)}%)`],
+      ["final test loss", last.testLoss.toFixed(4)],
+      ["final train loss", last.trainLoss.toFixed(4)],
+      ["wall time", `${wall.toFixed(1)} s on ${values.device}`],
+      ["wrote", `${out}/{metrics.csv, curves.png, confusion.png, mistakes.png, model.safetensors}`],
+    ]),
+  );
+  return { ...run, out };
+}
+
+/** A two-column table with a rule above and below. */
+export function resultsTable(rows: [string, string][]): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  const rule = "-".repeat(Math.max(...lines.map((l) => l.length)));
+  return [rule, ...lines, rule].join("\n");
 }

@@ -80,8 +80,15 @@ export function formatTick(v: number, step: number): string {
   if (v === 0) return "0";
   const a = Math.abs(v);
   if (a >= 1e6 || a < 1e-4) return v.toExponential(1).replace("e+", "e");
-  const decimals = step > 0 ? Math.max(0, Math.min(6, Math.ceil(-Math.log10(step) - 1e-9))) : 2;
-  const s = v.toFixed(step > 0 && step % 1 !== 0 && decimals === 0 ? 1 : decimals);
+  // The fewest decimals that write the step exactly (0.25 needs 2, 0.5 one, 5 none).
+  let decimals = 2;
+  if (step > 0) {
+    for (decimals = 0; decimals < 6; decimals++) {
+      const scaled = step * 10 ** decimals;
+      if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * scaled) break;
+    }
+  }
+  const s = v.toFixed(decimals);
   return s === "-0" ? "0" : s;
 }
 

@@ -29,6 +29,8 @@ Deno.test("niceTicks picks round steps inside the range; formatTick shows the de
     "0.05",
   ]);
   deepStrictEqual(formatTick(2e7, 1e7), "2.0e7");
+  // A step of 0.25 needs two decimals on every tick, 0.5 one.
+  deepStrictEqual([formatTick(1.25, 0.25), formatTick(1, 0.25), formatTick(1.5, 0.5)], ["1.25", "1.00", "1.5"]);
 });
 
 Deno.test("a line plot: the axes' box, tick marks, and the curve's points where the data put them", () => {
