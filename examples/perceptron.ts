@@ -9,15 +9,17 @@
  *    the cap still makes mistakes.
  * 4. A two-layer network trained by backpropagation learns XOR.
  *
- * Also writes a PNG of the 2-D data with the perceptron's decision boundary.
+ * Ends with a results table, and writes to `--out` (default `runs/perceptron`)
+ * the 2-D data with the learned and the hidden boundary (`boundary.png`), the
+ * mistakes per epoch and the XOR network's loss (`learning.png`), and that
+ * loss per step as CSV (`xor_loss.csv`), all drawn with `utils`' plots.
  *
- * Usage: `deno run -A examples/perceptron.ts [--png=path/to/boundary.png | --no-png] [--seed=N]`
+ * Usage: `deno run -A examples/perceptron.ts [--out=DIR | --no-png] [--seed=N]`
  *
  * @module
  */
 
-import { Image } from "imagescript";
-import { Generator, manualSeed, nn, noGrad, optim, perceptron, type Tensor, tensor } from "../mod.ts";
+import { Generator, manualSeed, nn, noGrad, optim, perceptron, type Tensor, tensor, utils } from "../mod.ts";
 
 const { andUnit, norUnit, notUnit, orUnit, Perceptron, XorNetwork } = perceptron;
 
@@ -44,12 +46,14 @@ console.log(`   XOR = NOR(NOR, AND) ${table((a, b) => xorNet.compute(a, b))}   (
 // ---- 2. Rosenblatt's perceptron (1958): learning the weights ---------------------------------------
 console.log("\n2. Rosenblatt's perceptron learns linearly separable functions");
 const gen = new Generator(seed);
+const andOr: string[] = [];
 for (const [name, Y] of [["AND", [0, 0, 0, 1]], ["OR", [0, 1, 1, 1]]] as const) {
   const p = new Perceptron(2, { generator: gen });
   const r = p.fit(X2, Y, { maxEpochs: 100 });
   console.log(
     `   ${name}: converged=${r.converged} after ${r.epochs} epochs, mistakes per epoch [${r.mistakesPerEpoch}]`,
   );
+  andOr.push(`${name} ${r.converged ? "converged" : "did not converge"} in ${r.epochs} epochs`);
   console.log(`        w = [${p.weights}], b = ${p.bias}; predictions ${table((a, b) => p.predict([a, b]))}`);
 }
 
@@ -103,14 +107,18 @@ const optimizer = new optim.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
 const criterion = new nn.BCELoss();
 const forward = (x: Tensor) => net.forward(x);
 const steps = 500;
-for (let step = 1; step <= steps; step++) {
+const xorLoss = new utils.History();
+// A progress bar over the steps; its write() prints a line without breaking the bar.
+const bar = utils.progress(Array.from({ length: steps }, (_, i) => i + 1), { desc: "   backprop", unit: "step" });
+for (const step of bar) {
   optimizer.zeroGrad();
   const loss = criterion.forward(forward(X), Y);
   loss.backward();
   optimizer.step();
-  if (step === 1 || step % 100 === 0) {
-    console.log(`   step ${String(step).padStart(4)}  loss ${loss.dataSync()[0].toFixed(4)}`);
-  }
+  const value = loss.dataSync()[0];
+  xorLoss.push({ step, loss: value });
+  bar.setPostfix({ loss: value });
+  if (step === 1 || step % 100 === 0) bar.write(`   step ${String(step).padStart(4)}  loss ${value.toFixed(4)}`);
 }
 const probs = noGrad(() => forward(X)).dataSync();
 console.log("   XOR predictions of the trained network:");
@@ -120,31 +128,66 @@ X2.forEach(([a, b], i) => {
 const solved = XOR.every((y, i) => (probs[i] > 0.5 ? 1 : 0) === y);
 console.log(`   ${solved ? "solved" : "NOT solved"}: backprop found the hidden features a single perceptron lacks.`);
 
-// ---- optional picture: the 2-D data and the learned boundary --------------------------------------
+// ---- the record: pictures, a CSV and a results table -----------------------------------------------
+const results = [
+  ["McCulloch–Pitts XOR", `${X2.filter(([a, b], i) => xorNet.compute(a, b) === XOR[i]).length}/4 right, wired by hand`],
+  ["perceptron AND, OR", andOr.join("; ")],
+  ["perceptron 2-D set", `converged=${r2.converged} after ${r2.epochs} epochs; ${correct}/${points.length} right`],
+  ["perceptron XOR", `converged=${r3.converged} after ${r3.epochs} epochs; ${p3.accuracy(X2, XOR) * 100}% right`],
+  [
+    "2-4-1 network, backprop",
+    `loss ${xorLoss.column("loss").at(-1)!.toFixed(4)} after ${steps} steps; ` +
+    `${XOR.filter((y, i) => (probs[i] > 0.5 ? 1 : 0) === y).length}/4 right`,
+  ],
+];
+const w = Math.max(...results.map(([k]) => k.length));
+const lines = results.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+const rule = "-".repeat(Math.max(...lines.map((l) => l.length)));
+console.log(["", rule, ...lines, rule].join("\n"));
+
 if (flag("no-png") === undefined) {
-  const path = flag("png") || `${await Deno.makeTempDir({ prefix: "dendrite_perceptron_" })}/boundary.png`;
-  await Deno.writeFile(path, await drawBoundary(points, labels, p2.weights, p2.bias));
-  console.log(`\nWrote the 2-D data and the learned decision boundary to ${path}`);
+  const out = flag("out") || "runs/perceptron";
+  await Deno.mkdir(out, { recursive: true });
+  await boundaryPlot(points, labels, p2.weights, p2.bias).savePng(`${out}/boundary.png`, 480, 480);
+  const epochsShown = 40;
+  const mistakes = new utils.Plot({ title: "perceptron: mistakes per epoch", xLabel: "epoch", yLabel: "mistakes" })
+    .line(r2.mistakesPerEpoch.map((_, i) => i + 1), r2.mistakesPerEpoch, {
+      label: "2-D set (separable)",
+      markers: true,
+    })
+    .line(
+      r3.mistakesPerEpoch.slice(0, epochsShown).map((_, i) => i + 1),
+      r3.mistakesPerEpoch.slice(0, epochsShown),
+      { label: `XOR (first ${epochsShown} of ${r3.epochs})`, markers: true },
+    );
+  const lossPlot = new utils.Plot({ title: "2-4-1 network on XOR: BCE loss", xLabel: "step", yLabel: "loss" })
+    .line(xorLoss.column("step"), xorLoss.column("loss"), { label: "training loss" });
+  await new utils.Figure([mistakes, lossPlot]).savePng(`${out}/learning.png`);
+  await Deno.writeTextFile(`${out}/xor_loss.csv`, xorLoss.toCsv());
+  console.log(`\nWrote ${out}/boundary.png, ${out}/learning.png and ${out}/xor_loss.csv`);
 }
 
-/** A 400×400 PNG of [-2, 2]²: shaded by the perceptron's prediction, points by label, line w·x + b = 0. */
-async function drawBoundary(xs: number[][], ys: number[], w: number[], b: number): Promise<Uint8Array> {
-  const size = 400, lo = -2, hi = 2;
-  const toPx = (v: number) => ((v - lo) / (hi - lo)) * (size - 1) + 1; // imagescript pixels are 1-based
-  const fromPx = (px: number) => lo + ((px - 1) / (size - 1)) * (hi - lo);
-  const img = new Image(size, size);
-  const shade = [Image.rgbaToColor(255, 228, 196, 255), Image.rgbaToColor(204, 229, 255, 255)];
-  for (let py = 1; py <= size; py++) {
-    const y = -fromPx(py); // image rows grow downward; the plot's y grows upward
-    for (let px = 1; px <= size; px++) {
-      const x = fromPx(px);
-      const a = w[0] * x + w[1] * y + b;
-      // A thin dark band where |w·x + b| is within one pixel's worth of the line.
-      const onLine = Math.abs(a) / Math.hypot(w[0], w[1]) < (hi - lo) / size;
-      img.setPixelAt(px, py, onLine ? Image.rgbaToColor(20, 20, 20, 255) : shade[a > 0 ? 1 : 0]);
-    }
+/** The 2-D data by label, the perceptron's boundary w·x + b = 0 and the hidden line, on [-2, 2]². */
+function boundaryPlot(xs: number[][], ys: number[], w: number[], b: number): utils.Plot {
+  const plot = new utils.Plot({
+    title: "Rosenblatt's perceptron on a separable 2-D set",
+    xLabel: "x1",
+    yLabel: "x2",
+    xRange: [-2, 2],
+    yRange: [-2, 2],
+    legend: "upper left",
+  });
+  for (const label of [0, 1]) {
+    const pts = xs.filter((_, i) => ys[i] === label);
+    plot.scatter(pts.map((p) => p[0]), pts.map((p) => p[1]), {
+      label: `class ${label}`,
+      color: label ? "#0050c8" : "#d66000",
+    });
   }
-  const dot = [Image.rgbaToColor(214, 96, 0, 255), Image.rgbaToColor(0, 90, 200, 255)];
-  xs.forEach(([x, y], i) => img.drawCircle(Math.round(toPx(x)), Math.round(toPx(-y)), 4, dot[ys[i]]));
-  return await img.encode();
+  // A line a·x1 + c·x2 + d = 0 through the square, as two end points.
+  const line = (a: number, c: number, d: number): [number[], number[]] =>
+    Math.abs(c) > 1e-12 ? [[-2, 2], [(2 * a - d) / c, (-2 * a - d) / c]] : [[-d / a, -d / a], [-2, 2]];
+  plot.line(...line(w[0], w[1], b), { label: "learned w·x + b = 0", color: "#141414" });
+  plot.line(...line(trueW[0], trueW[1], trueB), { label: "hidden line", color: "#7f7f7f", dash: [5, 4], width: 1 });
+  return plot;
 }
