@@ -110,11 +110,15 @@ export function affineImages(x: Tensor, warps: readonly Warp[]): Tensor {
         const u = j - cx - dx, v = i - cy - dy;
         const sx = cos * u - sin * v + cx, sy = sin * u + cos * v + cy;
         const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+        if (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h) continue; // wholly outside: stays 0
+        // Bilinear weights of the four neighbours; a neighbour outside the image reads 0.
+        const inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h;
         for (let ch = 0; ch < c; ch++) {
           const base = (k * c + ch) * h * w;
-          const at = (yy: number, xx: number) => (yy < 0 || xx < 0 || yy >= h || xx >= w ? 0 : src[base + yy * w + xx]);
-          out[base + i * w + j] = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) +
-            (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy;
+          const r0 = base + y0 * w + x0, r1 = r0 + w;
+          const top = inY0 ? (inX0 ? src[r0] * (1 - fx) : 0) + (inX1 ? src[r0 + 1] * fx : 0) : 0;
+          const bottom = inY1 ? (inX0 ? src[r1] * (1 - fx) : 0) + (inX1 ? src[r1 + 1] * fx : 0) : 0;
+          out[base + i * w + j] = top * (1 - fy) + bottom * fy;
         }
       }
     }
