@@ -7,6 +7,8 @@
 
 import { Image } from "imagescript";
 import { cat, full, isFloating, noGrad, stack, type Tensor } from "@dendrite/tensor";
+import { Canvas } from "./canvas.ts";
+import { GLYPH_HEIGHT, textWidth } from "./font.ts";
 
 /** Options of {@link makeGrid} (torchvision's names, camelCase). */
 export interface MakeGridOptions {
@@ -163,4 +165,61 @@ export async function saveImage(
     ? await img.encode()
     : await img.encodeJPEG(quality as Parameters<Image["encodeJPEG"]>[0]);
   await Deno.writeFile(path, bytes);
+}
+
+/** Options of {@link captionedGrid}. */
+export interface CaptionedGridOptions {
+  /** Images per row (default 8). */
+  nrow?: number;
+  /** Each image pixel becomes a `scale` × `scale` block (default 2). */
+  scale?: number;
+  /** Pixels between cells and around the grid (default 4). */
+  padding?: number;
+}
+
+/**
+ * Images with a caption under each (a label, "true → predicted", a score),
+ * laid out in rows on a white {@link Canvas} to save as PNG. Images are
+ * `[C, H, W]` or `[H, W]` (C = 1 or 3, values in [0, 1], clamped), given as a
+ * list or a batch `[B, C, H, W]`.
+ *
+ * @example
+ * ```ts ignore
+ * const canvas = await captionedGrid(wrongImages, wrongLabels.map((t, i) => `${t}>${predicted[i]}`), { nrow: 8 });
+ * await canvas.savePng("mistakes.png");
+ * ```
+ */
+export async function captionedGrid(
+  images: Tensor | readonly Tensor[],
+  captions: readonly string[],
+  options: CaptionedGridOptions = {},
+): Promise<Canvas> {
+  const op = "captionedGrid";
+  const nrow = options.nrow ?? 8, scale = options.scale ?? 2, padding = options.padding ?? 4;
+  checkInt(op, "nrow", nrow, 1);
+  checkInt(op, "scale", scale, 1);
+  checkInt(op, "padding", padding, 0);
+  const list = Array.isArray(images) ? images as readonly Tensor[] : null;
+  const count = list ? list.length : (images as Tensor).ndim === 4 ? (images as Tensor).shape[0] : 1;
+  if (count === 0) throw new RangeError(`${op}: got no images`);
+  if (captions.length !== count) throw new RangeError(`${op}: ${captions.length} captions for ${count} images`);
+  const batch = asBatch(op, images); // [B, 3, H, W]
+  const [b, , h, w] = batch.shape;
+  const values = await noGrad(() => batch.detach().clamp(0, 1).mul(255)).data();
+  const capH = captions.some((c) => c.length > 0) ? GLYPH_HEIGHT + 3 : 0;
+  const cellW = Math.max(w * scale, ...captions.map((c) => textWidth(c))), cellH = h * scale + capH;
+  const cols = Math.min(nrow, b), rows = Math.ceil(b / cols);
+  const canvas = new Canvas(cols * (cellW + padding) + padding, rows * (cellH + padding) + padding);
+  const plane = h * w;
+  for (let k = 0; k < b; k++) {
+    const x0 = padding + (k % cols) * (cellW + padding), y0 = padding + Math.floor(k / cols) * (cellH + padding);
+    const ix = x0 + Math.floor((cellW - w * scale) / 2);
+    for (let p = 0; p < plane; p++) {
+      const base = k * 3 * plane + p;
+      const color = [values[base], values[base + plane], values[base + 2 * plane]].map(Math.round);
+      canvas.fillRect(ix + (p % w) * scale, y0 + Math.floor(p / w) * scale, scale, scale, color);
+    }
+    if (captions[k]) canvas.text(x0 + cellW / 2, y0 + h * scale + 2, captions[k], "#000000", { align: "center" });
+  }
+  return canvas;
 }

@@ -1,7 +1,7 @@
-import { deepStrictEqual, rejects, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
 import { Image } from "imagescript";
 import { tensor } from "@dendrite/tensor";
-import { makeGrid, saveImage } from "./grid.ts";
+import { captionedGrid, makeGrid, saveImage } from "./grid.ts";
 
 /** Three 1×2×2 images: image k holds k·10 + [1, 2; 3, 4]. */
 const three = () => tensor([[[[1, 2], [3, 4]]], [[[11, 12], [13, 14]]], [[[21, 22], [23, 24]]]]);
@@ -77,4 +77,34 @@ Deno.test("saveImage writes a PNG whose pixels are the grid's values scaled to 8
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("captionedGrid draws each image scaled up with its caption below, in rows", async () => {
+  // Two 1×1×2 images: [0, 1] and [0.5, 0.2]; scale 3, padding 2, captions "a" and "bc".
+  const canvas = await captionedGrid(tensor([[[[0, 1]]], [[[0.5, 0.2]]]]), ["a", "bc"], {
+    scale: 3,
+    padding: 2,
+    nrow: 1,
+  });
+  // Cells are max(2·3, width of "bc" = 11) = 11 wide; the image (6 wide) is centred: starts at 2 + 2 = 4.
+  deepStrictEqual(canvas.width, 2 + 11 + 2);
+  deepStrictEqual(canvas.pixel(4, 2), [0, 0, 0, 255]);
+  deepStrictEqual(canvas.pixel(6, 4), [0, 0, 0, 255]);
+  deepStrictEqual(canvas.pixel(7, 2), [255, 255, 255, 255]);
+  deepStrictEqual(canvas.pixel(9, 4), [255, 255, 255, 255]);
+  // Second row: one image 3 pixels tall + a caption 11 tall + padding 2 below the first, starting at y = 2.
+  const y1 = 2 + 3 + 11 + 2;
+  deepStrictEqual(canvas.pixel(4, y1), [128, 128, 128, 255]);
+  deepStrictEqual(canvas.pixel(7, y1 + 2), [51, 51, 51, 255]);
+  // Each caption leaves black ink in the rows under its image.
+  const inkIn = (ya: number, yb: number) => {
+    for (let y = ya; y < yb; y++) {
+      for (let x = 0; x < canvas.width; x++) if (canvas.pixel(x, y).slice(0, 3).every((v) => v === 0)) return true;
+    }
+    return false;
+  };
+  ok(inkIn(2 + 3, 2 + 3 + 11), "caption a");
+  ok(inkIn(y1 + 3, y1 + 3 + 11), "caption bc");
+  ok(!inkIn(y1 - 2, y1), "nothing in the padding between rows");
+  await rejects(() => captionedGrid(tensor([[[[0, 1]]]]), ["x", "y"]), /2 captions for 1 images/);
 });

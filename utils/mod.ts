@@ -6,7 +6,15 @@
  * @module
  */
 
-export { makeGrid, type MakeGridOptions, saveImage, type SaveImageOptions, tensorToImage } from "./grid.ts";
+export {
+  captionedGrid,
+  type CaptionedGridOptions,
+  makeGrid,
+  type MakeGridOptions,
+  saveImage,
+  type SaveImageOptions,
+  tensorToImage,
+} from "./grid.ts";
 export { Canvas, type Color, rgba, type TextOptions } from "./canvas.ts";
 export { type Colormap, colormap, type ColormapName } from "./colormap.ts";
 export { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth } from "./font.ts";
