@@ -355,8 +355,8 @@ export async function trainMnist(
   await history.savePng(`${out}/curves.png`, { title: `${defaults.name}: loss and accuracy per epoch` });
   await run.confusion.savePng(`${out}/confusion.png`, { title: "test set: true vs predicted digit" });
   if (run.mistakes.images.length > 0) {
-    // Each misread digit with "true>predicted" under it.
-    const captions = run.mistakes.labels.map((t, i) => `${t}>${run.mistakes.predictions[i]}`);
+    // Each misread digit with "true→predicted" under it.
+    const captions = run.mistakes.labels.map((t, i) => `${t}→${run.mistakes.predictions[i]}`);
     await (await utils.captionedGrid(run.mistakes.images, captions, { nrow: 8 })).savePng(`${out}/mistakes.png`);
   }
   if (values.device === "cpu") await models.save(model as nn.Module, `${out}/model.safetensors`);

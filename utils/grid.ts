@@ -185,7 +185,7 @@ export interface CaptionedGridOptions {
  *
  * @example
  * ```ts ignore
- * const canvas = await captionedGrid(wrongImages, wrongLabels.map((t, i) => `${t}>${predicted[i]}`), { nrow: 8 });
+ * const canvas = await captionedGrid(wrongImages, wrongLabels.map((t, i) => `${t}→${predicted[i]}`), { nrow: 8 });
  * await canvas.savePng("mistakes.png");
  * ```
  */
