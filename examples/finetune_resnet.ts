@@ -421,6 +421,7 @@ export interface DemoOptions {
 export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMetrics[]; finetune: EpochMetrics[] }> {
   const log = opts.log ?? console.log;
   const out = opts.out ?? "runs/finetune_resnet";
+  const indented = (s: string) => log(s.split("\n").map((line) => `      ${line}`).join("\n"));
   const imageSize = opts.imageSize ?? 32;
   const batchSize = opts.batchSize ?? 32;
   // Decoding a 28×28 PNG is cheap next to a ResNet step; on a 2-core machine workers would only compete with the
@@ -450,7 +451,7 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       workers,
       device: opts.device,
       lr: 0.001,
-      log: (s) => log(`      ${s}`),
+      log: indented,
       progress: opts.progress,
       out: `${out}/pretrain`,
     });
@@ -469,7 +470,7 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
       workers,
       device: opts.device,
       lr: opts.lr ?? 0.001,
-      log: (s) => log(`      ${s}`),
+      log: indented,
       progress: opts.progress,
       out: `${out}/finetune`,
       summary: true,
