@@ -40,6 +40,22 @@ export type FullBackwardHook<M extends Module = Module> = (
 ) => (Tensor | null)[] | void;
 
 let nextHookId = 0;
+let nextHookKey = 0;
+
+/** Internal: adds `hook` to a module's hook table (at the front with `prepend`); returns its key. */
+export function addHook<H>(map: Map<number, H>, hook: H, op: string, prepend: boolean): number {
+  if (typeof hook !== "function") throw new TypeError(`${op}: the hook must be a function, got ${typeof hook}`);
+  const id = nextHookKey++;
+  if (!prepend) {
+    map.set(id, hook);
+  } else {
+    const rest = [...map];
+    map.clear();
+    map.set(id, hook);
+    for (const [k, h] of rest) map.set(k, h);
+  }
+  return id;
+}
 
 /**
  * What registering a hook returns: `remove()` unregisters it (a second call

@@ -20,6 +20,7 @@ import {
   zeroGrads,
 } from "./deps.ts";
 import {
+  addHook,
   BackwardHookCall,
   type ForwardHook,
   type ForwardPreHook,
@@ -94,21 +95,6 @@ export interface HookOptions {
 
 type AnyFn = (...args: unknown[]) => unknown;
 
-function addHook<H>(map: Map<number, H>, hook: H, op: string, prepend: boolean): number {
-  if (typeof hook !== "function") throw new TypeError(`${op}: the hook must be a function, got ${typeof hook}`);
-  const id = nextHookKey++;
-  if (!prepend) {
-    map.set(id, hook);
-  } else {
-    const rest = [...map];
-    map.clear();
-    map.set(id, hook);
-    for (const [k, h] of rest) map.set(k, h);
-  }
-  return id;
-}
-let nextHookKey = 0;
-
 /**
  * Base class of every layer and network. Assign `Parameter`s and child
  * modules to properties; register non-learnable state (running statistics)
@@ -138,7 +124,7 @@ export class Module {
   #forwardPreHooks = new Map<number, ForwardPreHook>();
   #forwardHooks = new Map<number, ForwardHook>();
   #backwardHooks = new Map<number, FullBackwardHook>();
-  /** While hooks exist: the own `forward` property this module had before the hook wrapper replaced it. */
+  /** null while no hooks exist; else the own `forward` descriptor the hook wrapper replaced (undefined: none). */
   #unhookedForward: PropertyDescriptor | undefined | null = null;
 
   /** Runs the module. Subclasses override this with their own signature. */
