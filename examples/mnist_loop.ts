@@ -267,6 +267,8 @@ export interface MnistRunDefaults {
   rotate: number;
   /** Largest random zoom, as a fraction (flag --zoom). */
   zoom: number;
+  /** Label smoothing of the cross-entropy (flag --label-smoothing; default 0). */
+  labelSmoothing?: number;
 }
 
 /** The whole program's outcome. */
@@ -277,8 +279,8 @@ export interface MnistRun extends RunResults {
 
 /**
  * The MNIST examples' whole program: flags (--epochs, --batch-size, --lr,
- * --seed, --device cpu|webgpu, --shift, --rotate, --zoom, --max-batches,
- * --quick, --out), the embedded digits, Adam on a 1cycle schedule,
+ * --seed, --device cpu|webgpu, --shift, --rotate, --zoom, --label-smoothing,
+ * --max-batches, --quick, --out), the embedded digits, Adam on a 1cycle schedule,
  * cross-entropy, {@link runEpochs}, and the record (CSV, curves, confusion
  * matrix, mistakes, weights) in the output folder.
  */
@@ -300,6 +302,7 @@ export async function trainMnist(
       shift: { type: "string", default: String(defaults.shift) },
       rotate: { type: "string", default: String(defaults.rotate) },
       zoom: { type: "string", default: String(defaults.zoom) },
+      "label-smoothing": { type: "string", default: String(defaults.labelSmoothing ?? 0) },
       "max-batches": { type: "string" },
       quick: { type: "boolean", default: false },
       out: { type: "string", default: `runs/${defaults.name}` },
@@ -335,7 +338,7 @@ export async function trainMnist(
   const run = await runEpochs({
     model,
     optimizer,
-    criterion: new nn.CrossEntropyLoss(),
+    criterion: new nn.CrossEntropyLoss({ labelSmoothing: Number(values["label-smoothing"]) }),
     train: trainLoader,
     test: new data.DataLoader(test, { batchSize: 500 }),
     epochs,
