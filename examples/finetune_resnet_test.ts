@@ -50,7 +50,6 @@ Deno.test("writeDigitFolder writes real MNIST digits as PNG and JPEG in ImageFol
 
 Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc changes, metrics are finite", async () => {
   await withFixture(async (f) => {
-    const lines: string[] = [];
     const opts = {
       data: `${f.root}/digits`,
       weights: f.weights,
@@ -60,10 +59,41 @@ Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc cha
       progress: QUIET,
     };
     const before = await finetune({ ...opts, epochs: 0 });
-    const { model, metrics, classes } = await finetune({ ...opts, epochs: 2, log: (s) => lines.push(s) });
+    // Progress piped to a recorder, the summary and the record (out/) on.
+    let bars = "";
+    const stream = { writeSync: (p: Uint8Array) => (bars += new TextDecoder().decode(p), p.length) };
+    const out = `${f.root}/record`;
+    const logged: string[] = [];
+    const { model, metrics, classes, confusion, history } = await finetune({
+      ...opts,
+      epochs: 2,
+      log: (s) => logged.push(s),
+      progress: { stream, mode: "lines" },
+      out,
+      summary: true,
+    });
     deepStrictEqual(classes, ["5", "6", "7"]);
     deepStrictEqual(metrics.length, 2);
+    // The summary first: a frozen ResNet-18 with a 512 → 3 head has 1,539 trainable parameters.
+    const [table, ...lines] = logged;
+    ok(table.includes("Trainable params: 1,539"), table);
+    ok(table.includes("├─Conv2d: 1-1") && table.includes("(9,408)"));
     deepStrictEqual(lines.length, 2);
+    // Progress: train and val bars, two epochs, plain lines (each pass is shorter than the 10 s interval).
+    ok(!bars.includes("\r"), "no carriage returns when piped");
+    const barLines = bars.trim().split("\n");
+    deepStrictEqual(barLines.length, 4);
+    ok(barLines[0].startsWith("epoch 1/2 train: 4/4 (100%) ["), barLines[0]);
+    ok(barLines[1].startsWith("epoch 1/2 val: 2/2 (100%) ["), barLines[1]);
+    // The record: the last validation pass's confusion matrix, the CSV and the pictures.
+    deepStrictEqual(confusion.total, 12);
+    deepStrictEqual(confusion.labels, ["5", "6", "7"]);
+    deepStrictEqual(confusion.accuracy(), metrics[1].valAcc);
+    const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
+    deepStrictEqual(csv[0], "epoch,trainLoss,trainAcc,valLoss,valAcc,seconds");
+    deepStrictEqual(csv.length, 3);
+    deepStrictEqual(history.column("valAcc"), metrics.map((m) => m.valAcc));
+    for (const png of ["curves", "confusion"]) ok((await Deno.stat(`${out}/${png}.png`)).size > 1000, png);
     for (const [i, m] of metrics.entries()) {
       for (const v of [m.trainLoss, m.valLoss]) ok(Number.isFinite(v) && v > 0, `loss ${v}`);
       for (const v of [m.trainAcc, m.valAcc]) ok(v >= 0 && v <= 1, `accuracy ${v}`);
@@ -94,43 +124,6 @@ Deno.test("finetune trains only fc: the frozen backbone is bit-identical, fc cha
     ok(model.fc.weight.requiresGrad);
     notDeepStrictEqual(model.fc.weight.dataSync(), before.model.fc.weight.dataSync());
     notDeepStrictEqual(model.fc.bias!.dataSync(), before.model.fc.bias!.dataSync());
-  });
-});
-
-Deno.test("finetune shows progress per pass (plain lines when piped) and writes its record to out/", async () => {
-  await withFixture(async (f) => {
-    let text = "";
-    const stream = { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) };
-    const out = `${f.root}/record`;
-    const lines: string[] = [];
-    const { metrics, confusion, history } = await finetune({
-      data: `${f.root}/digits`,
-      weights: f.weights,
-      batchSize: 8,
-      imageSize: 32,
-      workers: 0,
-      epochs: 2,
-      log: (s) => lines.push(s),
-      progress: { stream, mode: "lines" },
-      out,
-      summary: true,
-    });
-    ok(!text.includes("\r"), "no carriage returns when piped");
-    const bars = text.trim().split("\n");
-    deepStrictEqual(bars.length, 4); // train and val, two epochs, each run shorter than the 10 s interval
-    ok(bars[0].startsWith("epoch 1/2 train: 4/4 (100%) ["), bars[0]);
-    ok(bars[1].startsWith("epoch 1/2 val: 2/2 (100%) ["), bars[1]);
-    // The summary: a frozen ResNet-18 with a 512 → 3 head has 1,539 trainable parameters.
-    ok(lines[0].includes("Trainable params: 1,539"), lines[0]);
-    ok(lines[0].includes("├─Conv2d: 1-1") && lines[0].includes("(9,408)"));
-    deepStrictEqual(confusion.total, 12);
-    deepStrictEqual(confusion.labels, ["5", "6", "7"]);
-    deepStrictEqual(confusion.accuracy(), metrics[1].valAcc);
-    const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
-    deepStrictEqual(csv[0], "epoch,trainLoss,trainAcc,valLoss,valAcc,seconds");
-    deepStrictEqual(csv.length, 3);
-    deepStrictEqual(history.column("valAcc"), metrics.map((m) => m.valAcc));
-    for (const png of ["curves", "confusion"]) ok((await Deno.stat(`${out}/${png}.png`)).size > 1000, png);
   });
 });
 
