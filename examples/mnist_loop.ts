@@ -328,6 +328,7 @@ export async function trainMnist(
   const trainLoader = new data.DataLoader(train, { batchSize, shuffle: true, generator: new Generator(seed) });
   const stepsPerEpoch = Math.min(trainLoader.length, maxBatches ?? Infinity);
   const lr = Number(values.lr);
+  const smoothing = Number(values["label-smoothing"]);
   const optimizer = new optim.Adam(model.parameters(), { lr });
   // 1cycle: warm up to the peak lr over the first 30% of the steps, then anneal to almost nothing.
   const scheduler = new optim.OneCycleLR(optimizer, lr, { epochs, stepsPerEpoch });
@@ -338,7 +339,7 @@ export async function trainMnist(
   const run = await runEpochs({
     model,
     optimizer,
-    criterion: new nn.CrossEntropyLoss({ labelSmoothing: Number(values["label-smoothing"]) }),
+    criterion: new nn.CrossEntropyLoss({ labelSmoothing: smoothing }),
     train: trainLoader,
     test: new data.DataLoader(test, { batchSize: 500 }),
     epochs,
@@ -374,7 +375,10 @@ export async function trainMnist(
       ["model", `${defaults.name} (${(model as nn.Module).numParameters().toLocaleString("en-US")} parameters)`],
       ["epochs", `${epochs} × ${stepsPerEpoch} steps of ${batchSize}`],
       ["final test accuracy", `${(100 * last.testAcc).toFixed(2)}% (best ${(100 * best).toFixed(2)}%)`],
-      ["final test loss", last.testLoss.toFixed(4)],
+      [
+        `final test loss${smoothing ? ` (cross-entropy with label smoothing ${smoothing})` : ""}`,
+        last.testLoss.toFixed(4),
+      ],
       ["final train loss", last.trainLoss.toFixed(4)],
       ["wall time", `${wall.toFixed(1)} s on ${values.device}`],
       ["wrote", `${out}/{metrics.csv, curves.png, confusion.png, mistakes.png, model.safetensors}`],
