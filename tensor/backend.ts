@@ -164,6 +164,43 @@ export interface CrossEntropyArgs {
 }
 
 /**
+ * Inputs of the optional fused attention kernels ({@link Backend.attentionForward},
+ * {@link Backend.attentionBackward}): `B` batches of `H` query heads, `L`
+ * queries and `S` keys. Every view's last stride is 1; the other strides are
+ * free (a head-interleaved `[B, L, H, E]` tensor is read in place).
+ *
+ * The scores of query `i` (head `h`) against key `j` are
+ * `s = scale·q[b,h,i]·k[b,h',j]` with `h' = ⌊h·Hk/H⌋` (grouped query heads:
+ * each key/value head serves `H/Hk` consecutive query heads), then: `-inf`
+ * where `isCausal` and `j > i`; `-inf` where a bool mask is false; plus the
+ * mask where it is floating. The weights are the row's softmax; a row whose
+ * every score is `-inf` has weights 0 (output 0, log-sum-exp `-inf`). With
+ * dropout, weight `(b, h, i, j)` is kept when the uniform at counter
+ * `offset + ((b·H + h)·L + i)·S + j` of `seed` (see `tensor/random.ts`) is
+ * `≥ dropoutP`, and kept weights are scaled by `1/(1 - dropoutP)`.
+ */
+export interface AttentionArgs {
+  /** Queries `[B, H, L, E]`. */
+  readonly q: View;
+  /** Keys `[B, Hk, S, E]`, `H` a multiple of `Hk`. */
+  readonly k: View;
+  /** Values `[B, Hk, S, Ev]`. */
+  readonly v: View;
+  /** A `[B, H, L, S]` view (stride 0 on broadcast dims) of bool (true = attend) or the queries' dtype (added), or null. */
+  readonly mask: View | null;
+  /** Mask key `j` out of query `i` when `j > i` (top-left aligned, like PyTorch's `is_causal`). */
+  readonly isCausal: boolean;
+  /** The factor on `q·k`. */
+  readonly scale: number;
+  /** Probability of zeroing a weight, in [0, 1); 0 for none. */
+  readonly dropoutP: number;
+  /** Seed of the dropout draws. */
+  readonly seed: number;
+  /** Counter of the first dropout draw. */
+  readonly offset: number;
+}
+
+/**
  * Hyperparameters of the optional fused Adam step. Per element (g the gradient,
  * θ the parameter, m, v, v̂ the state):
  * ```
@@ -453,6 +490,31 @@ export interface Backend {
    * keys, equal errors), so a backend can register each distinct check once.
    */
   assertValues?(x: View, check: ValueCheck, key: string, error: (value: number, index: number) => Error): void;
+
+  /**
+   * Optional fused attention forward, FlashAttention-style (see
+   * {@link AttentionArgs} for the meaning): writes `out` `[B, H, L, Ev]` and
+   * the log-sum-exp of each row's scores `lse` `[B, H, L]` (both contiguous),
+   * without materialising the `L×S` scores. The ops fall back to the composed
+   * `softmax(q·kᵀ·scale + mask)·v` on backends without it.
+   */
+  attentionForward?(args: AttentionArgs, out: Storage, lse: Storage): void;
+  /**
+   * Optional gradient of {@link Backend.attentionForward}: given its `out` and
+   * `lse` and `gradOut` `[B, H, L, Ev]` (last stride 1), writes contiguous
+   * `gradQ` `[B, H, L, E]`, `gradK` `[B, Hk, S, E]` and `gradV` `[B, Hk, S, Ev]`
+   * (key/value gradients summed over the query heads that share them),
+   * recomputing the weights from `lse` rather than reading them back.
+   */
+  attentionBackward?(
+    args: AttentionArgs,
+    out: View,
+    lse: View,
+    gradOut: View,
+    gradQ: Storage,
+    gradK: Storage,
+    gradV: Storage,
+  ): void;
 
   /** Convolution forward: x `[n,cIn,h,w]`, w `[cOut,cIn/groups,kh,kw]` into out `[n,cOut,outH,outW]` (contiguous inputs). */
   conv2d(x: View, weight: View, out: Storage, g: Conv2dGeometry): void;

@@ -32,6 +32,7 @@ import type {
 } from "./backend.ts";
 import { allocArray, type DType } from "./dtype.ts";
 import { BINARY_TABLE, UNARY_TABLE } from "./elementwise_table.ts";
+import { attentionTests } from "./attention_conformance.ts";
 
 /** Options of {@link runConformance}. */
 export interface ConformanceOptions {
@@ -900,6 +901,7 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
   convPoolTests(backend, test, floats);
   fusedTests(backend, test, floats, fTol);
   rnnCellTests(backend, test, floats, fTol);
+  attentionTests(backend, test, floats, fTol);
   batchNormTests(backend, test, floats);
 
   test("random: same (seed, offset) gives the documented counter-based stream", async () => {

@@ -54,6 +54,7 @@ export {
 } from "./shape.ts";
 export {
   type AdamUpdateOptions,
+  type AttentionArgs,
   type Backend,
   type BatchNormGrads,
   type BinaryOp,
@@ -173,6 +174,13 @@ export {
   type NllOptions,
   type Reduction,
 } from "./ops/nn_ops.ts";
+export {
+  type AttentionImplementation,
+  type AttentionResult,
+  composedAttention,
+  scaledDotProductAttention,
+  type ScaledDotProductAttentionOptions,
+} from "./ops/attention.ts";
 export { detectAnomaly, enableGrad, isGradEnabled, noGrad, setDetectAnomaly } from "@dendrite/autograd";
 
 /** Concatenates tensors along an existing dim (like `torch.cat`). */

@@ -9,6 +9,7 @@
 
 import type {
   AdamUpdateOptions,
+  AttentionArgs,
   Backend,
   BatchNormGrads,
   BinaryOp,
@@ -52,6 +53,7 @@ import * as fused from "./fused.ts";
 import { gather, scatterReduce } from "./indexing.ts";
 import { rnnCellBackward, rnnCellForward } from "./rnn_cell.ts";
 import { wasmRnnCellBackward, wasmRnnCellForward } from "./rnn_wasm.ts";
+import * as attention from "./attention.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -183,6 +185,24 @@ export class CpuBackend implements Backend {
   crossEntropyBackward(args: CrossEntropyArgs, saved: View, gradLoss: View, out: Storage): void {
     claim(out);
     fused.crossEntropyBackward(cpuData, args, saved, gradLoss, out);
+  }
+
+  attentionForward(args: AttentionArgs, out: Storage, lse: Storage): void {
+    claim(out, lse);
+    attention.attentionForward(cpuData, args, out, lse);
+  }
+
+  attentionBackward(
+    args: AttentionArgs,
+    out: View,
+    lse: View,
+    gradOut: View,
+    gradQ: Storage,
+    gradK: Storage,
+    gradV: Storage,
+  ): void {
+    claim(gradQ, gradK, gradV);
+    attention.attentionBackward(cpuData, args, out, lse, gradOut, gradQ, gradK, gradV);
   }
 
   adamUpdate(
