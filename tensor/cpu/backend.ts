@@ -54,6 +54,7 @@ import { gather, scatterReduce } from "./indexing.ts";
 import { rnnCellBackward, rnnCellForward } from "./rnn_cell.ts";
 import { wasmRnnCellBackward, wasmRnnCellForward } from "./rnn_wasm.ts";
 import * as attention from "./attention.ts";
+import { wasmAttentionBackward, wasmAttentionForward } from "./attention_wasm.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -189,6 +190,7 @@ export class CpuBackend implements Backend {
 
   attentionForward(args: AttentionArgs, out: Storage, lse: Storage): void {
     claim(out, lse);
+    if (wasmOn() && wasmAttentionForward(args, out, lse)) return;
     attention.attentionForward(cpuData, args, out, lse);
   }
 
@@ -202,6 +204,7 @@ export class CpuBackend implements Backend {
     gradV: Storage,
   ): void {
     claim(gradQ, gradK, gradV);
+    if (wasmOn() && wasmAttentionBackward(args, out, lse, gradOut, gradQ, gradK, gradV)) return;
     attention.attentionBackward(cpuData, args, out, lse, gradOut, gradQ, gradK, gradV);
   }
 

@@ -166,6 +166,10 @@ export const eq = bin(0x46);
 export const ne = bin(0x47);
 /** `i32.and`. */
 export const and = bin(0x71);
+/** `i32.xor`. */
+export const xor = bin(0x73);
+/** `i32.shr_u`. */
+export const shrU = bin(0x76);
 /** `i32.eqz`. */
 export const eqz = (a: Code): Code => seq(a, 0x45);
 /** `select` (a if cond else b). */
@@ -179,6 +183,9 @@ export const i32Load = (addr: Code, offset = 0): Code => seq(addr, 0x28, 2, uleb
 /** `i32.store`. */
 export const i32Store = (addr: Code, value: Code, offset = 0): Code => seq(addr, value, 0x36, 2, uleb(offset));
 
+/** `i32.load8_u` at byte address `addr` + `offset` (a bool byte). */
+export const i32Load8U = (addr: Code, offset = 0): Code => seq(addr, 0x2d, 0, uleb(offset));
+
 /** `f32.load` at byte address `addr` + `offset`. */
 export const f32Load = (addr: Code, offset = 0): Code => seq(addr, 0x2a, 2, uleb(offset));
 /** `f32.store`. */
@@ -190,6 +197,14 @@ export const f32 = (v: number): Code => {
 };
 /** `f32.add`. */
 export const f32Add = bin(0x92);
+/** `f32.sub`. */
+export const f32Sub = bin(0x93);
+/** `f32.mul`. */
+export const f32Mul = bin(0x94);
+/** `f32.div`. */
+export const f32Div = bin(0x95);
+/** `f32.eq` (i32). */
+export const f32Eq = bin(0x5b);
 /** `f32.ne` (i32; a NaN differs from itself). */
 export const f32Ne = bin(0x5c);
 /** `f32.gt` (i32). */

@@ -70,6 +70,7 @@ import {
   vStore,
   vZero,
 } from "./assembler.ts";
+import { attentionFunctions } from "./attention_kernel.ts";
 
 /** Rows of the micro-tile. */
 export const MR = 6;
@@ -793,6 +794,7 @@ function heapBytes(): Fn {
 
 /** Builds the SGEMM module; `relaxed` selects `f32x4.relaxed_madd` over mul + add. */
 export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const attention = attentionFunctions(relaxed);
   const fns = [
     micro(relaxed),
     packA(),
@@ -804,6 +806,7 @@ export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
     copyRows(),
     heapBytes(),
     unfoldPadded(),
+    ...attention.fns,
   ];
   return encodeModule({ min: 1, max: 65536, shared: true }, fns, [
     "gemm",
@@ -812,6 +815,7 @@ export function buildGemmModule(relaxed: boolean): Uint8Array<ArrayBuffer> {
     "copy_rows",
     "heap_bytes",
     "unfold_padded",
+    ...attention.exports,
   ]);
 }
 

@@ -24,6 +24,7 @@ import {
 } from "../im2col.ts";
 import { ARG_WORDS, CTRL, INDEX_BITS, MAX_CHUNKS, packAAt, packBAt, PARKED } from "./protocol.ts";
 import { PACK_B_BYTES } from "./gemm_kernel.ts";
+import { attentionBackwardChunk, type AttentionExports, attentionForwardChunk } from "./attention_jobs.ts";
 
 /** A slice of one SGEMM. */
 export const JOB_GEMM = 0;
@@ -33,6 +34,10 @@ export const JOB_CONV_FORWARD = 1;
 export const JOB_CONV_BACKWARD_INPUT = 2;
 /** Gradient with respect to the weight, one fixed group of images per chunk. */
 export const JOB_CONV_BACKWARD_WEIGHT = 3;
+/** Fused attention forward, one (batch, head, query block) per chunk (`attention_jobs.ts`). */
+export const JOB_ATTENTION_FORWARD = 4;
+/** Fused attention backward, one (batch, key/value head) per chunk. */
+export const JOB_ATTENTION_BACKWARD = 5;
 
 /** The SGEMM export's signature (byte addresses, element strides). */
 export type GemmFn = (
@@ -76,6 +81,8 @@ export interface Kernels {
   heap(): Float32Array;
   /** The control block (it holds each thread's packing-buffer address). */
   readonly ctrl: Int32Array;
+  /** The fused attention's kernels. */
+  readonly attn: AttentionExports;
 }
 
 /** The `copy_rows` export of the SGEMM module. */
@@ -390,6 +397,8 @@ export function publishJob(ctrl: Int32Array, kind: number, args: number[], chunk
 function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
   const kind = ctrl[CTRL.kind];
   if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k, t, i);
+  else if (kind === JOB_ATTENTION_FORWARD) attentionForwardChunk(k.attn, k.heap, ctrl[CTRL.args], t, i);
+  else if (kind === JOB_ATTENTION_BACKWARD) attentionBackwardChunk(k.attn, k.heap, ctrl[CTRL.args], t, i);
   else runConvChunk(kind, decodeConvJob(ctrl, CTRL.args), k, t, i);
 }
 

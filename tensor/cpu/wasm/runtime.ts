@@ -29,6 +29,7 @@ import { HeapAllocator } from "./heap.ts";
 import { MR, NR, relaxedProbe } from "./gemm_kernel.ts";
 import type { PaddedFn, UnfoldFn } from "../im2col.ts";
 import { CTRL, CTRL_BYTES, MAX_WORKERS, PACK_BYTES, packAAt, packBAt } from "./protocol.ts";
+import { attentionBackwardChunk, type AttentionExports, attentionForwardChunk } from "./attention_jobs.ts";
 import {
   type ConvJob,
   type CopyRowsFn,
@@ -36,6 +37,7 @@ import {
   encodeGemmJob,
   type GemmFn,
   type GemmJob,
+  JOB_ATTENTION_FORWARD,
   JOB_GEMM,
   type Kernels,
   logicalCores,
@@ -111,6 +113,7 @@ function loadEngine(): Engine | null {
       fold: instance.exports.fold as UnfoldFn,
       copyRows: instance.exports.copy_rows as CopyRowsFn,
       unfoldPadded: instance.exports.unfold_padded as PaddedFn,
+      attn: instance.exports as unknown as AttentionExports,
       heap: () => heapF32(),
       ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
     };
@@ -673,6 +676,23 @@ export function runConvJobs(kind: number, job: ConvJob, items: number, threads: 
   }
   lastThreads = threads;
   run(e, kind, encodeConvJob(job), items, threads);
+}
+
+/**
+ * Runs `chunks` chunks of an attention job (`JOB_ATTENTION_FORWARD` or
+ * `JOB_ATTENTION_BACKWARD`, described at heap byte address `desc`) on
+ * `threads` threads; thread `t` uses its own scratch (see `attention_jobs.ts`).
+ */
+export function runAttentionJobs(kind: number, desc: number, chunks: number, threads: number): void {
+  const e = loadEngine();
+  if (!e) throw new Error("runAttentionJobs: WebAssembly SIMD is not available");
+  lastThreads = threads;
+  if (threads <= 1) {
+    const chunk = kind === JOB_ATTENTION_FORWARD ? attentionForwardChunk : attentionBackwardChunk;
+    for (let i = 0; i < chunks; i++) chunk(e.attn, e.heap, desc, 0, i);
+    return;
+  }
+  run(e, kind, [desc], chunks, threads);
 }
 
 /**

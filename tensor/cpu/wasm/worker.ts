@@ -17,6 +17,7 @@ import { CTRL, CTRL_BYTES } from "./protocol.ts";
 import { type CopyRowsFn, type GemmFn, type Kernels, slicedGemm, workOnJob } from "./jobs.ts";
 import type { PaddedFn, UnfoldFn } from "../im2col.ts";
 import { blasGemmAt, openBlas } from "../blas.ts";
+import type { AttentionExports } from "./attention_jobs.ts";
 
 interface GemmWorkerData {
   memory: WebAssembly.Memory;
@@ -51,6 +52,7 @@ const kernels: Kernels = {
   fold: instance.exports.fold as UnfoldFn,
   copyRows: instance.exports.copy_rows as CopyRowsFn,
   unfoldPadded: instance.exports.unfold_padded as PaddedFn,
+  attn: instance.exports as unknown as AttentionExports,
   heap: () => {
     if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
     return view;
