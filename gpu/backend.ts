@@ -9,6 +9,7 @@
 import { collapseDims, contiguousStrides, dtypeOfArray, isContiguous, numel, pcgHash } from "@dendrite/tensor";
 import type {
   AdamUpdateOptions,
+  AttentionArgs,
   Backend,
   BatchNormGrads,
   BinaryOp,
@@ -76,6 +77,15 @@ import {
 } from "./kernels/fused.ts";
 import { randomKernel } from "./kernels/random.ts";
 import { RNN_HAS, RNN_OPERANDS, rnnCellKernel, rnnFamily } from "./kernels/rnn.ts";
+import {
+  attentionBackwardDkvKernel,
+  attentionBackwardDqKernel,
+  attentionForwardKernel,
+  ATTN,
+  ATTN_WORDS,
+  headBucket,
+  WG as ATTN_WG,
+} from "./kernels/attention.ts";
 import {
   batchNormForwardKernel,
   batchNormGradInputKernel,
@@ -381,6 +391,92 @@ export class WebGpuBackend implements Backend {
     }
     const dst = { offset: 0, strides: contiguousStrides(x.shape) };
     this.#ew((f) => axpyKernel(t, f), o, dst, [x], [t], x.shape, "axpy", scalarBits(alpha, t));
+  }
+
+  // ---- fused attention (kernels/attention.ts) -----------------------------------------------------
+
+  /** The parameter words every attention kernel reads, and the input buffers (q, k, v, mask). */
+  #attnWords(a: AttentionArgs, op: string): { w: number[]; ins: GPUBuffer[] } {
+    for (const x of [a.q, a.k, a.v]) {
+      this.#float(x.storage.dtype, op);
+      if (x.strides[3] !== 1 && x.shape[3] > 1) throw new RangeError(`webgpu ${op}: expected a last stride of 1`);
+    }
+    const [B, H, L] = a.q.shape, [, Hk, S] = a.k.shape;
+    const w = new Array<number>(ATTN_WORDS).fill(0);
+    w.splice(ATTN.B, 6, B, H, Hk, L, S, a.isCausal ? 1 : 0);
+    w[ATTN.E] = a.q.shape[3];
+    w[ATTN.Ev] = a.v.shape[3];
+    const put = (at: number, v: View) => w.splice(at, 4, v.offset, v.strides[0], v.strides[1], v.strides[2]);
+    put(ATTN.q, a.q);
+    put(ATTN.k, a.k);
+    put(ATTN.v, a.v);
+    if (a.mask) {
+      const dt = a.mask.storage.dtype;
+      if (dt !== "bool") this.#float(dt, op);
+      w[ATTN.mkind] = dt === "bool" ? 1 : 2;
+      w.splice(ATTN.m, 5, a.mask.offset, ...a.mask.strides);
+    }
+    const hi = Math.floor(a.offset / 4294967296);
+    w[ATTN.scale] = f32Bits(a.scale);
+    w[ATTN.dropout] = a.dropoutP > 0 ? 1 : 0;
+    w[ATTN.threshold] = Math.ceil(a.dropoutP * 16777216);
+    w[ATTN.keepScale] = f32Bits(a.dropoutP > 0 ? 1 / (1 - a.dropoutP) : 1);
+    w[ATTN.seedh] = pcgHash(a.seed) | 0;
+    w[ATTN.offLo] = (a.offset - hi * 4294967296) | 0;
+    w[ATTN.offHi] = hi | 0;
+    const ins = [a.q, a.k, a.v].map((x) => this.#in(x, op).buffer);
+    ins.push(a.mask ? this.#in(a.mask, op).buffer : this.#dummy);
+    return { w, ins };
+  }
+
+  attentionForward(args: AttentionArgs, out: Storage, lse: Storage): void {
+    const op = "attentionForward";
+    const [B, H, L] = args.q.shape, E = args.q.shape[3], Ev = args.v.shape[3];
+    const outs = [this.#out(out, op, B * H * L * Ev), this.#out(lse, op, B * H * L)];
+    if (B * H * L === 0) return;
+    const { w, ins } = this.#attnWords(args, op);
+    const groups = groups1d(B * H * Math.ceil(L / ATTN_WG), 1);
+    this.runtime.dispatch(attentionForwardKernel(headBucket(E, Ev)), [...outs.map((o) => o.buffer), ...ins], w, groups);
+  }
+
+  attentionBackward(
+    args: AttentionArgs,
+    out: View,
+    lse: View,
+    gradOut: View,
+    gradQ: Storage,
+    gradK: Storage,
+    gradV: Storage,
+  ): void {
+    const op = "attentionBackward";
+    const [B, H, L, E] = args.q.shape, [, Hk, S] = args.k.shape, Ev = args.v.shape[3];
+    const gq = this.#out(gradQ, op, B * H * L * E);
+    const gk = this.#out(gradK, op, B * Hk * S * E), gv = this.#out(gradV, op, B * Hk * S * Ev);
+    if (B * H * L === 0 || S === 0) return;
+    for (const x of [out, gradOut]) {
+      if (x.strides[3] !== 1 && x.shape[3] > 1) throw new RangeError(`webgpu ${op}: expected a last stride of 1`);
+    }
+    const { w, ins } = this.#attnWords(args, op);
+    const put = (at: number, v: View) => w.splice(at, 4, v.offset, v.strides[0], v.strides[1], v.strides[2]);
+    put(ATTN.o, out);
+    put(ATTN.g, gradOut);
+    put(ATTN.l, lse);
+    const d = this.alloc("float32", B * H * L) as GpuStorage;
+    d.needsClear = false;
+    const [o, g, l] = [out, gradOut, lse].map((x) => this.#in(x, op).buffer);
+    this.runtime.dispatch(
+      attentionBackwardDqKernel(headBucket(E, Ev)),
+      [gq.buffer, d.buffer, ...ins, o, g, l],
+      w,
+      groups1d(B * H * Math.ceil(L / ATTN_WG), 1),
+    );
+    this.runtime.dispatch(
+      attentionBackwardDkvKernel(headBucket(E, Ev)),
+      [gk.buffer, gv.buffer, ...ins, g, l, d.buffer],
+      w,
+      groups1d(B * Hk * Math.ceil(S / ATTN_WG), 1),
+    );
+    this.free(d);
   }
 
   // ---- fused loss and optimizer kernels (kernels/fused.ts) ---------------------------------------
