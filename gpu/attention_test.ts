@@ -1,6 +1,7 @@
 // scaledDotProductAttention on WebGPU (the fused WGSL kernels) against the composed path on the CPU.
 import assert from "node:assert/strict";
 import { Generator, randn, scaledDotProductAttention, type Tensor, tensor, toDevice } from "@dendrite/tensor";
+import { TransformerEncoderLayer } from "@dendrite/nn";
 import { useWebGPU } from "./mod.ts";
 import { webgpuOrSkip } from "./test_util.ts";
 
@@ -53,4 +54,43 @@ if (await webgpuOrSkip("attention[webgpu]")) {
       }
     });
   }
+}
+
+if (await webgpuOrSkip("transformer[webgpu]")) {
+  Deno.test("webgpu: a pre-norm TransformerEncoderLayer (padding mask, GELU) forward and backward equal the CPU's", async () => {
+    const layer = new TransformerEncoderLayer(16, 4, {
+      dimFeedforward: 32,
+      dropout: 0,
+      batchFirst: true,
+      normFirst: true,
+      activation: "gelu",
+    });
+    const x = randn([2, 9, 16], { generator: new Generator(3) });
+    const kpm = tensor([[0, 0, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0]]).gt(0);
+    const run = async (device: string) => {
+      const m = new TransformerEncoderLayer(16, 4, {
+        dimFeedforward: 32,
+        dropout: 0,
+        batchFirst: true,
+        normFirst: true,
+        activation: "gelu",
+      });
+      m.loadStateDict(layer.stateDict());
+      m.to(device);
+      const xi = x.to(device).detach().requiresGrad_();
+      const y = m.forward(xi, { srcKeyPaddingMask: kpm.to(device) });
+      y.square().sum().backward();
+      const w = m.self_attn.in_proj_weight!.grad!;
+      return await Promise.all([y, xi.grad!, w].map(async (t) => (await toDevice(t, "cpu")).dataSync()));
+    };
+    const [gpu, cpu] = [await run("webgpu"), await run("cpu")];
+    ["output", "dX", "dW_in"].forEach((name, i) => {
+      for (let e = 0; e < cpu[i].length; e++) {
+        assert.ok(
+          Math.abs(gpu[i][e] - cpu[i][e]) <= 2e-4 * (1 + Math.abs(cpu[i][e])),
+          `${name}[${e}]: webgpu ${gpu[i][e]}, cpu ${cpu[i][e]}`,
+        );
+      }
+    });
+  });
 }

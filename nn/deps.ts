@@ -5,6 +5,7 @@
  */
 
 export {
+  arange,
   cat,
   type Device,
   type DType,
@@ -20,6 +21,7 @@ export {
   rand,
   randn,
   type Shape,
+  stack,
   Tensor,
   tensor,
   toDevice,
@@ -39,8 +41,15 @@ export {
   type MaxPool2dOptions,
   maxPool2dWithIndices,
 } from "@dendrite/tensor";
-export { batchNorm, type BatchNormOptions, layerNorm } from "@dendrite/tensor";
+export { batchNorm, type BatchNormOptions, layerNorm, rmsNorm } from "@dendrite/tensor";
 export { type RnnCellMode, rnnLayer, type RnnLayerOutput } from "@dendrite/tensor";
+export {
+  type AttentionImplementation,
+  type AttentionResult,
+  composedAttention,
+  scaledDotProductAttention,
+  type ScaledDotProductAttentionOptions,
+} from "@dendrite/tensor";
 export {
   type BceOptions,
   type BceWithLogitsOptions,

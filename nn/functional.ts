@@ -43,6 +43,9 @@ export {
   nllLoss,
   type NllOptions,
   type Reduction,
+  rmsNorm,
+  scaledDotProductAttention,
+  type ScaledDotProductAttentionOptions,
   type Size2,
 } from "./deps.ts";
 

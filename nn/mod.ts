@@ -51,7 +51,32 @@ export {
   type BatchNormLayerOptions,
   LayerNorm,
   type LayerNormOptions,
+  RMSNorm,
+  type RMSNormOptions,
 } from "./normalization.ts";
+export {
+  MultiheadAttention,
+  type MultiheadAttentionForwardOptions,
+  type MultiheadAttentionOptions,
+} from "./attention.ts";
+export {
+  type DecoderForwardOptions,
+  type DecoderLayerForwardOptions,
+  type EncoderForwardOptions,
+  type EncoderLayerForwardOptions,
+  generateSquareSubsequentMask,
+  Transformer,
+  type TransformerActivation,
+  TransformerDecoder,
+  TransformerDecoderLayer,
+  TransformerEncoder,
+  TransformerEncoderLayer,
+  type TransformerForwardOptions,
+  type TransformerLayerOptions,
+  type TransformerOptions,
+} from "./transformer.ts";
+export { RotaryEmbedding, type RotaryEmbeddingOptions, type RotaryForwardOptions } from "./rotary.ts";
+export { KVCache, type KVCacheOptions } from "./kv_cache.ts";
 export { Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from "./activation.ts";
 export {
   BCELoss,

@@ -1,12 +1,12 @@
 /**
- * Normalization layers: `BatchNorm1d`, `BatchNorm2d` and `LayerNorm`, with
+ * Normalization layers: `BatchNorm1d`, `BatchNorm2d`, `LayerNorm` and `RMSNorm`, with
  * PyTorch's parameters, buffers (`running_mean`, `running_var`,
  * `num_batches_tracked`) and train/eval behaviour.
  *
  * @module
  */
 
-import { batchNorm, checkSize, fmtShapeOf, layerNorm, noGrad, ones, type Tensor, zeros } from "./deps.ts";
+import { batchNorm, checkSize, fmtShapeOf, layerNorm, noGrad, ones, rmsNorm, type Tensor, zeros } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions } from "./linear.ts";
 import * as init from "./init.ts";
@@ -226,6 +226,63 @@ export class LayerNorm extends Module {
       );
     }
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${fmtShapeOf(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
+  }
+}
+
+/** Options of {@link RMSNorm}. */
+export interface RMSNormOptions extends FactoryOptions {
+  /** Added to the mean square (default: the dtype's machine epsilon, as PyTorch's `eps=None`). */
+  eps?: number | null;
+  /** Learn a scale of `normalizedShape` (default true). */
+  elementwiseAffine?: boolean;
+}
+
+/**
+ * Root-mean-square normalization over the trailing dims, PyTorch's
+ * `nn.RMSNorm`: `x / √(mean(x²) + eps) · weight`, weight initialised to ones
+ * (state-dict key `weight`).
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import { RMSNorm } from "./normalization.ts";
+ * const norm = new RMSNorm(8);
+ * const y = norm.forward(randn([2, 5, 8]));
+ * ```
+ */
+export class RMSNorm extends Module {
+  /** Scale of `normalizedShape`, or null. */
+  weight: Parameter | null;
+  /** The trailing shape normalized over. */
+  readonly normalizedShape: number[];
+  /** Added to the mean square (null: the dtype's machine epsilon). */
+  readonly eps: number | null;
+
+  /** An RMS norm over `normalizedShape`. */
+  constructor(normalizedShape: number | readonly number[], options: RMSNormOptions = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
+    this.eps = options.eps ?? null;
+    this.weight = options.elementwiseAffine ?? true
+      ? init.ones_(emptyParameter(this.normalizedShape, options)) as Parameter
+      : null;
+  }
+
+  /** Normalizes the trailing dims of `x`. */
+  override forward(x: Tensor): Tensor {
+    const k = this.normalizedShape.length;
+    if (x.ndim < k || this.normalizedShape.some((s, i) => x.shape[x.ndim - k + i] !== s)) {
+      throw new RangeError(
+        `RMSNorm(${fmtShapeOf(this.normalizedShape)}): expected input [..., ${this.normalizedShape.join(", ")}], got ${
+          fmtShapeOf(x)
+        }`,
+      );
+    }
+    return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
   }
 
   override extraRepr(): string {

@@ -149,7 +149,7 @@ export {
   type MaxPool2dOptions,
   maxPool2dWithIndices,
 } from "./ops/pool.ts";
-export { batchNorm, type BatchNormOptions, layerNorm } from "./ops/norm.ts";
+export { batchNorm, type BatchNormOptions, layerNorm, rmsNorm } from "./ops/norm.ts";
 export {
   isFusedRnnEnabled,
   rnnLayer,

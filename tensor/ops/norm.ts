@@ -165,3 +165,41 @@ export function layerNorm(
   if (bias) y = y.add(bias);
   return y;
 }
+
+/** Machine epsilon of a floating dtype (what `torch.finfo(dtype).eps` gives). */
+function finfoEps(dtype: string): number {
+  return dtype === "float64" ? 2.220446049250313e-16 : 1.1920928955078125e-7;
+}
+
+/**
+ * Root-mean-square normalization over the trailing `normalizedShape` dims,
+ * PyTorch's `F.rms_norm`: `x / √(mean(x²) + eps) · weight`; `eps` defaults to
+ * the dtype's machine epsilon (`torch.finfo(x.dtype).eps`). Composed from
+ * differentiable ops.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "../mod.ts";
+ * import { rmsNorm } from "./norm.ts";
+ * const y = rmsNorm(randn([2, 5, 8]), [8]);
+ * ```
+ */
+export function rmsNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  eps?: number | null,
+): Tensor {
+  const op = "rmsNorm";
+  const ns = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
+  const k = ns.length;
+  if (k === 0 || x.ndim < k || ns.some((s, i) => x.shape[x.ndim - k + i] !== s)) {
+    throw new RangeError(`${op}: expected input [..., ${ns.join(", ")}], got ${fmtShape(x.shape)}`);
+  }
+  if (weight && (weight.ndim !== k || weight.shape.some((s, i) => s !== ns[i]))) {
+    throw new RangeError(`${op}: expected weight ${fmtShape(ns)}, got ${fmtShape(weight.shape)}`);
+  }
+  const dims = ns.map((_, i) => x.ndim - k + i);
+  const y = x.mul(x.square().mean(dims, { keepdim: true }).add(eps ?? finfoEps(x.dtype)).rsqrt());
+  return weight ? y.mul(weight) : y;
+}
