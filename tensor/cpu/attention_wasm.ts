@@ -91,6 +91,8 @@ function commonJob(a: AttentionArgs): AttentionJob | null {
   return j;
 }
 
+let serial = 0;
+
 /** Allocates the description and each thread's scratch, runs the job, frees both. */
 function runJob(kind: number, j: AttentionJob, chunks: number, scratchFloats: number, macs: number): boolean {
   const threads = threadsFor(chunks, macs);
@@ -103,7 +105,8 @@ function runJob(kind: number, j: AttentionJob, chunks: number, scratchFloats: nu
     return false;
   }
   try {
-    encodeAttentionJob(heapF32(), desc, { ...j, scratch, scratchBytes });
+    serial = (serial + 1) | 0;
+    encodeAttentionJob(heapF32(), desc, { ...j, serial, scratch, scratchBytes });
     runAttentionJobs(kind, desc, chunks, threads);
   } finally {
     heapFree(scratch);

@@ -337,6 +337,18 @@ export const i32x4Shl = (a: Code, count: Code): Code => seq(a, count, simd(0xab)
 export const i32x4TruncSatF32x4S = vOp1(0xf8);
 /** `i32x4.add`. */
 export const i32x4Add = vOp2(0xae);
+/** `i32x4.sub`. */
+export const i32x4Sub = vOp2(0xb1);
+/** `i32x4.mul` (low 32 bits of each product). */
+export const i32x4Mul = vOp2(0xb5);
+/** `i32x4.shr_u` by an i32 count. */
+export const i32x4ShrU = vOp2(0xad);
+/** `i32x4.lt_u` (all ones where a < b unsigned). */
+export const i32x4LtU = vOp2(0x3a);
+/** `i32x4.ge_u` (all ones where a ≥ b unsigned). */
+export const i32x4GeU = vOp2(0x40);
+/** `v128.xor`. */
+export const vXor = vOp2(0x51);
 
 /** `f32x4.ceil`. */
 export const f32x4Ceil = vOp1(0x67);

@@ -38,6 +38,8 @@ export interface AttentionExports {
   readonly attn_bwd_ds: (...args: number[]) => void;
   readonly attn_copy: (...args: number[]) => void;
   readonly attn_copy_t: (...args: number[]) => void;
+  readonly attn_scale_rows: (...args: number[]) => void;
+  readonly attn_rowdot: (...args: number[]) => void;
 }
 
 /**
@@ -45,9 +47,11 @@ export interface AttentionExports {
  * addresses of every operand (`*b`, `*h`, `*r` the batch, head and row
  * strides; `mc` the mask's column stride); `scale`, `keepScale` as float32
  * bits; the dropout draw (`seedh = pcg(seed)`, the first counter as `offLo`,
- * `offHi`); each thread's scratch.
+ * `offHi`); each thread's scratch. `serial` tells jobs apart (a thread decodes
+ * a job once, not once per chunk).
  */
 export const ATTN_FIELDS = [
+  "serial",
   "B",
   "H",
   "Hk",
@@ -116,10 +120,18 @@ export function encodeAttentionJob(h: Float32Array, at: number, j: AttentionJob)
   });
 }
 
+/** The last job this thread decoded (a job's chunks all read the same description). */
+let decoded: AttentionJob | null = null;
+let decodedAt = -1;
+
 function decodeAttentionJob(h: Float32Array, at: number): AttentionJob {
-  const w = new Int32Array(h.buffer, at, ATTN_FIELDS.length), f = new Float32Array(h.buffer, at, ATTN_FIELDS.length);
+  const w = new Int32Array(h.buffer, at, ATTN_FIELDS.length);
+  if (decoded && decodedAt === at && decoded.serial === w[0]) return decoded;
+  const f = new Float32Array(h.buffer, at, ATTN_FIELDS.length);
   const j = {} as AttentionJob;
   ATTN_FIELDS.forEach((name, i) => (j[name] = FLOAT_FIELDS.has(name) ? f[i] : w[i]));
+  decoded = j;
+  decodedAt = at;
   return j;
 }
 
@@ -217,12 +229,11 @@ export function attentionForwardChunk(
     x.attn_copy(vs, Evp, rowAt(j.v, j.vb, j.vh, j.vr, b, kh, j0), j.vr, nc, Ev, Evp, nc);
     x.attn_mm(rp, Evp, nc, sb, BC, 1, vs, Evp, ob, Evp, 1, 1);
   }
+  x.attn_scale_rows(j.out + ((b * H + h) * L + i0) * Ev * 4, Ev, ob, Evp, rows, Ev, ml);
   hp = heap();
-  const outAt = j.out / 4 + ((b * H + h) * L + i0) * Ev, lseAt = j.lse / 4 + (b * H + h) * L + i0;
+  const lseAt = j.lse / 4 + (b * H + h) * L + i0;
   for (let r = 0; r < rows; r++) {
     const m = hp[ml / 4 + 2 * r], l = hp[ml / 4 + 2 * r + 1];
-    const inv = l > 0 ? 1 / l : 0, o = ob / 4 + r * Evp;
-    for (let e = 0; e < Ev; e++) hp[outAt + r * Ev + e] = hp[o + e] * inv;
     hp[lseAt + r] = l > 0 ? m + Math.log(l) : -Infinity;
   }
 }
@@ -246,15 +257,11 @@ export function attentionBackwardChunk(
   const kt = ks + BC * Ep * 4, vt = kt + Ep * BC * 4, dk = vt + Evp * BC * 4, dv = dk + BC * Ep * 4;
   const qs = dv + BC * Evp * 4, dos = qs + BR * Ep * 4, sb = dos + BR * Evp * 4, pd = sb + BR * BC * 4;
   const dp = pd + BR * BC * 4, lb = dp + BR * BC * 4, db = lb + BR * 4;
-  let hp = heap();
   for (let hi = 0; hi < g; hi++) {
-    for (let i = 0; i < L; i++) {
-      const go = rowAt(j.g, j.gb, j.gh, j.gr, b, h0 + hi, i) / 4, o = rowAt(j.o, j.ob, j.oh, j.or, b, h0 + hi, i) / 4;
-      let d = 0;
-      for (let e = 0; e < Ev; e++) d += hp[go + e] * hp[o + e];
-      hp[dd / 4 + hi * Lp + i] = d;
-    }
+    const go = rowAt(j.g, j.gb, j.gh, j.gr, b, h0 + hi, 0), o = rowAt(j.o, j.ob, j.oh, j.or, b, h0 + hi, 0);
+    x.attn_rowdot(go, j.gr, o, j.or, L, Ev, dd + hi * Lp * 4);
   }
+  let hp: Float32Array;
   x.attn_copy(dq, Ep, 0, 0, 0, 0, Ep, g * Lp);
   for (let j0 = 0; j0 < S; j0 += BC) {
     const nc = Math.min(BC, S - j0), cp = roundUp(nc, MM_COLS);
@@ -295,16 +302,10 @@ export function attentionBackwardChunk(
         x.attn_mm(cp, Ep, rows, dp, 1, BC, qs, Ep, dk, Ep, 1, j.scale);
       }
     }
-    hp = heap();
-    const gkAt = j.gk / 4 + ((b * Hk + kh) * S + j0) * E, gvAt = j.gv / 4 + ((b * Hk + kh) * S + j0) * Ev;
-    for (let r = 0; r < nc; r++) {
-      for (let e = 0; e < E; e++) hp[gkAt + r * E + e] = hp[dk / 4 + r * Ep + e];
-      for (let e = 0; e < Ev; e++) hp[gvAt + r * Ev + e] = hp[dv / 4 + r * Evp + e];
-    }
+    x.attn_copy(j.gk + ((b * Hk + kh) * S + j0) * E * 4, E, dk, Ep, nc, E, E, nc);
+    x.attn_copy(j.gv + ((b * Hk + kh) * S + j0) * Ev * 4, Ev, dv, Evp, nc, Ev, Ev, nc);
   }
-  hp = heap();
   for (let hi = 0; hi < g; hi++) {
-    const gqAt = j.gq / 4 + ((b * H + h0 + hi) * L) * E, src = dq / 4 + hi * Lp * Ep;
-    for (let i = 0; i < L; i++) for (let e = 0; e < E; e++) hp[gqAt + i * E + e] = hp[src + i * Ep + e];
+    x.attn_copy(j.gq + (b * H + h0 + hi) * L * E * 4, E, dq + hi * Lp * Ep * 4, Ep, L, E, E, L);
   }
 }

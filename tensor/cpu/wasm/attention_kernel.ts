@@ -23,7 +23,9 @@
  * - `attn_bwd_p(s, lds, rows, cols, lse)`: `P = exp(s - lse[r])` in place (0 for a row with `lse = -inf`);
  * - `attn_bwd_ds(p, dp, ld, rows, cols, d)`: `dp = p·(dp - d[r])` in place;
  * - `attn_copy(dst, ldd, src, srs, rows, cols, padCols, padRows)`: rows copied, zero-padded to `padCols × padRows`;
- * - `attn_copy_t(dst, ldd, src, srs, rows, cols)`: `dst[c, r] = src[r, c]`.
+ * - `attn_copy_t(dst, ldd, src, srs, rows, cols)`: `dst[c, r] = src[r, c]`;
+ * - `attn_scale_rows(dst, ldd, src, srs, rows, cols, ml)`: `dst = src / l` per row (0 where `l` is 0);
+ * - `attn_rowdot(a, lda, b, ldb, rows, cols, out)`: `out[r] = Σ a[r, ·]·b[r, ·]`.
  *
  * `exp` is Cephes' `expf` on four lanes: `2ⁿ·e^r` with `n = round(x·log₂e)`,
  * `r = x - n·ln 2` in two parts and a degree-6 polynomial (within 2 ulp of
@@ -41,7 +43,9 @@ import {
   F32,
   f32,
   f32Add,
+  f32Div,
   f32Eq,
+  f32Gt,
   f32Load,
   f32Max,
   f32Mul,
@@ -352,20 +356,21 @@ function dropout(): Fn {
     ...i32Params(["src", "dst", "ld", "rows", "cols", "seedh", "lo", "hi", "rowStride", "threshold"]),
     ["keepScale", F32],
   ]);
-  f.local(I32, "r", "c", "le", "he", "st", "h", "off");
+  f.local(I32, "r", "c", "le", "st", "h", "off", "keyA", "keyB");
   const g = (n: string) => f.get(n);
   f.body = forCount(
     f,
     "r",
     "rows",
+    // The hashed high word of this row's counters, and of the next high word for columns past a carry.
+    pcg(f, xor(g("seedh"), g("hi")), "keyA"),
+    pcg(f, xor(g("seedh"), add(g("hi"), i32(1))), "keyB"),
     forCount(
       f,
       "c",
       "cols",
       f.set("le", add(g("lo"), g("c"))),
-      f.set("he", add(g("hi"), ltU(g("le"), g("lo")))),
-      pcg(f, xor(g("seedh"), g("he")), "h"),
-      pcg(f, add(g("h"), g("le")), "h"),
+      pcg(f, add(select(g("keyB"), g("keyA"), ltU(g("le"), g("lo"))), g("le")), "h"),
       f.set("off", shl(add(mul(g("r"), g("ld")), g("c")), i32(2))),
       f32Store(
         add(g("dst"), g("off")),
@@ -380,6 +385,60 @@ function dropout(): Fn {
     f.set("le", add(g("lo"), g("rowStride"))),
     f.set("hi", add(g("hi"), ltU(g("le"), g("lo")))),
     f.set("lo", g("le")),
+  );
+  return f;
+}
+
+/** `dst[r, c] = src[r, c] / l[r]` (0 where `l[r]` is 0), `l[r]` the second float of `ml`'s pair `r`. */
+function scaleRows(): Fn {
+  const f = new Fn("attn_scale_rows", i32Params(["dst", "ldd", "src", "srs", "rows", "cols", "ml"]));
+  f.local(I32, "r", "c", "d", "sp");
+  f.local(F32, "l", "inv");
+  const g = (n: string) => f.get(n);
+  f.body = forCount(
+    f,
+    "r",
+    "rows",
+    f.set("l", f32Load(add(g("ml"), shl(g("r"), i32(3))), 4)),
+    f.set("inv", select(f32Div(f32(1), g("l")), f32(0), f32Gt(g("l"), f32(0)))),
+    f.set("d", add(g("dst"), shl(mul(g("r"), g("ldd")), i32(2)))),
+    f.set("sp", add(g("src"), shl(mul(g("r"), g("srs")), i32(2)))),
+    forCount(
+      f,
+      "c",
+      "cols",
+      f32Store(add(g("d"), shl(g("c"), i32(2))), f32Mul(f32Load(add(g("sp"), shl(g("c"), i32(2)))), g("inv"))),
+    ),
+  );
+  return f;
+}
+
+/** `out[r] = Σ_c a[r, c]·b[r, c]`. */
+function rowDot(): Fn {
+  const f = new Fn("attn_rowdot", i32Params(["a", "lda", "b", "ldb", "rows", "cols", "out"]));
+  f.local(I32, "r", "c", "pa", "pb");
+  f.local(F32, "acc");
+  const g = (n: string) => f.get(n);
+  f.body = forCount(
+    f,
+    "r",
+    "rows",
+    f.set("pa", add(g("a"), shl(mul(g("r"), g("lda")), i32(2)))),
+    f.set("pb", add(g("b"), shl(mul(g("r"), g("ldb")), i32(2)))),
+    f.set("acc", f32(0)),
+    forCount(
+      f,
+      "c",
+      "cols",
+      f.set(
+        "acc",
+        f32Add(
+          g("acc"),
+          f32Mul(f32Load(add(g("pa"), shl(g("c"), i32(2)))), f32Load(add(g("pb"), shl(g("c"), i32(2))))),
+        ),
+      ),
+    ),
+    f32Store(add(g("out"), shl(g("r"), i32(2))), g("acc")),
   );
   return f;
 }
@@ -496,6 +555,6 @@ function copyT(): Fn {
 /** The attention functions (appended to the SGEMM module) and the names they export. */
 export function attentionFunctions(relaxed: boolean): { fns: Fn[]; exports: string[] } {
   const madd: Madd = relaxed ? vMadd : (a, b, c) => vAdd(vMul(a, b), c);
-  const fns = [mm(madd), fix(), online(madd), dropout(), bwdP(madd), bwdDs(), copy(), copyT()];
+  const fns = [mm(madd), fix(), online(madd), dropout(), bwdP(madd), bwdDs(), copy(), copyT(), scaleRows(), rowDot()];
   return { fns, exports: fns.map((f) => f.name) };
 }
