@@ -284,6 +284,6 @@ function combineMasks(kpm: Tensor | null, am: Tensor | null): Tensor | null {
   // Mixed kinds: both as additive float masks (-inf where a bool mask is true).
   const dtype = kpm.dtype === "bool" ? am.dtype : kpm.dtype;
   const additive = (m: Tensor) =>
-    m.dtype === "bool" ? zeros(m.shape, { dtype, device: m.device }).where(m.logicalNot(), -Infinity) : m;
+    m.dtype === "bool" ? zeros(m.shape, { dtype, device: m.device }).maskedFill(m, -Infinity) : m;
   return additive(kpm).add(additive(am));
 }

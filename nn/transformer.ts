@@ -498,6 +498,6 @@ export function generateSquareSubsequentMask(sz: number, options: { device?: Dev
     throw new RangeError(`generateSquareSubsequentMask: expected a size >= 0, got ${sz}`);
   }
   const idx = arange(0, sz, 1, { dtype: "int32", device: options.device });
-  const allowed = idx.unsqueeze(0).le(idx.unsqueeze(1)); // [i, j]: j ≤ i
-  return zeros([sz, sz], { dtype: options.dtype ?? "float32", device: options.device }).where(allowed, -Infinity);
+  const above = idx.unsqueeze(0).gt(idx.unsqueeze(1)); // [i, j]: j > i
+  return zeros([sz, sz], { dtype: options.dtype ?? "float32", device: options.device }).maskedFill(above, -Infinity);
 }

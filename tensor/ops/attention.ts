@@ -25,7 +25,6 @@ import { isFloating } from "../dtype.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import { broadcastShapes, fmtShape, numel, type Shape, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { where } from "./binary.ts";
 import { commonDevice, empty, record, sumToShape } from "./core.ts";
 import { arange, rand } from "./creation.ts";
 import { softmax } from "./softmax.ts";
@@ -260,15 +259,6 @@ export function composedAttention(
   return composed(plan(q, k, v, options));
 }
 
-/** `[..., Hk, S, D]` with each head repeated `g` times in place (`repeat_interleave(g, dim=-3)`). */
-function repeatHeads(t: Tensor, g: number): Tensor {
-  if (g === 1) return t;
-  const s = t.shape, n = s.length;
-  const expanded = [...s.slice(0, n - 2), g, s[n - 2], s[n - 1]];
-  expanded[n - 3] = s[n - 3];
-  return t.unsqueeze(n - 2).expand(expanded).reshape([...s.slice(0, n - 3), s[n - 3] * g, s[n - 2], s[n - 1]]);
-}
-
 /** The causal mask `[L, S]`: true where key `j ≤` query `i`. */
 function causalMask(L: number, S: number, device: string): Tensor {
   return arange(0, L, 1, { dtype: "int32", device }).unsqueeze(1).ge(arange(0, S, 1, { dtype: "int32", device }));
@@ -277,19 +267,20 @@ function causalMask(L: number, S: number, device: string): Tensor {
 function composed(p: Plan): AttentionResult {
   const { q, L, S, scale } = p;
   const H = p.batch.length ? p.batch[p.batch.length - 1] : 1;
-  const k = p.gqa ? repeatHeads(p.k, H / p.k.shape[p.k.ndim - 3]) : p.k;
-  const v = p.gqa ? repeatHeads(p.v, H / p.v.shape[p.v.ndim - 3]) : p.v;
+  // PyTorch's reference: key/value heads repeat_interleave'd up to the query heads, masks applied with masked_fill.
+  const k = p.gqa ? p.k.repeatInterleave(H / p.k.shape[p.k.ndim - 3], -3) : p.k;
+  const v = p.gqa ? p.v.repeatInterleave(H / p.v.shape[p.v.ndim - 3], -3) : p.v;
   let s = q.matmul(k.transpose(-2, -1)).mul(scale);
-  if (p.isCausal) s = where(causalMask(L, S, q.device), s, -Infinity);
-  let alive: Tensor | null = null;
+  if (p.isCausal) s = s.maskedFill(causalMask(L, S, q.device).logicalNot(), -Infinity);
+  let dead: Tensor | null = null;
   if (p.mask) {
-    s = p.mask.dtype === "bool" ? where(p.mask, s, -Infinity) : s.add(p.mask.to(q.dtype));
+    s = p.mask.dtype === "bool" ? s.maskedFill(p.mask.logicalNot(), -Infinity) : s.add(p.mask.to(q.dtype));
     // Rows with every score -inf: softmax over zeros instead (no NaN in the gradient), then weights 0.
-    alive = noGrad(() => s.amax(-1, { keepdim: true }).gt(-Infinity));
-    s = where(alive, s, 0);
+    dead = noGrad(() => s.amax(-1, { keepdim: true }).eq(-Infinity));
+    s = s.maskedFill(dead, 0);
   }
   let w = softmax(s, -1);
-  if (alive) w = where(alive, w, 0);
+  if (dead) w = w.maskedFill(dead, 0);
   if (p.dropoutP > 0) {
     const keep = rand([...p.batch, L, S], { generator: p.generator, device: q.device, dtype: q.dtype }).ge(p.dropoutP);
     w = w.mul(keep.to(q.dtype)).mul(1 / (1 - p.dropoutP));
