@@ -3,7 +3,8 @@
  * *Moby-Dick*: token and position embeddings, pre-norm blocks of causal
  * self-attention (the fused `scaledDotProductAttention`) and a GELU MLP, a
  * final LayerNorm and an output layer tied to the token embedding; AdamW
- * (weight decay on matrices only) with a linear warm-up and cosine decay,
+ * (weight decay on matrices only) with a linear warm-up and cosine decay (over
+ * the steps or the time budget, whichever ends first),
  * gradient clipping. Prints validation bits per character and samples text
  * with and without a KV cache (same seed, so the same text), reporting tokens/s.
  *
@@ -202,10 +203,13 @@ export function configureOptimizer(model: Gpt, lr: number, weightDecay = 0.1): o
   ], { lr, betas: [0.9, 0.95] });
 }
 
-/** Linear warm-up over `warmup` steps, then cosine decay to `lr/10` at `total` steps. */
-export function learningRate(step: number, lr: number, warmup: number, total: number): number {
-  if (step < warmup) return (lr * (step + 1)) / warmup;
-  const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+/**
+ * The learning rate at `progress` ∈ [0, 1] of training: a linear warm-up over
+ * the first `warmup` fraction, then cosine decay to `lr/10` at the end.
+ */
+export function learningRate(progress: number, lr: number, warmup = 0.05): number {
+  if (progress < warmup) return (lr * Math.max(progress, 1e-3)) / warmup;
+  const t = Math.min(1, (progress - warmup) / (1 - warmup));
   const min = lr / 10;
   return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * t));
 }
@@ -359,7 +363,7 @@ async function main(): Promise<void> {
     activation: values.activation === "relu" ? "relu" : "gelu",
   };
   const model = new Gpt(cfg).to(device);
-  const lr = Number(values.lr), warmup = Math.max(1, Math.round(steps / 20));
+  const lr = Number(values.lr);
   const opt = configureOptimizer(model, lr);
   console.log(`GPT on ${values.text ?? "Moby-Dick"}: ${text.length} characters, vocabulary ${vocab.size}`);
   console.log(`train ${train.length}, validation ${val.length} (the last 10%)`);
@@ -367,11 +371,17 @@ async function main(): Promise<void> {
     `config ${JSON.stringify(cfg)}, ${model.numParameters()} parameters, ${steps} steps of ${B}×${cfg.blockSize}`,
   );
   const gen = new Generator(Number(values.seed) + 1);
-  const deadline = performance.now() + Number(values["max-minutes"]) * 60_000;
+  const budget = Number(values["max-minutes"]) * 60_000;
   const start = performance.now();
   let smooth = NaN, done = 0;
   for (let step = 0; step < steps; step++) {
-    const rate = learningRate(step, lr, warmup, steps);
+    // Progress by steps or by the time budget, whichever is further: a run the clock stops still ends its schedule.
+    const progress = Math.max(step / steps, (performance.now() - start) / budget);
+    if (progress >= 1) {
+      console.log(`  stopping at step ${done}: --max-minutes ${values["max-minutes"]} reached`);
+      break;
+    }
+    const rate = learningRate(progress, lr);
     for (const g of opt.paramGroups) g.lr = rate;
     const loss = tidy(() => {
       const [x, y] = randomBatch(train, B, cfg.blockSize, gen, device);
@@ -388,10 +398,6 @@ async function main(): Promise<void> {
           rate.toExponential(2)
         }  ${(s / done * 1000).toFixed(0)} ms/step  ${s.toFixed(0)} s`,
       );
-    }
-    if (performance.now() > deadline) {
-      console.log(`  stopping at step ${done}: --max-minutes ${values["max-minutes"]} reached`);
-      break;
     }
   }
   const trainSeconds = (performance.now() - start) / 1000;

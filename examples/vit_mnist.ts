@@ -7,7 +7,7 @@
  * random shifts of up to 2 pixels, label smoothing.
  *
  *   deno run -A examples/vit_mnist.ts [--epochs 20] [--batch-size 64] [--lr 0.002] [--width 64] [--depth 4]
- *       [--heads 4] [--patch 4] [--dropout 0] [--activation relu|gelu] [--shift 2] [--seed 0] [--device cpu|webgpu]
+ *       [--heads 4] [--patch 4] [--kernel 4] [--dropout 0] [--activation relu|gelu] [--shift 2] [--seed 0] [--device cpu|webgpu]
  *       [--out vit_mnist.safetensors] [--quick]
  *
  * ReLU by default: the GELU layers run the same but their erf is a TypeScript loop (several times slower here).
@@ -21,8 +21,13 @@ import { shiftImages } from "./mnist_loop.ts";
 
 /** The model's sizes. */
 export interface VitConfig {
-  /** Side of a square patch (28 must be a multiple). */
+  /** Side of a square patch: the patch embedding's stride (28 must be a multiple). */
   patch: number;
+  /**
+   * The patch embedding's kernel (default `patch`: disjoint patches, as ViT); larger kernels overlap their
+   * neighbours (padded by `⌊(kernel - patch + 1)/2⌋`, so the token grid stays `28/patch` square).
+   */
+  kernel?: number;
   /** Token width. */
   width: number;
   /** Encoder layers. */
@@ -52,7 +57,12 @@ export class VisionTransformer extends nn.Module {
     super();
     if (28 % cfg.patch !== 0) throw new RangeError(`VisionTransformer: patch ${cfg.patch} must divide 28`);
     const tokens = (28 / cfg.patch) ** 2 + 1;
-    this.conv_proj = new nn.Conv2d(1, cfg.width, cfg.patch, { stride: cfg.patch });
+    const kernel = cfg.kernel ?? cfg.patch;
+    if (kernel < cfg.patch) {
+      throw new RangeError(`VisionTransformer: kernel ${kernel} is smaller than patch ${cfg.patch}`);
+    }
+    const padding = Math.floor((kernel - cfg.patch + 1) / 2);
+    this.conv_proj = new nn.Conv2d(1, cfg.width, kernel, { stride: cfg.patch, padding });
     this.class_token = new nn.Parameter(zeros([1, 1, cfg.width]));
     this.pos_embedding = new nn.Parameter(zeros([1, tokens, cfg.width]));
     nn.init.normal_(this.pos_embedding, 0, 0.02);
@@ -106,6 +116,7 @@ async function main(): Promise<void> {
       depth: { type: "string", default: "4" },
       heads: { type: "string", default: "4" },
       patch: { type: "string", default: "4" },
+      kernel: { type: "string" },
       dropout: { type: "string", default: "0" },
       activation: { type: "string", default: "relu" },
       shift: { type: "string", default: "2" },
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
   const mnist = await data.loadMnist();
   const cfg: VitConfig = {
     patch: Number(values.patch),
+    kernel: values.kernel ? Number(values.kernel) : undefined,
     width: quick ? 32 : Number(values.width),
     depth: quick ? 1 : Number(values.depth),
     heads: Number(values.heads),
