@@ -18,7 +18,9 @@
  *   in two keeps every value written by one thread (WGSL has no float atomics).
  *
  * The tile length is chosen so a tile fits the 16 KiB of workgroup memory
- * WebGPU guarantees; one pipeline serves every head size up to a power of two (`headBucket`).
+ * WebGPU guarantees; one pipeline serves every head size up to a power of two
+ * (`headBucket`). Rows are held and combined as `vec4`s (four features per
+ * operation; a head size that is not a multiple of 4 is padded with zeros).
  *
  * @module
  */
@@ -125,6 +127,30 @@ fn masked(x: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
   return x + bitcast<f32>(w);
 }`;
 
+/** WGSL `ld_<a>(base, c)`: features `4c … 4c+3` of a row of binding `a` at `base` as a vector (zeros past `n`). */
+function load4(a: string, n: string): string {
+  return `fn ld_${a}(base: u32, c: u32) -> vec4<f32> {
+  let e = 4u * c;
+  if (e + 3u < ${n}) { return vec4<f32>(${a}[base + e], ${a}[base + e + 1u], ${a}[base + e + 2u], ${a}[base + e + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var x = 0u; x < 4u; x++) { if (e + x < ${n}) { r[x] = ${a}[base + e + x]; } }
+  return r;
+}`;
+}
+
+/** The loads every kernel has: queries, keys, values. */
+const LOAD4 = [load4("q", "p.E"), load4("k", "p.E"), load4("v", "p.EV")].join("\n");
+
+/** Tile loads into workgroup memory: `n` rows of keys into `kt` and of values into `vt`, as vectors. */
+const LOAD_KV_TILE = `    for (var x = t; x < n * E4; x += ${WG}u) {
+      let r = x / E4;
+      kt[x] = ld_k(p.ko + b * p.kb + kh * p.kh + (j0 + r) * p.kr, x - r * E4);
+    }
+    for (var x = t; x < n * EV4; x += ${WG}u) {
+      let r = x / EV4;
+      vt[x] = ld_v(p.vo + b * p.vb + kh * p.vh + (j0 + r) * p.vr, x - r * EV4);
+    }`;
+
 const BIND_IN = (first: number) =>
   `@group(0) @binding(${first}) var<storage, read> q: array<f32>;
 @group(0) @binding(${first + 1}) var<storage, read> k: array<f32>;
@@ -138,7 +164,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
 /** Forward. Bindings: out, lse (rw), q, k, v, mask (a placeholder when none). */
 export function attentionForwardKernel(D: number): Kernel {
   return cachedKernel(`attention_forward:${D}`, () => {
-    const T = tileRows(D);
+    const T = tileRows(D), D4 = D / 4;
     return {
       name: "attention_forward",
       bindings: ["rw", "rw", "ro", "ro", "ro", "ro"],
@@ -150,9 +176,10 @@ ${BIND_IN(2)}
 @group(0) @binding(6) var<uniform> p: P;
 ${LOG_ACC}
 ${COMMON}
+${LOAD4}
 const T = ${T}u;
-var<workgroup> kt: array<f32, ${T * D}>;
-var<workgroup> vt: array<f32, ${T * D}>;
+var<workgroup> kt: array<vec4<f32>, ${T * D4}>;
+var<workgroup> vt: array<vec4<f32>, ${T * D4}>;
 ${GRID}
   let blocks = (p.L + ${WG}u - 1u) / ${WG}u;
   let wg = wid.x + wid.y * nwg.x;
@@ -164,14 +191,16 @@ ${GRID}
   let i0 = (wg - bh * blocks) * ${WG}u;
   let i = i0 + t;
   let valid = i < p.L;
-  var qv: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
+  let E4 = (p.E + 3u) / 4u;
+  let EV4 = (p.EV + 3u) / 4u;
+  var qv: array<vec4<f32>, ${D4}>;
+  var acc: array<vec4<f32>, ${D4}>;
   var sc: array<f32, ${T}>;
   if (valid) {
     let qa = p.qo + b * p.qb + h * p.qh + i * p.qr;
-    for (var e = 0u; e < p.E; e++) { qv[e] = q[qa + e] * p.scale; }
+    for (var c = 0u; c < E4; c++) { qv[c] = ld_q(qa, c) * p.scale; }
   }
-  for (var e = 0u; e < p.EV; e++) { acc[e] = 0.0; }
+  for (var c = 0u; c < EV4; c++) { acc[c] = vec4<f32>(0.0); }
   var m = ${F32_NEG_INF};
   var l = 0.0;
   var end = p.S;
@@ -179,20 +208,13 @@ ${GRID}
   for (var j0 = 0u; j0 < end; j0 += T) {
     let n = min(T, end - j0);
     workgroupBarrier();
-    for (var x = t; x < n * p.E; x += ${WG}u) {
-      let r = x / p.E;
-      kt[x] = k[p.ko + b * p.kb + kh * p.kh + (j0 + r) * p.kr + (x - r * p.E)];
-    }
-    for (var x = t; x < n * p.EV; x += ${WG}u) {
-      let r = x / p.EV;
-      vt[x] = v[p.vo + b * p.vb + kh * p.vh + (j0 + r) * p.vr + (x - r * p.EV)];
-    }
+${LOAD_KV_TILE}
     workgroupBarrier();
     if (valid) {
       var tmax = ${F32_NEG_INF};
       for (var jj = 0u; jj < n; jj++) {
         var d = 0.0;
-        for (var e = 0u; e < p.E; e++) { d += qv[e] * kt[jj * p.E + e]; }
+        for (var c = 0u; c < E4; c++) { d += dot(qv[c], kt[jj * E4 + c]); }
         let s = masked(d, b, h, i, j0 + jj);
         sc[jj] = s;
         tmax = max(tmax, s);
@@ -201,13 +223,13 @@ ${GRID}
         let mnew = max(m, tmax);
         let alpha = exp(m - mnew);
         l = l * alpha;
-        for (var e = 0u; e < p.EV; e++) { acc[e] = acc[e] * alpha; }
+        for (var c = 0u; c < EV4; c++) { acc[c] = acc[c] * alpha; }
         for (var jj = 0u; jj < n; jj++) {
           let pj = exp(sc[jj] - mnew);
           l += pj;
           let pd = pj * keep(bh, i, j0 + jj);
           if (pd != 0.0) {
-            for (var e = 0u; e < p.EV; e++) { acc[e] += pd * vt[jj * p.EV + e]; }
+            for (var c = 0u; c < EV4; c++) { acc[c] += pd * vt[jj * EV4 + c]; }
           }
         }
         m = mnew;
@@ -218,7 +240,7 @@ ${GRID}
     let row = bh * p.L + i;
     var inv = 0.0;
     if (l > 0.0) { inv = 1.0 / l; }
-    for (var e = 0u; e < p.EV; e++) { out[row * p.EV + e] = acc[e] * inv; }
+    for (var e = 0u; e < p.EV; e++) { out[row * p.EV + e] = acc[e / 4u][e % 4u] * inv; }
     if (l > 0.0) { lse[row] = m + log_acc(l); } else { lse[row] = ${F32_NEG_INF}; }
   }
 }`,
@@ -229,7 +251,7 @@ ${GRID}
 /** Backward for dQ (and D = dO·O per row). Bindings: gq, dbuf (rw), q, k, v, mask, out, gout, lse. */
 export function attentionBackwardDqKernel(D: number): Kernel {
   return cachedKernel(`attention_backward_dq:${D}`, () => {
-    const T = tileRows(D);
+    const T = tileRows(D), D4 = D / 4;
     return {
       name: "attention_backward_dq",
       bindings: ["rw", "rw", "ro", "ro", "ro", "ro", "ro", "ro", "ro"],
@@ -243,9 +265,12 @@ ${BIND_IN(2)}
 @group(0) @binding(8) var<storage, read> ls: array<f32>;
 @group(0) @binding(9) var<uniform> p: P;
 ${COMMON}
+${LOAD4}
+${load4("o", "p.EV")}
+${load4("go", "p.EV")}
 const T = ${T}u;
-var<workgroup> kt: array<f32, ${T * D}>;
-var<workgroup> vt: array<f32, ${T * D}>;
+var<workgroup> kt: array<vec4<f32>, ${T * D4}>;
+var<workgroup> vt: array<vec4<f32>, ${T * D4}>;
 ${GRID}
   let blocks = (p.L + ${WG}u - 1u) / ${WG}u;
   let wg = wid.x + wid.y * nwg.x;
@@ -257,17 +282,19 @@ ${GRID}
   let i0 = (wg - bh * blocks) * ${WG}u;
   let i = i0 + t;
   let valid = i < p.L;
-  var qv: array<f32, ${D}>;
-  var gov: array<f32, ${D}>;
-  var dq: array<f32, ${D}>;
+  let E4 = (p.E + 3u) / 4u;
+  let EV4 = (p.EV + 3u) / 4u;
+  var qv: array<vec4<f32>, ${D4}>;
+  var gov: array<vec4<f32>, ${D4}>;
+  var dq: array<vec4<f32>, ${D4}>;
   var rl = ${F32_NEG_INF};
   var dd = 0.0;
   if (valid) {
     let qa = p.qo + b * p.qb + h * p.qh + i * p.qr;
-    for (var e = 0u; e < p.E; e++) { qv[e] = q[qa + e] * p.scale; dq[e] = 0.0; }
+    for (var c = 0u; c < E4; c++) { qv[c] = ld_q(qa, c) * p.scale; dq[c] = vec4<f32>(0.0); }
     let ga = p.go + b * p.gb + h * p.gh + i * p.gr;
     let oa = p.oo + b * p.ob + h * p.oh + i * p.or_;
-    for (var e = 0u; e < p.EV; e++) { gov[e] = go[ga + e]; dd += gov[e] * o[oa + e]; }
+    for (var c = 0u; c < EV4; c++) { gov[c] = ld_go(ga, c); dd += dot(gov[c], ld_o(oa, c)); }
     rl = ls[p.lo + b * p.lb + h * p.lh + i * p.lr];
     dbuf[bh * p.L + i] = dd;
   }
@@ -276,32 +303,25 @@ ${GRID}
   for (var j0 = 0u; j0 < end; j0 += T) {
     let n = min(T, end - j0);
     workgroupBarrier();
-    for (var x = t; x < n * p.E; x += ${WG}u) {
-      let r = x / p.E;
-      kt[x] = k[p.ko + b * p.kb + kh * p.kh + (j0 + r) * p.kr + (x - r * p.E)];
-    }
-    for (var x = t; x < n * p.EV; x += ${WG}u) {
-      let r = x / p.EV;
-      vt[x] = v[p.vo + b * p.vb + kh * p.vh + (j0 + r) * p.vr + (x - r * p.EV)];
-    }
+${LOAD_KV_TILE}
     workgroupBarrier();
     if (valid && rl != ${F32_NEG_INF}) {
       for (var jj = 0u; jj < n; jj++) {
         var d = 0.0;
-        for (var e = 0u; e < p.E; e++) { d += qv[e] * kt[jj * p.E + e]; }
+        for (var c = 0u; c < E4; c++) { d += dot(qv[c], kt[jj * E4 + c]); }
         let s = masked(d, b, h, i, j0 + jj);
         if (s == ${F32_NEG_INF}) { continue; }
         let pj = exp(s - rl);
         var dp = 0.0;
-        for (var e = 0u; e < p.EV; e++) { dp += gov[e] * vt[jj * p.EV + e]; }
+        for (var c = 0u; c < EV4; c++) { dp += dot(gov[c], vt[jj * EV4 + c]); }
         let ds = pj * (dp * keep(bh, i, j0 + jj) - dd) * p.scale;
-        for (var e = 0u; e < p.E; e++) { dq[e] += ds * kt[jj * p.E + e]; }
+        for (var c = 0u; c < E4; c++) { dq[c] += ds * kt[jj * E4 + c]; }
       }
     }
   }
   if (valid) {
     let row = (bh * p.L + i) * p.E;
-    for (var e = 0u; e < p.E; e++) { gq[row + e] = dq[e]; }
+    for (var e = 0u; e < p.E; e++) { gq[row + e] = dq[e / 4u][e % 4u]; }
   }
 }`,
     };
@@ -311,7 +331,7 @@ ${GRID}
 /** Backward for dK and dV. Bindings: gk, gv (rw), q, k, v, mask, gout, lse, dbuf. */
 export function attentionBackwardDkvKernel(D: number): Kernel {
   return cachedKernel(`attention_backward_dkv:${D}`, () => {
-    const T = tileRows(D);
+    const T = tileRows(D), D4 = D / 4;
     return {
       name: "attention_backward_dkv",
       bindings: ["rw", "rw", "ro", "ro", "ro", "ro", "ro", "ro", "ro"],
@@ -325,9 +345,11 @@ ${BIND_IN(2)}
 @group(0) @binding(8) var<storage, read> dbuf: array<f32>;
 @group(0) @binding(9) var<uniform> p: P;
 ${COMMON}
+${LOAD4}
+${load4("go", "p.EV")}
 const T = ${T}u;
-var<workgroup> qt: array<f32, ${T * D}>;
-var<workgroup> gt: array<f32, ${T * D}>;
+var<workgroup> qt: array<vec4<f32>, ${T * D4}>;
+var<workgroup> gt: array<vec4<f32>, ${T * D4}>;
 var<workgroup> lt: array<f32, ${T}>;
 var<workgroup> dt: array<f32, ${T}>;
 ${GRID}
@@ -340,15 +362,17 @@ ${GRID}
   let j0 = (wg - bk * blocks) * ${WG}u;
   let j = j0 + t;
   let valid = j < p.S;
-  var kv: array<f32, ${D}>;
-  var vv: array<f32, ${D}>;
-  var dk: array<f32, ${D}>;
-  var dv: array<f32, ${D}>;
+  let E4 = (p.E + 3u) / 4u;
+  let EV4 = (p.EV + 3u) / 4u;
+  var kv: array<vec4<f32>, ${D4}>;
+  var vv: array<vec4<f32>, ${D4}>;
+  var dk: array<vec4<f32>, ${D4}>;
+  var dv: array<vec4<f32>, ${D4}>;
   if (valid) {
     let ka = p.ko + b * p.kb + kh * p.kh + j * p.kr;
-    for (var e = 0u; e < p.E; e++) { kv[e] = k[ka + e]; dk[e] = 0.0; }
+    for (var c = 0u; c < E4; c++) { kv[c] = ld_k(ka, c); dk[c] = vec4<f32>(0.0); }
     let va = p.vo + b * p.vb + kh * p.vh + j * p.vr;
-    for (var e = 0u; e < p.EV; e++) { vv[e] = v[va + e]; dv[e] = 0.0; }
+    for (var c = 0u; c < EV4; c++) { vv[c] = ld_v(va, c); dv[c] = vec4<f32>(0.0); }
   }
   let g = p.H / p.Hk;
   for (var hh = 0u; hh < g; hh++) {
@@ -359,13 +383,13 @@ ${GRID}
     for (var i0 = start; i0 < p.L; i0 += T) {
       let n = min(T, p.L - i0);
       workgroupBarrier();
-      for (var x = t; x < n * p.E; x += ${WG}u) {
-        let r = x / p.E;
-        qt[x] = q[p.qo + b * p.qb + h * p.qh + (i0 + r) * p.qr + (x - r * p.E)] * p.scale;
+      for (var x = t; x < n * E4; x += ${WG}u) {
+        let r = x / E4;
+        qt[x] = ld_q(p.qo + b * p.qb + h * p.qh + (i0 + r) * p.qr, x - r * E4) * p.scale;
       }
-      for (var x = t; x < n * p.EV; x += ${WG}u) {
-        let r = x / p.EV;
-        gt[x] = go[p.go + b * p.gb + h * p.gh + (i0 + r) * p.gr + (x - r * p.EV)];
+      for (var x = t; x < n * EV4; x += ${WG}u) {
+        let r = x / EV4;
+        gt[x] = ld_go(p.go + b * p.gb + h * p.gh + (i0 + r) * p.gr, x - r * EV4);
       }
       for (var x = t; x < n; x += ${WG}u) {
         lt[x] = ls[p.lo + b * p.lb + h * p.lh + (i0 + x) * p.lr];
@@ -377,27 +401,27 @@ ${GRID}
           let rl = lt[ii];
           if (rl == ${F32_NEG_INF}) { continue; }
           var d = 0.0;
-          for (var e = 0u; e < p.E; e++) { d += qt[ii * p.E + e] * kv[e]; }
+          for (var c = 0u; c < E4; c++) { d += dot(qt[ii * E4 + c], kv[c]); }
           let s = masked(d, b, h, i0 + ii, j);
           if (s == ${F32_NEG_INF}) { continue; }
           let pj = exp(s - rl);
           let kp = keep(bh, i0 + ii, j);
           var dp = 0.0;
-          for (var e = 0u; e < p.EV; e++) {
-            dv[e] += pj * kp * gt[ii * p.EV + e];
-            dp += gt[ii * p.EV + e] * vv[e];
+          for (var c = 0u; c < EV4; c++) {
+            dv[c] += (pj * kp) * gt[ii * EV4 + c];
+            dp += dot(gt[ii * EV4 + c], vv[c]);
           }
           // qt holds q·scale, so dK = Σ dS·q·scale takes it as is.
           let ds = pj * (dp * kp - dt[ii]);
-          for (var e = 0u; e < p.E; e++) { dk[e] += ds * qt[ii * p.E + e]; }
+          for (var c = 0u; c < E4; c++) { dk[c] += ds * qt[ii * E4 + c]; }
         }
       }
     }
   }
   if (valid) {
     let row = (b * p.Hk + kh) * p.S + j;
-    for (var e = 0u; e < p.E; e++) { gk[row * p.E + e] = dk[e]; }
-    for (var e = 0u; e < p.EV; e++) { gv[row * p.EV + e] = dv[e]; }
+    for (var e = 0u; e < p.E; e++) { gk[row * p.E + e] = dk[e / 4u][e % 4u]; }
+    for (var e = 0u; e < p.EV; e++) { gv[row * p.EV + e] = dv[e / 4u][e % 4u]; }
   }
 }`,
     };
