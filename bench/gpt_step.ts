@@ -14,8 +14,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { cpuThreadsReady, Generator, getNumThreads, gpu, manualSeed, tidy, wasmKernelKind } from "../mod.ts";
-import { configureOptimizer, Gpt, randomBatch, trainStep } from "../examples/gpt.ts";
+import { cpuThreadsReady, data, Generator, getNumThreads, gpu, manualSeed, tidy, wasmKernelKind } from "../mod.ts";
+import { configureOptimizer, Gpt, trainStep } from "../examples/gpt.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 
 const { values } = parseArgs({
@@ -76,8 +76,8 @@ for (const { attention, activation } of variants) {
   const gen = new Generator(1);
   const step = async () => {
     const loss = tidy(() => {
-      const [x, y] = randomBatch(ids, 16, 128, gen, device);
-      return trainStep(model, opt, x, y);
+      const { x, y } = data.randomBatch(ids, 16, 128, gen);
+      return trainStep(model, opt, x.to(device), y.to(device));
     });
     await loss.item();
     loss.dispose();

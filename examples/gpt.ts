@@ -13,8 +13,9 @@
  *       [--device cpu|webgpu] [--seed 0]
  *       [--out gpt.safetensors] [--quick]
  *
- * The validation set is the last 10% of the text (as the character LSTM example's); bits per character are
- * the mean cross-entropy over that tenth in windows of `--block-size`, divided by ln 2.
+ * The split is `data.splitTrainVal`'s (the last 10% validates), the character LSTM example's; bits per
+ * character are the mean cross-entropy over that tenth in windows of `--block-size`, divided by ln 2, printed
+ * beside the unigram baseline.
  *
  * @module
  */
@@ -214,26 +215,6 @@ export function learningRate(progress: number, lr: number, warmup = 0.05): numbe
   return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * t));
 }
 
-/** The last `fraction` of the ids validate, the rest train (the split the character LSTM example uses). */
-export function splitIds(ids: Int32Array, fraction = 0.1): { train: Int32Array; val: Int32Array } {
-  const cut = Math.round(ids.length * (1 - fraction));
-  return { train: ids.subarray(0, cut), val: ids.subarray(cut) };
-}
-
-/** `B` windows of `T + 1` ids at random offsets: inputs and their next ids, `[B, T]` each. */
-export function randomBatch(ids: Int32Array, B: number, T: number, gen: Generator, device = "cpu"): [Tensor, Tensor] {
-  const x = new Int32Array(B * T), y = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    const at = gen.randint(0, ids.length - T - 1);
-    x.set(ids.subarray(at, at + T), b * T);
-    y.set(ids.subarray(at + 1, at + T + 1), b * T);
-  }
-  return [
-    tensor(x, { dtype: "int32", device }).reshape([B, T]),
-    tensor(y, { dtype: "int32", device }).reshape([B, T]),
-  ];
-}
-
 /** One optimizer step on a batch; returns the loss. */
 export function trainStep(model: Gpt, opt: optim.Optimizer, x: Tensor, y: Tensor, clip = 1): Tensor {
   opt.zeroGrad();
@@ -351,7 +332,7 @@ async function main(): Promise<void> {
   manualSeed(Number(values.seed));
   const text = values.text ? await Deno.readTextFile(values.text) : await data.loadMobyDick();
   const vocab = data.CharVocabulary.fromText(text);
-  const { train, val } = splitIds(vocab.encode(text));
+  const { train, val } = data.splitTrainVal(vocab.encode(text));
   const steps = quick ? 30 : Number(values.steps), B = Number(values["batch-size"]);
   const cfg: GptConfig = {
     vocabSize: vocab.size,
@@ -366,7 +347,8 @@ async function main(): Promise<void> {
   const lr = Number(values.lr);
   const opt = configureOptimizer(model, lr);
   console.log(`GPT on ${values.text ?? "Moby-Dick"}: ${text.length} characters, vocabulary ${vocab.size}`);
-  console.log(`train ${train.length}, validation ${val.length} (the last 10%)`);
+  const unigram = data.unigramBits(train, val, vocab.size);
+  console.log(`train ${train.length}, validation ${val.length} (the last 10%: data.splitTrainVal, as char_lstm)`);
   console.log(
     `config ${JSON.stringify(cfg)}, ${model.numParameters()} parameters, ${steps} steps of ${B}×${cfg.blockSize}`,
   );
@@ -384,8 +366,8 @@ async function main(): Promise<void> {
     const rate = learningRate(progress, lr);
     for (const g of opt.paramGroups) g.lr = rate;
     const loss = tidy(() => {
-      const [x, y] = randomBatch(train, B, cfg.blockSize, gen, device);
-      return trainStep(model, opt, x, y);
+      const { x, y } = data.randomBatch(train, B, cfg.blockSize, gen);
+      return trainStep(model, opt, x.to(device), y.to(device));
     });
     const value = await loss.item();
     loss.dispose();
@@ -417,6 +399,7 @@ async function main(): Promise<void> {
     "training time (s)": Number(trainSeconds.toFixed(1)),
     "ms per step": Number((trainSeconds * 1000 / done).toFixed(0)),
     "validation bits/char": Number(bpc.toFixed(3)),
+    "unigram baseline bits/char": Number(unigram.toFixed(3)),
     "sampling tokens/s, KV cache": Number(cached.rate.toFixed(1)),
     "sampling tokens/s, no cache": Number(uncached.rate.toFixed(1)),
     "same text both ways": same,

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { data, Generator, manualSeed, tidy } from "../mod.ts";
-import {
-  bitsPerChar,
-  configureOptimizer,
-  generate,
-  Gpt,
-  learningRate,
-  randomBatch,
-  splitIds,
-  trainStep,
-} from "./gpt.ts";
+import { bitsPerChar, configureOptimizer, generate, Gpt, learningRate, trainStep } from "./gpt.ts";
 
 const text = (await data.loadMobyDick()).slice(0, 60_000);
 const vocab = data.CharVocabulary.fromText(text);
-const { train, val } = splitIds(vocab.encode(text));
+const { train, val } = data.splitTrainVal(vocab.encode(text));
 
 Deno.test("gpt example: a tiny GPT learns Moby-Dick (the loss falls), and beats the uniform code on held-out text", async () => {
   manualSeed(0);
@@ -24,7 +15,7 @@ Deno.test("gpt example: a tiny GPT learns Moby-Dick (the loss falls), and beats 
   for (let step = 0; step < 60; step++) {
     for (const g of opt.paramGroups) g.lr = learningRate(step / 60, 3e-3, 0.1);
     const loss = tidy(() => {
-      const [x, y] = randomBatch(train, 16, 32, gen);
+      const { x, y } = data.randomBatch(train, 16, 32, gen);
       return trainStep(model, opt, x, y);
     });
     losses.push(await loss.item());
@@ -49,7 +40,7 @@ Deno.test("gpt example: sampling with the KV cache gives the same text as re-run
   const cached = await generate(model, prompt, 17, { generator: new Generator(3), useCache: true });
   const uncached = await generate(model, prompt, 17, { generator: new Generator(3), useCache: false });
   assert.deepEqual(cached, uncached);
-  assert.throws(() => model.forward(randomBatch(train, 1, 25, new Generator(0))[0]), /exceed the block size 24/);
+  assert.throws(() => model.forward(data.randomBatch(train, 1, 25, new Generator(0)).x), /exceed the block size 24/);
 });
 
 Deno.test("gpt example: warm-up rises linearly, then cosine decay ends at a tenth", () => {

@@ -362,7 +362,7 @@ function fused(p: Plan): Tensor {
       sumToShape(gk.reshape([...p.kBatch, S, E]), k.shape),
       sumToShape(gv.reshape([...p.vBatch, S, Ev]), v.shape),
     ];
-  });
+  }, [q4, k4, v4, m4, out4, lse]);
   if (!out.gradFn) lse.dispose();
   return out;
 }

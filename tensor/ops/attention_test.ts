@@ -3,6 +3,7 @@ import {
   type AttentionImplementation,
   Generator,
   gradcheck,
+  noGrad,
   randn,
   scaledDotProductAttention,
   type Tensor,
@@ -287,4 +288,20 @@ Deno.test("scaledDotProductAttention: errors name both shapes and change nothing
   ];
   for (const [fn, re] of bad) assert.throws(fn, re);
   assert.equal(g.offset, 0, "no dropout draws were reserved by failing calls");
+});
+
+Deno.test("scaledDotProductAttention: the fused backward refuses inputs changed in place after the forward", () => {
+  for (const changed of ["k", "v", "out"] as const) {
+    const q = randn([1, 2, 5, 4]).requiresGrad_(), k = randn([1, 2, 6, 4]), v = randn([1, 2, 6, 4]);
+    const y = scaledDotProductAttention(q, k, v, { implementation: "fused" });
+    noGrad(() => (changed === "k" ? k : changed === "v" ? v : y).mul_(2));
+    assert.throws(() => y.sum().backward(), /ScaledDotProductAttentionBackward/, `${changed} changed`);
+  }
+  // A tensor the rule does not read (the query's leaf is read through its saved view, so change a copy).
+  const q = randn([1, 2, 5, 4]).requiresGrad_(), k = randn([1, 2, 6, 4]), v = randn([1, 2, 6, 4]);
+  const unrelated = k.clone();
+  const y = scaledDotProductAttention(q, k, v, { implementation: "fused" });
+  noGrad(() => unrelated.mul_(2));
+  y.sum().backward();
+  assert.ok(q.grad);
 });
