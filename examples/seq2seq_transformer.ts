@@ -9,9 +9,12 @@
  * planned steps or the `--minutes` budget, greedy decoding; reports held-out
  * exact match (inputs never seen in training) and saves the weights.
  *
- *   deno run -A examples/seq2seq_transformer.ts [--train 12000] [--test 2000] [--epochs 4] [--batch-size 64]
- *       [--lr 0.002] [--width 64] [--heads 4] [--layers 2] [--minutes 8] [--seed 0] [--device cpu|webgpu]
- *       [--out seq2seq_transformer.safetensors] [--quick]
+ *   deno run -A examples/seq2seq_transformer.ts [--train 12000] [--test 2000] [--epochs 10] [--batch-size 64]
+ *       [--lr 0.002] [--width 64] [--heads 4] [--layers 2] [--dropout 0] [--minutes 15] [--seed 0]
+ *       [--device cpu|webgpu] [--out seq2seq_transformer.safetensors] [--quick]
+ *
+ * The defaults reach 99.8% held-out exact match (1,880 steps, 12 minutes on a loaded two-core machine); with
+ * dropout 0.1 and 4 epochs it was 71.7% (the years' digits still swapped).
  *
  * @module
  */
@@ -263,14 +266,14 @@ async function main(): Promise<void> {
     options: {
       train: { type: "string", default: "12000" },
       test: { type: "string", default: "2000" },
-      epochs: { type: "string", default: "4" },
+      epochs: { type: "string", default: "10" },
       "batch-size": { type: "string", default: "64" },
       lr: { type: "string", default: "0.002" },
       width: { type: "string", default: "64" },
       heads: { type: "string", default: "4" },
       layers: { type: "string", default: "2" },
-      dropout: { type: "string", default: "0.1" },
-      minutes: { type: "string", default: "8" },
+      dropout: { type: "string", default: "0" },
+      minutes: { type: "string", default: "15" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "seq2seq_transformer.safetensors" },
