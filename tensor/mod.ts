@@ -138,6 +138,7 @@ export {
   summedDuplicates,
 } from "./sparse.ts";
 export { record, sumToShape } from "./ops/core.ts";
+export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untraced, withOpTracer } from "./trace.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";

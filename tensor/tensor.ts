@@ -25,6 +25,7 @@ import * as convert from "./ops/convert.ts";
 import * as inplace from "./ops/inplace.ts";
 import { formatTensor } from "./format.ts";
 import { keep, trackTensor, untrackTensor } from "./memory.ts";
+import { traceCreated, traced, traceRead, untraced } from "./trace.ts";
 
 /** A value accepted wherever a tensor operand is: a tensor or a plain number (a scalar). */
 export type TensorOrScalar = Tensor | number;
@@ -99,6 +100,7 @@ export class Tensor implements View {
     this.offset = offset;
     storage.refs++;
     trackTensor(this);
+    traceCreated(this);
   }
 
   // ---- metadata -------------------------------------------------------------------------------
@@ -329,7 +331,7 @@ export class Tensor implements View {
   /** A view of the same data cut off from the graph (a disposed tensor has no data left to view: an error). */
   detach(): Tensor {
     this.checkAlive("detach");
-    return new Tensor(this.storage, this.shape, this.strides, this.offset);
+    return traced(new Tensor(this.storage, this.shape, this.strides, this.offset), "identity", [this]);
   }
 
   /** Cuts this tensor off from the graph in place (it becomes a leaf). */
@@ -399,7 +401,7 @@ export class Tensor implements View {
         fmtShape(this.shape)
       }, dtype=${this.dtype}${suffix})`;
     }
-    return formatTensor(this.dataSync(), this.shape, this.dtype, this.device, suffix);
+    return formatTensor(untraced(() => this.dataSync()), this.shape, this.dtype, this.device, suffix);
   }
 
   /** Deno's console.log uses this. */

@@ -13,6 +13,7 @@ import { BINARY_TABLE } from "../elementwise_table.ts";
 import { broadcastShapes, broadcastStrides, fmtShape, type Shape, shapesEqual } from "../shape.ts";
 import { needsGrad, Tensor, type TensorOrScalar } from "../tensor.ts";
 import { checkOperand, commonDevice, empty, record, sumToShape } from "./core.ts";
+import { traced } from "../trace.ts";
 
 /** The dtype two operands compute in. */
 export function resultType(a: TensorOrScalar, b: TensorOrScalar): DType {
@@ -142,16 +143,20 @@ export function applyBinary(op: BinaryOp, a: TensorOrScalar, b: TensorOrScalar):
   const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
   getBackend(device).binary(op, prepare(ca, shape), prepare(cb, shape), out.storage, shape);
   const rule = RULES[op];
-  if (!rule || spec.bool || !needsGrad(ca, cb)) return out;
+  if (!rule || spec.bool || !needsGrad(ca, cb)) return traced(out, op, [ca, cb]);
   // Only the operands that require grad get a gradient: the engine has no node to send the others to.
   const ta = graphInput(ca), tb = graphInput(cb);
   const need = [ta !== null, tb !== null] as const;
   const saves = SAVES[op]?.(need);
   const saved = saves ? [saves[0] ? ca : null, saves[1] ? cb : null, saves[2] ? out : null] : [];
-  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [ta, tb], (g) => {
-    const [ga, gb] = rule(ca, cb, out, g, need);
-    return [ta && ga ? sumToShape(ga, ta.shape) : null, tb && gb ? sumToShape(gb, tb.shape) : null];
-  }, saved.map((x) => (x instanceof Tensor ? x : null)));
+  return traced(
+    record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [ta, tb], (g) => {
+      const [ga, gb] = rule(ca, cb, out, g, need);
+      return [ta && ga ? sumToShape(ga, ta.shape) : null, tb && gb ? sumToShape(gb, tb.shape) : null];
+    }, saved.map((x) => (x instanceof Tensor ? x : null))),
+    op,
+    [ca, cb],
+  );
 }
 
 /** `x` when it is a tensor that requires grad (an input the graph routes a gradient to), else null. */
@@ -213,10 +218,14 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   const ca = castedOperand(a, dtype), cb = castedOperand(b, dtype);
   getBackend(device).where(c, prepare(ca, shape), prepare(cb, shape), out.storage, shape);
   const ta = graphInput(ca), tb = graphInput(cb);
-  return record(out, "WhereBackward", [ta, tb], (g) => [
-    ta ? sumToShape(where(cond, g, 0), ta.shape) : null,
-    tb ? sumToShape(where(cond, 0, g), tb.shape) : null,
-  ], [cond]);
+  return traced(
+    record(out, "WhereBackward", [ta, tb], (g) => [
+      ta ? sumToShape(where(cond, g, 0), ta.shape) : null,
+      tb ? sumToShape(where(cond, 0, g), tb.shape) : null,
+    ], [cond]),
+    "where",
+    [cond, ca, cb],
+  );
 }
 
 /** Clamps into [min, max]; the gradient passes where the input lies inside (bounds included). */
@@ -233,7 +242,8 @@ export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Te
       `clamp: bounds would broadcast the input of shape ${fmtShape(x.shape)} to ${fmtShape(out.shape)}`,
     );
   }
-  if (!needsGrad(x)) return out;
+  const operands = [x, min ?? null, max ?? null] as const;
+  if (!needsGrad(x)) return traced(out, "clamp", operands);
   // The gradient passes where min ≤ x ≤ max (bounds included, unlike maximum/minimum's tie split).
   const inside = (g: Tensor) => {
     let keep = min !== undefined ? x.ge(min) : null;
@@ -241,7 +251,7 @@ export function clamp(x: Tensor, min?: TensorOrScalar, max?: TensorOrScalar): Te
     return g.mul(keep!);
   };
   const bounds = [min, max].map((b) => (b instanceof Tensor ? b : null));
-  return record(out, "ClampBackward", [x], (g) => [inside(g)], [x, ...bounds]);
+  return traced(record(out, "ClampBackward", [x], (g) => [inside(g)], [x, ...bounds]), "clamp", operands);
 }
 
 function noGradApply(op: BinaryOp, a: Tensor, b: TensorOrScalar): Tensor {

@@ -10,6 +10,7 @@ import type { Conv2dGeometry } from "../backend.ts";
 import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
+import { traced } from "../trace.ts";
 
 /** A size per spatial axis: one number for both, or `[h, w]`. */
 export type Size2 = number | readonly [number, number];
@@ -160,5 +161,14 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }, [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null]);
   if (trimH || trimW) y = y.narrow(2, trimH, h).narrow(3, trimW, w);
   if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
-  return y;
+  // The padding as ONNX writes it, [top, left, bottom, right]: the trimmed first row/column of "same" is one less
+  // padding at the top/left.
+  const pads = [padH - trimH, padW - trimW, padH, padW];
+  return traced(y, op, [x, weight, bias ?? null], {
+    kernel: [kh, kw],
+    stride: [strideH, strideW],
+    pads,
+    dilation: [dilationH, dilationW],
+    groups,
+  });
 }

@@ -8,6 +8,7 @@ import { getBackend, hasBackend } from "../backend.ts";
 import { checkDType, type DType, isFloating } from "../dtype.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
+import { traced } from "../trace.ts";
 
 const DTYPE_NAMES = new Set(["float32", "float64", "int32", "bool"]);
 
@@ -28,9 +29,9 @@ function cast(t: Tensor, dtype: DType): Tensor {
   }
   const out = empty(t.shape, dtype, t.device, "to");
   backendOf(t, "to").copy(t, out);
-  if (!isFloating(dtype) || !isFloating(t.dtype)) return out;
+  if (!isFloating(dtype) || !isFloating(t.dtype)) return traced(out, "cast", [t], { dtype });
   const from = t.dtype;
-  return record(out, "ToCopyBackward", [t], (g) => [g.to(from)], []);
+  return traced(record(out, "ToCopyBackward", [t], (g) => [g.to(from)], []), "cast", [t], { dtype });
 }
 
 function transfer(t: Tensor, device: string): Tensor {
@@ -43,7 +44,7 @@ function transfer(t: Tensor, device: string): Tensor {
   const host = t.dataSync(); // compacts a view itself (and frees that copy)
   const out = new Tensor(getBackend(device).upload(host), t.shape);
   const from = t.device;
-  return record(out, "ToDeviceBackward", [t], (g) => [g.to(from)], []);
+  return traced(record(out, "ToDeviceBackward", [t], (g) => [g.to(from)], []), "identity", [t]);
 }
 
 /** Moves `t` to `device`, reading back asynchronously when the source needs it (a GPU). */
@@ -59,7 +60,7 @@ export async function toDevice(t: Tensor, device: string): Promise<Tensor> {
 export function clone(t: Tensor): Tensor {
   const out = empty(t.shape, t.dtype, t.device, "clone");
   backendOf(t, "clone").copy(t, out);
-  return record(out, "CloneBackward", [t], (g) => [g], []);
+  return traced(record(out, "CloneBackward", [t], (g) => [g], []), "identity", [t]);
 }
 
 /** A tensor of `t`'s shape, dtype and device filled with `value` (no graph). */

@@ -9,6 +9,7 @@ import { allocArray, checkDType, type DType, dtypeOfArray, type TypedArray } fro
 import { defaultGenerator, type Generator } from "../random.ts";
 import { checkShape, fmtShape, numel, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
+import { traced } from "../trace.ts";
 import { allocationFailed, checkAllocation } from "./core.ts";
 
 /** Where and how a new tensor is made. */
@@ -34,7 +35,7 @@ function finish(storageData: TypedArray, shape: Shape, opts: TensorOptions | und
   const device = opts?.device ?? getDefaultDevice();
   const t = new Tensor(getBackend(device).upload(storageData), shape);
   if (opts?.requiresGrad) t.requiresGrad_(true);
-  return t;
+  return traced(t, "constant", []);
 }
 
 function inferNested(values: NestedValues): { shape: number[]; flat: (number | boolean)[] } {
@@ -145,7 +146,7 @@ function filled(op: string, shape: Shape, value: number | boolean, opts?: Tensor
   const dtype = opts?.dtype ? checkDType(opts.dtype) : typeof value === "boolean" ? "bool" : "float32";
   const data = hostArray(op, dtype, shape, opts);
   if (value !== 0 && value !== false) data.fill(Number(value));
-  return finish(data, shape, opts);
+  return traced(finish(data, shape, opts), "full", [], { value: Number(value) });
 }
 
 /** A tensor of `shape` filled with `value`. */
@@ -182,7 +183,7 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   const dtype = opts?.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
   const data = hostArray("arange", checkDType(dtype), [n], opts);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return finish(data, [n], opts);
+  return traced(finish(data, [n], opts), "arange", [], { start, end, step });
 }
 
 /** `steps` evenly spaced values from `start` to `end` inclusive. */
@@ -234,7 +235,7 @@ function randomFill(op: string, kind: "uniform" | "normal", shape: Shape, opts?:
   backend.random(kind, storage, gen.seed, offset);
   const t = new Tensor(storage, shape);
   if (opts?.requiresGrad) t.requiresGrad_(true);
-  return t;
+  return traced(t, op, [], { dtype });
 }
 
 /** Uniform samples in [0, 1). */

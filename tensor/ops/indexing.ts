@@ -11,6 +11,7 @@ import { backendOf, commonDevice, empty, record } from "./core.ts";
 import { arange } from "./creation.ts";
 import { where } from "./binary.ts";
 import { asOp, checkIndexDType, scatterAdd } from "./scatter.ts";
+import { traced } from "../trace.ts";
 
 /** `out[i][j] = x[i][index[i][j]]` along `dim` (out has the index's shape). */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -27,12 +28,17 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = empty(index.shape, x.dtype, x.device, "gather");
   backendOf(x, "gather").gather(x, d, index, out.storage);
   const inShape = x.shape;
-  return record(
-    out,
-    "GatherBackward",
-    [x],
-    (g) => [scatterAdd(empty(inShape, g.dtype, g.device), d, index, g)],
-    [index],
+  return traced(
+    record(
+      out,
+      "GatherBackward",
+      [x],
+      (g) => [scatterAdd(empty(inShape, g.dtype, g.device), d, index, g)],
+      [index],
+    ),
+    "gather",
+    [x, index],
+    { dim: d },
   );
 }
 
@@ -45,7 +51,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const outShape = [...x.shape];
   outShape[d] = idx.shape[0];
   const viewShape = x.shape.map((_, i) => (i === d ? idx.shape[0] : 1));
-  return asOp("indexSelect", () => gather(x, d, idx.reshape(viewShape).expand(outShape)));
+  const y = asOp("indexSelect", () => gather(x, d, idx.reshape(viewShape).expand(outShape)));
+  return traced(y, "indexSelect", [x, index], { dim: d });
 }
 
 /** One-hot encoding of int32 class indices: a new last dim of `numClasses` (int32, like PyTorch's int64). */
@@ -72,7 +79,7 @@ function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
   const c = arange(0, cols, 1, { device: x.device, dtype: "int32" }).unsqueeze(0);
   const offset = c.sub(r);
   const keep = lower ? offset.le(diagonal) : offset.ge(diagonal);
-  return where(keep, x, 0);
+  return traced(where(keep, x, 0), op, [x], { diagonal });
 }
 
 /** Lower triangle of the last two dims. */

@@ -13,10 +13,12 @@ import type { View } from "../backend.ts";
 import { broadcastShapes, broadcastStrides, fmtShape, shapesEqual } from "../shape.ts";
 import { ownsStorage, type Tensor, type TensorOrScalar } from "../tensor.ts";
 import { backendOf, commonDevice, empty } from "./core.ts";
+import { traceInPlace } from "../trace.ts";
 
 /** Throws unless `t` may be written in place now. */
 export function checkWritable(t: Tensor, op: string): void {
   t.checkAlive(op);
+  traceInPlace(t, op);
   if (isGradEnabled() && t.requiresGrad) {
     throw new Error(
       `${op}: a ${

@@ -8,6 +8,7 @@ import { promoteTypes } from "../dtype.ts";
 import { fmtShape, normalizeDim, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
+import { traced } from "../trace.ts";
 
 /** Concatenates tensors along an existing `dim`. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -33,14 +34,19 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     at += t.shape[d];
   }
   const sizes = tensors.map((t) => t.shape[d]);
-  return record(out, "CatBackward", [...tensors], (g) => {
-    let start = 0;
-    return sizes.map((n, i) => {
-      const piece = tensors[i].requiresGrad ? g.narrow(d, start, n) : null;
-      start += n;
-      return piece;
-    });
-  }, []);
+  return traced(
+    record(out, "CatBackward", [...tensors], (g) => {
+      let start = 0;
+      return sizes.map((n, i) => {
+        const piece = tensors[i].requiresGrad ? g.narrow(d, start, n) : null;
+        start += n;
+        return piece;
+      });
+    }, []),
+    "cat",
+    tensors,
+    { dim: d },
+  );
 }
 
 /** Stacks same-shaped tensors along a new `dim`. */

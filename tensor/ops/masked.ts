@@ -13,6 +13,7 @@ import { Tensor } from "../tensor.ts";
 import { commonDevice, empty, record, sumToShape } from "./core.ts";
 import { where } from "./binary.ts";
 import { scatter } from "./scatter.ts";
+import { traced, traceRead } from "../trace.ts";
 
 function checkMask(op: string, mask: Tensor): void {
   if (!(mask instanceof Tensor)) throw new TypeError(`${op}: mask must be a Tensor`);
@@ -57,10 +58,14 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Ten
   const filler = v instanceof Tensor ? broadcastView(v, shape) : x.dtype === "bool" ? (v ? 1 : 0) : v;
   getBackend(x.device).where(broadcastView(mask, shape), filler, broadcastView(x, shape), out.storage, shape);
   const valueT = v instanceof Tensor ? v : null;
-  return record(out, "MaskedFillBackward", [x, valueT], (g) => [
-    x.requiresGrad ? sumToShape(where(mask, 0, g), x.shape) : null,
-    valueT?.requiresGrad ? where(mask, g, 0).sum() : null,
-  ], [mask]);
+  return traced(
+    record(out, "MaskedFillBackward", [x, valueT], (g) => [
+      x.requiresGrad ? sumToShape(where(mask, 0, g), x.shape) : null,
+      valueT?.requiresGrad ? where(mask, g, 0).sum() : null,
+    ], [mask]),
+    op,
+    [x, mask, v],
+  );
 }
 
 /** The flat (row-major) positions of the true elements of `mask` broadcast to `shape`, from host values. */
@@ -108,6 +113,7 @@ function maskedSelectWith(x: Tensor, mask: Tensor, values: ArrayLike<number>): T
  * gradient back at the selected positions, zero elsewhere.
  */
 export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
+  traceRead(mask, "maskedSelect");
   checkMask("maskedSelect", mask);
   commonDevice("maskedSelect", x, mask);
   return maskedSelectWith(x, mask, maskValuesSync("maskedSelect", mask));
@@ -151,6 +157,7 @@ function maskedScatterWith(x: Tensor, mask: Tensor, source: Tensor, values: Arra
  * The mask is read synchronously, so on a GPU use {@link maskedScatterAsync}.
  */
 export function maskedScatter(x: Tensor, mask: Tensor, source: Tensor): Tensor {
+  traceRead(mask, "maskedScatter");
   checkMask("maskedScatter", mask);
   commonDevice("maskedScatter", x, mask);
   return maskedScatterWith(x, mask, source, maskValuesSync("maskedScatter", mask));

@@ -10,6 +10,7 @@ import { broadcastShapes, broadcastStrides, fmtShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record, sumToShape } from "./core.ts";
 import { promoteTypes } from "../dtype.ts";
+import { traced } from "../trace.ts";
 
 /** Batched product of operands of rank ≥ 2, broadcasting batch dims. */
 function batchedMatmul(a: Tensor, b: Tensor): Tensor {
@@ -56,6 +57,10 @@ function productLike(like: Tensor, x: Tensor, y: Tensor): Tensor {
 
 /** `torch.matmul`: dot, matrix-vector, matrix-matrix or batched product. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  return traced(product(a, b), "matmul", [a, b]);
+}
+
+function product(a: Tensor, b: Tensor): Tensor {
   commonDevice("matmul", a, b);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(

@@ -17,6 +17,7 @@ import { assertValues, commonDevice, empty, record } from "./core.ts";
 import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { adopt } from "../sparse.ts";
 import { logSoftmax } from "./softmax.ts";
+import { traced } from "../trace.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
 export type Reduction = "mean" | "sum" | "none";
@@ -55,9 +56,9 @@ function asFloat(t: Tensor, like: Tensor): Tensor {
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
-  if (p === 1) return x.mul(0);
+  if (p === 1) return traced(x.mul(0), "dropout", [x], { p, training });
   const keep = rand(x.shape, { device: x.device, generator }).ge(p);
-  return x.mul(keep.to(x.dtype)).mul(1 / (1 - p));
+  return traced(x.mul(keep.to(x.dtype)).mul(1 / (1 - p)), "dropout", [x], { p, training });
 }
 
 /**
@@ -112,12 +113,12 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number |
       rows = where(flat.ne(pad).unsqueeze(1), rows, rows.detach());
     }
   }
-  return rows.reshape([...indices.shape, weight.shape[1]]);
+  return traced(rows.reshape([...indices.shape, weight.shape[1]]), op, [indices, weight], { paddingIdx });
 }
 
 /** Leaky ReLU: `x` where `x > 0`, `negativeSlope · x` elsewhere. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return where(x.gt(0), x, x.mul(negativeSlope));
+  return traced(where(x.gt(0), x, x.mul(negativeSlope)), "leakyRelu", [x], { negativeSlope });
 }
 
 /**
@@ -236,6 +237,10 @@ function nllCore(op: string, input: Tensor, target: Tensor, options: NllOptions)
  * ```
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  return traced(crossEntropyOf(input, target, options), "crossEntropy", [input, target]);
+}
+
+function crossEntropyOf(input: Tensor, target: Tensor, options: CrossEntropyOptions): Tensor {
   const op = "crossEntropy";
   const eps = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? "mean";

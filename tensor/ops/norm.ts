@@ -13,6 +13,7 @@ import { isFloating } from "../dtype.ts";
 import { fmtShape, numel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
+import { traced } from "../trace.ts";
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -113,6 +114,7 @@ export function batchNorm(
   }
   const y = empty(x.shape, x.dtype, x.device, op);
   backend.batchNormForward(x3, mean, invStd, weight, bias, y.storage);
+  traced(y, "batchNorm", [x, runningMean, runningVar, weight, bias], { training, eps });
   return record(y, "BatchNormBackward", [x, weight, bias], (gy) => {
     const gx = x.requiresGrad ? empty(x.shape, gy.dtype, gy.device) : null;
     const gw = weight?.requiresGrad ? empty([c], gy.dtype, gy.device) : null;
@@ -163,7 +165,7 @@ export function layerNorm(
   let y = centered.mul(variance.add(eps).rsqrt());
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
-  return y;
+  return traced(y, op, [x, weight ?? null, bias ?? null], { normalizedShape: ns, eps });
 }
 
 /** Machine epsilon of a floating dtype (what `torch.finfo(dtype).eps` gives). */

@@ -12,6 +12,7 @@ import type { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
 import { tensor } from "./creation.ts";
 import { pair, type Size2, windowOutSize } from "./conv.ts";
+import { traced } from "../trace.ts";
 
 /** Options of {@link maxPool2d}. */
 export interface MaxPool2dOptions {
@@ -87,6 +88,17 @@ function geometry(
   };
 }
 
+/** A pooling op's window as a trace reports it. */
+function poolAttrs(g: Pool2dGeometry, ceilMode: boolean): Record<string, unknown> {
+  return {
+    kernel: [g.kh, g.kw],
+    stride: [g.strideH, g.strideW],
+    padding: [g.padH, g.padW],
+    dilation: [g.dilationH, g.dilationW],
+    ceilMode,
+  };
+}
+
 /** Runs `fn` on a 4-D view of a 3-D (unbatched) input and drops the batch dim again. */
 function batched(x: Tensor, fn: (x4: Tensor) => Tensor): Tensor {
   return x.ndim === 3 ? fn(x.unsqueeze(0)).squeeze(0) : fn(x);
@@ -138,7 +150,7 @@ export function maxPool2dWithIndices(
     backendOf(gy, op).maxPool2dBackward(gy.contiguous(), indices, gx.storage, g);
     return [gx];
   }, [indices]);
-  return [out, indices];
+  return traced([out, indices], op, [x], poolAttrs(g, options.ceilMode ?? false));
 }
 
 /**
@@ -167,11 +179,16 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
     const out = empty([g.n, g.c, g.outH, g.outW], x4.dtype, x4.device, op);
     backendOf(x4, op).avgPool2d(x4, out.storage, g);
     const inShape = x4.shape;
-    return record(out, "AvgPool2dBackward", [x4], (gy) => {
-      const gx = empty(inShape, gy.dtype, gy.device);
-      backendOf(gy, op).avgPool2dBackward(gy.contiguous(), gx.storage, g);
-      return [gx];
-    }, []);
+    return traced(
+      record(out, "AvgPool2dBackward", [x4], (gy) => {
+        const gx = empty(inShape, gy.dtype, gy.device);
+        backendOf(gy, op).avgPool2dBackward(gy.contiguous(), gx.storage, g);
+        return [gx];
+      }, []),
+      op,
+      [x4],
+      { ...poolAttrs(g, options.ceilMode ?? false), countIncludePad: g.countIncludePad },
+    );
   });
 }
 
@@ -213,12 +230,14 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
     if (![oh, ow].every((s) => Number.isInteger(s) && s >= 1)) {
       throw new RangeError(`${op}: output size must be positive integers, got ${JSON.stringify(outputSize)}`);
     }
-    if (oh === 1 && ow === 1) return x4.mean([2, 3], { keepdim: true });
-    if (h % oh === 0 && w % ow === 0) {
-      return avgPool2d(x4, [h / oh, w / ow]);
+    let y: Tensor;
+    if (oh === 1 && ow === 1) y = x4.mean([2, 3], { keepdim: true });
+    else if (h % oh === 0 && w % ow === 0) y = avgPool2d(x4, [h / oh, w / ow]);
+    else {
+      const ah = adaptiveMatrix(h, oh, x4), aw = adaptiveMatrix(w, ow, x4);
+      y = ah.matmul(x4.matmul(aw.t()));
     }
-    const ah = adaptiveMatrix(h, oh, x4), aw = adaptiveMatrix(w, ow, x4);
-    return ah.matmul(x4.matmul(aw.t()));
+    return traced(y, op, [x4], { outputSize: [oh, ow] });
   });
 }
 

@@ -12,6 +12,7 @@ import { fmtShape, normalizeDim, normalizeDims, numel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
 import { where } from "./binary.ts";
+import { traced } from "../trace.ts";
 
 /** Runs reduction kernel `op` over `dims` of `x`; the result has the kept dims (or keepdim shape). */
 function rawReduce(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
@@ -44,7 +45,12 @@ export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false
   const outDtype = isFloating(x.dtype) ? x.dtype : "int32";
   const src = x.dtype === "bool" ? x.to("int32") : x;
   const out = rawReduce("sum", src, dims, keepdim, outDtype);
-  return record(out, "SumBackward", [src], (g) => [g.reshape(keepdimShape(src, dims)).expand(src.shape)], []);
+  return traced(
+    record(out, "SumBackward", [src], (g) => [g.reshape(keepdimShape(src, dims)).expand(src.shape)], []),
+    "sum",
+    [src],
+    { dims, keepdim },
+  );
 }
 
 /** Mean over `dims` (all when undefined); floating-point inputs only, as in PyTorch. */
@@ -54,7 +60,7 @@ export function mean(x: Tensor, dim?: number | readonly number[], keepdim = fals
   }
   const dims = normalizeDims("mean", dim, x.ndim);
   const n = dims.reduce((p, d) => p * x.shape[d], 1);
-  return sum(x, dims, keepdim).div(n);
+  return traced(sum(x, dims, keepdim).div(n), "mean", [x], { dims, keepdim });
 }
 
 /** Product over one dim, or all elements. */
@@ -62,6 +68,7 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   const dims = dim === undefined ? normalizeDims("prod", undefined, x.ndim) : [normalizeDim("prod", dim, x.ndim)];
   const outDtype = isFloating(x.dtype) ? x.dtype : "int32";
   const out = rawReduce("prod", x, dims, keepdim, outDtype);
+  traced(out, "prod", [x], { dims, keepdim });
   return record(out, "ProdBackward", [x], (g) => {
     const ks = keepdimShape(x, dims);
     // ∂/∂x_i = Π_{j≠i} x_j: out/x_i where x_i ≠ 0; at a lone zero the product of the others; 0 with two zeros.
@@ -81,6 +88,7 @@ function extreme(op: "max" | "min", x: Tensor, dim?: number | readonly number[],
   const dims = normalizeDims(name, dim, x.ndim);
   if (x.numel() === 0) throw new RangeError(`${name}: cannot reduce an empty tensor of shape ${fmtShape(x.shape)}`);
   const out = rawReduce(op, x, dims, keepdim);
+  traced(out, name, [x], { dims, keepdim });
   return record(out, op === "max" ? "AmaxBackward" : "AminBackward", [x], (g) => {
     const ks = keepdimShape(x, dims);
     const mask = x.eq(out.reshape(ks)).to(g.dtype);
@@ -102,10 +110,10 @@ export function argReduce(op: "argmax" | "argmin", x: Tensor, dim?: number, keep
   if (dim === undefined) {
     const flat = x.reshape([-1]);
     const r = rawReduce(op, flat, [0], false, "int32");
-    return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
+    return traced(keepdim ? r.reshape(x.shape.map(() => 1)) : r, op, [x], { dim: null, keepdim });
   }
   const d = normalizeDim(op, dim, x.ndim);
-  return rawReduce(op, x, [d], keepdim, "int32");
+  return traced(rawReduce(op, x, [d], keepdim, "int32"), op, [x], { dim: d, keepdim });
 }
 
 /** `[values, indices]` of the max/min along `dim` (like `torch.max(x, dim)`); values carry the gradient. */
@@ -120,7 +128,8 @@ export function maxMin(op: "max" | "min", x: Tensor, dim: number, keepdim = fals
   const recorded = record(values, op === "max" ? "MaxBackward" : "MinBackward", [x], (g) => [
     empty(x.shape, g.dtype, g.device).scatterAdd(d, indices, g),
   ], [indices]);
-  return keepdim ? [recorded, indices] : [recorded.squeeze(d), indices.squeeze(d)];
+  const out: [Tensor, Tensor] = keepdim ? [recorded, indices] : [recorded.squeeze(d), indices.squeeze(d)];
+  return traced(out, op, [x], { dim: d, keepdim });
 }
 
 /** Variance with Bessel's `correction`, composed of differentiable ops. */
@@ -134,7 +143,8 @@ export function variance(
   const dims = normalizeDims("var", dim, x.ndim);
   const n = dims.reduce((p, d) => p * x.shape[d], 1);
   const centered = x.sub(x.mean(dims, { keepdim: true }));
-  return centered.mul(centered).sum(dims, { keepdim }).div(Math.max(n - correction, 0));
+  const y = centered.mul(centered).sum(dims, { keepdim }).div(Math.max(n - correction, 0));
+  return traced(y, "var", [x], { dims, correction, keepdim });
 }
 
 /** `log(sum(exp(x)))` over `dims`, stable for large inputs. */
@@ -144,5 +154,5 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   const m = amax(src.detach(), dims, true);
   const safe = where(m.isfinite(), m, 0);
   const r = src.sub(safe).exp().sum(dims, { keepdim: true }).log().add(safe);
-  return keepdim ? r : r.squeeze(dims);
+  return traced(keepdim ? r : r.squeeze(dims), "logsumexp", [src], { dims, keepdim });
 }

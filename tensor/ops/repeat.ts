@@ -10,6 +10,7 @@
 import { getBackend } from "../backend.ts";
 import { fmtShape, normalizeDim } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
+import { traced } from "../trace.ts";
 
 function checkCount(r: number): void {
   if (!Number.isInteger(r) || r < 0) {
@@ -46,7 +47,7 @@ function expandedIndex(counts: readonly number[], device: string): Tensor {
   const idx = new Int32Array(total);
   let k = 0;
   counts.forEach((c, i) => idx.fill(i, k, k += c));
-  return new Tensor(getBackend(device).upload(idx), [total]);
+  return traced(new Tensor(getBackend(device).upload(idx), [total]), "constant", []);
 }
 
 /**

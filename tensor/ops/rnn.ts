@@ -30,6 +30,7 @@ import { commonDevice, empty, record } from "./core.ts";
 import { cat, stack } from "./join.ts";
 import { tensor } from "./creation.ts";
 import { tidy } from "../memory.ts";
+import { traced } from "../trace.ts";
 
 let fusedEnabled = true;
 
@@ -194,10 +195,19 @@ export function rnnLayer(mode: RnnCellMode, inputs: RnnLayerInputs, options: Rnn
   if (!(mode in GATES)) throw new RangeError(`rnnLayer: unknown cell ${JSON.stringify(mode)}`);
   const dims = checkInputs(op, mode, inputs, options);
   const backend = getBackend(inputs.xGates.device);
-  if (fusedEnabled && backend.rnnCellForward && backend.rnnCellBackward) {
-    return fusedLayer(op, mode, inputs, dims, options);
-  }
-  return composedLayer(mode, inputs, dims, options);
+  const out = fusedEnabled && backend.rnnCellForward && backend.rnnCellBackward
+    ? fusedLayer(op, mode, inputs, dims, options)
+    : composedLayer(mode, inputs, dims, options);
+  const i = inputs;
+  traced([out.output, out.h, ...(out.c ? [out.c] : [])], "rnnLayer", [
+    i.xGates,
+    i.wHh,
+    i.bHh ?? null,
+    i.wHr ?? null,
+    i.h0,
+    i.c0 ?? null,
+  ], { mode, reverse: options.reverse ?? false });
+  return out;
 }
 
 // ---- the composed reference ----------------------------------------------------------------------

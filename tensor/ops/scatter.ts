@@ -17,6 +17,7 @@ import { fmtShape, normalizeDim, shapesEqual } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
 import { where } from "./binary.ts";
+import { traced } from "../trace.ts";
 
 /** The reductions of {@link scatterReduce}, PyTorch's names. */
 export type ScatterReduction = "sum" | "prod" | "mean" | "amax" | "amin";
@@ -162,10 +163,15 @@ export function scatter(
   const s = src instanceof Tensor ? cutTo(src, index.shape) : castScalar(x.dtype, src);
   const out = scatterCopy("scatter", "assign", x, d, index, s);
   const srcT = s instanceof Tensor ? s : null;
-  return record(out, "ScatterBackward", [x, srcT], (g) => [
-    x.requiresGrad ? scatter(g, d, index, 0) : null,
-    srcT?.requiresGrad ? g.gather(d, index) : null,
-  ], [index]);
+  return traced(
+    record(out, "ScatterBackward", [x, srcT], (g) => [
+      x.requiresGrad ? scatter(g, d, index, 0) : null,
+      srcT?.requiresGrad ? g.gather(d, index) : null,
+    ], [index]),
+    "scatter",
+    [x, index, s],
+    { dim: d },
+  );
 }
 
 /** A constant `value` of the index's shape, as a stride-0 view (no memory per element). */
@@ -178,7 +184,7 @@ function fullOf(index: Tensor, dtype: DType, value: number): Tensor {
 function addValue(x: Tensor, dim: number, index: Tensor, value: number): Tensor {
   const d = checkScatter("scatter", x, dim, index, value);
   const out = scatterCopy("scatter", "sum", x, d, index, castScalar(x.dtype, value));
-  return record(out, "ScatterAddBackward", [x], (g) => [g], []);
+  return traced(record(out, "ScatterAddBackward", [x], (g) => [g], []), "scatterAdd", [x, index, value], { dim: d });
 }
 
 /** `torch.scatter_add`: a copy of `x` with `src[i][j]` added at `index[i][j]` along `dim` (duplicates accumulate). */
@@ -187,7 +193,12 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const d = checkScatter("scatterAdd", x, dim, index, src);
   const s = cutTo(src, index.shape);
   const out = scatterCopy("scatterAdd", "sum", x, d, index, s);
-  return record(out, "ScatterAddBackward", [x, s], (g) => [g, s.requiresGrad ? g.gather(d, index) : null], [index]);
+  return traced(
+    record(out, "ScatterAddBackward", [x, s], (g) => [g, s.requiresGrad ? g.gather(d, index) : null], [index]),
+    "scatterAdd",
+    [x, index, s],
+    { dim: d },
+  );
 }
 
 /** The value a destination starts from when the input does not take part (`includeSelf: false`). */
@@ -266,7 +277,11 @@ export function scatterReduce(
   // What reduceGrads reads: the index always; sum and mean nothing else of the operands; prod, amax and amin the
   // input, src and result.
   const saved = reduce === "sum" || reduce === "mean" ? [index, count] : [index, x, s, out];
-  return record(out, `ScatterReduceBackward`, [x, s], rule, saved);
+  return traced(record(out, `ScatterReduceBackward`, [x, s], rule, saved), op, [x, index, s], {
+    dim: d,
+    reduce,
+    includeSelf,
+  });
 }
 
 /** The gradients of {@link scatterReduce} for the input (before zeroing excluded positions) and for src. */
@@ -361,5 +376,5 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, 
   const alpha = options.alpha ?? 1;
   const scaled = alpha === 1 ? src : src.mul(alpha);
   const out = asOp(op, () => scatterAdd(base, d, wide, scaled));
-  return x.ndim === 0 ? out.reshape([]) : out;
+  return traced(x.ndim === 0 ? out.reshape([]) : out, op, [x, index, source], { dim: d, alpha });
 }

@@ -8,6 +8,7 @@ import { isFloating } from "../dtype.ts";
 import { normalizeDim } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
+import { traced } from "../trace.ts";
 
 function fused(x: Tensor, dim: number, log: boolean): Tensor {
   const op = log ? "logSoftmax" : "softmax";
@@ -25,10 +26,15 @@ function fused(x: Tensor, dim: number, log: boolean): Tensor {
     log,
   );
   const out = d === src.ndim - 1 ? out2d : out2d.transpose(d, -1);
-  return record(out, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [src], (g) => {
-    if (log) return [g.sub(out.exp().mul(g.sum(d, { keepdim: true })))];
-    return [out.mul(g.sub(g.mul(out).sum(d, { keepdim: true })))];
-  }, [out]);
+  return traced(
+    record(out, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [src], (g) => {
+      if (log) return [g.sub(out.exp().mul(g.sum(d, { keepdim: true })))];
+      return [out.mul(g.sub(g.mul(out).sum(d, { keepdim: true })))];
+    }, [out]),
+    op,
+    [src],
+    { dim: d },
+  );
 }
 
 /** Softmax along `dim`. */

@@ -12,6 +12,7 @@ import { UNARY_TABLE } from "../elementwise_table.ts";
 import { needsGrad, type Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
 import { thresholdBackward } from "./binary.ts";
+import { traced } from "../trace.ts";
 
 type Rule = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
 
@@ -98,10 +99,14 @@ export function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   const out = empty(src.shape, spec.bool ? "bool" : src.dtype, src.device, op);
   backend.unary(op, src, out.storage);
   const rule = RULES[op];
-  if (!rule || spec.bool || !needsGrad(src)) return out;
+  if (!rule || spec.bool || !needsGrad(src)) return traced(out, op, [src]);
   const saves = SAVES[op];
   const saved = saves === "x" ? [src] : saves === "out" ? [out] : [];
-  return record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)], saved);
+  return traced(
+    record(out, `${op[0].toUpperCase()}${op.slice(1)}Backward`, [src], (g) => [rule(src, out, g)], saved),
+    op,
+    [src],
+  );
 }
 
 /** `-x`. */

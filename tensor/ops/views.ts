@@ -8,6 +8,7 @@
 import { contiguousStrides, fmtShape, normalizeDim, numel, type Shape, shapesEqual } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, empty, record, sumToShape } from "./core.ts";
+import { traced } from "../trace.ts";
 
 /** Accepts both `f(2, 3)` and `f([2, 3])`. */
 export function shapeArg(args: (number | readonly number[])[]): number[] {
@@ -33,7 +34,7 @@ export function contiguous(t: Tensor): Tensor {
   if (t.isContiguous()) return t;
   const out = empty(t.shape, t.dtype, t.device, "contiguous");
   backendOf(t, "contiguous").copy(t, out);
-  return record(out, "ContiguousBackward", [t], (g) => [g], []);
+  return traced(record(out, "ContiguousBackward", [t], (g) => [g], []), "identity", [t]);
 }
 
 function inferShape(op: string, t: Tensor, shape: readonly number[]): number[] {
@@ -119,12 +120,16 @@ function viewOp(op: string, t: Tensor, shape: readonly number[], copyIfNeeded: b
   }
   const out = makeView(src, newShape, strides, src.offset);
   const inShape = t.shape;
-  return record(
-    out,
-    op === "view" ? "ViewBackward" : "ReshapeBackward",
-    [src],
-    (g) => [g.reshape(src === t ? inShape : src.shape)],
-    [],
+  return traced(
+    record(
+      out,
+      op === "view" ? "ViewBackward" : "ReshapeBackward",
+      [src],
+      (g) => [g.reshape(src === t ? inShape : src.shape)],
+      [],
+    ),
+    "reshape",
+    [t],
   );
 }
 
@@ -150,7 +155,7 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
   const out = makeView(t, d.map((i) => t.shape[i]), d.map((i) => t.strides[i]), t.offset);
   const inverse = new Array<number>(d.length);
   d.forEach((src, i) => (inverse[src] = i));
-  return record(out, "PermuteBackward", [t], (g) => [g.permute(inverse)], []);
+  return traced(record(out, "PermuteBackward", [t], (g) => [g.permute(inverse)], []), "permute", [t], { dims: d });
 }
 
 /** Swaps two dimensions. */
@@ -201,7 +206,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(outShape, t.shape)) return t;
   const out = makeView(t, outShape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)], []);
+  return traced(record(out, "ExpandBackward", [t], (g) => [sumToShape(g, inShape)], []), "expand", [t]);
 }
 
 /** Removes size-1 dims (all, or the given ones; others are left as they are, like PyTorch). */
@@ -217,7 +222,9 @@ export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
   const strides = t.strides.filter((_, i) => !drop.has(i));
   const out = makeView(t, shape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, "SqueezeBackward", [t], (g) => [g.reshape(inShape)], []);
+  return traced(record(out, "SqueezeBackward", [t], (g) => [g.reshape(inShape)], []), "squeeze", [t], {
+    dims: [...drop].sort((a, b) => a - b),
+  });
 }
 
 /** Inserts a size-1 dim at `dim` (-1 appends). */
@@ -228,7 +235,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
   const out = makeView(t, shape, strides, t.offset);
-  return record(out, "UnsqueezeBackward", [t], (g) => [g.squeeze(d)], []);
+  return traced(record(out, "UnsqueezeBackward", [t], (g) => [g.squeeze(d)], []), "unsqueeze", [t], { dim: d });
 }
 
 /** Flattens dims `startDim..endDim`. */
@@ -255,7 +262,12 @@ export function slice(t: Tensor, dim: number, start?: number, end?: number, step
   strides[d] = t.strides[d] * step;
   const out = makeView(t, shape, strides, t.offset + s * t.strides[d]);
   const inShape = t.shape;
-  return record(out, "SliceBackward", [t], (g) => [sliceBackward(g, inShape, d, s, step)], []);
+  return traced(record(out, "SliceBackward", [t], (g) => [sliceBackward(g, inShape, d, s, step)], []), "slice", [t], {
+    dim: d,
+    start: s,
+    end: e,
+    step,
+  });
 }
 
 /** The gradient of a slice: zeros of the input's shape with `g` written into the sliced region. */
@@ -336,7 +348,12 @@ export function diagonal(t: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
   const g = diagonalGeometry(t.shape, t.strides, t.offset, offset, a, b);
   const out = makeView(t, g.shape, g.strides, g.offset);
   const inShape = t.shape;
-  return record(out, "DiagonalBackward", [t], (grad) => [diagonalBackward(grad, inShape, offset, a, b)], []);
+  return traced(
+    record(out, "DiagonalBackward", [t], (grad) => [diagonalBackward(grad, inShape, offset, a, b)], []),
+    "diagonal",
+    [t],
+    { offset, dim1: a, dim2: b },
+  );
 }
 
 /** The gradient of a diagonal: zeros of the input's shape with `g` written along that diagonal. */
