@@ -27,4 +27,5 @@ export * as models from "@dendrite/models";
 export * as graph from "@dendrite/graph";
 export * as gpu from "@dendrite/gpu";
 export * as utils from "@dendrite/utils";
+export * as onnx from "@dendrite/onnx";
 export { loadSafetensors, saveSafetensors } from "@dendrite/models";

@@ -25,6 +25,7 @@ export {
   Tensor,
   tensor,
   toDevice,
+  traced,
   where,
   zeroGrads,
   zeros,

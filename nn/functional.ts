@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Tensor } from "./deps.ts";
+import { type Tensor, traced } from "./deps.ts";
 
 export {
   adaptiveAvgPool2d,
@@ -82,5 +82,5 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 /** `x Wᵀ + b` (weight `[out, in]`). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const y = x.matmul(weight.t());
-  return bias ? y.add(bias) : y;
+  return traced(bias ? y.add(bias) : y, "linear", [x, weight, bias ?? null]);
 }
