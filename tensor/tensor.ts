@@ -359,6 +359,7 @@ export class Tensor implements View {
     if (!backend.readSync) {
       throw new Error(`dataSync: device "${this.device}" cannot read synchronously; use await t.data()`);
     }
+    traceRead(this, "dataSync");
     const { tensor, owned } = this.readable();
     try {
       // `readSync` returns a copy the caller owns (a view of a storage could change under it, or be reused once freed).
