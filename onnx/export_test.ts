@@ -3,7 +3,7 @@ import { manualSeed, noGrad, randint, randn, type Tensor } from "@dendrite/tenso
 import * as nn from "@dendrite/nn";
 import { CharRNN, mlp, resnet18 } from "@dendrite/models";
 import { decodeModel, type ExampleArg, exportBytes, type ExportOptions } from "./mod.ts";
-import { loadOrt, maxAbsDiff, onnxCheck } from "./test_util.ts";
+import { loadOrt, maxAbsDiff, onnxCheck } from "./testing.ts";
 
 const TOL = 1e-4;
 

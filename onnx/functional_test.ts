@@ -14,7 +14,7 @@ import {
 } from "@dendrite/tensor";
 import * as nn from "@dendrite/nn";
 import { decodeModel, exportBytes, type ExportOptions, OnnxExportError } from "./mod.ts";
-import { loadOrt, maxAbsDiff, onnxCheck } from "./test_util.ts";
+import { loadOrt, maxAbsDiff, onnxCheck } from "./testing.ts";
 
 /** Exports `model` on `example` and compares dendrite and ONNX Runtime on every input of `runs` (within 1e-4). */
 async function agree(model: nn.Module, example: Tensor, runs: Tensor[], options: ExportOptions): Promise<Uint8Array> {

@@ -1,7 +1,22 @@
 /**
- * Test helpers: run an exported model in ONNX Runtime (its WebAssembly build
- * from npm, which runs in Deno as it is) and check it with ONNX's own model
- * checker (Debian's `python3-onnx`, where installed).
+ * Test helpers (`@dendrite/onnx/testing`): run an exported model in ONNX
+ * Runtime (its WebAssembly build from npm, `onnxruntime-web`, which runs in
+ * Deno as it is, offline) and check it with ONNX's own model checker
+ * (Debian's `python3-onnx`, where installed).
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import { Linear } from "@dendrite/nn";
+ * import { exportBytes } from "./mod.ts";
+ * import { loadOrt, maxAbsDiff } from "./testing.ts";
+ * const fc = new Linear(3, 2);
+ * const x = randn([4, 3]);
+ * const session = await loadOrt(await exportBytes(fc, x));
+ * const { output_0 } = await session.run({ input_0: x });
+ * console.log(maxAbsDiff(fc.forward(x).dataSync(), output_0.data) < 1e-5); // true
+ * await session.release();
+ * ```
  *
  * @module
  */
