@@ -26,6 +26,9 @@ export { WebGpuBackend } from "./backend.ts";
 export type { DeviceInfo, DeviceOptions } from "./device.ts";
 export type { MemoryInfo } from "./allocator.ts";
 export type { DeviceErrors, ErrorRecord } from "./device_errors.ts";
+export type { BindingKind, Kernel, Runtime } from "./program.ts";
+export type { BufferPool } from "./allocator.ts";
+export type { ErrorTracker } from "./device.ts";
 
 let active: WebGpuBackend | null = null;
 let pending: Promise<WebGpuBackend> | null = null;

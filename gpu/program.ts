@@ -74,7 +74,9 @@ interface Compiled {
 export class Runtime {
   /** Dispatches recorded before the encoder is submitted on its own. */
   maxBatch = 256;
+  /** The device's buffer pool (size classes, reuse). */
   readonly pool: BufferPool;
+  /** Validation and out-of-memory errors the device reported. */
   readonly errors: ErrorTracker;
   #pipelines = new Map<string, Compiled>();
   #layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();

@@ -37,6 +37,7 @@ export class LeakyReLU extends Module {
     return leakyRelu(x, this.negativeSlope);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `negativeSlope=${this.negativeSlope}`;
   }
@@ -72,6 +73,7 @@ export class GELU extends Module {
     return x.mul(inner.tanh().add(1)).mul(0.5);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return this.approximate === "none" ? "" : `approximate="${this.approximate}"`;
   }
@@ -89,6 +91,7 @@ export class Softmax extends Module {
     return x.softmax(this.dim);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `dim=${this.dim}`;
   }
@@ -106,6 +109,7 @@ export class LogSoftmax extends Module {
     return x.logSoftmax(this.dim);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `dim=${this.dim}`;
   }
@@ -137,6 +141,7 @@ export class Dropout extends Module {
     return dropout(x, this.p, this.training, this.generator);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `p=${this.p}`;
   }

@@ -50,10 +50,12 @@ export class Sequential extends Module {
     this.#list = modules.map((m) => checkModule("Sequential", m));
   }
 
+  /** Internal: the own members, then the children by position or key (state-dict names). */
   protected override _members(): [string, unknown][] {
     return [...super._members(), ...this.#list.map((m, i): [string, unknown] => [String(i), m])];
   }
 
+  /** Internal: replaces the member or child called `name`. */
   protected override _setMember(name: string, value: unknown): void {
     if (/^\d+$/.test(name)) this.#list[Number(name)] = checkModule("Sequential", value);
     else super._setMember(name, value);
@@ -109,10 +111,12 @@ export class ModuleList extends Module {
     this.#list = [...modules].map((m) => checkModule("ModuleList", m));
   }
 
+  /** Internal: the own members, then the children by position or key (state-dict names). */
   protected override _members(): [string, unknown][] {
     return [...super._members(), ...this.#list.map((m, i): [string, unknown] => [String(i), m])];
   }
 
+  /** Internal: replaces the member or child called `name`. */
   protected override _setMember(name: string, value: unknown): void {
     if (/^\d+$/.test(name)) this.#list[Number(name)] = checkModule("ModuleList", value);
     else super._setMember(name, value);
@@ -176,10 +180,12 @@ export class ModuleDict extends Module {
     for (const [k, m] of entries) this.set(k, m);
   }
 
+  /** Internal: the own members, then the children by position or key (state-dict names). */
   protected override _members(): [string, unknown][] {
     return [...super._members(), ...this.#map];
   }
 
+  /** Internal: replaces the member or child called `name`. */
   protected override _setMember(name: string, value: unknown): void {
     if (this.#map.has(name)) this.#map.set(name, checkModule("ModuleDict", value));
     else super._setMember(name, value);

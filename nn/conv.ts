@@ -101,6 +101,7 @@ export class Conv2d extends Module {
     });
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const f = (v: readonly number[] | string) => typeof v === "string" ? `"${v}"` : `[${v.join(", ")}]`;
     let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${f(this.kernelSize)}, stride=${f(this.stride)}`;

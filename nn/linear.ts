@@ -93,6 +93,7 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
   }
@@ -118,6 +119,7 @@ export class Flatten extends Module {
     return x.flatten(this.startDim, this.endDim);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `startDim=${this.startDim}, endDim=${this.endDim}`;
   }
@@ -274,6 +276,7 @@ export class Embedding extends Module {
     return embedding(indices, this.weight, this.paddingIdx, this.sparse);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     let s = `${this.numEmbeddings}, ${this.embeddingDim}`;
     if (this.paddingIdx !== null) s += `, paddingIdx=${this.paddingIdx}`;

@@ -43,6 +43,7 @@ export abstract class Loss extends Module {
   /** The loss of `input` against `target`. */
   abstract override forward(input: Tensor, target: Tensor): Tensor;
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return this.reduction === "mean" ? "" : `reduction="${this.reduction}"`;
   }

@@ -102,6 +102,7 @@ export {
   type RNNInput,
   type RNNMode,
   type RNNOptions,
+  type RNNRunResult,
 } from "./rnn.ts";
 export { GRUCell, LSTMCell, RNNCell, RNNCellBase, type RNNCellBaseOptions, type RNNCellOptions } from "./rnn_cell.ts";
 export { PackedSequence, type PackPaddedOptions, type PadPackedOptions, type PadSequenceOptions } from "./rnn_utils.ts";

@@ -65,8 +65,6 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-type Members = [string, unknown][];
-
 /** `convert` applied to a detached view of `t` (no graph), the view freed at once so the old storage can go. */
 function moved(t: Tensor, convert: (view: Tensor) => Tensor): Tensor {
   const view = t.detach();
@@ -133,7 +131,7 @@ export class Module {
   }
 
   /** Internal: the named members that may be parameters or children (containers override). */
-  protected _members(): Members {
+  protected _members(): [string, unknown][] {
     return Object.entries(this);
   }
 

@@ -121,6 +121,7 @@ export abstract class BatchNormBase extends Module {
     return y;
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
   }
@@ -138,6 +139,7 @@ export abstract class BatchNormBase extends Module {
  * ```
  */
 export class BatchNorm1d extends BatchNormBase {
+  /** Throws unless `x` has a shape this layer takes, naming the layer and the shape. */
   protected override checkInput(x: Tensor): void {
     if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures) {
       throw new RangeError(
@@ -162,6 +164,7 @@ export class BatchNorm1d extends BatchNormBase {
  * ```
  */
 export class BatchNorm2d extends BatchNormBase {
+  /** Throws unless `x` has a shape this layer takes, naming the layer and the shape. */
   protected override checkInput(x: Tensor): void {
     if (x.ndim !== 4 || x.shape[1] !== this.numFeatures) {
       throw new RangeError(
@@ -228,6 +231,7 @@ export class LayerNorm extends Module {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `${fmtShapeOf(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
   }

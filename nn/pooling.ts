@@ -46,6 +46,7 @@ export class MaxPool2d extends Module {
     return maxPool2d(x, this.kernelSize, this.options);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const o = this.options;
     return `kernelSize=${show(this.kernelSize)}, stride=${show(o.stride ?? this.kernelSize)}, padding=${
@@ -67,6 +68,7 @@ export class AvgPool2d extends Module {
     return avgPool2d(x, this.kernelSize, this.options);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const o = this.options;
     return `kernelSize=${show(this.kernelSize)}, stride=${show(o.stride ?? this.kernelSize)}, padding=${
@@ -97,6 +99,7 @@ export class AdaptiveAvgPool2d extends Module {
     return adaptiveAvgPool2d(x, this.outputSize);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `outputSize=${JSON.stringify(this.outputSize)}`;
   }

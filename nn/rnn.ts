@@ -55,10 +55,13 @@ const KERNEL_MODE: Record<RNNMode, RnnCellMode> = {
 
 const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
-/** What the shared loop returns. */
-interface RunResult {
+/** What {@link RNNBase}'s shared loop (`run`, for subclasses) returns. */
+export interface RNNRunResult {
+  /** The outputs of every step (a packed batch for a packed input). */
   output: Tensor | PackedSequence;
+  /** The final hidden states `[L·D, B, H]`. */
   h: Tensor;
+  /** LSTM's final cell states, else null. */
   c: Tensor | null;
 }
 
@@ -193,7 +196,7 @@ export class RNNBase extends Module {
    * direction, and shapes the result like the input (packed, batch-first or
    * unbatched). `hx` and `cx` are `[L·D, B, ·]` (or unbatched `[L·D, ·]`).
    */
-  protected run(input: Tensor | PackedSequence, hx: Tensor | null, cx: Tensor | null): RunResult {
+  protected run(input: Tensor | PackedSequence, hx: Tensor | null, cx: Tensor | null): RNNRunResult {
     const name = this.#name();
     const packed = input instanceof PackedSequence ? input : null;
     const P = this.projSize || this.hiddenSize, H = this.hiddenSize;

@@ -60,6 +60,8 @@ export interface AdamOptions {
  */
 export class Adam extends Optimizer<AdamOptions> {
   /**
+   * Adam over `params` (tensors or parameter groups); `options` fill in what a group does not set.
+   *
    * @param params tensors (e.g. `model.parameters()`) or parameter groups `{ params, lr, ... }`
    * @param options hyperparameters; unset ones take PyTorch's defaults
    */
@@ -85,6 +87,7 @@ export class Adam extends Optimizer<AdamOptions> {
     return `${this.optimizerName} does not support sparse gradients, please consider SparseAdam instead`;
   }
 
+  /** Checks one parameter group's options before anything changes, naming `where` in errors. */
   protected override validate(o: AdamOptions, where: string): void {
     super.validate(o, where);
     const name = this.optimizerName;
@@ -99,6 +102,7 @@ export class Adam extends Optimizer<AdamOptions> {
     checkBoolean(name, where, "maximize", o.maximize);
   }
 
+  /** One optimization step for every parameter of `group`. */
   protected updateGroup(group: ParamGroup<AdamOptions>): void {
     const { lr, betas: [beta1, beta2], eps, weightDecay, amsgrad, maximize } = group;
     const decoupled = this.decoupledWeightDecay;
@@ -179,6 +183,8 @@ export class Adam extends Optimizer<AdamOptions> {
  */
 export class AdamW extends Adam {
   /**
+   * AdamW (decoupled weight decay, default λ = 0.01) over `params`; `options` fill in what a group does not set.
+   *
    * @param params tensors (e.g. `model.parameters()`) or parameter groups `{ params, lr, ... }`
    * @param options hyperparameters; unset ones take PyTorch's defaults (weightDecay 0.01)
    */
@@ -186,6 +192,7 @@ export class AdamW extends Adam {
     super(params, { ...options, weightDecay: options.weightDecay ?? 1e-2 });
   }
 
+  /** AdamW decays the weights directly (decoupled), not through the gradient. */
   protected override get decoupledWeightDecay(): boolean {
     return true;
   }

@@ -52,6 +52,8 @@ export abstract class LRScheduler {
   #lastLr: number[] = [];
 
   /**
+   * A scheduler of `optimizer`'s learning rates; `name` names it in errors. Use a subclass.
+   *
    * @param name the scheduler's name for error messages
    * @param optimizer the optimizer to drive
    * @param lastEpoch -1 to start fresh, or the last epoch index when resuming
@@ -209,6 +211,8 @@ export class StepLR extends LRScheduler {
   gamma: number;
 
   /**
+   * Multiplies each group's learning rate by `gamma` every `stepSize` epochs.
+   *
    * @param optimizer the optimizer to drive
    * @param stepSize the period of the decay, in epochs
    * @param options `gamma` (default 0.1), `lastEpoch`
@@ -222,10 +226,12 @@ export class StepLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["stepSize", "gamma"];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.groups.map((g) => g.lr);
     return this.groups.map((g) => g.lr * this.gamma);
@@ -251,6 +257,8 @@ export class MultiStepLR extends LRScheduler {
   gamma: number;
 
   /**
+   * Multiplies each group's learning rate by `gamma` at each of `milestones`.
+   *
    * @param optimizer the optimizer to drive
    * @param milestones epoch indices at which to decay
    * @param options `gamma` (default 0.1), `lastEpoch`
@@ -266,10 +274,12 @@ export class MultiStepLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["milestones", "gamma"];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     const hits = this.milestones.filter((m) => m === this.lastEpoch).length;
     if (hits === 0) return this.groups.map((g) => g.lr);
@@ -293,6 +303,8 @@ export class ExponentialLR extends LRScheduler {
   gamma: number;
 
   /**
+   * Multiplies each group's learning rate by `gamma` every epoch.
+   *
    * @param optimizer the optimizer to drive
    * @param gamma the factor per epoch
    * @param options `lastEpoch`
@@ -304,10 +316,12 @@ export class ExponentialLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["gamma"];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     if (this.lastEpoch === 0) return this.groups.map((g) => g.lr);
     return this.groups.map((g) => g.lr * this.gamma);
@@ -340,6 +354,8 @@ export class CosineAnnealingLR extends LRScheduler {
   etaMin: number;
 
   /**
+   * Anneals each group's learning rate to `etaMin` along a cosine over `tMax` epochs.
+   *
    * @param optimizer the optimizer to drive
    * @param tMax the number of epochs to anneal over
    * @param options `etaMin` (default 0), `lastEpoch`
@@ -353,10 +369,12 @@ export class CosineAnnealingLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["tMax", "etaMin"];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     const { lastEpoch: e, tMax, etaMin } = this;
     if (e === 0) return this.groups.map((g) => g.lr);
@@ -405,6 +423,8 @@ export class LinearLR extends LRScheduler {
   totalIters: number;
 
   /**
+   * Scales each group's learning rate linearly from `startFactor` to `endFactor` over `totalIters` epochs.
+   *
    * @param optimizer the optimizer to drive
    * @param options `startFactor` (1/3), `endFactor` (1), `totalIters` (5), `lastEpoch`
    */
@@ -426,10 +446,12 @@ export class LinearLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["startFactor", "endFactor", "totalIters"];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     const { lastEpoch: e, startFactor: s, endFactor: f, totalIters: n } = this;
     if (e === 0) return this.groups.map((g) => g.lr * s);
@@ -465,11 +487,16 @@ export interface OneCycleLROptions extends SchedulerOptions {
 }
 
 /** One phase of the 1cycle schedule: up to `endStep`, anneal between the named group keys. */
-interface Phase {
+export interface OneCycleLRPhase {
+  /** The last step of the phase. */
   endStep: number;
+  /** The group key holding the learning rate the phase starts from (`initialLr`, `maxLr`, `minLr`). */
   startLr: string;
+  /** The group key holding the learning rate it ends at. */
   endLr: string;
+  /** The group key holding the momentum it starts from (`maxMomentum`, `baseMomentum`). */
   startMomentum: string;
+  /** The group key holding the momentum it ends at. */
   endMomentum: string;
 }
 
@@ -493,7 +520,7 @@ export class OneCycleLR extends LRScheduler {
   /** Steps in the whole cycle. */
   totalSteps: number;
   /** The phases, with PyTorch's boundaries. */
-  schedulePhases: Phase[];
+  schedulePhases: OneCycleLRPhase[];
   /** "cos" or "linear". */
   annealStrategy: "cos" | "linear";
   /** Whether momentum/β1 is cycled. */
@@ -502,6 +529,8 @@ export class OneCycleLR extends LRScheduler {
   useBeta1: boolean;
 
   /**
+   * The one-cycle policy up to `maxLr` (one value, or one per group) over the run's steps.
+   *
    * @param optimizer the optimizer to drive
    * @param maxLr the peak learning rate (one value, or one per group)
    * @param options `totalSteps` or `epochs` + `stepsPerEpoch`, and the shape of the cycle
@@ -608,6 +637,7 @@ export class OneCycleLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return ["totalSteps", "schedulePhases", "annealStrategy", "cycleMomentum", "useBeta1"];
   }
@@ -617,6 +647,7 @@ export class OneCycleLR extends LRScheduler {
     return end + (start - end) / 2 * (Math.cos(Math.PI * pct) + 1);
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     const stepNum = this.lastEpoch;
     if (stepNum > this.totalSteps) {

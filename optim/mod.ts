@@ -55,6 +55,7 @@ export {
   MultiStepLR,
   OneCycleLR,
   type OneCycleLROptions,
+  type OneCycleLRPhase,
   type SchedulerOptions,
   type SchedulerStateDict,
   StepLR,

@@ -117,6 +117,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   protected readonly optimizerName: string;
 
   /**
+   * An optimizer called `name` over `params` (tensors or parameter groups) with `defaults` for every group. Use a subclass.
+   *
    * @param name the optimizer's name for error messages (`"SGD"`)
    * @param params tensors, or parameter groups
    * @param defaults every option's value for groups that do not set it

@@ -51,6 +51,8 @@ export interface RMSpropOptions {
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   /**
+   * RMSprop over `params` (tensors or parameter groups); `options` fill in what a group does not set.
+   *
    * @param params tensors (e.g. `model.parameters()`) or parameter groups `{ params, lr, ... }`
    * @param options hyperparameters; unset ones take PyTorch's defaults
    */
@@ -66,6 +68,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     });
   }
 
+  /** Checks one parameter group's options before anything changes, naming `where` in errors. */
   protected override validate(o: RMSpropOptions, where: string): void {
     super.validate(o, where);
     checkNonNegative("RMSprop", where, "alpha", o.alpha);
@@ -76,6 +79,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     checkBoolean("RMSprop", where, "maximize", o.maximize);
   }
 
+  /** One optimization step for every parameter of `group`. */
   protected updateGroup(group: ParamGroup<RMSpropOptions>): void {
     const { lr, alpha, eps, weightDecay, momentum, centered, maximize } = group;
     for (const p of group.params) {

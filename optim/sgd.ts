@@ -61,6 +61,8 @@ export interface SGDOptions {
  */
 export class SGD extends Optimizer<SGDOptions> {
   /**
+   * SGD over `params` (tensors or parameter groups); `options` fill in what a group does not set.
+   *
    * @param params tensors (e.g. `model.parameters()`) or parameter groups `{ params, lr, ... }`
    * @param options hyperparameters; unset ones take PyTorch's defaults
    */
@@ -75,6 +77,7 @@ export class SGD extends Optimizer<SGDOptions> {
     });
   }
 
+  /** Checks one parameter group's options before anything changes, naming `where` in errors. */
   protected override validate(o: SGDOptions, where: string): void {
     super.validate(o, where);
     checkNonNegative("SGD", where, "momentum", o.momentum);

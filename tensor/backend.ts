@@ -107,43 +107,65 @@ export interface Conv2dGeometry {
   readonly n: number;
   /** Input channels. */
   readonly cIn: number;
-  /** Input height and width. */
+  /** Input height. */
   readonly h: number;
+  /** Input width. */
   readonly w: number;
   /** Output channels. */
   readonly cOut: number;
-  /** Kernel height and width. */
+  /** Kernel height. */
   readonly kh: number;
+  /** Kernel width. */
   readonly kw: number;
-  /** Stride, padding and dilation per spatial axis. */
+  /** Vertical stride. */
   readonly strideH: number;
+  /** Horizontal stride. */
   readonly strideW: number;
+  /** Zero padding above and below. */
   readonly padH: number;
+  /** Zero padding left and right. */
   readonly padW: number;
+  /** Vertical spacing of kernel taps. */
   readonly dilationH: number;
+  /** Horizontal spacing of kernel taps. */
   readonly dilationW: number;
   /** Channel groups (cIn and cOut are divisible by it). */
   readonly groups: number;
-  /** Output height and width. */
+  /** Output height. */
   readonly outH: number;
+  /** Output width. */
   readonly outW: number;
 }
 
 /** Geometry of a 2-D pooling window over NCHW input. */
 export interface Pool2dGeometry {
+  /** Batch size. */
   readonly n: number;
+  /** Channels (pooled each on its own). */
   readonly c: number;
+  /** Input height. */
   readonly h: number;
+  /** Input width. */
   readonly w: number;
+  /** Window height. */
   readonly kh: number;
+  /** Window width. */
   readonly kw: number;
+  /** Vertical stride. */
   readonly strideH: number;
+  /** Horizontal stride. */
   readonly strideW: number;
+  /** Padding above and below (-∞ for max pooling, 0 for average pooling). */
   readonly padH: number;
+  /** Padding left and right. */
   readonly padW: number;
+  /** Vertical spacing of window taps. */
   readonly dilationH: number;
+  /** Horizontal spacing of window taps. */
   readonly dilationW: number;
+  /** Output height. */
   readonly outH: number;
+  /** Output width. */
   readonly outW: number;
   /** For average pooling: whether padded cells count in the divisor. */
   readonly countIncludePad: boolean;
@@ -212,15 +234,21 @@ export interface AttentionArgs {
  * ```
  */
 export interface AdamUpdateOptions {
+  /** The learning rate. */
   readonly lr: number;
+  /** β1: the decay of the first moment m. */
   readonly beta1: number;
+  /** β2: the decay of the second moment v. */
   readonly beta2: number;
+  /** Added to the denominator. */
   readonly eps: number;
   /** λ. */
   readonly weightDecay: number;
   /** AdamW's decoupled weight decay (true) or Adam's L2 term (false). */
   readonly decoupled: boolean;
+  /** Use the running maximum v̂ of v. */
   readonly amsgrad: boolean;
+  /** Ascend the objective (negate the gradient). */
   readonly maximize: boolean;
   /** `lr / (1 - β1^t)`. */
   readonly stepSize: number;
@@ -237,6 +265,7 @@ export interface AdamUpdateOptions {
  * ```
  */
 export interface SgdUpdateOptions {
+  /** The learning rate. */
   readonly lr: number;
   /** μ. */
   readonly momentum: number;
@@ -244,7 +273,9 @@ export interface SgdUpdateOptions {
   readonly dampening: number;
   /** λ. */
   readonly weightDecay: number;
+  /** Nesterov momentum. */
   readonly nesterov: boolean;
+  /** Ascend the objective (negate the gradient). */
   readonly maximize: boolean;
   /** Whether the momentum buffer is written fresh (`b = g`) rather than updated. */
   readonly firstStep: boolean;

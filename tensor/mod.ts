@@ -80,11 +80,12 @@ export {
   type ValueCheck,
   type View,
 } from "./backend.ts";
-export { cpuBackend } from "./cpu/backend.ts";
+export { type CpuBackend, cpuBackend } from "./cpu/backend.ts";
 export {
   type BlasStatus,
   type CpuInfo,
   cpuInfo,
+  type CpuKernels,
   cpuThreadsReady,
   getCpuHeapLimit,
   getCpuKernels,
@@ -140,7 +141,7 @@ export {
 export { record, sumToShape } from "./ops/core.ts";
 export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untraced, withOpTracer } from "./trace.ts";
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
-export { isKept, keep, liveTensors, tidy } from "./memory.ts";
+export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
 export {
   adaptiveAvgPool2d,

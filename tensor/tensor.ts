@@ -127,6 +127,7 @@ export class Tensor implements View {
 
   /** The shape, or the size of one dimension (negative dims count from the end). */
   size(): number[];
+  /** The size of dimension `dim` (negative counts from the end). */
   size(dim: number): number;
   size(dim?: number): number | number[] {
     if (dim === undefined) return this.shape.slice();
@@ -135,6 +136,7 @@ export class Tensor implements View {
 
   /** Element strides, or the stride of one dimension. */
   stride(): number[];
+  /** The element stride of dimension `dim`. */
   stride(dim: number): number;
   stride(dim?: number): number | number[] {
     if (dim === undefined) return this.strides.slice();
@@ -729,12 +731,14 @@ export class Tensor implements View {
   }
   /** The largest element, or `[values, indices]` along `dim` (like `torch.max(t, dim)`). */
   max(): Tensor;
+  /** `[values, indices]` of the largest elements along `dim` (indices int32). */
   max(dim: number, options?: ReduceOptions): [Tensor, Tensor];
   max(dim?: number, options?: ReduceOptions): Tensor | [Tensor, Tensor] {
     return dim === undefined ? reduce.amax(this) : reduce.maxMin("max", this, dim, options?.keepdim);
   }
   /** The smallest element, or `[values, indices]` along `dim`. */
   min(): Tensor;
+  /** `[values, indices]` of the smallest elements along `dim` (indices int32). */
   min(dim: number, options?: ReduceOptions): [Tensor, Tensor];
   min(dim?: number, options?: ReduceOptions): Tensor | [Tensor, Tensor] {
     return dim === undefined ? reduce.amin(this) : reduce.maxMin("min", this, dim, options?.keepdim);
