@@ -4,9 +4,9 @@
  * single binary with `deno task compile:classify` (writes `bin/classify`).
  *
  *   deno run --allow-read --allow-write --allow-env --allow-ffi examples/classify.ts IMAGES_DIR \
- *       --model mnist-cnn --weights mnist_cnn.safetensors [--labels labels.txt] [--out results.csv] \
+ *       --model mnist-cnn --weights runs/mnist_cnn/model.safetensors [--labels labels.txt] [--out results.csv] \
  *       [--batch-size 32] [--top 3]
- *   bin/classify IMAGES_DIR --model mnist-cnn --weights mnist_cnn.safetensors --out results.csv
+ *   bin/classify IMAGES_DIR --model mnist-cnn --weights runs/mnist_cnn/model.safetensors --out results.csv
  *
  * Every `.png`, `.jpg` and `.jpeg` under the folder (recursively, in sorted
  * order) becomes one row: `path,class,label,probability,top,error` (`top`
