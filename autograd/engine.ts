@@ -18,6 +18,11 @@ export interface GradValue<T> {
   clone(): T;
   /** Frees the value's memory now (optional). */
   dispose?(): void;
+  /**
+   * The memory the value reads (optional; a tensor's storage, shared by its views). Two gradients with the same
+   * storage are one gradient to the engine: a leaf never receives memory another leaf already owns.
+   */
+  readonly storage?: object;
 }
 
 /** What the engine needs of a leaf tensor: a place to accumulate its gradient. */
@@ -140,7 +145,7 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
     }
   }
   const pending = new Map<Node<T>, T>([[root, grad]]);
-  const handedToLeaf = new Set<T>();
+  const handedToLeaf = new Set<object>();
   const ready: Node<T>[] = [root];
   const prevMode = setGradEnabled(options.createGraph ?? false);
   try {
@@ -185,7 +190,7 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
   }
 }
 
-function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<T>): void {
+function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<object>): void {
   try {
     accumulateInto(leaf, g, handed);
   } catch (e) {
@@ -197,12 +202,14 @@ function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set
   }
 }
 
-function accumulateInto<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<T>): void {
+function accumulateInto<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<object>): void {
   if (leaf.grad === null) {
-    // The same gradient object may reach two leaves (e.g. through `add`); each leaf
-    // must own its grad, since optimizers and clipping may update it in place.
-    leaf.grad = handed.has(g) ? g.clone() : g;
-    handed.add(leaf.grad);
+    // The same gradient may reach two leaves, as one object (through `add`) or as views of one storage (through
+    // `reshape` of one leaf and `add` with another); each leaf must own its grad's memory, since optimizers and
+    // clipping update grads in place: a shared storage would be scaled twice.
+    const memory = g.storage ?? g;
+    leaf.grad = handed.has(memory) ? g.clone() : g;
+    handed.add(leaf.grad.storage ?? leaf.grad);
   } else {
     const previous = leaf.grad;
     leaf.grad = previous.add(g);

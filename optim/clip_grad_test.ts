@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { tensor } from "@dendrite/tensor";
-import { clipGradNorm, clipGradValue } from "./clip_grad.ts";
+import { clipGradNorm, clipGradNorm_, clipGradValue } from "./clip_grad.ts";
 import { assertClose } from "./_testing.ts";
 
 /** Two float64 parameters with grads [3, 4] and [[12]] (total 2-norm 13). */
@@ -79,4 +79,16 @@ Deno.test("clipGradValue: clamps every gradient to [-clipValue, clipValue]", () 
   deepEqual(Array.from(params[0].grad.dataSync()), [-2, 0.5]);
   deepEqual(Array.from(params[1].grad!.dataSync()), [2]);
   throws(() => clipGradValue(params, -1), /clipValue must be a number >= 0, got -1/);
+});
+
+Deno.test("clipGradNorm: two leaves whose gradients meet in one storage are each scaled once", () => {
+  // w's gradient reaches it through reshape (a view) of the gradient add hands b too; if the two leaves shared that
+  // memory, clipping would scale it twice. Both grads are [2, 2, 2, 2]: total norm √32, so each entry → 2/√32.
+  const w = tensor([1, 2, 3, 4]).requiresGrad_();
+  const b = tensor([1, 1, 1, 1]).requiresGrad_();
+  w.reshape([4]).add(b).mul(tensor([2, 2, 2, 2])).sum().backward();
+  ok(w.grad!.storage !== b.grad!.storage, "each leaf owns its gradient's memory");
+  clipGradNorm_([w, b], 1);
+  const want = 2 / Math.sqrt(32);
+  for (const g of [w.grad!, b.grad!]) for (const v of g.dataSync()) ok(Math.abs(v - want) < 1e-6, `${v} vs ${want}`);
 });
