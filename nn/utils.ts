@@ -1,7 +1,8 @@
 /**
  * `nn.utils` as in PyTorch: `nn.utils.rnn` holds the packed-sequence helpers
  * (`padSequence`, `packPaddedSequence`, `padPackedSequence`, `packSequence`,
- * `PackedSequence`). Gradient clipping lives in `optim` (`clipGradNorm_`).
+ * `PackedSequence`). Gradient clipping lives in `optim` (`optim.clipGradNorm`, also under PyTorch's name
+ * `optim.clipGradNorm_`), above `nn` on the import ladder.
  *
  * @example
  * ```ts

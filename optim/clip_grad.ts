@@ -156,3 +156,14 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: numb
     for (const g of grads) g.clamp_(-clipValue, clipValue);
   });
 }
+
+/**
+ * PyTorch's name, `torch.nn.utils.clip_grad_norm_` (the trailing underscore: the gradients change in place); the same
+ * function as {@link clipGradNorm}.
+ */
+export const clipGradNorm_: typeof clipGradNorm = clipGradNorm;
+
+/**
+ * PyTorch's name, `torch.nn.utils.clip_grad_value_`; the same function as {@link clipGradValue}.
+ */
+export const clipGradValue_: typeof clipGradValue = clipGradValue;

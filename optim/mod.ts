@@ -61,4 +61,4 @@ export {
   StepLR,
   type StepLROptions,
 } from "./lr_scheduler.ts";
-export { clipGradNorm, type ClipGradNormOptions, clipGradValue } from "./clip_grad.ts";
+export { clipGradNorm, clipGradNorm_, type ClipGradNormOptions, clipGradValue, clipGradValue_ } from "./clip_grad.ts";
