@@ -266,6 +266,7 @@ export class MultiheadAttention extends Module {
     return [y, weights];
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `embedDim=${this.embedDim}, numHeads=${this.numHeads}, dropout=${this.dropout}, batchFirst=${this.batchFirst}`;
   }

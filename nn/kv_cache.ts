@@ -97,6 +97,7 @@ export class KVCache extends Module {
     return [kc.narrow(2, 0, this.#size), vc.narrow(2, 0, this.#size)];
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `batchSize=${this.batchSize}, maxSeqLen=${this.maxSeqLen}, numKvHeads=${this.numKvHeads}, headDim=${this.headDim}`;
   }

@@ -289,6 +289,7 @@ export class RMSNorm extends Module {
     return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `${fmtShapeOf(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
   }

@@ -88,6 +88,7 @@ export class RotaryEmbedding extends Module {
     return stack([x0.mul(cos).sub(x1.mul(sin)), x1.mul(cos).add(x0.mul(sin))], -1).reshape(x.shape);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `dim=${this.dim}, maxSeqLen=${this.maxSeqLen}, base=${this.base}`;
   }
