@@ -11,6 +11,7 @@ import { type Emitter, GraphBuilder, RecContext, tensorMsg } from "./graph.ts";
 import { ELEMENTWISE } from "./ops_elementwise.ts";
 import { SHAPE_OPS } from "./ops_shape.ts";
 import { NN_OPS } from "./ops_nn.ts";
+import { ATTENTION_OPS } from "./ops_attention.ts";
 import { type ModuleExport, moduleRule } from "./modules.ts";
 import { encodeModel, type NodeMsg, type TensorMsg, type ValueInfoMsg } from "./proto.ts";
 import { type SymbolicAxis, traceGrowth } from "./sizes.ts";
@@ -47,7 +48,7 @@ export const MIN_OPSET = 13, MAX_OPSET = 17;
 /** The ONNX IR version written (that of ONNX 1.12, which opset 17 belongs to). */
 export const IR_VERSION = 8;
 
-const OPS: Readonly<Record<string, Emitter>> = { ...ELEMENTWISE, ...SHAPE_OPS, ...NN_OPS };
+const OPS: Readonly<Record<string, Emitter>> = { ...ELEMENTWISE, ...SHAPE_OPS, ...NN_OPS, ...ATTENTION_OPS };
 
 /** The traced op names that have an ONNX mapping (layers exported whole are not listed). */
 export function supportedOps(): string[] {
@@ -322,7 +323,8 @@ export async function exportBytes(
     producer_name: "dendrite",
     producer_version: "0.1.0",
     graph: {
-      name: model.constructor.name,
+      // The checker requires a name; an anonymous class has none.
+      name: model.constructor.name || "model",
       node: g.nodes,
       initializer: [...weights, ...g.initializers],
       input: graphInputs,

@@ -28,6 +28,7 @@ import type { Tensor } from "../tensor.ts";
 import { commonDevice, empty, record, sumToShape } from "./core.ts";
 import { arange, rand } from "./creation.ts";
 import { softmax } from "./softmax.ts";
+import { traced } from "../trace.ts";
 
 /** Which path {@link scaledDotProductAttention} takes. */
 export type AttentionImplementation = "auto" | "fused" | "composed";
@@ -223,10 +224,24 @@ export function scaledDotProductAttention(
   const p = plan(q, k, v, options);
   if (impl !== "composed") {
     const why = fusedUnsuitable(p);
-    if (why === null) return fused(p);
+    if (why === null) return traceAttention(fused(p), p);
     if (impl === "fused") throw new Error(`${OP}: the fused kernel cannot run: ${why}`);
   }
-  return composed(p).out;
+  return traceAttention(composed(p).out, p);
+}
+
+/**
+ * Reports the attention as one op (after its parts, which it supersedes), so
+ * an exporter sees the same op whichever path ran: the fused kernel's output
+ * comes from no op it knows.
+ */
+function traceAttention<T extends Tensor | readonly Tensor[]>(out: T, p: Plan, op = OP): T {
+  return traced(out, op, [p.q, p.k, p.v, p.mask], {
+    isCausal: p.isCausal,
+    scale: p.scale,
+    dropoutP: p.dropoutP,
+    enableGqa: p.gqa,
+  });
 }
 
 /** The output and the attention weights (after dropout) of the composed path. */
@@ -256,7 +271,10 @@ export function composedAttention(
   v: Tensor,
   options: Omit<ScaledDotProductAttentionOptions, "implementation"> = {},
 ): AttentionResult {
-  return composed(plan(q, k, v, options));
+  const p = plan(q, k, v, options);
+  const r = composed(p);
+  traceAttention([r.out, r.weights], p, "composedAttention");
+  return r;
 }
 
 /** The causal mask `[L, S]`: true where key `j ≤` query `i`. */
