@@ -22,6 +22,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  arange,
   type AttentionImplementation,
   data,
   Generator,
@@ -181,7 +182,8 @@ export class Gpt extends nn.Module {
     if (start + T > this.cfg.blockSize) {
       throw new RangeError(`Gpt: positions up to ${start + T} exceed the block size ${this.cfg.blockSize}`);
     }
-    const pos = tensor(Array.from({ length: T }, (_, i) => start + i), { dtype: "int32", device: idx.device });
+    // arange rather than a literal list, so an ONNX export computes the positions from the input's length.
+    const pos = arange(start, start + T, 1, { dtype: "int32", device: idx.device });
     let x = this.drop.forward(this.wte.forward(idx).add(this.wpe.forward(pos)));
     [...this.h].forEach((block, i) => (x = (block as Block).forward(x, caches?.[i])));
     return this.lm_head.forward(this.ln_f.forward(x));

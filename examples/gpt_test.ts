@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { data, Generator, manualSeed, tidy } from "../mod.ts";
+import { data, Generator, manualSeed, noGrad, onnx, randint, tidy } from "../mod.ts";
+import { loadOrt, maxAbsDiff } from "@dendrite/onnx/testing";
 import { bitsPerChar, configureOptimizer, generate, Gpt, learningRate, trainStep } from "./gpt.ts";
 
 const text = (await data.loadMobyDick()).slice(0, 60_000);
@@ -48,4 +49,28 @@ Deno.test("gpt example: warm-up rises linearly, then cosine decay ends at a tent
   assert.equal(learningRate(0.1, 1, 0.1), 1);
   assert.ok(Math.abs(learningRate(0.55, 1, 0.1) - 0.55) < 1e-12); // halfway through the decay: (1 + 0.1) / 2
   assert.ok(Math.abs(learningRate(1, 1, 0.1) - 0.1) < 1e-12);
+});
+
+Deno.test("gpt example: the model exports to ONNX with a dynamic batch and length, and ONNX Runtime agrees within 1e-4", async () => {
+  manualSeed(3);
+  const model = new Gpt({ vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0.1 });
+  const bytes = await onnx.exportBytes(model, randint(0, 13, [2, 6], { dtype: "int32" }), {
+    inputNames: ["idx"],
+    outputNames: ["logits"],
+    dynamicAxes: { idx: { 0: "batch", 1: "seq" }, logits: { 0: "batch", 1: "seq" } },
+  });
+  model.eval();
+  const session = await loadOrt(bytes);
+  try {
+    for (const [B, T] of [[2, 6], [3, 16], [1, 1]]) {
+      const idx = randint(0, 13, [B, T], { dtype: "int32" });
+      const ours = noGrad(() => model.forward(idx));
+      const { logits } = await session.run({ idx });
+      assert.deepEqual(logits.dims, [B, T, 13]);
+      const diff = maxAbsDiff(await ours.data(), logits.data);
+      assert.ok(diff <= 1e-4, `batch ${B}, length ${T}: ONNX Runtime differs by ${diff}`);
+    }
+  } finally {
+    await session.release();
+  }
 });

@@ -261,3 +261,15 @@ Deno.test("onnx: RMSNorm, rotary embeddings and grouped-query attention (a Llama
   })();
   await agree(block, [randn([2, 5, 8])], [[randn([3, 9, 8])]], { dynamicAxes: { input_0: { 0: "batch", 1: "seq" } } });
 });
+
+Deno.test("onnx: attention with dropout left on fails with an error that names it", async () => {
+  const model = new (class extends nn.Module {
+    override forward(x: Tensor): Tensor {
+      return scaledDotProductAttention(x, x, x, { dropoutP: 0.5 });
+    }
+  })();
+  await assert.rejects(
+    () => exportBytes(model, randn([2, 3, 4])),
+    /scaledDotProductAttention \(op #\d+\): dropout on the attention weights has no ONNX mapping/,
+  );
+});

@@ -53,4 +53,18 @@ if (await webgpu()) {
     const ids = (b: number) => randint(0, 20, [b, 5], { dtype: "int32" }).to("webgpu");
     await agreeOnDevice(rnn, ids(2), ids(4));
   });
+
+  Deno.test("onnx[webgpu]: a Transformer encoder layer traced through the device's fused attention agrees", async () => {
+    manualSeed(52);
+    const layer = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, batchFirst: true, normFirst: true });
+    const causal = new (class extends nn.Module {
+      layer = layer;
+      override forward(x: Tensor): Tensor {
+        const mask = nn.generateSquareSubsequentMask(x.shape[1], { device: x.device });
+        return this.layer.forward(x, { srcMask: mask, isCausal: true });
+      }
+    })();
+    await causal.toDevice("webgpu");
+    await agreeOnDevice(causal, randn([2, 5, 8]).to("webgpu"), randn([3, 5, 8]).to("webgpu"));
+  });
 }
