@@ -12,6 +12,7 @@ import { ELEMENTWISE } from "./ops_elementwise.ts";
 import { SHAPE_OPS } from "./ops_shape.ts";
 import { NN_OPS } from "./ops_nn.ts";
 import { ATTENTION_OPS } from "./ops_attention.ts";
+import { RNN_OPS } from "./ops_rnn.ts";
 import { type ModuleExport, moduleRule } from "./modules.ts";
 import { encodeModel, type NodeMsg, type TensorMsg, type ValueInfoMsg } from "./proto.ts";
 import { type SymbolicAxis, traceGrowth } from "./sizes.ts";
@@ -48,7 +49,13 @@ export const MIN_OPSET = 13, MAX_OPSET = 17;
 /** The ONNX IR version written (that of ONNX 1.12, which opset 17 belongs to). */
 export const IR_VERSION = 8;
 
-const OPS: Readonly<Record<string, Emitter>> = { ...ELEMENTWISE, ...SHAPE_OPS, ...NN_OPS, ...ATTENTION_OPS };
+const OPS: Readonly<Record<string, Emitter>> = {
+  ...ELEMENTWISE,
+  ...SHAPE_OPS,
+  ...NN_OPS,
+  ...ATTENTION_OPS,
+  ...RNN_OPS,
+};
 
 /** The traced op names that have an ONNX mapping (layers exported whole are not listed). */
 export function supportedOps(): string[] {

@@ -148,6 +148,33 @@ Deno.test("onnx: an LSTM with given initial states, and an unbatched GRU, agree"
   await agree(gru, [randn([3, 4])], [[randn([5, 4])]], { dynamicAxes: { input_0: { 0: "time" } } });
 });
 
+Deno.test("onnx: RNNCell, LSTMCell and GRUCell export (one step of ONNX's RNN ops), alone and stepped in a loop", async () => {
+  manualSeed(8);
+  const dyn = { 0: "batch" };
+  await agree(new nn.RNNCell(4, 5, { nonlinearity: "relu" }), [randn([2, 4]), randn([2, 5])], [[
+    randn([3, 4]),
+    randn([3, 5]),
+  ]], { dynamicAxes: { input_0: dyn, input_1: dyn } });
+  const lstm = new nn.LSTMCell(4, 5);
+  const state = (b: number): [Tensor, Tensor] => [randn([b, 5]), randn([b, 5])];
+  await agree(lstm, [randn([2, 4]), state(2)], [[randn([6, 4]), state(6)]], {
+    dynamicAxes: { input_0: dyn, input_1: dyn, input_2: dyn },
+  });
+  // No state given (zeros), no bias, unbatched.
+  await agree(new nn.GRUCell(4, 5, { bias: false }), [randn([4])], []);
+  // A GRU cell stepped over a fixed number of steps in a custom forward, with its bias_hh inside the reset product.
+  const looped = new (class extends nn.Module {
+    cell = new nn.GRUCell(3, 4);
+    override forward(x: Tensor): Tensor {
+      let h: Tensor | null = null;
+      for (let t = 0; t < x.shape[1]; t++) h = this.cell.forward(x.select(1, t), h);
+      return h!;
+    }
+  })();
+  const { bytes } = await agree(looped, [randn([2, 3, 3])], [[randn([5, 3, 3])]], { dynamicAxes: { input_0: dyn } });
+  assert.equal(decodeModel(bytes).graph.node.filter((n) => n.op_type === "GRU").length, 3, "one GRU node per step");
+});
+
 Deno.test("onnx: a CharRNN (embedding, LSTM, dropout, linear, transposes) agrees at another batch and length", async () => {
   manualSeed(6);
   const model = new CharRNN(30, { embeddingDim: 8, hiddenSize: 12, numLayers: 2, dropout: 0.2 });

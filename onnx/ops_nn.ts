@@ -172,8 +172,6 @@ export const NN_OPS: Record<string, Emitter> = {
     if (ctx.has(2)) y = ctx.node("Add", [y, ctx.input(2)])[0];
     return [y];
   },
-  rnnLayer: (ctx) =>
-    ctx.fail("a bare rnnLayer has no ONNX mapping; use nn.RNN, nn.LSTM or nn.GRU, which export as ONNX's RNN ops"),
 };
 
 function adaptiveMatrix(size: number, out: number): number[] {

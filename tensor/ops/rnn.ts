@@ -206,7 +206,7 @@ export function rnnLayer(mode: RnnCellMode, inputs: RnnLayerInputs, options: Rnn
     i.wHr ?? null,
     i.h0,
     i.c0 ?? null,
-  ], { mode, reverse: options.reverse ?? false });
+  ], { mode, reverse: options.reverse ?? false, packed: (options.batchSizes ?? null) !== null });
   return out;
 }
 
