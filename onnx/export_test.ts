@@ -175,6 +175,35 @@ Deno.test("onnx: RNNCell, LSTMCell and GRUCell export (one step of ONNX's RNN op
   assert.equal(decodeModel(bytes).graph.node.filter((n) => n.op_type === "GRU").length, 3, "one GRU node per step");
 });
 
+Deno.test("onnx: the losses export (cross-entropy with weights, ignored targets, smoothing, probabilities; NLL, MSE, BCE)", async () => {
+  manualSeed(9);
+  const labels = (n: number) => randint(0, 4, [n], { dtype: "int32" }).where(randn([n]).gt(-0.8), -100);
+  const weight = randn([4]).abs().add(0.5);
+  const losses = new (class extends nn.Module {
+    ce = new nn.CrossEntropyLoss();
+    ceWeighted = new nn.CrossEntropyLoss({ weight, labelSmoothing: 0.1 });
+    ceNone = new nn.CrossEntropyLoss({ reduction: "none" });
+    nll = new nn.NLLLoss({ reduction: "sum" });
+    mse = new nn.MSELoss();
+    bce = new nn.BCEWithLogitsLoss();
+    override forward(x: Tensor, y: Tensor, p: Tensor): Tensor[] {
+      return [
+        this.ce.forward(x, y),
+        this.ceWeighted.forward(x, y),
+        this.ceNone.forward(x, y),
+        this.ce.forward(x, p),
+        this.nll.forward(x.logSoftmax(1), y),
+        this.mse.forward(x, p),
+        this.bce.forward(x, p),
+      ];
+    }
+  })();
+  const probs = (n: number) => randn([n, 4]).softmax(1);
+  await agree(losses, [randn([5, 4]), labels(5), probs(5)], [[randn([8, 4]), labels(8), probs(8)]], {
+    dynamicAxes: { input_0: { 0: "batch" }, input_1: { 0: "batch" }, input_2: { 0: "batch" } },
+  });
+});
+
 Deno.test("onnx: a CharRNN (embedding, LSTM, dropout, linear, transposes) agrees at another batch and length", async () => {
   manualSeed(6);
   const model = new CharRNN(30, { embeddingDim: 8, hiddenSize: 12, numLayers: 2, dropout: 0.2 });

@@ -17,7 +17,7 @@ import { assertValues, commonDevice, empty, record } from "./core.ts";
 import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { adopt } from "../sparse.ts";
 import { logSoftmax } from "./softmax.ts";
-import { traced } from "../trace.ts";
+import { isTracing, traced } from "../trace.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
 export type Reduction = "mean" | "sum" | "none";
@@ -237,10 +237,13 @@ function nllCore(op: string, input: Tensor, target: Tensor, options: NllOptions)
  * ```
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  return traced(crossEntropyOf(input, target, options), "crossEntropy", [input, target]);
+  // While a trace runs, the composed ops run and report themselves (an exporter maps each; the fused kernel's loss
+  // would come from no op it knows), and no composite is reported over them.
+  if (isTracing()) return crossEntropyOf(input, target, options, false);
+  return crossEntropyOf(input, target, options, true);
 }
 
-function crossEntropyOf(input: Tensor, target: Tensor, options: CrossEntropyOptions): Tensor {
+function crossEntropyOf(input: Tensor, target: Tensor, options: CrossEntropyOptions, fuse: boolean): Tensor {
   const op = "crossEntropy";
   const eps = options.labelSmoothing ?? 0;
   const reduction = options.reduction ?? "mean";
@@ -252,7 +255,7 @@ function crossEntropyOf(input: Tensor, target: Tensor, options: CrossEntropyOpti
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
     throw new RangeError(`${op}: expected weight [${c}] (one per class), got ${fmtShape(weight.shape)}`);
   }
-  const fusedLoss = fusedCrossEntropy(input, target, weight, options.ignoreIndex ?? -100, eps, reduction);
+  const fusedLoss = fuse ? fusedCrossEntropy(input, target, weight, options.ignoreIndex ?? -100, eps, reduction) : null;
   if (fusedLoss) return fusedLoss;
   const logp = logSoftmax(input, classDim);
   const wShape = input.shape.map((s, i) => (i === classDim ? s : 1));
