@@ -13,6 +13,7 @@ import { SHAPE_OPS } from "./ops_shape.ts";
 import { NN_OPS } from "./ops_nn.ts";
 import { ATTENTION_OPS } from "./ops_attention.ts";
 import { RNN_OPS } from "./ops_rnn.ts";
+import { SCATTER_OPS } from "./ops_scatter.ts";
 import { type ModuleExport, moduleRule } from "./modules.ts";
 import { encodeModel, type NodeMsg, type TensorMsg, type ValueInfoMsg } from "./proto.ts";
 import { type SymbolicAxis, traceGrowth } from "./sizes.ts";
@@ -55,6 +56,7 @@ const OPS: Readonly<Record<string, Emitter>> = {
   ...NN_OPS,
   ...ATTENTION_OPS,
   ...RNN_OPS,
+  ...SCATTER_OPS,
 };
 
 /** The traced op names that have an ONNX mapping (layers exported whole are not listed). */

@@ -79,6 +79,24 @@ Deno.test("onnx: functional ops in a custom forward, with sizes from the input's
   }
 });
 
+Deno.test("onnx: scatter, scatterAdd, scatterReduce and indexAdd export as ScatterElements and agree", async () => {
+  manualSeed(13);
+  const index = tensor([[0, 2, 1, 2], [3, 0, 0, 1]], { dtype: "int32" });
+  const model = new Fn((x) => {
+    const src = x.narrow(0, 0, 2).narrow(1, 0, 4).mul(3);
+    return cat([
+      x.scatter(1, index, src).narrow(0, 0, 2),
+      x.scatter(1, index, 0.5).narrow(0, 0, 2),
+      x.scatterAdd(1, index, src).narrow(0, 0, 2),
+      x.scatterReduce(1, index, src, "sum", { includeSelf: false }).narrow(0, 0, 2),
+      x.scatterReduce(1, index, src, "prod").narrow(0, 0, 2),
+      x.indexAdd(0, tensor([1, 0, 1], { dtype: "int32" }), x.narrow(0, 0, 3).neg(), { alpha: 2 }).narrow(0, 0, 2),
+    ], 0);
+  });
+  const bytes = await agree(model, randn([3, 5]), [randn([6, 5])], { dynamicAxes: { input_0: { 0: "rows" } } });
+  assert.ok(decodeModel(bytes).graph.node.some((n) => n.op_type === "ScatterElements"));
+});
+
 Deno.test("onnx: opset 13 exports layer norm without LayerNormalization and still agrees", async () => {
   manualSeed(12);
   const model = new nn.Sequential(new nn.Linear(5, 8), new nn.LayerNorm(8), new nn.GELU());
@@ -112,9 +130,16 @@ async function fails(fn: (x: Tensor) => Tensor, pattern: RegExp, options: Export
 Deno.test("onnx: what cannot be exported fails with an error that names it", async () => {
   // An op with no mapping is named.
   await fails((x) => x.add(randn([2, 3])), /op "randn" has no ONNX mapping/);
+  await fails((x) => x.diagonal(), /op "diagonal" has no ONNX mapping/);
+  // A mapping that needs a later opset says which.
   await fails(
     (x) => x.scatterAdd(0, tensor([[0, 1, 0]], { dtype: "int32" }), x),
-    /op "scatterAdd" has no ONNX mapping/,
+    /scatterAdd needs ScatterElements' reduction, ONNX opset 16/,
+    { opsetVersion: 15 },
+  );
+  await fails(
+    (x) => x.scatterReduce(0, tensor([[0, 1, 0]], { dtype: "int32" }), x, "amax"),
+    /reduce "amax" has no ONNX mapping up to opset 17/,
   );
   // In-place writes and value reads inside forward.
   await fails((x) => x.mul(2).add_(1), /add_ writes in place/);
