@@ -6,7 +6,16 @@
  * @module
  */
 
-import { collapseDims, contiguousStrides, dtypeOfArray, isContiguous, numel, pcgHash } from "@dendrite/tensor";
+import {
+  collapseDims,
+  contiguousStrides,
+  dtypeOfArray,
+  interpolationTaps,
+  inverseTaps,
+  isContiguous,
+  numel,
+  pcgHash,
+} from "@dendrite/tensor";
 import type {
   AdamUpdateOptions,
   AttentionArgs,
@@ -16,6 +25,7 @@ import type {
   Conv2dGeometry,
   CrossEntropyArgs,
   DType,
+  Interpolate2dGeometry,
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
@@ -77,6 +87,7 @@ import {
 } from "./kernels/fused.ts";
 import { randomKernel } from "./kernels/random.ts";
 import { RNN_HAS, RNN_OPERANDS, rnnCellKernel, rnnFamily } from "./kernels/rnn.ts";
+import { interpolateBackwardKernel, interpolateKernel } from "./kernels/interpolate.ts";
 import {
   attentionBackwardDkvKernel,
   attentionBackwardDqKernel,
@@ -135,6 +146,8 @@ export class WebGpuBackend implements Backend {
   #dummy: GPUBuffer;
   /** The device-side assertions' error record (out-of-range indices, `assertValues`). */
   readonly deviceErrors: DeviceErrors;
+  /** Interpolation tap tables by geometry (a network resizes a few shapes, every step). */
+  #taps = new Map<string, GpuStorage>();
 
   /** Wraps an acquired device (see `acquireDevice`). */
   constructor(readonly info: DeviceInfo) {
@@ -1005,6 +1018,64 @@ export class WebGpuBackend implements Backend {
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
     const total = g.n * g.c * g.h * g.w;
     this.#pool(avgPoolBackwardKernel, [this.#out(out, "avgPool2dBackward", total)], [gradOut], g, total);
+  }
+
+  // ---- interpolation ------------------------------------------------------------------------------
+
+  /** The tap table of `g` (see `kernels/interpolate.ts` for its layout), built and uploaded once per geometry. */
+  #tapTable(g: Interpolate2dGeometry): { s: GpuStorage; tw: number; ih: number; iw: number } {
+    const key = [g.h, g.w, g.outH, g.outW, g.mode, g.alignCorners, g.scaleFactorH, g.scaleFactorW].join(",");
+    const tw = 4 * g.outH, ih = tw + 4 * g.outW, iw = ih + 2 * g.h;
+    let s = this.#taps.get(key);
+    if (!s) {
+      const t = interpolationTaps(g);
+      const words = new Int32Array(iw + 2 * g.w);
+      const put = (at: number, a: typeof t.h) => {
+        for (let o = 0; o < a.i0.length; o++) {
+          words.set([a.i0[o], a.i1[o], f32Bits(a.l0[o]), f32Bits(a.l1[o])], at + 4 * o);
+        }
+      };
+      const putInverse = (at: number, a: typeof t.h, size: number) => {
+        const inv = inverseTaps(a, size);
+        for (let i = 0; i < size; i++) words.set([inv.lo[i], inv.hi[i]], at + 2 * i);
+      };
+      put(0, t.h);
+      put(tw, t.w);
+      putInverse(ih, t.h, g.h);
+      putInverse(iw, t.w, g.w);
+      if (this.#taps.size >= 64) {
+        for (const old of this.#taps.values()) this.free(old);
+        this.#taps.clear();
+      }
+      s = this.upload(words) as GpuStorage;
+      this.#taps.set(key, s);
+    }
+    return { s, tw, ih, iw };
+  }
+
+  #interpolate(kernel: Kernel, input: View, out: GpuStorage, g: Interpolate2dGeometry, total: number): void {
+    const c = this.#contig(input, kernel.name);
+    this.#float(c.s.dtype, kernel.name);
+    if (total > 0) {
+      const t = this.#tapTable(g);
+      this.runtime.dispatch(
+        kernel,
+        [out.buffer, c.s.buffer, t.s.buffer],
+        [total, g.h, g.w, g.outH, g.outW, c.offset, t.tw, t.ih, t.iw, 0, 0, 0],
+        groups1d(total, 256),
+      );
+    }
+    c.done();
+  }
+
+  interpolate2d(x: View, out: Storage, g: Interpolate2dGeometry): void {
+    const total = g.n * g.c * g.outH * g.outW;
+    this.#interpolate(interpolateKernel, x, this.#out(out, "interpolate2d", total), g, total);
+  }
+
+  interpolate2dBackward(gradOut: View, out: Storage, g: Interpolate2dGeometry): void {
+    const total = g.n * g.c * g.h * g.w;
+    this.#interpolate(interpolateBackwardKernel, gradOut, this.#out(out, "interpolate2dBackward", total), g, total);
   }
 
   // ---- batch normalization ------------------------------------------------------------------------

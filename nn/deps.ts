@@ -34,6 +34,7 @@ export {
 export { Node } from "@dendrite/autograd";
 // The functional ops nn's layers are thin classes over (they live in tensor/ops/).
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "@dendrite/tensor";
+export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "@dendrite/tensor";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

@@ -29,6 +29,8 @@ export {
   conv2d,
   type Conv2dOptions,
   type Conv2dPadding,
+  convTranspose2d,
+  type ConvTranspose2dOptions,
   crossEntropy,
   type CrossEntropyOptions,
   dropout,

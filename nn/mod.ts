@@ -42,7 +42,7 @@ export {
   Linear,
   type LinearOptions,
 } from "./linear.ts";
-export { Conv2d, type Conv2dLayerOptions } from "./conv.ts";
+export { Conv2d, type Conv2dLayerOptions, ConvTranspose2d, type ConvTranspose2dLayerOptions } from "./conv.ts";
 export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "./pooling.ts";
 export {
   BatchNorm1d,

@@ -171,6 +171,28 @@ export interface Pool2dGeometry {
   readonly countIncludePad: boolean;
 }
 
+/**
+ * Geometry of a 2-D interpolation (resize) of NCHW planes `[n, c, h, w]` to
+ * `[n, c, outH, outW]`. Which input cells an output cell reads, and with what
+ * weights, follows PyTorch's rules and is computed once, by
+ * `interpolationTaps` (`tensor/interpolation.ts`), for every backend.
+ */
+export interface Interpolate2dGeometry {
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly outH: number;
+  readonly outW: number;
+  /** One tap per axis (nearest) or two (bilinear). */
+  readonly mode: "nearest" | "bilinear";
+  /** Bilinear only: the corner cells of input and output are aligned (scale `(in − 1)/(out − 1)`). */
+  readonly alignCorners: boolean;
+  /** The scale factor the caller gave per axis, which PyTorch's source-index rule uses as given; null: `in/out`. */
+  readonly scaleFactorH: number | null;
+  readonly scaleFactorW: number | null;
+}
+
 /** Inputs of the optional fused cross-entropy kernels. */
 export interface CrossEntropyArgs {
   /** Logits `[rows, C]` with contiguous rows (strides `[C, 1]`, any offset). */
@@ -561,6 +583,13 @@ export interface Backend {
   avgPool2d(x: View, out: Storage, g: Pool2dGeometry): void;
   /** Average pooling backward, into out `[n,c,h,w]`. */
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void;
+  /**
+   * Interpolation of x `[n,c,h,w]` (any strides) into out `[n,c,outH,outW]`: with the taps `t` of
+   * `interpolationTaps(g)`, `out[p, oh, ow] = Σ_{a,b ∈ {0,1}} t.h.l_a[oh]·t.w.l_b[ow]·x[p, t.h.i_a[oh], t.w.i_b[ow]]`.
+   */
+  interpolate2d(x: View, out: Storage, g: Interpolate2dGeometry): void;
+  /** Gradient of {@link Backend.interpolate2d} for gradOut `[n,c,outH,outW]` (any strides), into out `[n,c,h,w]`. */
+  interpolate2dBackward(gradOut: View, out: Storage, g: Interpolate2dGeometry): void;
 
   /**
    * Per-channel statistics of x `[n, c, s]` (any strides), over the `n·s`

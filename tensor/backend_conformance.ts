@@ -11,9 +11,11 @@
  * ```
  *
  * Convolution (forward and both backward kernels, with stride, padding,
- * dilation and groups) and pooling (max with indices, average with and
- * without padded cells in the divisor, ceil-mode windows, and their backward
- * kernels) are checked against direct loops too.
+ * dilation and groups, and the truncated output sizes transposed convolutions
+ * ask for), pooling (max with indices, average with and without padded cells
+ * in the divisor, ceil-mode windows, and their backward kernels) and
+ * interpolation (nearest and bilinear, and their backward kernels) are
+ * checked against direct loops too.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import type {
   Backend,
   BinaryOp,
   Conv2dGeometry,
+  Interpolate2dGeometry,
   Pool2dGeometry,
   ReduceOp,
   RnnCellMode,
@@ -899,6 +902,7 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
   }
 
   convPoolTests(backend, test, floats);
+  interpolateTests(backend, test, floats);
   fusedTests(backend, test, floats, fTol);
   rnnCellTests(backend, test, floats, fTol);
   attentionTests(backend, test, floats, fTol);
@@ -995,12 +999,18 @@ function refNormal(seed: number, offset: number, i: number): number {
 
 type Pair = [number, number];
 
-/** A convolution case: n, cIn, h, w, cOut, kernel, stride, padding, dilation, groups. */
-type ConvCase = [number, number, number, number, number, Pair, Pair, Pair, Pair, number];
+/**
+ * A convolution case: n, cIn, h, w, cOut, kernel, stride, padding, dilation, groups, and optionally an output size
+ * smaller than the windows that fit (what a transposed convolution whose outputPadding exceeds its stride asks for:
+ * the kernels must then leave the last windows out).
+ */
+type ConvCase = [number, number, number, number, number, Pair, Pair, Pair, Pair, number, Pair?];
 
-function convGeometry([n, cIn, h, w, cOut, [kh, kw], [sh, sw], [ph, pw], [dh, dw], groups]: ConvCase): Conv2dGeometry {
-  const outH = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-  const outW = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+function convGeometry(
+  [n, cIn, h, w, cOut, [kh, kw], [sh, sw], [ph, pw], [dh, dw], groups, outSize]: ConvCase,
+): Conv2dGeometry {
+  const outH = outSize?.[0] ?? Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const outW = outSize?.[1] ?? Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   return {
     n,
     cIn,
@@ -1178,6 +1188,11 @@ function convPoolTests(
     [2, 16, 8, 8, 16, [3, 3], [1, 1], [1, 1], [1, 1], 1], // multiples of 4 (vectorized paths), deep K
     [1, 8, 12, 12, 8, [3, 3], [2, 2], [1, 1], [1, 1], 1],
     [3, 1, 6, 6, 8, [3, 3], [1, 1], [1, 1], [1, 1], 1], // one input channel (a network's first layer)
+    // Transposed convolutions whose outputPadding is at least the stride (allowed by a larger dilation): 4×3 → 9×8
+    // (dilation 2, outputPadding 1), where 5×4 windows fit; 3×3 → 9×10 (groups 2; along W stride 2, dilation 3,
+    // outputPadding 2), where 3×4 fit.
+    [2, 3, 9, 8, 2, [3, 3], [1, 1], [0, 0], [2, 2], 1, [4, 3]],
+    [1, 4, 9, 10, 6, [3, 2], [3, 2], [1, 0], [2, 3], 2, [3, 3]],
   ];
   test("conv2d forward and both backward kernels (stride, padding, dilation, groups)", async (rng) => {
     for (const dtype of floats) {
@@ -1269,6 +1284,95 @@ function convPoolTests(
           assertAllClose(o, ref.out.map((v) => castTo(dtype, v)), tol, `avgPool2d ${what}`);
           assertAllClose(i, ref.grad.map((v) => castTo(dtype, v)), tol, `avgPool2dBackward ${what}`);
         }
+      }
+    }
+  });
+}
+
+// ---- interpolation ------------------------------------------------------------------------------------
+
+/**
+ * The cells and weights one output index reads along an axis, by PyTorch's rules written out here: nearest
+ * `min(⌊o·scale⌋, in − 1)` with the product in float32 (`o` when the sizes agree, `o/2` when the output is
+ * twice the input); bilinear the two cells around `o·(in − 1)/(out − 1)` (alignCorners) or
+ * `max((o + ½)·scale − ½, 0)`, where scale is `1/scaleFactor` when a factor was given, else `in/out`.
+ */
+function interpolateAxisRef(
+  o: number,
+  inSize: number,
+  outSize: number,
+  factor: number | null,
+  g: Interpolate2dGeometry,
+): [number, number][] {
+  const scale = factor !== null ? 1 / factor : inSize / outSize;
+  if (g.mode === "nearest") {
+    if (outSize === inSize) return [[o, 1]];
+    if (outSize === 2 * inSize) return [[Math.floor(o / 2), 1]];
+    return [[Math.min(Math.floor(Math.fround(o * Math.fround(scale))), inSize - 1), 1]];
+  }
+  const src = g.alignCorners
+    ? (outSize > 1 ? o * (inSize - 1) / (outSize - 1) : 0)
+    : Math.max((o + 0.5) * scale - 0.5, 0);
+  const lo = Math.min(Math.floor(src), inSize - 1), f = Math.min(src - lo, 1);
+  return [[lo, 1 - f], [Math.min(lo + 1, inSize - 1), f]];
+}
+
+function interpolateTests(
+  backend: Backend,
+  test: (title: string, fn: (rng: Rng) => Promise<void>) => void,
+  floats: DType[],
+): void {
+  // n, c, h, w, outH, outW, mode, alignCorners, scale factors
+  const cases: [number, number, number, number, number, number, "nearest" | "bilinear", boolean, number | null][] = [
+    [2, 3, 5, 4, 10, 8, "nearest", false, 2],
+    [1, 2, 5, 7, 8, 4, "nearest", false, null], // up along H, down along W
+    [1, 2, 5, 5, 8, 3, "nearest", false, 1.7], // a factor whose 1/factor differs from in/out
+    [2, 2, 4, 6, 8, 12, "bilinear", false, 2],
+    [1, 3, 6, 5, 4, 11, "bilinear", false, null],
+    [1, 2, 5, 4, 9, 10, "bilinear", true, null],
+    [1, 1, 4, 3, 1, 7, "bilinear", true, null], // a single output row
+    [2, 4, 7, 7, 14, 14, "bilinear", false, null], // a U-Net's 7 → 14
+  ];
+  test("interpolate2d and its backward (nearest, bilinear, alignCorners, scale factors, up and down)", async (rng) => {
+    for (const dtype of floats) {
+      for (const [n, c, h, w, outH, outW, mode, alignCorners, factor] of cases) {
+        const g: Interpolate2dGeometry = {
+          n,
+          c,
+          h,
+          w,
+          outH,
+          outW,
+          mode,
+          alignCorners,
+          scaleFactorH: factor,
+          scaleFactorW: factor,
+        };
+        const layout = (): Layout => (rng.next() < 0.5 ? "strided" : "contiguous");
+        const x = makeView(backend, rng, [n, c, h, w], dtype, layout(), (r) => r.uniform(-2, 2));
+        const go = makeView(backend, rng, [n, c, outH, outW], dtype, layout(), (r) => r.uniform(-1, 1));
+        const out = new Array<number>(n * c * outH * outW).fill(0), grad = new Array<number>(n * c * h * w).fill(0);
+        for (let p = 0; p < n * c; p++) {
+          for (let oh = 0; oh < outH; oh++) {
+            for (let ow = 0; ow < outW; ow++) {
+              const o = (p * outH + oh) * outW + ow;
+              for (const [ih, a] of interpolateAxisRef(oh, h, outH, factor, g)) {
+                for (const [iw, b] of interpolateAxisRef(ow, w, outW, factor, g)) {
+                  out[o] += a * b * x.values[(p * h + ih) * w + iw];
+                  grad[(p * h + ih) * w + iw] += a * b * go.values[o];
+                }
+              }
+            }
+          }
+        }
+        const o = backend.alloc(dtype, out.length), gi = backend.alloc(dtype, grad.length);
+        backend.interpolate2d(x.view, o, g);
+        backend.interpolate2dBackward(go.view, gi, g);
+        const [ov, iv] = await Promise.all([o, gi].map((s) => readAll(backend, s)));
+        const what = `${dtype} ${JSON.stringify([n, c, h, w, outH, outW, mode, alignCorners, factor])}`;
+        const tol = dtype === "float64" ? { atol: 1e-12 } : { atol: 1e-5, rtol: 1e-5 };
+        assertAllClose(ov, out.map((v) => castTo(dtype, v)), tol, `interpolate2d ${what}`);
+        assertAllClose(iv, grad.map((v) => castTo(dtype, v)), tol, `interpolate2dBackward ${what}`);
       }
     }
   });

@@ -64,6 +64,7 @@ export {
   getBackend,
   getDefaultDevice,
   hasBackend,
+  type Interpolate2dGeometry,
   type Pool2dGeometry,
   type RandomKind,
   type ReduceOp,
@@ -143,6 +144,9 @@ export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untr
 export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
+export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "./ops/conv_transpose.ts";
+export { interpolate, interpolateGeometry, type InterpolateMode, type InterpolateOptions } from "./ops/interpolate.ts";
+export { type AxisTaps, axisTaps, interpolationTaps, inverseTaps } from "./interpolation.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

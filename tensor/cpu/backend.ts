@@ -15,6 +15,7 @@ import type {
   BinaryOp,
   Conv2dGeometry,
   CrossEntropyArgs,
+  Interpolate2dGeometry,
   Pool2dGeometry,
   RandomKind,
   ReduceOp,
@@ -42,6 +43,7 @@ import { reduceKernel, reduceStrided } from "./reduce.ts";
 import { FAST_BINARY_JS, reluF32, selectF32 } from "./fast.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./pool.ts";
+import { interpolate2d, interpolate2dBackward } from "./interpolate.ts";
 import * as norm from "./norm.ts";
 import { getCpuKernels } from "./kernels.ts";
 import { wasmBinary, wasmReluBackward, wasmUnary, wasmWhere } from "./elementwise_wasm.ts";
@@ -419,6 +421,16 @@ export class CpuBackend implements Backend {
   avgPool2dBackward(gradOut: View, out: Storage, g: Pool2dGeometry): void {
     const go = contig(this, gradOut), o = cpuData(out);
     if (!(wasmOn() && wasmAvgPool2dBackward(go, o, g))) avgPool2dBackward(go, o, g);
+  }
+
+  interpolate2d(x: View, out: Storage, g: Interpolate2dGeometry): void {
+    claim(out);
+    interpolate2d(contig(this, x), cpuData(out), g);
+  }
+
+  interpolate2dBackward(gradOut: View, out: Storage, g: Interpolate2dGeometry): void {
+    claim(out);
+    interpolate2dBackward(contig(this, gradOut), cpuData(out), g);
   }
 
   batchNormStats(x: View, eps: number, mean: Storage, invStd: Storage, variance: Storage | null): void {
