@@ -1,11 +1,21 @@
 /**
  * Activation layers and dropout: `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`,
- * `GELU`, `Softmax`, `LogSoftmax`, `Dropout`.
+ * `GELU`, `SiLU`, `Mish`, `ELU`, `Softmax`, `LogSoftmax`, `Dropout`,
+ * `Dropout2d`.
  *
  * @module
  */
 
-import { dropout, type Generator as RandomGenerator, leakyRelu, type Tensor } from "./deps.ts";
+import {
+  dropout,
+  dropout2d,
+  elu,
+  type Generator as RandomGenerator,
+  leakyRelu,
+  mish,
+  silu,
+  type Tensor,
+} from "./deps.ts";
 import { Module } from "./module.ts";
 
 /**
@@ -79,6 +89,48 @@ export class GELU extends Module {
   }
 }
 
+/**
+ * SiLU (swish), `x·σ(x)`: the smooth activation of diffusion U-Nets.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { SiLU } from "./activation.ts";
+ * new SiLU().forward(tensor([0, 1])); // [0, 0.7311]
+ * ```
+ */
+export class SiLU extends Module {
+  /** Applies SiLU. */
+  override forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/** Mish, `x·tanh(softplus(x))`. */
+export class Mish extends Module {
+  /** Applies Mish. */
+  override forward(x: Tensor): Tensor {
+    return mish(x);
+  }
+}
+
+/** ELU: `x` for positive x, `alpha·(eˣ − 1)` otherwise. */
+export class ELU extends Module {
+  /** An ELU with the given alpha (default 1). */
+  constructor(readonly alpha: number = 1) {
+    super();
+  }
+
+  /** Applies ELU. */
+  override forward(x: Tensor): Tensor {
+    return elu(x, this.alpha);
+  }
+
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
 /** Softmax along `dim`. */
 export class Softmax extends Module {
   /** A softmax along `dim`. */
@@ -142,6 +194,35 @@ export class Dropout extends Module {
   }
 
   /** The arguments shown in this layer's line of `toString()`. */
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+
+/**
+ * Channel dropout: zeroes whole channels of `[N, C, H, W]` (or `[C, H, W]`)
+ * inputs with probability `p` and scales the rest by `1/(1-p)` in training
+ * mode; the identity in eval mode.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "@dendrite/tensor";
+ * import { Dropout2d } from "./activation.ts";
+ * new Dropout2d(0.5).forward(ones([1, 4, 2, 2])); // each 2×2 map all 0 or all 2
+ * ```
+ */
+export class Dropout2d extends Module {
+  /** A channel-dropout layer; draws from `generator` (default: the global seeded one). */
+  constructor(readonly p: number = 0.5, readonly generator?: RandomGenerator) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout2d: probability must be in [0, 1], got ${p}`);
+  }
+
+  /** Applies channel dropout when training. */
+  override forward(x: Tensor): Tensor {
+    return dropout2d(x, this.p, this.training, this.generator);
+  }
+
   override extraRepr(): string {
     return `p=${this.p}`;
   }

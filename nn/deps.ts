@@ -43,8 +43,10 @@ export {
   type MaxPool2dOptions,
   maxPool2dWithIndices,
 } from "@dendrite/tensor";
-export { batchNorm, type BatchNormOptions, layerNorm, rmsNorm } from "@dendrite/tensor";
+export { batchNorm, type BatchNormOptions, groupNorm, layerNorm, rmsNorm } from "@dendrite/tensor";
 export { type RnnCellMode, rnnLayer, type RnnLayerOutput } from "@dendrite/tensor";
+export { checkInterpolateOptions, interpolate, type InterpolateMode, type InterpolateOptions } from "@dendrite/tensor";
+export { huberLoss, klDiv, type KlDivOptions, type KlDivReduction, smoothL1Loss } from "@dendrite/tensor";
 export {
   type AttentionImplementation,
   type AttentionResult,
@@ -60,13 +62,18 @@ export {
   crossEntropy,
   type CrossEntropyOptions,
   dropout,
+  dropout2d,
+  elu,
   embedding,
   l1Loss,
   leakyRelu,
+  mish,
   mseLoss,
   nllLoss,
   type NllOptions,
   type Reduction,
+  silu,
+  softplus,
 } from "@dendrite/tensor";
 import { fmtShape, type Tensor } from "@dendrite/tensor";
 

@@ -23,7 +23,7 @@ import * as nn from "./mod.ts";
 type Host = Float32Array;
 
 /** Comparisons queued during a test and read back together. */
-class Checks {
+export class Checks {
   #items: [string, Tensor, ArrayLike<number>, number][] = [];
   #after: (() => void)[] = [];
   #reads: [Tensor, (v: number[]) => void][] = [];
@@ -70,7 +70,7 @@ function erf(x: number): number {
 }
 
 /** Asserts every parameter and buffer of `m` lives on `device` and parameters stay trainable leaves. */
-function assertMoved(m: nn.Module, device: Device, what: string): void {
+export function assertMoved(m: nn.Module, device: Device, what: string): void {
   for (const [name, p] of m.namedParameters()) {
     strictEqual(p.device, device, `${what}: parameter ${name} on ${p.device}`);
     ok(p instanceof nn.Parameter && p.requiresGrad && p.isLeaf, `${what}: ${name} is a trainable Parameter`);

@@ -1,7 +1,9 @@
 /**
  * Losses as modules, each with a `reduction` ("mean" | "sum" | "none"):
- * `MSELoss`, `L1Loss`, `CrossEntropyLoss`, `NLLLoss`, `BCELoss`,
- * `BCEWithLogitsLoss`. Class weights are registered as buffers, as in PyTorch.
+ * `MSELoss`, `L1Loss`, `SmoothL1Loss`, `HuberLoss`, `CrossEntropyLoss`,
+ * `NLLLoss`, `BCELoss`, `BCEWithLogitsLoss`, and `KLDivLoss` (which also
+ * reduces by "batchmean"). Class weights are registered as buffers, as in
+ * PyTorch.
  *
  * @module
  */
@@ -10,10 +12,14 @@ import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   crossEntropy,
+  huberLoss,
+  klDiv,
+  type KlDivReduction,
   l1Loss,
   mseLoss,
   nllLoss,
   type Reduction,
+  smoothL1Loss,
   type Tensor,
 } from "./deps.ts";
 import { Module } from "./module.ts";
@@ -71,6 +77,131 @@ export class L1Loss extends Loss {
   /** `|input - target|`, reduced. */
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, this.reduction);
+  }
+}
+
+/** Options of {@link SmoothL1Loss}. */
+export interface SmoothL1LossOptions extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1; 0 gives L1). */
+  beta?: number;
+}
+
+/**
+ * Smooth L1 loss: `0.5·d²/beta` for `|d| < beta`, `|d| − 0.5·beta` beyond
+ * (d = input − target), reduced.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { SmoothL1Loss } from "./loss.ts";
+ * new SmoothL1Loss().forward(tensor([0.5, 3]), tensor([0, 0])); // (0.125 + 2.5) / 2
+ * ```
+ */
+export class SmoothL1Loss extends Loss {
+  /** The quadratic-to-linear threshold. */
+  readonly beta: number;
+
+  /** A smooth L1 loss. */
+  constructor(options: SmoothL1LossOptions = {}) {
+    super(options);
+    this.beta = options.beta ?? 1;
+    if (!(this.beta >= 0) || !Number.isFinite(this.beta)) {
+      throw new RangeError(`SmoothL1Loss: beta must be a finite number ≥ 0, got ${this.beta}`);
+    }
+  }
+
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return smoothL1Loss(input, target, this.reduction, this.beta);
+  }
+}
+
+/** Options of {@link HuberLoss}. */
+export interface HuberLossOptions extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1). */
+  delta?: number;
+}
+
+/**
+ * Huber loss: `0.5·d²` for `|d| < delta`, `delta·(|d| − 0.5·delta)` beyond
+ * (d = input − target), reduced.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { HuberLoss } from "./loss.ts";
+ * new HuberLoss({ delta: 2, reduction: "sum" }).forward(tensor([0.5, 3]), tensor([0, 0])); // 0.125 + 4
+ * ```
+ */
+export class HuberLoss extends Loss {
+  /** The quadratic-to-linear threshold. */
+  readonly delta: number;
+
+  /** A Huber loss. */
+  constructor(options: HuberLossOptions = {}) {
+    super(options);
+    this.delta = options.delta ?? 1;
+    if (!(this.delta > 0) || !Number.isFinite(this.delta)) {
+      throw new RangeError(`HuberLoss: delta must be a finite number > 0, got ${this.delta}`);
+    }
+  }
+
+  /** The loss of `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return huberLoss(input, target, this.reduction, this.delta);
+  }
+}
+
+/** Options of {@link KLDivLoss}. */
+export interface KLDivLossOptions {
+  /** "mean" (default, over every element), "batchmean" (the KL divergence per sample), "sum" or "none". */
+  reduction?: KlDivReduction;
+  /** The target is given as log-probabilities too (default false). */
+  logTarget?: boolean;
+}
+
+/**
+ * The Kullback–Leibler divergence of a target distribution from the
+ * log-probabilities `input`: `target·(log target − input)` per element
+ * (`e^target·(target − input)` with `logTarget`). PyTorch's default
+ * reduction "mean" averages over every element; "batchmean" gives the
+ * divergence per sample, which is the mathematical KL divergence.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@dendrite/tensor";
+ * import { KLDivLoss } from "./loss.ts";
+ * const kl = new KLDivLoss({ reduction: "batchmean" });
+ * kl.forward(tensor([[0.25, 0.75]]).log(), tensor([[0.5, 0.5]])); // 0.1438
+ * ```
+ */
+export class KLDivLoss extends Module {
+  /** How per-element losses are reduced. */
+  readonly reduction: KlDivReduction;
+  /** Whether the target holds log-probabilities. */
+  readonly logTarget: boolean;
+
+  /** A KL-divergence loss. */
+  constructor(options: KLDivLossOptions = {}) {
+    super();
+    this.reduction = options.reduction ?? "mean";
+    this.logTarget = options.logTarget ?? false;
+    if (!["mean", "sum", "none", "batchmean"].includes(this.reduction)) {
+      throw new RangeError(
+        `KLDivLoss: reduction must be "mean", "batchmean", "sum" or "none", got ${JSON.stringify(this.reduction)}`,
+      );
+    }
+  }
+
+  /** The loss of log-probabilities `input` against `target`. */
+  override forward(input: Tensor, target: Tensor): Tensor {
+    return klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+
+  override extraRepr(): string {
+    const parts = this.reduction === "mean" ? [] : [`reduction="${this.reduction}"`];
+    if (this.logTarget) parts.push("logTarget=true");
+    return parts.join(", ");
   }
 }
 

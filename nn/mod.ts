@@ -44,11 +44,14 @@ export {
 } from "./linear.ts";
 export { Conv2d, type Conv2dLayerOptions, ConvTranspose2d, type ConvTranspose2dLayerOptions } from "./conv.ts";
 export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "./pooling.ts";
+export { Upsample } from "./upsampling.ts";
 export {
   BatchNorm1d,
   BatchNorm2d,
   BatchNormBase,
   type BatchNormLayerOptions,
+  GroupNorm,
+  type GroupNormOptions,
   LayerNorm,
   type LayerNormOptions,
   RMSNorm,
@@ -77,7 +80,20 @@ export {
 } from "./transformer.ts";
 export { RotaryEmbedding, type RotaryEmbeddingOptions, type RotaryForwardOptions } from "./rotary.ts";
 export { KVCache, type KVCacheOptions } from "./kv_cache.ts";
-export { Dropout, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from "./activation.ts";
+export {
+  Dropout,
+  Dropout2d,
+  ELU,
+  GELU,
+  LeakyReLU,
+  LogSoftmax,
+  Mish,
+  ReLU,
+  Sigmoid,
+  SiLU,
+  Softmax,
+  Tanh,
+} from "./activation.ts";
 export {
   BCELoss,
   type BCELossOptions,
@@ -85,12 +101,18 @@ export {
   type BCEWithLogitsLossOptions,
   CrossEntropyLoss,
   type CrossEntropyLossOptions,
+  HuberLoss,
+  type HuberLossOptions,
+  KLDivLoss,
+  type KLDivLossOptions,
   L1Loss,
   Loss,
   type LossOptions,
   MSELoss,
   NLLLoss,
   type NLLLossOptions,
+  SmoothL1Loss,
+  type SmoothL1LossOptions,
 } from "./loss.ts";
 export {
   GRU,

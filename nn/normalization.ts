@@ -1,12 +1,12 @@
 /**
- * Normalization layers: `BatchNorm1d`, `BatchNorm2d`, `LayerNorm` and `RMSNorm`, with
+ * Normalization layers: `BatchNorm1d`, `BatchNorm2d`, `LayerNorm`, `RMSNorm` and `GroupNorm`, with
  * PyTorch's parameters, buffers (`running_mean`, `running_var`,
  * `num_batches_tracked`) and train/eval behaviour.
  *
  * @module
  */
 
-import { batchNorm, checkSize, fmtShapeOf, layerNorm, noGrad, ones, rmsNorm, type Tensor, zeros } from "./deps.ts";
+import { batchNorm, checkSize, fmtShapeOf, groupNorm, layerNorm, noGrad, ones, rmsNorm, type Tensor, zeros } from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions } from "./linear.ts";
 import * as init from "./init.ts";
@@ -292,5 +292,70 @@ export class RMSNorm extends Module {
   /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `${fmtShapeOf(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
+  }
+}
+
+/** Options of {@link GroupNorm}. */
+export interface GroupNormOptions extends FactoryOptions {
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Learn a scale and shift per channel (default true). */
+  affine?: boolean;
+}
+
+/**
+ * Group normalization over `[N, numChannels, ...]` inputs: the channels of
+ * each sample in `numGroups` groups, each normalized by its own statistics,
+ * then an affine map per channel (PyTorch's `nn.GroupNorm`: weight 1, bias 0).
+ * Independent of the batch, so it is the same in training and eval.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "@dendrite/tensor";
+ * import { GroupNorm } from "./normalization.ts";
+ * const gn = new GroupNorm(8, 32);
+ * const y = gn.forward(randn([2, 32, 7, 7]));
+ * ```
+ */
+export class GroupNorm extends Module {
+  /** Scale γ `[numChannels]`, or null. */
+  weight: Parameter | null;
+  /** Shift β `[numChannels]`, or null. */
+  bias: Parameter | null;
+  /** Added to the variance. */
+  readonly eps: number;
+  /** Whether γ and β are learned. */
+  readonly affine: boolean;
+
+  /** A group norm of `numChannels` channels in `numGroups` groups. */
+  constructor(readonly numGroups: number, readonly numChannels: number, options: GroupNormOptions = {}) {
+    super();
+    if (
+      !Number.isInteger(numGroups) || !Number.isInteger(numChannels) || numGroups < 1 || numChannels % numGroups !== 0
+    ) {
+      throw new RangeError(
+        `GroupNorm(${numGroups}, ${numChannels}): numGroups=${numGroups} must be a positive integer dividing numChannels=${numChannels}`,
+      );
+    }
+    this.eps = options.eps ?? 1e-5;
+    this.affine = options.affine ?? true;
+    this.weight = this.affine ? init.ones_(emptyParameter([numChannels], options)) as Parameter : null;
+    this.bias = this.affine ? init.zeros_(emptyParameter([numChannels], options)) as Parameter : null;
+  }
+
+  /** Normalizes `x` `[N, numChannels, ...]`. */
+  override forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
+      throw new RangeError(
+        `GroupNorm(${this.numGroups}, ${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${
+          fmtShapeOf(x)
+        }`,
+      );
+    }
+    return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
   }
 }

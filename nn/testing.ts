@@ -1,7 +1,8 @@
 /**
  * Device-parametrized test suites other members run on their own devices
- * (`gpu/` runs them on WebGPU): `nnLayersSuite(device, prefix)` registers the
- * layer tests with `Deno.test`.
+ * (`gpu/` runs them on WebGPU): `nnLayersSuite(device, prefix)` and
+ * `nnGenerativeSuite(device, prefix)` register the layer tests with
+ * `Deno.test`.
  *
  * @example
  * ```ts ignore
@@ -13,4 +14,5 @@
  */
 
 export { nnLayersSuite } from "./layers_suite.ts";
+export { nnGenerativeSuite } from "./generative_suite.ts";
 export { rnnReferenceSuite } from "./rnn_suite.ts";

@@ -178,18 +178,25 @@ export interface Pool2dGeometry {
  * `interpolationTaps` (`tensor/interpolation.ts`), for every backend.
  */
 export interface Interpolate2dGeometry {
+  /** Batch size. */
   readonly n: number;
+  /** Channels. */
   readonly c: number;
+  /** Input height. */
   readonly h: number;
+  /** Input width. */
   readonly w: number;
+  /** Output height. */
   readonly outH: number;
+  /** Output width. */
   readonly outW: number;
   /** One tap per axis (nearest) or two (bilinear). */
   readonly mode: "nearest" | "bilinear";
   /** Bilinear only: the corner cells of input and output are aligned (scale `(in − 1)/(out − 1)`). */
   readonly alignCorners: boolean;
-  /** The scale factor the caller gave per axis, which PyTorch's source-index rule uses as given; null: `in/out`. */
+  /** The scale factor the caller gave along H, which PyTorch's source-index rule uses as given; null: `in/out`. */
   readonly scaleFactorH: number | null;
+  /** The same along W. */
   readonly scaleFactorW: number | null;
 }
 

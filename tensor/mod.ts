@@ -145,7 +145,13 @@ export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
 export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
 export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "./ops/conv_transpose.ts";
-export { interpolate, interpolateGeometry, type InterpolateMode, type InterpolateOptions } from "./ops/interpolate.ts";
+export {
+  checkInterpolateOptions,
+  interpolate,
+  interpolateGeometry,
+  type InterpolateMode,
+  type InterpolateOptions,
+} from "./ops/interpolate.ts";
 export { type AxisTaps, axisTaps, interpolationTaps, inverseTaps } from "./interpolation.ts";
 export {
   adaptiveAvgPool2d,
@@ -155,7 +161,8 @@ export {
   type MaxPool2dOptions,
   maxPool2dWithIndices,
 } from "./ops/pool.ts";
-export { batchNorm, type BatchNormOptions, layerNorm, rmsNorm } from "./ops/norm.ts";
+export { batchNorm, type BatchNormOptions, groupNorm, layerNorm, rmsNorm } from "./ops/norm.ts";
+export { huberLoss, klDiv, type KlDivOptions, type KlDivReduction, smoothL1Loss } from "./ops/losses.ts";
 export {
   isFusedRnnEnabled,
   rnnLayer,
@@ -172,13 +179,18 @@ export {
   crossEntropy,
   type CrossEntropyOptions,
   dropout,
+  dropout2d,
+  elu,
   embedding,
   l1Loss,
   leakyRelu,
+  mish,
   mseLoss,
   nllLoss,
   type NllOptions,
   type Reduction,
+  silu,
+  softplus,
 } from "./ops/nn_ops.ts";
 export {
   type AttentionImplementation,

@@ -47,21 +47,15 @@ function scalePair(op: string, v: number | readonly [number, number]): [number, 
 }
 
 /**
- * The geometry of an interpolation of `shape` `[N, C, H, W]`, checked with
- * PyTorch's rules (exactly one of size and scale factor, alignCorners only for
- * bilinear, outputs of at least one cell); `op` names the caller in errors.
+ * Checks what can be checked of interpolation options before seeing an input
+ * (PyTorch's rules: a known mode, exactly one of size and scale factor,
+ * positive sizes and factors, alignCorners only for bilinear); `op` names the
+ * caller in errors.
  */
-export function interpolateGeometry(
-  op: string,
-  shape: readonly number[],
-  options: InterpolateOptions,
-): Interpolate2dGeometry {
+export function checkInterpolateOptions(op: string, options: InterpolateOptions): void {
   const mode = options.mode ?? "nearest";
   if (mode !== "nearest" && mode !== "bilinear") {
     throw new RangeError(`${op}: mode must be "nearest" or "bilinear", got ${JSON.stringify(mode)}`);
-  }
-  if (shape.length !== 4) {
-    throw new RangeError(`${op}: expected a 4-D input [N, C, H, W] (2-D interpolation), got ${fmtShape(shape)}`);
   }
   const hasSize = options.size !== undefined && options.size !== null;
   const hasScale = options.scaleFactor !== undefined && options.scaleFactor !== null;
@@ -73,13 +67,32 @@ export function interpolateGeometry(
     );
   }
   if (!hasSize && !hasScale) throw new RangeError(`${op}: either size or scaleFactor should be given`);
+  if (hasSize) pair(op, "size", options.size!, 1);
+  else scalePair(op, options.scaleFactor!);
   if (options.alignCorners !== undefined && options.alignCorners !== null && mode !== "bilinear") {
     throw new RangeError(`${op}: alignCorners can only be set with mode "bilinear", got mode "${mode}"`);
   }
-  const alignCorners = options.alignCorners ?? false;
+}
+
+/**
+ * The geometry of an interpolation of `shape` `[N, C, H, W]`, checked with
+ * PyTorch's rules (see {@link checkInterpolateOptions}, and outputs of at least
+ * one cell); `op` names the caller in errors.
+ */
+export function interpolateGeometry(
+  op: string,
+  shape: readonly number[],
+  options: InterpolateOptions,
+): Interpolate2dGeometry {
+  checkInterpolateOptions(op, options);
+  if (shape.length !== 4) {
+    throw new RangeError(`${op}: expected a 4-D input [N, C, H, W] (2-D interpolation), got ${fmtShape(shape)}`);
+  }
+  const mode = options.mode ?? "nearest", alignCorners = options.alignCorners ?? false;
   const [n, c, h, w] = shape;
+  if (h < 1 || w < 1) throw new RangeError(`${op}: input sizes must be at least 1, got input ${fmtShape(shape)}`);
   let outH: number, outW: number, scaleFactorH: number | null = null, scaleFactorW: number | null = null;
-  if (hasSize) [outH, outW] = pair(op, "size", options.size!, 1);
+  if (options.size !== undefined && options.size !== null) [outH, outW] = pair(op, "size", options.size, 1);
   else {
     const [sh, sw] = scalePair(op, options.scaleFactor!);
     outH = Math.floor(h * sh);
@@ -93,7 +106,6 @@ export function interpolateGeometry(
     }
     if (!options.recomputeScaleFactor) [scaleFactorH, scaleFactorW] = [sh, sw];
   }
-  if (h < 1 || w < 1) throw new RangeError(`${op}: input sizes must be at least 1, got input ${fmtShape(shape)}`);
   return { n, c, h, w, outH, outW, mode, alignCorners, scaleFactorH, scaleFactorW };
 }
 

@@ -22,14 +22,16 @@ import { isTracing, traced } from "../trace.ts";
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
 export type Reduction = "mean" | "sum" | "none";
 
-function reduce(op: string, loss: Tensor, reduction: Reduction): Tensor {
+/** Reduces per-element losses as `reduction` says (shared by every loss). */
+export function reduce(op: string, loss: Tensor, reduction: Reduction): Tensor {
   if (reduction === "mean") return loss.mean();
   if (reduction === "sum") return loss.sum();
   if (reduction === "none") return loss;
   throw new RangeError(`${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
 }
 
-function sameShape(op: string, input: Tensor, target: Tensor): void {
+/** Throws naming `op` unless input and target have one shape. */
+export function sameShape(op: string, input: Tensor, target: Tensor): void {
   if (!shapesEqual(input.shape, target.shape)) {
     throw new RangeError(
       `${op}: expected target of the input's shape ${fmtShape(input.shape)}, got ${fmtShape(target.shape)}`,
@@ -37,7 +39,8 @@ function sameShape(op: string, input: Tensor, target: Tensor): void {
   }
 }
 
-function asFloat(t: Tensor, like: Tensor): Tensor {
+/** `t` in the dtype of `like`. */
+export function asFloat(t: Tensor, like: Tensor): Tensor {
   return t.dtype === like.dtype ? t : t.to(like.dtype);
 }
 
@@ -59,6 +62,33 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   if (p === 1) return traced(x.mul(0), "dropout", [x], { p, training });
   const keep = rand(x.shape, { device: x.device, generator }).ge(p);
   return traced(x.mul(keep.to(x.dtype)).mul(1 / (1 - p)), "dropout", [x], { p, training });
+}
+
+/**
+ * Channel dropout (PyTorch's `F.dropout2d`): zeroes whole channels of
+ * `[N, C, H, W]` (or unbatched `[C, H, W]`) inputs with probability `p` and
+ * scales the kept ones by `1/(1-p)` while training; the identity otherwise.
+ * Neighbouring pixels of a feature map are strongly correlated, so dropping
+ * single pixels barely regularizes a convolutional network; dropping maps does.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "../mod.ts";
+ * import { dropout2d } from "./nn_ops.ts";
+ * const y = dropout2d(ones([2, 8, 4, 4]), 0.5, true); // each 4×4 map all 0 or all 2
+ * ```
+ */
+export function dropout2d(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
+  const op = "dropout2d";
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: probability must be in [0, 1], got ${p}`);
+  if (x.ndim !== 4 && x.ndim !== 3) {
+    throw new RangeError(`${op}: expected input [N, C, H, W] or [C, H, W], got ${fmtShape(x.shape)}`);
+  }
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const maskShape = x.shape.map((s, i) => (i < x.ndim - 2 ? s : 1));
+  const keep = rand(maskShape, { device: x.device, generator }).ge(p);
+  return x.mul(keep.to(x.dtype).mul(1 / (1 - p)));
 }
 
 /**
@@ -119,6 +149,27 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number |
 /** Leaky ReLU: `x` where `x > 0`, `negativeSlope · x` elsewhere. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return traced(where(x.gt(0), x, x.mul(negativeSlope)), "leakyRelu", [x], { negativeSlope });
+}
+
+/** SiLU (swish): `x·σ(x)`. */
+export function silu(x: Tensor): Tensor {
+  return x.mul(x.sigmoid());
+}
+
+/** Softplus `log(1 + eˣ)`, computed as `max(x, 0) + log1p(e^-|x|)` so it neither overflows nor loses small values. */
+export function softplus(x: Tensor): Tensor {
+  return x.relu().add(x.abs().neg().exp().log1p());
+}
+
+/** Mish: `x·tanh(softplus(x))`. */
+export function mish(x: Tensor): Tensor {
+  return x.mul(softplus(x).tanh());
+}
+
+/** ELU: `x` where `x > 0`, `alpha·(eˣ − 1)` elsewhere. */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  // expm1 of min(x, 0): the branch not taken must stay finite, or its zero gradient times ∞ gives NaN.
+  return where(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha));
 }
 
 /**

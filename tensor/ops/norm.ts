@@ -1,7 +1,8 @@
 /**
  * Normalization. Batch norm runs on three Backend kernels (statistics,
  * normalize-scale-shift, and the backward pass) and records one autograd node;
- * layer norm is composed from differentiable tensor ops (so its derivative is
+ * group norm runs on the same kernels (a group is a batch-norm channel of a
+ * reshaped view); layer norm is composed from differentiable tensor ops (so its derivative is
  * the composition's, and works to any order). Running statistics are updated
  * in place outside the graph.
  *
@@ -204,4 +205,73 @@ export function rmsNorm(
   const dims = ns.map((_, i) => x.ndim - k + i);
   const y = x.mul(x.square().mean(dims, { keepdim: true }).add(eps ?? finfoEps(x.dtype)).rsqrt());
   return weight ? y.mul(weight) : y;
+}
+
+/**
+ * Group normalization (Wu & He, 2018; PyTorch's `F.group_norm`): the channels
+ * of each sample of `x` `[N, C, ...]` split into `numGroups` groups of
+ * consecutive channels, each group normalized by its own mean and biased
+ * variance, then scaled and shifted per channel by `weight` and `bias` `[C]`.
+ * Unlike batch norm it does not depend on the batch, so it behaves the same
+ * in training and evaluation and with batches of one.
+ *
+ * Normalizing the groups is batch normalization of x viewed as
+ * `[1, N·numGroups, values per group]`, so it runs on the backend's batch-norm
+ * kernels (statistics, normalize, and the backward pass) and records one
+ * `GroupNormBackward` node; like batch norm's, its gradient is not
+ * differentiable again. The affine part is ordinary broadcast ops.
+ *
+ * @example
+ * ```ts
+ * import { randn } from "../mod.ts";
+ * import { groupNorm } from "./norm.ts";
+ * const y = groupNorm(randn([2, 8, 5, 5]), 4); // every 2 channels of a sample: mean 0, variance 1
+ * ```
+ */
+export function groupNorm(
+  x: Tensor,
+  numGroups: number,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  const op = "groupNorm";
+  commonDevice(op, x, weight, bias);
+  if (x.ndim < 2) throw new RangeError(`${op}: expected input [N, C, ...], got ${fmtShape(x.shape)}`);
+  if (!isFloating(x.dtype)) throw new TypeError(`${op}: expected a floating input, got ${x.dtype}`);
+  const [n, c] = x.shape;
+  if (!Number.isInteger(numGroups) || numGroups < 1 || c % numGroups !== 0) {
+    throw new RangeError(
+      `${op}: numGroups=${numGroups} must be a positive integer dividing the ${c} channels of input ${
+        fmtShape(x.shape)
+      }`,
+    );
+  }
+  for (const [name, t] of [["weight", weight], ["bias", bias]] as const) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
+      throw new RangeError(`${op}: expected ${name} [${c}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
+    }
+  }
+  const groups = n * numGroups, m = numel(x.shape) / Math.max(groups, 1);
+  const backend = backendOf(x, op);
+  const x3 = x.detach().reshape([1, groups, m]);
+  const mean = empty([groups], x.dtype, x.device), invStd = empty([groups], x.dtype, x.device);
+  const normalized = empty(x.shape, x.dtype, x.device);
+  if (numel(x.shape) > 0) {
+    backend.batchNormStats(x3, eps, mean.storage, invStd.storage, null);
+    backend.batchNormForward(x3, mean, invStd, null, null, normalized.storage);
+  }
+  let y = record(normalized, "GroupNormBackward", [x], (gy) => {
+    const gx = empty(x.shape, gy.dtype, gy.device);
+    backendOf(gy, op).batchNormBackward(gy.detach().reshape([1, groups, m]), x3, mean, invStd, null, true, {
+      input: gx.storage,
+      weight: null,
+      bias: null,
+    });
+    return [gx];
+  });
+  const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
+  if (weight) y = y.mul(weight.reshape(perChannel));
+  if (bias) y = y.add(bias.reshape(perChannel));
+  return y;
 }
