@@ -693,3 +693,70 @@ function perGroup(name: string, key: string, v: number | number[], n: number): n
   checkFinite(name, key, v);
   return new Array(n).fill(v);
 }
+
+/** A learning-rate factor as a function of the epoch index. */
+export type LrLambda = (epoch: number) => number;
+
+/**
+ * Sets each group's lr to its initial lr times a function of the epoch:
+ * lr = initialLr · lrLambda(epoch), with one function for every group or one
+ * per group. The functions are not saved in `stateDict()` (PyTorch saves
+ * `lr_lambdas` as null for plain functions too); pass them again when
+ * rebuilding the scheduler.
+ *
+ * @example
+ * ```ts
+ * import { optim, randn } from "../mod.ts";
+ * const opt = new optim.SGD([randn([2]).requiresGrad_()], { lr: 0.1 });
+ * // A linear warm-up over 10 steps.
+ * const sched = new optim.LambdaLR(opt, (epoch) => Math.min(1, (epoch + 1) / 10));
+ * sched.step(); // lr 0.02
+ * ```
+ */
+export class LambdaLR extends LRScheduler {
+  /** One factor function per parameter group. */
+  readonly lrLambdas: LrLambda[];
+
+  /**
+   * @param optimizer the optimizer to drive
+   * @param lrLambda the factor function, or one per parameter group
+   * @param options `lastEpoch`
+   */
+  constructor(
+    optimizer: Optimizer<BaseOptions>,
+    lrLambda: LrLambda | readonly LrLambda[],
+    options: SchedulerOptions = {},
+  ) {
+    super("LambdaLR", optimizer, options.lastEpoch);
+    const n = optimizer.paramGroups.length;
+    const list = typeof lrLambda === "function" ? new Array<LrLambda>(n).fill(lrLambda) : [...(lrLambda ?? [])];
+    if (list.length !== n || list.some((f) => typeof f !== "function")) {
+      throw new TypeError(
+        `LambdaLR: expected a function or ${n} functions (one per parameter group), got ${
+          Array.isArray(lrLambda) ? `${lrLambda.length} values` : typeof lrLambda
+        }`,
+      );
+    }
+    this.lrLambdas = list;
+    this.initialStep();
+  }
+
+  protected settingKeys(): string[] {
+    return [];
+  }
+
+  protected getLr(): number[] {
+    return this.baseLrs.map((base, i) => {
+      const f = this.lrLambdas[i](this.lastEpoch);
+      if (typeof f !== "number" || !Number.isFinite(f)) {
+        throw new RangeError(`LambdaLR: lrLambda of group ${i} returned ${f} at epoch ${this.lastEpoch}`);
+      }
+      return base * f;
+    });
+  }
+
+  /** The scheduler's state, with `lr_lambdas` as null per group (functions are not saved). */
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), lr_lambdas: this.lrLambdas.map(() => null) };
+  }
+}

@@ -45,12 +45,15 @@ export { SGD, type SGDOptions } from "./sgd.ts";
 export { Adam, type AdamOptions, AdamW } from "./adam.ts";
 export { RMSprop, type RMSpropOptions } from "./rmsprop.ts";
 export { SparseAdam, type SparseAdamOptions } from "./sparse_adam.ts";
+export { Adagrad, type AdagradOptions } from "./adagrad.ts";
 export {
   CosineAnnealingLR,
   type CosineAnnealingLROptions,
   ExponentialLR,
+  LambdaLR,
   LinearLR,
   type LinearLROptions,
+  type LrLambda,
   LRScheduler,
   MultiStepLR,
   OneCycleLR,
@@ -61,4 +64,5 @@ export {
   StepLR,
   type StepLROptions,
 } from "./lr_scheduler.ts";
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from "./plateau.ts";
 export { clipGradNorm, clipGradNorm_, type ClipGradNormOptions, clipGradValue, clipGradValue_ } from "./clip_grad.ts";
