@@ -56,6 +56,8 @@ export type UnaryOp =
   | "sigmoid"
   | "tanh"
   | "gelu"
+  /** SiLU (swish), `x·σ(x)`. */
+  | "silu"
   | "sin"
   | "cos"
   | "reciprocal"
@@ -87,7 +89,9 @@ export type BinaryOp =
   | "logicalOr"
   | "remainder"
   /** ReLU's gradient, PyTorch's `threshold_backward`: `x > 0 ? y : 0` (x the ReLU's input, y the incoming gradient). */
-  | "thresholdBackward";
+  | "thresholdBackward"
+  /** SiLU's gradient: `y·σ(x)·(1 + x·(1 − σ(x)))` (x the SiLU's input, y the incoming gradient), in one pass. */
+  | "siluBackward";
 
 /** Reductions over the trailing dimensions of a view. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";

@@ -262,6 +262,7 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: Math.tanh,
   gelu: (x) => 0.5 * x * (1 + erfRef(x / Math.SQRT2)),
+  silu: (x) => x / (1 + Math.exp(-x)),
   sin: Math.sin,
   cos: Math.cos,
   reciprocal: (x) => 1 / x,
@@ -310,6 +311,10 @@ const BINARY_REF: Record<BinaryOp, (x: number, y: number) => number> = {
     return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
   },
   thresholdBackward: (x, y) => (x > 0 ? y : 0),
+  siluBackward: (x, y) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return y * (s + x * s * (1 - s));
+  },
 };
 
 /** Operand generators per binary op: [first, second]. */
@@ -349,6 +354,8 @@ const TRANSCENDENTAL = new Set<string>([
   "sigmoid",
   "tanh",
   "gelu",
+  "silu",
+  "siluBackward",
   "sin",
   "cos",
   "reciprocal",
@@ -472,7 +479,8 @@ export function runConformance(backend: Backend, opts: ConformanceOptions = {}):
   for (const op of Object.keys(BINARY_TABLE) as BinaryOp[]) {
     test(`binary ${op} (strided, broadcast and scalar operands)`, async (rng) => {
       const isBool = BINARY_TABLE[op].bool === true;
-      const dtypes: DType[] = op === "pow" ? [...floats] : [...floats, "int32"];
+      // pow and SiLU's gradient are float-only.
+      const dtypes: DType[] = op === "pow" || op === "siluBackward" ? [...floats] : [...floats, "int32"];
       for (const dtype of dtypes) {
         const isInt = dtype === "int32";
         const [genA, genB] = binaryGen(op, isInt);

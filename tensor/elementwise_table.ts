@@ -32,6 +32,8 @@ export const UNARY_TABLE: Record<UnaryOp, ElementwiseSpec> = {
   sigmoid: { js: "(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))", wgsl: "1.0 / (1.0 + exp(-x))" },
   tanh: { js: "Math.tanh(x)", wgsl: "tanh(clamp(x, -15.0, 15.0))" },
   gelu: { js: "0.5 * x * (1 + erf(x * 0.7071067811865476))", wgsl: "0.5 * x * (1.0 + erf(x * 0.7071067811865476))" },
+  // x·σ(x) without overflow: e^-x is +∞ only where x is very negative, and x/∞ is (−)0.
+  silu: { js: "x / (1 + Math.exp(-x))", wgsl: "x / (1.0 + exp(-x))" },
   sin: { js: "Math.sin(x)", wgsl: "sin(x)" },
   cos: { js: "Math.cos(x)", wgsl: "cos(x)" },
   reciprocal: { js: "1 / x", wgsl: "1.0 / x" },
@@ -66,6 +68,11 @@ export const BINARY_TABLE: Record<BinaryOp, ElementwiseSpec> = {
   remainder: { js: "(x - Math.floor(x / y) * y)", wgsl: "x - floor(x / y) * y" },
   // One pass instead of gt + where (and no bool tensor): 0 where x <= 0 or x is NaN, even for an infinite y.
   thresholdBackward: { js: "(x > 0 ? y : 0)", wgsl: "select(0.0, y, x > 0.0)" },
+  // SiLU's gradient in one pass (σ is 0 or 1 at the extremes, never NaN): y·σ(x)·(1 + x·(1 − σ(x))).
+  siluBackward: {
+    js: "y * (1 / (1 + Math.exp(-x))) * (1 + x * (1 - 1 / (1 + Math.exp(-x))))",
+    wgsl: "y * (1.0 / (1.0 + exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x))))",
+  },
 };
 
 /**

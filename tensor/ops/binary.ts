@@ -68,6 +68,16 @@ const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
   remainder: (a, b, _o, g, [, nb]) => [g, nb ? g.mul(div(a, b).floor()).neg() : null],
   // Linear in the gradient operand; piecewise constant (derivative 0) in the ReLU input.
   thresholdBackward: (a, _b, _o, g, [, nb]) => [null, nb ? applyBinary("thresholdBackward", a, g) : null],
+  // siluBackward(x, y) = y·silu'(x): linear in y; in x, y·silu''(x) with silu'' = σ(1−σ)(2 + x(1−2σ)).
+  siluBackward: (a, b, _o, g, [na, nb]) => {
+    let gx: Tensor | null = null;
+    if (na) {
+      const x = a as Tensor, s = x.sigmoid();
+      const second = s.mul(s.neg().add(1)).mul(x.mul(s.mul(-2).add(1)).add(2));
+      gx = g.mul(b).mul(second);
+    }
+    return [gx, nb ? applyBinary("siluBackward", a, g) : null];
+  },
 };
 
 /**
@@ -174,6 +184,8 @@ export const mul = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary
 export const div = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("div", a, b);
 /** `a ** b`. */
 export const pow = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("pow", a, b);
+/** SiLU's gradient `y·silu'(x)` in one pass (the derivative rule of `silu`). */
+export const siluBackward = (x: TensorOrScalar, y: TensorOrScalar): Tensor => applyBinary("siluBackward", x, y);
 /** Elementwise maximum. */
 export const maximum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("maximum", a, b);
 /** Elementwise minimum. */

@@ -8,6 +8,7 @@ import { ones, rand, randn, tensor, zeros } from "./creation.ts";
 import { groupNorm } from "./norm.ts";
 import { dropout2d, elu, mish, silu, softplus } from "./nn_ops.ts";
 import { huberLoss, klDiv, smoothL1Loss } from "./losses.ts";
+import { siluBackward } from "./binary.ts";
 import { close, vals } from "./test_util.ts";
 
 const f64 = (shape: number[]) => randn(shape, { dtype: "float64" });
@@ -94,6 +95,11 @@ Deno.test("silu, softplus, mish, elu: values by hand (large magnitudes stay fini
   deepStrictEqual(vals(big.grad!), [1]);
   manualSeed(23);
   for (const f of [silu, softplus, mish, (t: typeof x) => elu(t, 1.3)]) gradcheck(f, [leaf([3, 4])]);
+  // SiLU's fused gradient kernel: its value by hand, and its own derivative rule (second order) by gradcheck.
+  const g = tensor([0.5, -1, 2, 1, 3, -2, 1.5], { dtype: "float64" });
+  const s = (v: number) => 1 / (1 + Math.exp(-v)), G = vals(g);
+  close(vals(siluBackward(x, g)), xs.map((v, i) => G[i] * (s(v) + v * s(v) * (1 - s(v)))), 1e-12, "siluBackward");
+  gradcheck((a, b) => siluBackward(a, b), [leaf([2, 3]), leaf([2, 3])]);
 });
 
 Deno.test("klDiv: PyTorch's pointwise formulas, every reduction, logTarget, zero targets; gradcheck", () => {

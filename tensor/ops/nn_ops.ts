@@ -18,6 +18,7 @@ import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { adopt } from "../sparse.ts";
 import { logSoftmax } from "./softmax.ts";
 import { isTracing, traced } from "../trace.ts";
+import { applyUnary } from "./unary.ts";
 
 /** How a loss reduces its per-element values: their mean, their sum, or none (the unreduced tensor). */
 export type Reduction = "mean" | "sum" | "none";
@@ -151,9 +152,9 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return traced(where(x.gt(0), x, x.mul(negativeSlope)), "leakyRelu", [x], { negativeSlope });
 }
 
-/** SiLU (swish): `x·σ(x)`. */
+/** SiLU (swish): `x·σ(x)`, one elementwise kernel forward and one backward. */
 export function silu(x: Tensor): Tensor {
-  return x.mul(x.sigmoid());
+  return applyUnary("silu", x);
 }
 
 /** Softplus `log(1 + eˣ)`, computed as `max(x, 0) + log1p(e^-|x|)` so it neither overflows nor loses small values. */

@@ -11,7 +11,7 @@ import { isFloating } from "../dtype.ts";
 import { UNARY_TABLE } from "../elementwise_table.ts";
 import { needsGrad, type Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
-import { thresholdBackward } from "./binary.ts";
+import { siluBackward, thresholdBackward } from "./binary.ts";
 import { traced } from "../trace.ts";
 
 type Rule = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
@@ -25,6 +25,7 @@ const FLOAT_ONLY = new Set<UnaryOp>([
   "sigmoid",
   "tanh",
   "gelu",
+  "silu",
   "sin",
   "cos",
   "reciprocal",
@@ -55,6 +56,8 @@ const RULES: Partial<Record<UnaryOp, Rule>> = {
     const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
     return g.mul(cdf.add(x.mul(pdf)));
   },
+  // One fused pass: g·σ(x)·(1 + x·(1 − σ(x))).
+  silu: (x, _o, g) => siluBackward(x, g),
   sin: (x, _o, g) => g.mul(x.cos()),
   cos: (x, _o, g) => g.mul(x.sin()).neg(),
   reciprocal: (_x, o, g) => g.mul(o.mul(o)).neg(),
@@ -131,6 +134,8 @@ export const sigmoid = (x: Tensor): Tensor => applyUnary("sigmoid", x);
 export const tanh = (x: Tensor): Tensor => applyUnary("tanh", x);
 /** Exact GELU. */
 export const gelu = (x: Tensor): Tensor => applyUnary("gelu", x);
+/** SiLU (swish), `x·σ(x)`. */
+export const silu = (x: Tensor): Tensor => applyUnary("silu", x);
 /** Sine. */
 export const sin = (x: Tensor): Tensor => applyUnary("sin", x);
 /** Cosine. */
