@@ -98,3 +98,16 @@ Deno.test("losses and activations: options checked at construction", () => {
     'KLDivLoss(reduction="batchmean", logTarget=true)',
   );
 });
+
+Deno.test("Unflatten: Flatten's inverse; the error names the dim and the sizes", () => {
+  const x = randn([2, 3, 4, 5]);
+  const back = new nn.Unflatten(1, [3, 4, 5]).forward(new nn.Flatten().forward(x));
+  deepStrictEqual(back.shape, [2, 3, 4, 5]);
+  deepStrictEqual(vals(back), vals(x));
+  deepStrictEqual(new nn.Unflatten(-1, [2, 2]).forward(zeros([3, 4])).shape, [3, 2, 2]);
+  throws(
+    () => new nn.Unflatten(1, [4, 4]).forward(zeros([2, 12])),
+    /Unflatten: dim 1 of input \[2, 12\] must have 16 elements for \[4, 4\]/,
+  );
+  throws(() => new nn.Unflatten(1, [0, 4]), /unflattenedSize must be positive integers/);
+});

@@ -125,6 +125,45 @@ export class Flatten extends Module {
   }
 }
 
+/**
+ * Unflattens dim `dim` into `unflattenedSize` (Flatten's inverse, PyTorch's
+ * `nn.Unflatten`): a decoder's `[N, 3136]` back to `[N, 64, 7, 7]`.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "@dendrite/tensor";
+ * import { Unflatten } from "./linear.ts";
+ * console.log(new Unflatten(1, [64, 7, 7]).forward(zeros([2, 3136])).shape); // [2, 64, 7, 7]
+ * ```
+ */
+export class Unflatten extends Module {
+  /** Unflattens `dim` into `unflattenedSize` (whose product must be that dim's size). */
+  constructor(readonly dim: number, readonly unflattenedSize: readonly number[]) {
+    super();
+    if (!unflattenedSize.length || unflattenedSize.some((s) => !Number.isInteger(s) || s < 1)) {
+      throw new RangeError(`Unflatten: unflattenedSize must be positive integers, got [${unflattenedSize.join(", ")}]`);
+    }
+  }
+
+  /** `x` with dim `dim` reshaped to `unflattenedSize`. */
+  override forward(x: Tensor): Tensor {
+    const d = this.dim < 0 ? this.dim + x.ndim : this.dim;
+    const size = this.unflattenedSize.reduce((a, b) => a * b, 1);
+    if (d < 0 || d >= x.ndim || x.shape[d] !== size) {
+      throw new RangeError(
+        `Unflatten: dim ${this.dim} of input ${fmtShapeOf(x)} must have ${size} elements for [${
+          this.unflattenedSize.join(", ")
+        }]`,
+      );
+    }
+    return x.reshape([...x.shape.slice(0, d), ...this.unflattenedSize, ...x.shape.slice(d + 1)]);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}, unflattenedSize=[${this.unflattenedSize.join(", ")}]`;
+  }
+}
+
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions extends FactoryOptions {
   /** An index whose row is zero-initialised and gets no gradient. */

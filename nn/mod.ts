@@ -41,6 +41,7 @@ export {
   Identity,
   Linear,
   type LinearOptions,
+  Unflatten,
 } from "./linear.ts";
 export { Conv2d, type Conv2dLayerOptions, ConvTranspose2d, type ConvTranspose2dLayerOptions } from "./conv.ts";
 export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "./pooling.ts";

@@ -1,0 +1,430 @@
+/**
+ * A denoising diffusion model (DDPM; Ho, Jain & Abbeel, 2020) that learns to
+ * draw MNIST digits: a small U-Net — sinusoidal time embedding, residual
+ * blocks with GroupNorm and SiLU, down-sampling by strided convolutions and
+ * up-sampling by nearest-neighbour interpolation, with skip connections —
+ * learns to predict the noise added to a digit at a random step of a cosine
+ * noise schedule. Samples are drawn by DDPM's ancestral sampler (every step)
+ * and by DDIM (Song, Meng & Ermon, 2020; deterministic, a few steps), from an
+ * exponential moving average of the weights, then scored by the digit
+ * classifier (`digit_score.ts`); grids are written as PNG and the weights as
+ * safetensors.
+ *
+ *   deno run -A examples/diffusion.ts                 # ~10 min on 2 CPU cores
+ *   deno run -A examples/diffusion.ts --epochs 40     # longer, better digits
+ *   deno run -A examples/diffusion.ts --device webgpu
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  arange,
+  cat,
+  data,
+  manualSeed,
+  models,
+  nn,
+  noGrad,
+  optim,
+  randint,
+  randn,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../mod.ts";
+import { DigitScorer } from "./digit_score.ts";
+import { saveImageGrid } from "./images.ts";
+import {
+  intFlag,
+  mnistMinusOneToOne,
+  numberFlag,
+  outputFolder,
+  reportScores,
+  seconds,
+  toUnit,
+  useDevice,
+} from "./generative.ts";
+
+// ---- the U-Net -----------------------------------------------------------------------------------
+
+/**
+ * Sinusoidal embedding of integer time steps `[N]` into `[N, dim]`
+ * (Vaswani et al.'s position encoding, as DDPM uses it): sines and cosines of
+ * `t / 10000^(2i/dim)`.
+ */
+export function timeEmbedding(t: Tensor, dim: number): Tensor {
+  const half = dim / 2;
+  const freqs = arange(0, half, 1, { device: t.device }).mul(-Math.log(10000) / half).exp();
+  const args = t.to("float32").unsqueeze(1).mul(freqs.unsqueeze(0));
+  return cat([args.sin(), args.cos()], 1);
+}
+
+/**
+ * A residual block: GroupNorm → SiLU → 3×3 conv, plus the time embedding
+ * projected to a per-channel shift, then GroupNorm → SiLU → 3×3 conv, added to
+ * the input (through a 1×1 convolution when the width changes).
+ */
+export class ResBlock extends nn.Module {
+  norm1: nn.GroupNorm;
+  conv1: nn.Conv2d;
+  time: nn.Linear;
+  norm2: nn.GroupNorm;
+  conv2: nn.Conv2d;
+  skip: nn.Module;
+
+  /** A block from `cIn` to `cOut` channels with a `tDim` time embedding. */
+  constructor(cIn: number, cOut: number, tDim: number) {
+    super();
+    this.norm1 = new nn.GroupNorm(Math.min(8, cIn / 4), cIn);
+    this.conv1 = new nn.Conv2d(cIn, cOut, 3, { padding: 1 });
+    this.time = new nn.Linear(tDim, cOut);
+    this.norm2 = new nn.GroupNorm(Math.min(8, cOut / 4), cOut);
+    this.conv2 = new nn.Conv2d(cOut, cOut, 3, { padding: 1 });
+    this.skip = cIn === cOut ? new nn.Identity() : new nn.Conv2d(cIn, cOut, 1);
+  }
+
+  /** `x` `[N, cIn, H, W]` with the embedding `temb` `[N, tDim]` (already through SiLU). */
+  override forward(x: Tensor, temb?: Tensor): Tensor {
+    let h = this.conv1.forward(nn.F.silu(this.norm1.forward(x)));
+    h = h.add(this.time.forward(temb!).unsqueeze(2).unsqueeze(3));
+    h = this.conv2.forward(nn.F.silu(this.norm2.forward(h)));
+    return h.add(this.skip.forward(x) as Tensor);
+  }
+}
+
+/**
+ * The noise predictor ε(x_t, t) for 28×28 images: widths `c` at 28×28, `2c`
+ * at 14×14 and 7×7, a residual block per level on the way down and up (with
+ * the skip from the way down concatenated), two in the middle.
+ */
+export class UNet extends nn.Module {
+  /** Width of the sinusoidal embedding. */
+  readonly embDim: number;
+  time1: nn.Linear;
+  time2: nn.Linear;
+  inConv: nn.Conv2d;
+  down1: ResBlock;
+  pool1: nn.Conv2d;
+  down2: ResBlock;
+  pool2: nn.Conv2d;
+  mid1: ResBlock;
+  mid2: ResBlock;
+  up: nn.Upsample;
+  up2: ResBlock;
+  up1: ResBlock;
+  outNorm: nn.GroupNorm;
+  outConv: nn.Conv2d;
+
+  /** A U-Net of base width `c` (default 32). */
+  constructor(readonly c = 32) {
+    super();
+    const t = 4 * c;
+    this.embDim = c;
+    this.time1 = new nn.Linear(c, t);
+    this.time2 = new nn.Linear(t, t);
+    this.inConv = new nn.Conv2d(1, c, 3, { padding: 1 });
+    this.down1 = new ResBlock(c, c, t);
+    this.pool1 = new nn.Conv2d(c, c, 3, { stride: 2, padding: 1 }); // 28 → 14
+    this.down2 = new ResBlock(c, 2 * c, t);
+    this.pool2 = new nn.Conv2d(2 * c, 2 * c, 3, { stride: 2, padding: 1 }); // 14 → 7
+    this.mid1 = new ResBlock(2 * c, 2 * c, t);
+    this.mid2 = new ResBlock(2 * c, 2 * c, t);
+    this.up = new nn.Upsample({ scaleFactor: 2, mode: "nearest" });
+    this.up2 = new ResBlock(4 * c, 2 * c, t); // 7 → 14, with the 14×14 skip
+    this.up1 = new ResBlock(3 * c, c, t); // 14 → 28, with the 28×28 skip
+    this.outNorm = new nn.GroupNorm(Math.min(8, c / 4), c);
+    this.outConv = new nn.Conv2d(c, 1, 3, { padding: 1 });
+  }
+
+  /** The predicted noise `[N, 1, 28, 28]` of noisy images `x` at integer steps `t` `[N]`. */
+  override forward(x: Tensor, t?: Tensor): Tensor {
+    const temb = nn.F.silu(this.time2.forward(nn.F.silu(this.time1.forward(timeEmbedding(t!, this.embDim)))));
+    const h1 = this.down1.forward(this.inConv.forward(x), temb);
+    const h2 = this.down2.forward(this.pool1.forward(h1), temb);
+    let h = this.mid2.forward(this.mid1.forward(this.pool2.forward(h2), temb), temb);
+    h = this.up2.forward(cat([this.up.forward(h), h2], 1), temb);
+    h = this.up1.forward(cat([this.up.forward(h), h1], 1), temb);
+    return this.outConv.forward(nn.F.silu(this.outNorm.forward(h)));
+  }
+}
+
+// ---- the noise schedule and the samplers ----------------------------------------------------------
+
+/**
+ * The cosine schedule (Nichol & Dhariwal, 2021) over `steps` steps:
+ * `ᾱ(t) = f(t)/f(0)` with `f(t) = cos²((t/T + s)/(1 + s)·π/2)`, `β_t = 1 − ᾱ_t/ᾱ_{t−1}` clipped to 0.999.
+ * Index t = 0…T−1 is the noise level after t + 1 steps.
+ */
+export class Schedule {
+  /** β_t. */
+  readonly betas: Float64Array;
+  /** α_t = 1 − β_t. */
+  readonly alphas: Float64Array;
+  /** ᾱ_t = Π α. */
+  readonly alphaBars: Float64Array;
+
+  /** A cosine schedule of `steps` steps (offset s = 0.008). */
+  constructor(readonly steps: number, s = 0.008) {
+    const f = (t: number) => Math.cos(((t / steps + s) / (1 + s)) * Math.PI / 2) ** 2;
+    this.betas = new Float64Array(steps);
+    this.alphas = new Float64Array(steps);
+    this.alphaBars = new Float64Array(steps);
+    let bar = 1;
+    for (let t = 0; t < steps; t++) {
+      const beta = Math.min(1 - f(t + 1) / f(t), 0.999);
+      this.betas[t] = beta;
+      this.alphas[t] = 1 - beta;
+      bar *= 1 - beta;
+      this.alphaBars[t] = bar;
+    }
+  }
+
+  /** `x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε` for per-sample steps `t` (int32 `[N]`). */
+  noisy(x0: Tensor, t: Tensor, eps: Tensor): Tensor {
+    const bars = tensor(Array.from(this.alphaBars), { device: x0.device }).indexSelect(0, t).reshape([-1, 1, 1, 1]);
+    return x0.mul(bars.sqrt()).add(eps.mul(bars.neg().add(1).sqrt()));
+  }
+}
+
+/** What the samplers call: a noise predictor ε̂(x_t, t) (the U-Net, or an exact one in tests). */
+export interface NoisePredictor {
+  /** The predicted noise of images `x` at integer steps `t` `[N]`. */
+  forward(x: Tensor, t?: Tensor): Tensor;
+}
+
+/** Predicts ε for a batch at one step `t` (all samples at the same step). */
+function predict(model: NoisePredictor, x: Tensor, t: number): Tensor {
+  const steps = tensor(new Array(x.shape[0]).fill(t), { dtype: "int32", device: x.device });
+  return model.forward(x, steps);
+}
+
+/**
+ * DDPM's ancestral sampler: from pure noise, T steps of
+ * `x_{t−1} = (x_t − β_t/√(1 − ᾱ_t)·ε̂)/√α_t + σ_t·z` with `σ_t² = β̃_t` (the
+ * posterior variance), the x0 it implies clipped to [-1, 1] as DDPM's code does.
+ */
+export function sampleDdpm(model: NoisePredictor, schedule: Schedule, n: number, device = "cpu"): Tensor {
+  return noGrad(() => {
+    let x = randn([n, 1, 28, 28], { device });
+    for (let t = schedule.steps - 1; t >= 0; t--) {
+      x = tidy(() => {
+        const eps = predict(model, x, t);
+        const bar = schedule.alphaBars[t], barPrev = t > 0 ? schedule.alphaBars[t - 1] : 1;
+        // x0 from ε̂, clipped; then the posterior mean of x_{t−1} given x_t and x0.
+        const x0 = x.sub(eps.mul(Math.sqrt(1 - bar))).div(Math.sqrt(bar)).clamp(-1, 1);
+        const c0 = Math.sqrt(barPrev) * schedule.betas[t] / (1 - bar);
+        const ct = Math.sqrt(schedule.alphas[t]) * (1 - barPrev) / (1 - bar);
+        let next = x0.mul(c0).add(x.mul(ct));
+        if (t > 0) {
+          next = next.add(
+            randn([n, 1, 28, 28], { device }).mul(Math.sqrt(schedule.betas[t] * (1 - barPrev) / (1 - bar))),
+          );
+        }
+        return next;
+      });
+    }
+    return x;
+  });
+}
+
+/**
+ * DDIM's deterministic sampler (η = 0) over `k` evenly spaced steps:
+ * `x_{s} = √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂` with `x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t` clipped to [-1, 1].
+ */
+export function sampleDdim(model: NoisePredictor, schedule: Schedule, n: number, k: number, device = "cpu"): Tensor {
+  const ts = Array.from({ length: k }, (_, i) => Math.round((schedule.steps - 1) * (1 - i / k)));
+  return noGrad(() => {
+    let x = randn([n, 1, 28, 28], { device });
+    ts.forEach((t, i) => {
+      x = tidy(() => {
+        const eps = predict(model, x, t);
+        const bar = schedule.alphaBars[t], barNext = i + 1 < k ? schedule.alphaBars[ts[i + 1]] : 1;
+        const x0 = x.sub(eps.mul(Math.sqrt(1 - bar))).div(Math.sqrt(bar)).clamp(-1, 1);
+        // Re-derive ε from the clipped x0 so the step stays on the model's trajectory.
+        const e = x.sub(x0.mul(Math.sqrt(bar))).div(Math.sqrt(1 - bar));
+        return x0.mul(Math.sqrt(barNext)).add(e.mul(Math.sqrt(1 - barNext)));
+      });
+    });
+    return x;
+  });
+}
+
+// ---- training ------------------------------------------------------------------------------------
+
+/** An exponential moving average of a model's parameters (and a copy of its buffers) for sampling. */
+export class Ema {
+  /** Decay per step. */
+  readonly decay: number;
+  /** The averaged model. */
+  readonly model: UNet;
+  #steps = 0;
+
+  /** Tracks `source` with the given decay (default 0.995). */
+  constructor(source: UNet, decay = 0.995) {
+    this.decay = decay;
+    this.model = new UNet(source.c);
+    this.model.loadStateDict(source.stateDict());
+    this.model.to(source.parameters().next().value!.device);
+    this.model.eval();
+  }
+
+  /** Moves the average towards `source`: warmed up as min(decay, (1 + n)/(10 + n)) so early steps count. */
+  update(source: UNet): void {
+    this.#steps++;
+    const d = Math.min(this.decay, (1 + this.#steps) / (10 + this.#steps));
+    noGrad(() => {
+      const src = [...source.parameters()];
+      [...this.model.parameters()].forEach((p, i) => p.mul_(d).add_(src[i], 1 - d));
+    });
+  }
+}
+
+/** A run's settings. */
+export interface DiffusionConfig {
+  /** Epochs over the 8,000 training digits. */
+  epochs: number;
+  /** Images per step (default 64). */
+  batchSize?: number;
+  /** Peak learning rate of Adam's one-cycle schedule (default 2e-3). */
+  lr?: number;
+  /** Base width of the U-Net (default 32). */
+  width?: number;
+  /** Steps of the noise schedule (default 400). */
+  steps?: number;
+  /** EMA decay (default 0.995). */
+  emaDecay?: number;
+  /** Device (default "cpu"). */
+  device?: string;
+  /** Stop each epoch after this many steps (quick runs). */
+  maxBatches?: number;
+  /** Seed (default 0). */
+  seed?: number;
+  /** Progress lines (default console.log). */
+  log?: (line: string) => void;
+  /** Steps between progress lines (default 25). */
+  logEvery?: number;
+}
+
+/** Trains the noise predictor with the simple loss `‖ε − ε̂(x_t, t)‖²`; returns it, its EMA and the mean loss per epoch. */
+export async function trainDiffusion(
+  cfg: DiffusionConfig,
+): Promise<{ model: UNet; ema: Ema; schedule: Schedule; losses: number[] }> {
+  const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", every = cfg.logEvery ?? 25;
+  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-3;
+  const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
+  const schedule = new Schedule(cfg.steps ?? 400);
+  const model = new UNet(cfg.width ?? 32);
+  model.to(device);
+  const ema = new Ema(model, cfg.emaDecay ?? 0.995);
+  const loader = new data.DataLoader(new data.TensorDataset(train, mnist.train.labels), {
+    batchSize,
+    shuffle: true,
+    dropLast: true,
+  });
+  const perEpoch = Math.min(loader.length, cfg.maxBatches ?? Infinity);
+  const opt = new optim.Adam(model.parameters(), { lr });
+  const sched = new optim.OneCycleLR(opt, lr, { totalSteps: cfg.epochs * perEpoch, pctStart: 0.1 });
+  const losses: number[] = [];
+  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const start = performance.now();
+    let sum = 0, step = 0;
+    model.train();
+    for await (const [cpuX] of loader) {
+      const loss = tidy(() => {
+        const x0 = cpuX.to(device);
+        const t = randint(0, schedule.steps, [batchSize], { device });
+        const eps = randn(x0.shape, { device });
+        opt.zeroGrad();
+        const l = model.forward(schedule.noisy(x0, t, eps), t).sub(eps).square().mean();
+        l.backward();
+        opt.step();
+        return l;
+      });
+      sched.step();
+      ema.update(model);
+      sum += await loss.item();
+      step++;
+      if (step % every === 0 || step === perEpoch) {
+        log(
+          `  epoch ${epoch}/${cfg.epochs} step ${step}/${perEpoch}: loss ${(sum / step).toFixed(4)} (${
+            seconds(start)
+          } s)`,
+        );
+      }
+      if (step >= perEpoch) break;
+    }
+    losses.push(sum / step);
+  }
+  model.eval();
+  return { model, ema, schedule, losses };
+}
+
+/** The program: flags, training, samplers, pictures, scores, weights. */
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      epochs: { type: "string" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      width: { type: "string" },
+      steps: { type: "string" },
+      "ddim-steps": { type: "string" },
+      samples: { type: "string" },
+      "ddpm-samples": { type: "string" },
+      seed: { type: "string", default: "0" },
+      device: { type: "string", default: "cpu" },
+      out: { type: "string", default: "examples/out/diffusion" },
+      "max-batches": { type: "string" },
+    },
+  });
+  await useDevice(values.device);
+  const device = values.device;
+  const epochs = intFlag("epochs", values.epochs, 10), width = intFlag("width", values.width, 32);
+  const steps = intFlag("steps", values.steps, 400), ddimSteps = intFlag("ddim-steps", values["ddim-steps"], 50);
+  const samples = intFlag("samples", values.samples, 1000),
+    ddpmSamples = intFlag("ddpm-samples", values["ddpm-samples"], 100);
+  const out = await outputFolder(values.out);
+  const start = performance.now();
+  const scorer = await DigitScorer.load({ device });
+  console.log(`DDPM with a U-Net of width ${width}, ${steps} noise steps, ${epochs} epochs on ${device}`);
+  const { model, ema, schedule, losses } = await trainDiffusion({
+    epochs,
+    width,
+    steps,
+    batchSize: intFlag("batch-size", values["batch-size"], 64),
+    lr: numberFlag("lr", values.lr, 2e-3),
+    device,
+    seed: Number(values.seed),
+    maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
+  });
+  console.log(`\nepoch  loss\n${losses.map((l, i) => `${String(i + 1).padStart(5)}  ${l.toFixed(4)}`).join("\n")}`);
+  console.log(`trained in ${seconds(start)} s; sampling from the EMA weights`);
+  manualSeed(7);
+  let t0 = performance.now();
+  const ddim: Tensor[] = [];
+  for (let i = 0; i < samples; i += 250) {
+    ddim.push(toUnit(sampleDdim(ema.model, schedule, Math.min(250, samples - i), ddimSteps, device)).to("cpu"));
+  }
+  const ddimImages = cat(ddim, 0);
+  console.log(`DDIM: ${samples} samples in ${ddimSteps} steps, ${seconds(t0)} s`);
+  t0 = performance.now();
+  const ddpmImages = toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)).to("cpu");
+  console.log(`DDPM: ${ddpmSamples} samples in ${steps} steps, ${seconds(t0)} s`);
+  await saveImageGrid(ddimImages.narrow(0, 0, 100), out("diffusion_ddim.png"), { nrow: 10 });
+  await saveImageGrid(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
+  console.log(`\nScores (digit classifier; the real digits and noise give the scale):`);
+  await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${steps} steps`, ddpmImages]]);
+  await models.save(ema.model, out("diffusion_unet_ema.safetensors"));
+  await models.save(model, out("diffusion_unet.safetensors"));
+  console.log(
+    `\nweights: ${out("diffusion_unet_ema.safetensors")} (the EMA, sampled above), ${
+      out("diffusion_unet.safetensors")
+    }`,
+  );
+  console.log(`pictures: ${out("diffusion_ddim.png")}, ${out("diffusion_ddpm.png")}`);
+  console.log(`total ${seconds(start)} s`);
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,84 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { full, manualSeed, type Tensor, tensor, where } from "../mod.ts";
+import {
+  type NoisePredictor,
+  sampleDdim,
+  sampleDdpm,
+  Schedule,
+  timeEmbedding,
+  trainDiffusion,
+  UNet,
+} from "./diffusion.ts";
+
+Deno.test("Schedule: the cosine schedule's ᾱ falls from ~1 to ~0; noisy() mixes as √ᾱ·x0 + √(1−ᾱ)·ε", async () => {
+  const s = new Schedule(100);
+  ok(s.alphaBars[0] > 0.999 && s.alphaBars[99] < 1e-3, `${s.alphaBars[0]} … ${s.alphaBars[99]}`);
+  for (let t = 1; t < 100; t++) ok(s.alphaBars[t] < s.alphaBars[t - 1]);
+  const x0 = full([2, 1, 28, 28], 0.5), eps = full([2, 1, 28, 28], -1);
+  const xt = await s.noisy(x0, tensor([10, 90], { dtype: "int32" }), eps).data();
+  for (const [i, t] of [[0, 10], [1, 90]]) {
+    const e = 0.5 * Math.sqrt(s.alphaBars[t]) - Math.sqrt(1 - s.alphaBars[t]);
+    ok(Math.abs(xt[i * 784] - e) < 1e-5, `t=${t}: ${xt[i * 784]} vs ${e}`);
+  }
+  const emb = await timeEmbedding(tensor([0, 5], { dtype: "int32" }), 8).tolist() as number[][];
+  deepStrictEqual(emb[0], [0, 0, 0, 0, 1, 1, 1, 1]);
+  ok(Math.abs(emb[1][0] - Math.sin(5)) < 1e-6 && Math.abs(emb[1][5] - Math.cos(5 / 10)) < 1e-6);
+});
+
+/**
+ * The exact noise predictor of a data set of two constant images, −0.5 and +0.5: ε̂ = (x_t − √ᾱ·E[x0 | x_t])/√(1 − ᾱ),
+ * with E[x0 | x_t] weighting the two images by their Gaussian likelihoods.
+ */
+function twoPointOracle(s: Schedule): NoisePredictor {
+  return {
+    forward(x: Tensor, t?: Tensor): Tensor {
+      const step = t!.dataSync()[0], bar = s.alphaBars[step];
+      const d = (c: number) => x.sub(c * Math.sqrt(bar)).square().sum([1, 2, 3], { keepdim: true });
+      // Posterior weight of +0.5: σ((d(−0.5) − d(+0.5)) / (2(1 − ᾱ))).
+      const wPlus = d(-0.5).sub(d(0.5)).div(2 * (1 - bar)).sigmoid();
+      const mean = wPlus.sub(0.5);
+      return x.sub(mean.mul(Math.sqrt(bar))).div(Math.sqrt(1 - bar));
+    },
+  };
+}
+
+Deno.test("samplers: with the exact noise predictor of a two-image data set, DDPM and DDIM land on the images, both of them", async () => {
+  manualSeed(3);
+  const s = new Schedule(100);
+  const oracle = twoPointOracle(s);
+  for (const [name, x] of [["DDPM", sampleDdpm(oracle, s, 32)], ["DDIM", sampleDdim(oracle, s, 32, 20)]] as const) {
+    const means = await x.mean([1, 2, 3]).data(), spread = await x.std([1, 2, 3]).data();
+    let plus = 0;
+    for (let i = 0; i < 32; i++) {
+      ok(Math.abs(Math.abs(means[i]) - 0.5) < 0.02, `${name} sample ${i} mean ${means[i]}`);
+      ok(spread[i] < 0.05, `${name} sample ${i} spread ${spread[i]}`);
+      if (means[i] > 0) plus++;
+    }
+    ok(plus >= 6 && plus <= 26, `${name}: ${plus} of 32 samples at +0.5`);
+  }
+  // A single-image oracle: DDIM returns that image exactly.
+  const target = where(full([1, 1, 28, 28], 1).gt(0), 0.25, 0);
+  const single: NoisePredictor = {
+    forward: (x, t) => {
+      const bar = s.alphaBars[t!.dataSync()[0]];
+      return x.sub(target.mul(Math.sqrt(bar))).div(Math.sqrt(1 - bar));
+    },
+  };
+  const img = await sampleDdim(single, s, 2, 10).data();
+  ok(img.every((v) => Math.abs(v - 0.25) < 1e-4));
+});
+
+Deno.test("diffusion: a tiny U-Net's noise-prediction loss falls over two short epochs", async () => {
+  const lines: string[] = [];
+  const { losses, model } = await trainDiffusion({
+    epochs: 2,
+    maxBatches: 10,
+    batchSize: 32,
+    width: 8,
+    steps: 50,
+    log: (l) => lines.push(l),
+  });
+  ok(model instanceof UNet);
+  ok(losses[1] < 0.85 * losses[0], `loss per epoch ${losses}`);
+  ok(lines.length >= 2, "progress lines");
+});

@@ -1,0 +1,48 @@
+import { deepStrictEqual, ok } from "node:assert/strict";
+import { data, manualSeed, nn, noGrad, randn, type Tensor } from "../mod.ts";
+import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
+
+Deno.test("DCGAN shapes: noise [N, 64, 1, 1] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
+  manualSeed(0);
+  const g = generator(64, 8), d = discriminator(8);
+  dcganInit(g);
+  const x = noGrad(() => g.forward(randn([3, 64, 1, 1])));
+  deepStrictEqual(x.shape, [3, 1, 28, 28]);
+  ok((await x.abs().max().item()) < 1);
+  deepStrictEqual(noGrad(() => d.forward(x) as Tensor).shape, [3, 1]);
+  const first = [...g.modules()].find((m) => m instanceof nn.ConvTranspose2d) as nn.ConvTranspose2d;
+  const w = await first.weight.std().item();
+  ok(Math.abs(w - 0.02) < 0.005, `generator weights std ${w}`);
+});
+
+Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves the samples' brightness towards the digits'", async () => {
+  const mnist = await data.loadMnist();
+  const realMean = await mnist.train.images.mean().item(); // ~0.13: digits are mostly black
+  const dir = await Deno.makeTempDir();
+  try {
+    const { g, history } = await trainGan({
+      epochs: 1,
+      maxBatches: 30,
+      batchSize: 32,
+      width: 8,
+      lr: 1e-3,
+      log: () => {},
+      out: (name) => `${dir}/${name}`,
+    });
+    // An untrained generator's tanh outputs sit near 0, i.e. grey (0.5) in [0, 1].
+    manualSeed(5);
+    const fresh = generator(64, 8);
+    dcganInit(fresh);
+    fresh.eval();
+    const before = await noGrad(() => fresh.forward(randn([64, 64, 1, 1])).add(1).mul(0.5).mean()).item();
+    const after = await noGrad(() => g.forward(randn([64, 64, 1, 1])).add(1).mul(0.5).mean()).item();
+    ok(
+      Math.abs(after - realMean) < 0.85 * Math.abs(before - realMean),
+      `mean brightness ${before.toFixed(3)} → ${after.toFixed(3)} (real digits ${realMean.toFixed(3)})`,
+    );
+    ok(history[0].dReal > 0.6 && history[0].dFake < 0.4, `D(x) ${history[0].dReal}, D(G(z)) ${history[0].dFake}`);
+    ok((await Deno.stat(`${dir}/gan_epoch_01.png`)).size > 1000, "the epoch's sample grid");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
