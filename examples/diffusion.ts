@@ -180,6 +180,14 @@ export class Schedule {
     }
   }
 
+  /** Per-step loss weights `min(SNR_t, γ)/SNR_t` with `SNR_t = ᾱ_t/(1 − ᾱ_t)` (all 1 for γ = 0). */
+  minSnrWeights(gamma: number): Float64Array {
+    return this.alphaBars.map((bar) => {
+      const snr = bar / (1 - bar);
+      return gamma > 0 ? Math.min(snr, gamma) / snr : 1;
+    });
+  }
+
   /** `x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε` for per-sample steps `t` (int32 `[N]`). */
   noisy(x0: Tensor, t: Tensor, eps: Tensor): Tensor {
     const bars = tensor(Array.from(this.alphaBars), { device: x0.device }).indexSelect(0, t).reshape([-1, 1, 1, 1]);
@@ -294,6 +302,11 @@ export interface DiffusionConfig {
   steps?: number;
   /** EMA decay (default 0.995). */
   emaDecay?: number;
+  /**
+   * Min-SNR-γ loss weighting (Hang et al., 2023): each sample's loss times `min(SNR_t, γ)/SNR_t`, so the many
+   * easy low-noise steps stop dominating the gradient (default 5; 0 for the plain loss).
+   */
+  minSnr?: number;
   /** Device (default "cpu"). */
   device?: string;
   /** Stop each epoch after this many steps (quick runs). */
@@ -306,7 +319,10 @@ export interface DiffusionConfig {
   logEvery?: number;
 }
 
-/** Trains the noise predictor with the simple loss `‖ε − ε̂(x_t, t)‖²`; returns it, its EMA and the mean loss per epoch. */
+/**
+ * Trains the noise predictor on DDPM's simple loss `‖ε − ε̂(x_t, t)‖²` (weighted by min-SNR-γ); returns it, its EMA
+ * and the mean (weighted) loss per epoch.
+ */
 export async function trainDiffusion(
   cfg: DiffusionConfig,
 ): Promise<{ model: UNet; ema: Ema; schedule: Schedule; losses: number[] }> {
@@ -323,6 +339,7 @@ export async function trainDiffusion(
     dropLast: true,
   });
   const perEpoch = Math.min(loader.length, cfg.maxBatches ?? Infinity);
+  const weights = tensor(Array.from(schedule.minSnrWeights(cfg.minSnr ?? 5)), { device });
   const opt = new optim.Adam(model.parameters(), { lr });
   const sched = new optim.OneCycleLR(opt, lr, { totalSteps: cfg.epochs * perEpoch, pctStart: 0.1 });
   const losses: number[] = [];
@@ -336,7 +353,8 @@ export async function trainDiffusion(
         const t = randint(0, schedule.steps, [batchSize], { device });
         const eps = randn(x0.shape, { device });
         opt.zeroGrad();
-        const l = model.forward(schedule.noisy(x0, t, eps), t).sub(eps).square().mean();
+        const perSample = model.forward(schedule.noisy(x0, t, eps), t).sub(eps).square().mean([1, 2, 3]);
+        const l = perSample.mul(weights.indexSelect(0, t)).mean();
         l.backward();
         opt.step();
         return l;
@@ -373,6 +391,7 @@ export async function main(args: string[]): Promise<void> {
       "ddim-steps": { type: "string" },
       samples: { type: "string" },
       "ddpm-samples": { type: "string" },
+      "min-snr": { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "examples/out/diffusion" },
@@ -395,6 +414,7 @@ export async function main(args: string[]): Promise<void> {
     steps,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
     lr: numberFlag("lr", values.lr, 2e-3),
+    minSnr: values["min-snr"] === "0" ? 0 : numberFlag("min-snr", values["min-snr"], 5),
     device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,

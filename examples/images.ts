@@ -86,7 +86,8 @@ export async function saveDigitScatter(
     y0 = Math.min(y0, xy[2 * i + 1]), y1 = Math.max(y1, xy[2 * i + 1]);
   }
   const legendW = 64, margin = 16, plot = size - 2 * margin;
-  const img = new Image(size + legendW, size);
+  // Tall enough for the legend's ten 28-pixel digits, whatever the plot's size.
+  const img = new Image(size + legendW, Math.max(size, 2 * margin + 10 * 40));
   img.fill(0xffffffff);
   const px = (v: number) => margin + Math.round(((v - x0) / (x1 - x0 || 1)) * (plot - 1));
   const py = (v: number) => margin + Math.round((1 - (v - y0) / (y1 - y0 || 1)) * (plot - 1));
