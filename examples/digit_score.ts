@@ -284,7 +284,8 @@ export class DigitScorer {
 
   /**
    * The scale for `n` samples: the score of `n` real training digits (which
-   * the test digits' Gaussian never saw) and of `n` uniform-noise images.
+   * the test digits' Gaussian never saw, though the classifier trained on
+   * them, so this floor is slightly optimistic) and of `n` uniform-noise images.
    */
   async scale(n: number): Promise<{ real: DigitScore; noise: DigitScore }> {
     const count = Math.min(n, this.mnist.train.length);

@@ -55,9 +55,11 @@ export function seconds(start: number): string {
 }
 
 /**
- * Scores named sample sets with `scorer` and prints them beside the scale
- * (real training digits and uniform noise, as many as the largest set), then
- * each set's class shares. Returns the scores by name.
+ * Scores named sample sets with `scorer` and prints them with the scale beside
+ * each: real training digits and uniform noise, as many as the set holds (the
+ * Fréchet distance of few samples is biased upwards, so each set is compared
+ * with the scale at its own size), then each set's class shares. Returns the
+ * scores by name.
  */
 export async function reportScores(
   scorer: DigitScorer,
@@ -65,10 +67,18 @@ export async function reportScores(
   log: (line: string) => void = console.log,
 ): Promise<Record<string, DigitScore>> {
   const out: Record<string, DigitScore> = {};
-  for (const [name, images] of sets) out[name] = await scorer.score(images);
-  const n = Math.max(...sets.map(([, t]) => t.shape[0]));
-  const { real, noise } = await scorer.scale(n);
-  log(scoreTable([...Object.entries(out), ["real digits (scale)", real], ["uniform noise (scale)", noise]]));
+  const rows: [string, DigitScore][] = [];
+  const scales = new Map<number, { real: DigitScore; noise: DigitScore }>();
+  for (const [name, images] of sets) {
+    out[name] = await scorer.score(images);
+    rows.push([name, out[name]]);
+  }
+  for (const n of new Set(sets.map(([, t]) => t.shape[0]))) scales.set(n, await scorer.scale(n));
+  for (const [n, { real, noise }] of scales) {
+    const suffix = scales.size > 1 ? `, n=${n}` : " (scale)";
+    rows.push([`real digits${suffix}`, real], [`uniform noise${suffix}`, noise]);
+  }
+  log(scoreTable(rows));
   for (const [name, s] of Object.entries(out)) log(`${name} per class: ${classLine(s)}`);
   return out;
 }
