@@ -31,6 +31,7 @@ import {
   type Tensor,
   tensor,
   tidy,
+  toDevice,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import { saveDigitScatter, saveImageGrid } from "./images.ts";
@@ -317,14 +318,14 @@ export async function main(args: string[]): Promise<void> {
   const [recAe, recVae] = noGrad(() => [ae.forward(shown).sigmoid(), vae.forward(shown).sigmoid()]);
   const rows: Tensor[] = [];
   for (let r = 0; r < 4; r++) {
-    for (const t of [shown, recAe, recVae]) rows.push(t.narrow(0, 8 * r, 8).to("cpu"));
+    for (const t of [shown, recAe, recVae]) rows.push(await toDevice(t.narrow(0, 8 * r, 8), "cpu"));
   }
   await saveImageGrid(cat(rows, 0), out("reconstructions.png"), { nrow: 8 });
 
   // VAE samples from the prior, scored like the GAN's and the diffusion model's.
   manualSeed(11);
   const z = randn([samples, latent], { device });
-  const vaeSamples = noGrad(() => vae.decoder.forward(z).sigmoid()).to("cpu");
+  const vaeSamples = await toDevice(noGrad(() => vae.decoder.forward(z).sigmoid()), "cpu");
   await saveImageGrid(vaeSamples.narrow(0, 0, 100), out("vae_samples.png"), { nrow: 10 });
   console.log(
     `\nScores of ${samples} VAE samples from N(0, I) (digit classifier; real digits and noise give the scale):`,
@@ -332,7 +333,7 @@ export async function main(args: string[]): Promise<void> {
   await reportScores(scorer, [["VAE samples", vaeSamples]]);
 
   // The latent map: each test digit's μ (first two principal axes when the code is wider), coloured by its digit.
-  const mus = await noGrad(() => vae.encode(test.to(device)).mu).to("cpu").data() as Float32Array;
+  const mus = await noGrad(() => vae.encode(test.to(device)).mu).data() as Float32Array;
   const points = firstTwoAxes(mus, mnist.test.length, latent);
   const legend = Array.from({ length: 10 }, (_, d) => {
     const at = mnist.test.labelArray.indexOf(d);
@@ -343,7 +344,7 @@ export async function main(args: string[]): Promise<void> {
     // The decoded manifold: a 15×15 grid of codes spanning ±2 standard deviations.
     const g = await linspace(-2, 2, 15).tolist() as number[];
     const codes = tensor(g.flatMap((y) => g.map((x) => [x, -y])), { device });
-    const manifold = noGrad(() => vae.decoder.forward(codes).sigmoid()).to("cpu");
+    const manifold = await toDevice(noGrad(() => vae.decoder.forward(codes).sigmoid()), "cpu");
     await saveImageGrid(manifold, out("vae_manifold.png"), { nrow: 15, padding: 0 });
   }
   await models.save(ae, out("autoencoder.safetensors"));

@@ -32,6 +32,7 @@ import {
   type Tensor,
   tensor,
   tidy,
+  toDevice,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import { saveImageGrid } from "./images.ts";
@@ -425,12 +426,14 @@ export async function main(args: string[]): Promise<void> {
   let t0 = performance.now();
   const ddim: Tensor[] = [];
   for (let i = 0; i < samples; i += 250) {
-    ddim.push(toUnit(sampleDdim(ema.model, schedule, Math.min(250, samples - i), ddimSteps, device)).to("cpu"));
+    ddim.push(
+      await toDevice(toUnit(sampleDdim(ema.model, schedule, Math.min(250, samples - i), ddimSteps, device)), "cpu"),
+    );
   }
   const ddimImages = cat(ddim, 0);
   console.log(`DDIM: ${samples} samples in ${ddimSteps} steps, ${seconds(t0)} s`);
   t0 = performance.now();
-  const ddpmImages = toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)).to("cpu");
+  const ddpmImages = await toDevice(toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)), "cpu");
   console.log(`DDPM: ${ddpmSamples} samples in ${steps} steps, ${seconds(t0)} s`);
   await saveImageGrid(ddimImages.narrow(0, 0, 100), out("diffusion_ddim.png"), { nrow: 10 });
   await saveImageGrid(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });

@@ -249,8 +249,8 @@ export class DigitScorer {
     for (const b of batches(images, 500)) {
       noGrad(() => {
         const f = this.model.features(b.to(this.device));
-        feats.push(f.to("cpu"));
-        probs.push(this.model.head.forward(f).softmax(1).to("cpu"));
+        feats.push(f);
+        probs.push(this.model.head.forward(f).softmax(1));
       });
     }
     const [p, f] = await Promise.all([cat(probs, 0).data(), cat(feats, 0).data()]);

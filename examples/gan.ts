@@ -15,7 +15,21 @@
  */
 
 import { parseArgs } from "node:util";
-import { cat, data, manualSeed, models, nn, noGrad, ones, optim, randn, type Tensor, tidy, zeros } from "../mod.ts";
+import {
+  cat,
+  data,
+  manualSeed,
+  models,
+  nn,
+  noGrad,
+  ones,
+  optim,
+  randn,
+  type Tensor,
+  tidy,
+  toDevice,
+  zeros,
+} from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import { saveImageGrid } from "./images.ts";
 import {
@@ -189,12 +203,12 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
   return { g, d, history };
 }
 
-/** `n` samples of the generator (eval mode), in [0, 1], on the CPU. */
-export function sample(g: nn.Module, n: number, nz = 64, device = "cpu"): Tensor {
+/** `n` samples of the generator (eval mode), in [0, 1], read back to the CPU. */
+export async function sample(g: nn.Module, n: number, nz = 64, device = "cpu"): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (let i = 0; i < n; i += 500) {
     const z = randn([Math.min(500, n - i), nz, 1, 1], { device });
-    parts.push(noGrad(() => toUnit(g.forward(z) as Tensor)).to("cpu"));
+    parts.push(await toDevice(noGrad(() => toUnit(g.forward(z) as Tensor)), "cpu"));
   }
   return cat(parts, 0);
 }
@@ -242,7 +256,7 @@ export async function main(args: string[]): Promise<void> {
     )
   );
   manualSeed(2024);
-  const images = sample(g, samples, 64, values.device);
+  const images = await sample(g, samples, 64, values.device);
   await saveImageGrid(images.narrow(0, 0, 100), out("gan_samples.png"), { nrow: 10 });
   console.log(`\nScores of ${samples} samples (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, [["DCGAN samples", images]]);

@@ -36,7 +36,7 @@ export async function saveImageGrid(images: Tensor, path: string, options: GridO
   const rows = Math.ceil(b / nrow);
   const img = new Image((nrow * (w + pad) + pad) * s, (rows * (h + pad) + pad) * s);
   img.fill(0x000000ff);
-  const v = await images.to("cpu").contiguous().data();
+  const v = await images.contiguous().data();
   const byte = (x: number) => Math.round(255 * Math.min(Math.max(x, 0), 1));
   for (let k = 0; k < b; k++) {
     const x0 = pad + (k % nrow) * (w + pad), y0 = pad + Math.floor(k / nrow) * (h + pad);
