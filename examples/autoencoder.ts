@@ -326,7 +326,7 @@ export async function main(args: string[]): Promise<void> {
   manualSeed(11);
   const z = randn([samples, latent], { device });
   const vaeSamples = await toDevice(noGrad(() => vae.decoder.forward(z).sigmoid()), "cpu");
-  await saveImageGrid(vaeSamples.narrow(0, 0, 100), out("vae_samples.png"), { nrow: 10 });
+  await saveImageGrid(vaeSamples.narrow(0, 0, Math.min(100, samples)), out("vae_samples.png"), { nrow: 10 });
   console.log(
     `\nScores of ${samples} VAE samples from N(0, I) (digit classifier; real digits and noise give the scale):`,
   );

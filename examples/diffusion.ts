@@ -435,7 +435,7 @@ export async function main(args: string[]): Promise<void> {
   t0 = performance.now();
   const ddpmImages = await toDevice(toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)), "cpu");
   console.log(`DDPM: ${ddpmSamples} samples in ${steps} steps, ${seconds(t0)} s`);
-  await saveImageGrid(ddimImages.narrow(0, 0, 100), out("diffusion_ddim.png"), { nrow: 10 });
+  await saveImageGrid(ddimImages.narrow(0, 0, Math.min(100, samples)), out("diffusion_ddim.png"), { nrow: 10 });
   await saveImageGrid(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
   console.log(`\nScores (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${steps} steps`, ddpmImages]]);

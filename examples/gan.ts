@@ -257,7 +257,7 @@ export async function main(args: string[]): Promise<void> {
   );
   manualSeed(2024);
   const images = await sample(g, samples, 64, values.device);
-  await saveImageGrid(images.narrow(0, 0, 100), out("gan_samples.png"), { nrow: 10 });
+  await saveImageGrid(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
   console.log(`\nScores of ${samples} samples (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, [["DCGAN samples", images]]);
   await models.save(g, out("gan_generator.safetensors"));
