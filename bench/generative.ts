@@ -80,7 +80,7 @@ const gan = (() => {
   const bce = new nn.BCEWithLogitsLoss(), x = randn([64, 1, 28, 28]), real = ones([64, 1]), fake = zeros([64, 1]);
   return measure(() =>
     tidy(() => {
-      const f = g.forward(randn([64, 64, 1, 1]));
+      const f = g.forward(randn([64, 64]));
       od.zeroGrad();
       bce.forward(d.forward(x), real).add(bce.forward(d.forward(f.detach()), fake)).backward();
       od.step();

@@ -335,10 +335,11 @@ export async function main(args: string[]): Promise<void> {
   // The latent map: each test digit's μ (first two principal axes when the code is wider), coloured by its digit.
   const mus = await noGrad(() => vae.encode(test.to(device)).mu).data() as Float32Array;
   const points = firstTwoAxes(mus, mnist.test.length, latent);
+  // The legend labels each colour with the first test image of its digit.
   const legend = Array.from({ length: 10 }, (_, d) => {
     const at = mnist.test.labelArray.indexOf(d);
-    return mnist.test.pixels.subarray(at * 784, (at + 1) * 784).map((v) => v) as unknown as number[];
-  }).map((p) => Array.from(p, (v) => v / 255));
+    return Array.from(mnist.test.pixels.subarray(at * 784, (at + 1) * 784), (v) => v / 255);
+  });
   await saveDigitScatter(points, mnist.test.labelArray, legend, out("vae_latent_map.png"));
   if (latent === 2) {
     // The decoded manifold: a 15×15 grid of codes spanning ±2 standard deviations.

@@ -44,12 +44,15 @@ import {
 } from "./generative.ts";
 
 /**
- * The generator: noise `[N, nz, 1, 1]` → `[N, 1, 28, 28]` in (-1, 1):
- * 1×1 → 7×7 (kernel 7) → 14×14 → 28×28 (kernel 4, stride 2, padding 1).
+ * The generator: noise `[N, nz]` → `[N, 1, 28, 28]` in (-1, 1). As in the
+ * DCGAN paper, the first layer is a matrix product whose result is reshaped
+ * to 7×7 feature maps; transposed convolutions (kernel 4, stride 2, padding 1)
+ * then double them to 14×14 and 28×28.
  */
 export function generator(nz = 64, width = 32): nn.Sequential {
   return new nn.Sequential(
-    new nn.ConvTranspose2d(nz, 4 * width, 7, { bias: false }),
+    new nn.Linear(nz, 4 * width * 7 * 7, { bias: false }),
+    new nn.Unflatten(1, [4 * width, 7, 7]),
     new nn.BatchNorm2d(4 * width),
     new nn.ReLU(),
     new nn.ConvTranspose2d(4 * width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
@@ -60,7 +63,10 @@ export function generator(nz = 64, width = 32): nn.Sequential {
   );
 }
 
-/** The discriminator: `[N, 1, 28, 28]` → one logit per image (28 → 14 → 7 → 1). */
+/**
+ * The discriminator: `[N, 1, 28, 28]` → one logit per image: strided
+ * convolutions 28 → 14 → 7, then a matrix product of the 7×7 maps to a logit.
+ */
 export function discriminator(width = 32): nn.Sequential {
   return new nn.Sequential(
     new nn.Conv2d(1, 2 * width, 4, { stride: 2, padding: 1 }),
@@ -68,15 +74,15 @@ export function discriminator(width = 32): nn.Sequential {
     new nn.Conv2d(2 * width, 4 * width, 4, { stride: 2, padding: 1, bias: false }),
     new nn.BatchNorm2d(4 * width),
     new nn.LeakyReLU(0.2),
-    new nn.Conv2d(4 * width, 1, 7),
     new nn.Flatten(),
+    new nn.Linear(4 * width * 7 * 7, 1),
   );
 }
 
-/** DCGAN's initialisation: convolution weights N(0, 0.02), batch-norm scales N(1, 0.02) and shifts 0. */
+/** DCGAN's initialisation: convolution and linear weights N(0, 0.02), batch-norm scales N(1, 0.02), shifts 0. */
 export function dcganInit(model: nn.Module): void {
   for (const m of model.modules()) {
-    if (m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d) {
+    if (m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d || m instanceof nn.Linear) {
       nn.init.normal_(m.weight, 0, 0.02);
       if (m.bias) nn.init.zeros_(m.bias);
     } else if (m instanceof nn.BatchNorm2d) {
@@ -144,7 +150,7 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
     shuffle: true,
     dropLast: true,
   });
-  const fixed = randn([64, nz, 1, 1]).to(device);
+  const fixed = randn([64, nz]).to(device);
   const realLabel = ones([batchSize, 1], { device }), fakeLabel = zeros([batchSize, 1], { device });
   const steps = Math.min(loader.length, cfg.maxBatches ?? Infinity);
   const history: GanEpoch[] = [];
@@ -157,7 +163,7 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
     for await (const [cpuX] of loader) {
       const stats = tidy(() => {
         const x = cpuX.to(device);
-        const z = randn([batchSize, nz, 1, 1], { device });
+        const z = randn([batchSize, nz], { device });
         const fake = g.forward(z);
         // Discriminator: real digits → 1, generated → 0 (the generator is not updated here).
         optD.zeroGrad();
@@ -207,7 +213,7 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
 export async function sample(g: nn.Module, n: number, nz = 64, device = "cpu"): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (let i = 0; i < n; i += 500) {
-    const z = randn([Math.min(500, n - i), nz, 1, 1], { device });
+    const z = randn([Math.min(500, n - i), nz], { device });
     parts.push(await toDevice(noGrad(() => toUnit(g.forward(z) as Tensor)), "cpu"));
   }
   return cat(parts, 0);

@@ -2,11 +2,11 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { data, manualSeed, nn, noGrad, randn, type Tensor } from "../mod.ts";
 import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
 
-Deno.test("DCGAN shapes: noise [N, 64, 1, 1] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
+Deno.test("DCGAN shapes: noise [N, 64] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
   manualSeed(0);
   const g = generator(64, 8), d = discriminator(8);
   dcganInit(g);
-  const x = noGrad(() => g.forward(randn([3, 64, 1, 1])));
+  const x = noGrad(() => g.forward(randn([3, 64])));
   deepStrictEqual(x.shape, [3, 1, 28, 28]);
   ok((await x.abs().max().item()) < 1);
   deepStrictEqual(noGrad(() => d.forward(x) as Tensor).shape, [3, 1]);
@@ -34,8 +34,8 @@ Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves
     const fresh = generator(64, 8);
     dcganInit(fresh);
     fresh.eval();
-    const before = await noGrad(() => fresh.forward(randn([64, 64, 1, 1])).add(1).mul(0.5).mean()).item();
-    const after = await noGrad(() => g.forward(randn([64, 64, 1, 1])).add(1).mul(0.5).mean()).item();
+    const before = await noGrad(() => fresh.forward(randn([64, 64])).add(1).mul(0.5).mean()).item();
+    const after = await noGrad(() => g.forward(randn([64, 64])).add(1).mul(0.5).mean()).item();
     ok(
       Math.abs(after - realMean) < 0.85 * Math.abs(before - realMean),
       `mean brightness ${before.toFixed(3)} → ${after.toFixed(3)} (real digits ${realMean.toFixed(3)})`,
