@@ -273,8 +273,9 @@ export class Ema {
   constructor(source: UNet, decay = 0.995) {
     this.decay = decay;
     this.model = new UNet(source.c);
-    this.model.loadStateDict(source.stateDict());
+    // On the source's device first, so the copy below stays on that device (a WebGPU tensor reads back only async).
     this.model.to(source.parameters().next().value!.device);
+    this.model.loadStateDict(source.stateDict());
     this.model.eval();
   }
 
