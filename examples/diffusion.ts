@@ -37,6 +37,7 @@ import {
 import { DigitScorer } from "./digit_score.ts";
 import { saveImageGrid } from "./images.ts";
 import {
+  Ema,
   intFlag,
   mnistMinusOneToOne,
   numberFlag,
@@ -261,35 +262,6 @@ export function sampleDdim(model: NoisePredictor, schedule: Schedule, n: number,
 
 // ---- training ------------------------------------------------------------------------------------
 
-/** An exponential moving average of a model's parameters (and a copy of its buffers) for sampling. */
-export class Ema {
-  /** Decay per step. */
-  readonly decay: number;
-  /** The averaged model. */
-  readonly model: UNet;
-  #steps = 0;
-
-  /** Tracks `source` with the given decay (default 0.995). */
-  constructor(source: UNet, decay = 0.995) {
-    this.decay = decay;
-    this.model = new UNet(source.c);
-    // On the source's device first, so the copy below stays on that device (a WebGPU tensor reads back only async).
-    this.model.to(source.parameters().next().value!.device);
-    this.model.loadStateDict(source.stateDict());
-    this.model.eval();
-  }
-
-  /** Moves the average towards `source`: warmed up as min(decay, (1 + n)/(10 + n)) so early steps count. */
-  update(source: UNet): void {
-    this.#steps++;
-    const d = Math.min(this.decay, (1 + this.#steps) / (10 + this.#steps));
-    noGrad(() => {
-      const src = [...source.parameters()];
-      [...this.model.parameters()].forEach((p, i) => p.mul_(d).add_(src[i], 1 - d));
-    });
-  }
-}
-
 /** A run's settings. */
 export interface DiffusionConfig {
   /** Epochs over the 8,000 training digits. */
@@ -327,14 +299,14 @@ export interface DiffusionConfig {
  */
 export async function trainDiffusion(
   cfg: DiffusionConfig,
-): Promise<{ model: UNet; ema: Ema; schedule: Schedule; losses: number[] }> {
+): Promise<{ model: UNet; ema: Ema<UNet>; schedule: Schedule; losses: number[] }> {
   const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", every = cfg.logEvery ?? 25;
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-3;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const schedule = new Schedule(cfg.steps ?? 400);
   const model = new UNet(cfg.width ?? 32);
   model.to(device);
-  const ema = new Ema(model, cfg.emaDecay ?? 0.995);
+  const ema = new Ema(model, new UNet(model.c), cfg.emaDecay ?? 0.995);
   const loader = new data.DataLoader(new data.TensorDataset(train, mnist.train.labels), {
     batchSize,
     shuffle: true,

@@ -5,7 +5,9 @@
  * LeakyReLU tells them from real digits; both train with Adam (lr 2e-4,
  * β1 = 0.5) on the non-saturating loss. A grid of samples from fixed noise is
  * written after every epoch; at the end 1,000 samples are scored by the
- * digit classifier (`digit_score.ts`) and the weights saved as safetensors.
+ * digit classifier (`digit_score.ts`) — from an exponential moving average of
+ * the generator's weights and from its last weights — and the weights saved
+ * as safetensors.
  *
  *   deno run -A examples/gan.ts                       # ~10 min on 2 CPU cores
  *   deno run -A examples/gan.ts --epochs 30 --width 64  # longer and wider, better digits
@@ -33,6 +35,7 @@ import {
 import { DigitScorer } from "./digit_score.ts";
 import { saveImageGrid } from "./images.ts";
 import {
+  Ema,
   intFlag,
   mnistMinusOneToOne,
   numberFlag,
@@ -110,6 +113,8 @@ export interface GanConfig {
   maxBatches?: number;
   /** Seed (default 0). */
   seed?: number;
+  /** Decay of the generator's weight average, which the grids and samples come from (default 0.999; 0: none). */
+  emaDecay?: number;
   /** Folder for the per-epoch sample grids (none when absent). */
   out?: (name: string) => string;
   /** Progress lines (default console.log). */
@@ -132,8 +137,25 @@ export interface GanEpoch {
   seconds: number;
 }
 
-/** Trains a DCGAN on the real training digits; returns both networks and the per-epoch history. */
-export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: nn.Sequential; history: GanEpoch[] }> {
+/** What {@link trainGan} returns. */
+export interface GanResult {
+  /** The generator as trained (eval mode). */
+  g: nn.Sequential;
+  /** The average of its weights over the last ~1/(1 − emaDecay) steps (eval mode); `g` itself without an average. */
+  gEma: nn.Sequential;
+  /** The discriminator (eval mode). */
+  d: nn.Sequential;
+  /** Per-epoch means. */
+  history: GanEpoch[];
+}
+
+/**
+ * Trains a DCGAN on the real training digits; returns both networks, the
+ * generator's weight average (an exponential moving average: GANs' weights
+ * oscillate as the two players chase each other, and the average draws
+ * cleaner digits) and the per-epoch history.
+ */
+export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-4, every = cfg.logEvery ?? 25;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
@@ -142,6 +164,8 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
   dcganInit(d);
   g.to(device);
   d.to(device);
+  const emaDecay = cfg.emaDecay ?? 0.999;
+  const ema = emaDecay > 0 ? new Ema(g, generator(nz, width), emaDecay) : null;
   const optG = new optim.Adam(g.parameters(), { lr, betas: [0.5, 0.999] });
   const optD = new optim.Adam(d.parameters(), { lr, betas: [0.5, 0.999] });
   const bce = new nn.BCEWithLogitsLoss();
@@ -176,6 +200,7 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
         const lossG = bce.forward(d.forward(fake), realLabel);
         lossG.backward();
         optG.step();
+        ema?.update(g);
         return [lossD, lossG, outReal.sigmoid().mean(), outFake.sigmoid().mean()];
       });
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
@@ -199,14 +224,15 @@ export async function trainGan(cfg: GanConfig): Promise<{ g: nn.Sequential; d: n
     };
     history.push(e);
     if (cfg.out) {
-      g.eval();
-      const grid = noGrad(() => toUnit(g.forward(fixed)));
+      const shown = ema?.model ?? g;
+      shown.eval();
+      const grid = noGrad(() => toUnit(shown.forward(fixed)));
       await saveImageGrid(grid, cfg.out(`gan_epoch_${String(epoch).padStart(2, "0")}.png`));
     }
   }
   g.eval();
   d.eval();
-  return { g, d, history };
+  return { g, gEma: ema?.model ?? g, d, history };
 }
 
 /** `n` samples of the generator (eval mode), in [0, 1], read back to the CPU. */
@@ -233,19 +259,22 @@ export async function main(args: string[]): Promise<void> {
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "examples/out/gan" },
       "max-batches": { type: "string" },
+      ema: { type: "string" },
     },
   });
   await useDevice(values.device);
   const epochs = intFlag("epochs", values.epochs, 12), width = intFlag("width", values.width, 32);
+  const emaDecay = values.ema === "0" ? 0 : numberFlag("ema", values.ema, 0.999);
   const samples = intFlag("samples", values.samples, 1000);
   const out = await outputFolder(values.out);
   const start = performance.now();
   // The judge first: trained once on the real digits (about a minute), then loaded from its cache.
   const scorer = await DigitScorer.load({ device: values.device });
   console.log(`DCGAN, width ${width}, ${epochs} epochs on ${values.device}; sample grids in ${values.out}/`);
-  const { g, d, history } = await trainGan({
+  const { g, gEma, d, history } = await trainGan({
     epochs,
     width,
+    emaDecay,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
     lr: numberFlag("lr", values.lr, 2e-4),
     device: values.device,
@@ -262,13 +291,23 @@ export async function main(args: string[]): Promise<void> {
     )
   );
   manualSeed(2024);
-  const images = await sample(g, samples, 64, values.device);
+  const images = await sample(gEma, samples, 64, values.device);
   await saveImageGrid(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
+  const sets: [string, Tensor][] = [[emaDecay > 0 ? "DCGAN (weight average)" : "DCGAN samples", images]];
+  if (emaDecay > 0) {
+    manualSeed(2024);
+    sets.push(["DCGAN (last weights)", await sample(g, samples, 64, values.device)]);
+  }
   console.log(`\nScores of ${samples} samples (digit classifier; the real digits and noise give the scale):`);
-  await reportScores(scorer, [["DCGAN samples", images]]);
-  await models.save(g, out("gan_generator.safetensors"));
+  await reportScores(scorer, sets);
+  await models.save(gEma, out("gan_generator.safetensors"));
   await models.save(d, out("gan_discriminator.safetensors"));
-  console.log(`\nweights: ${out("gan_generator.safetensors")}, ${out("gan_discriminator.safetensors")}`);
+  if (emaDecay > 0) await models.save(g, out("gan_generator_last.safetensors"));
+  console.log(
+    `\nweights: ${out("gan_generator.safetensors")} (the weight average), ${out("gan_discriminator.safetensors")}${
+      emaDecay > 0 ? `, ${out("gan_generator_last.safetensors")}` : ""
+    }`,
+  );
   console.log(`pictures: ${out("gan_epoch_NN.png")} (fixed noise, per epoch), ${out("gan_samples.png")}`);
   console.log(`total ${seconds(start)} s`);
 }

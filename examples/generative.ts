@@ -6,7 +6,7 @@
  * @module
  */
 
-import { data, gpu, manualSeed, type Tensor } from "../mod.ts";
+import { data, gpu, manualSeed, type nn, noGrad, type Tensor } from "../mod.ts";
 import { classLine, type DigitScore, type DigitScorer, scoreTable } from "./digit_score.ts";
 
 /** Registers WebGPU when asked; throws for an unknown device. */
@@ -81,4 +81,34 @@ export async function reportScores(
   log(scoreTable(rows));
   for (const [name, s] of Object.entries(out)) log(`${name} per class: ${classLine(s)}`);
   return out;
+}
+
+/**
+ * An exponential moving average of a model's parameters, the weights the
+ * generative examples sample from (smoother than the last step's): after each
+ * optimizer step, `θ̄ = d·θ̄ + (1 − d)·θ` with `d = min(decay, (1 + n)/(10 + n))`
+ * so the first steps count; buffers (batch-norm statistics) are copied as they are.
+ */
+export class Ema<M extends nn.Module> {
+  #steps = 0;
+
+  /** Tracks `source` in `copy` (a fresh module of the same architecture), with the given decay. */
+  constructor(source: M, readonly model: M, readonly decay: number) {
+    // On the source's device first, so the copy stays on that device (a WebGPU tensor reads back only async).
+    model.to(source.parameters().next().value!.device);
+    model.loadStateDict(source.stateDict());
+    model.eval();
+  }
+
+  /** Moves the average one step towards `source`. */
+  update(source: M): void {
+    this.#steps++;
+    const d = Math.min(this.decay, (1 + this.#steps) / (10 + this.#steps));
+    noGrad(() => {
+      const src = [...source.parameters()];
+      [...this.model.parameters()].forEach((p, i) => p.mul_(d).add_(src[i], 1 - d));
+      const buffers = new Map(source.namedBuffers());
+      for (const [name, b] of this.model.namedBuffers()) b.copy_(buffers.get(name)!);
+    });
+  }
 }
