@@ -132,9 +132,10 @@ export function interpolate(x: Tensor, options: InterpolateOptions = {}): Tensor
   }
   const out = empty([g.n, g.c, g.outH, g.outW], x.dtype, x.device);
   backendOf(x, op).interpolate2d(x, out.storage, g);
+  // The backward reads only the geometry, never x: an in-place change to x after this op is harmless.
   return record(out, "Interpolate2dBackward", [x], (gy) => {
     const gx = empty(x.shape, gy.dtype, gy.device);
     backendOf(gy, op).interpolate2dBackward(gy, gx.storage, g);
     return [gx];
-  });
+  }, []);
 }
