@@ -32,10 +32,19 @@ import {
   tensor,
   tidy,
   toDevice,
+  utils,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
-import { saveDigitScatter, saveImageGrid } from "./images.ts";
-import { intFlag, numberFlag, outputFolder, reportScores, seconds, useDevice } from "./generative.ts";
+import {
+  intFlag,
+  numberFlag,
+  outputFolder,
+  reportScores,
+  saveDigits,
+  saveLatentMap,
+  seconds,
+  useDevice,
+} from "./generative.ts";
 
 /** The encoder body: `[N, 1, 28, 28]` → `[N, 64·7·7]` (28 → 14 → 7). */
 function encoderBody(): nn.Sequential {
@@ -155,8 +164,10 @@ export interface AutoencoderConfig {
   maxBatches?: number;
   /** Seed (default 0). */
   seed?: number;
-  /** Progress lines (default console.log). */
-  log?: (line: string) => void;
+  /** Progress bar settings (default: stderr, redrawn on a terminal, plain lines when piped). */
+  progress?: utils.ProgressOptions;
+  /** Each epoch's mean losses go here as a row (and to its CSV file, if it has one). */
+  history?: utils.History;
 }
 
 /** Per-epoch mean losses of both models: the autoencoder's BCE per image, the VAE's reconstruction and KL terms. */
@@ -173,7 +184,7 @@ export interface AutoencoderHistory {
 export async function trainAutoencoders(
   cfg: AutoencoderConfig,
 ): Promise<{ ae: ConvAutoencoder; vae: VAE; mnist: data.Mnist; history: AutoencoderHistory }> {
-  const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", lr = cfg.lr ?? 1e-3;
+  const device = cfg.device ?? "cpu", lr = cfg.lr ?? 1e-3;
   manualSeed(cfg.seed ?? 0);
   const mnist = await data.loadMnist();
   const loader = new data.DataLoader(new data.TensorDataset(mnist.train.images, mnist.train.labels), {
@@ -192,7 +203,8 @@ export async function trainAutoencoders(
     ae.train();
     vae.train();
     let aeSum = 0, reconSum = 0, klSum = 0, seen = 0, step = 0;
-    for await (const [cpuX] of loader) {
+    const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: perEpoch, ...cfg.progress });
+    for await (const [cpuX] of bar) {
       const x = cpuX.to(device), n = x.shape[0];
       const [aeLoss, recon, kl] = tidy(() => {
         optAe.zeroGrad();
@@ -208,16 +220,23 @@ export async function trainAutoencoders(
       });
       const [a, b, c] = await Promise.all([aeLoss.item(), recon.item(), kl.item()]);
       aeSum += a * n, reconSum += b * n, klSum += c * n, seen += n;
+      bar.setPostfix({
+        "AE BCE": (aeSum / seen).toFixed(1),
+        "VAE BCE": (reconSum / seen).toFixed(1),
+        KL: (klSum / seen).toFixed(2),
+      });
       if (++step >= perEpoch) break;
     }
     history.ae.push(aeSum / seen);
     history.vaeRecon.push(reconSum / seen);
     history.vaeKl.push(klSum / seen);
-    log(
-      `  epoch ${epoch}/${cfg.epochs}: autoencoder BCE ${(aeSum / seen).toFixed(1)}, VAE BCE ${
-        (reconSum / seen).toFixed(1)
-      } + KL ${(klSum / seen).toFixed(2)} per image (${seconds(start)} s)`,
-    );
+    cfg.history?.push({
+      epoch,
+      aeLoss: aeSum / seen,
+      vaeReconLoss: reconSum / seen,
+      vaeKl: klSum / seen,
+      seconds: (performance.now() - start) / 1000,
+    });
   }
   ae.eval();
   vae.eval();
@@ -273,7 +292,7 @@ export async function main(args: string[]): Promise<void> {
       samples: { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
-      out: { type: "string", default: "examples/out/autoencoder" },
+      out: { type: "string", default: "runs/autoencoder" },
       "max-batches": { type: "string" },
     },
   });
@@ -282,6 +301,7 @@ export async function main(args: string[]): Promise<void> {
   const epochs = intFlag("epochs", values.epochs, 10), latent = intFlag("latent", values.latent, 2);
   const samples = intFlag("samples", values.samples, 1000);
   const out = await outputFolder(values.out);
+  const record = new utils.History({ csv: out("metrics.csv") });
   const start = performance.now();
   const scorer = await DigitScorer.load({ device });
   console.log(
@@ -295,6 +315,10 @@ export async function main(args: string[]): Promise<void> {
     device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
+    history: record,
+  });
+  await record.savePng(out("curves.png"), {
+    panels: { "BCE per image": ["aeLoss", "vaeReconLoss"], "VAE KL per image": ["vaeKl"] },
   });
   const test = mnist.test.images;
   // The baseline: every test digit "reconstructed" as the mean training digit.
@@ -320,13 +344,13 @@ export async function main(args: string[]): Promise<void> {
   for (let r = 0; r < 4; r++) {
     for (const t of [shown, recAe, recVae]) rows.push(await toDevice(t.narrow(0, 8 * r, 8), "cpu"));
   }
-  await saveImageGrid(cat(rows, 0), out("reconstructions.png"), { nrow: 8 });
+  await saveDigits(cat(rows, 0), out("reconstructions.png"), { nrow: 8 });
 
   // VAE samples from the prior, scored like the GAN's and the diffusion model's.
   manualSeed(11);
   const z = randn([samples, latent], { device });
   const vaeSamples = await toDevice(noGrad(() => vae.decoder.forward(z).sigmoid()), "cpu");
-  await saveImageGrid(vaeSamples.narrow(0, 0, Math.min(100, samples)), out("vae_samples.png"), { nrow: 10 });
+  await saveDigits(vaeSamples.narrow(0, 0, Math.min(100, samples)), out("vae_samples.png"), { nrow: 10 });
   console.log(
     `\nScores of ${samples} VAE samples from N(0, I) (digit classifier; real digits and noise give the scale):`,
   );
@@ -335,18 +359,17 @@ export async function main(args: string[]): Promise<void> {
   // The latent map: each test digit's μ (first two principal axes when the code is wider), coloured by its digit.
   const mus = await noGrad(() => vae.encode(test.to(device)).mu).data() as Float32Array;
   const points = firstTwoAxes(mus, mnist.test.length, latent);
-  // The legend labels each colour with the first test image of its digit.
-  const legend = Array.from({ length: 10 }, (_, d) => {
-    const at = mnist.test.labelArray.indexOf(d);
-    return Array.from(mnist.test.pixels.subarray(at * 784, (at + 1) * 784), (v) => v / 255);
+  await saveLatentMap(points, mnist.test.labelArray, out("vae_latent_map.png"), {
+    title: `VAE latent means of the ${mnist.test.length} test digits`,
+    xLabel: latent === 2 ? "z1" : "first principal axis",
+    yLabel: latent === 2 ? "z2" : "second principal axis",
   });
-  await saveDigitScatter(points, mnist.test.labelArray, legend, out("vae_latent_map.png"));
   if (latent === 2) {
     // The decoded manifold: a 15×15 grid of codes spanning ±2 standard deviations.
     const g = await linspace(-2, 2, 15).tolist() as number[];
     const codes = tensor(g.flatMap((y) => g.map((x) => [x, -y])), { device });
     const manifold = await toDevice(noGrad(() => vae.decoder.forward(codes).sigmoid()), "cpu");
-    await saveImageGrid(manifold, out("vae_manifold.png"), { nrow: 15, padding: 0 });
+    await saveDigits(manifold, out("vae_manifold.png"), { nrow: 15, padding: 0 });
   }
   await models.save(ae, out("autoencoder.safetensors"));
   await models.save(vae, out("vae.safetensors"));
@@ -354,7 +377,9 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     `pictures: ${out("reconstructions.png")} (test digits / autoencoder / VAE, row by row), ${
       out("vae_samples.png")
-    }, ${out("vae_latent_map.png")}${latent === 2 ? `, ${out("vae_manifold.png")}` : ""}`,
+    }, ${out("vae_latent_map.png")}${latent === 2 ? `, ${out("vae_manifold.png")}` : ""}, ${out("curves.png")}; log: ${
+      out("metrics.csv")
+    }`,
   );
   console.log(`total ${seconds(start)} s`);
 }

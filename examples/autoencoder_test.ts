@@ -18,7 +18,11 @@ Deno.test("autoencoders: shapes; a short run lowers both losses and the reconstr
   const vae = new VAE(2);
   const { mu, logVar } = noGrad(() => vae.encode(randn([3, 1, 28, 28])));
   deepStrictEqual([mu.shape, logVar.shape], [[3, 2], [3, 2]]);
-  const { ae, vae: v, mnist, history } = await trainAutoencoders({ epochs: 2, maxBatches: 15, log: () => {} });
+  const { ae, vae: v, mnist, history } = await trainAutoencoders({
+    epochs: 2,
+    maxBatches: 15,
+    progress: { disable: true },
+  });
   ok(history.ae[1] < 0.9 * history.ae[0], `autoencoder BCE per epoch ${history.ae}`);
   ok(history.vaeRecon[1] < history.vaeRecon[0], `VAE BCE per epoch ${history.vaeRecon}`);
   const test = mnist.test.images.narrow(0, 500, 500);

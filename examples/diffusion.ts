@@ -33,9 +33,9 @@ import {
   tensor,
   tidy,
   toDevice,
+  utils,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
-import { saveImageGrid } from "./images.ts";
 import {
   Ema,
   intFlag,
@@ -43,6 +43,7 @@ import {
   numberFlag,
   outputFolder,
   reportScores,
+  saveDigits,
   seconds,
   toUnit,
   useDevice,
@@ -287,10 +288,10 @@ export interface DiffusionConfig {
   maxBatches?: number;
   /** Seed (default 0). */
   seed?: number;
-  /** Progress lines (default console.log). */
-  log?: (line: string) => void;
-  /** Steps between progress lines (default 25). */
-  logEvery?: number;
+  /** Progress bar settings (default: stderr, redrawn on a terminal, plain lines when piped). */
+  progress?: utils.ProgressOptions;
+  /** Each epoch's mean loss and learning rate go here as a row (and to its CSV file, if it has one). */
+  history?: utils.History;
 }
 
 /**
@@ -300,7 +301,7 @@ export interface DiffusionConfig {
 export async function trainDiffusion(
   cfg: DiffusionConfig,
 ): Promise<{ model: UNet; ema: Ema<UNet>; schedule: Schedule; losses: number[] }> {
-  const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", every = cfg.logEvery ?? 25;
+  const device = cfg.device ?? "cpu";
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-3;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const schedule = new Schedule(cfg.steps ?? 400);
@@ -321,7 +322,8 @@ export async function trainDiffusion(
     const start = performance.now();
     let sum = 0, step = 0;
     model.train();
-    for await (const [cpuX] of loader) {
+    const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: perEpoch, ...cfg.progress });
+    for await (const [cpuX] of bar) {
       const loss = tidy(() => {
         const x0 = cpuX.to(device);
         const t = randint(0, schedule.steps, [batchSize], { device });
@@ -337,16 +339,11 @@ export async function trainDiffusion(
       ema.update(model);
       sum += await loss.item();
       step++;
-      if (step % every === 0 || step === perEpoch) {
-        log(
-          `  epoch ${epoch}/${cfg.epochs} step ${step}/${perEpoch}: loss ${(sum / step).toFixed(4)} (${
-            seconds(start)
-          } s)`,
-        );
-      }
+      bar.setPostfix({ loss: (sum / step).toFixed(4), lr: (opt.paramGroups[0].lr as number).toExponential(2) });
       if (step >= perEpoch) break;
     }
     losses.push(sum / step);
+    cfg.history?.push({ epoch, loss: sum / step, seconds: (performance.now() - start) / 1000 });
   }
   model.eval();
   return { model, ema, schedule, losses };
@@ -368,7 +365,7 @@ export async function main(args: string[]): Promise<void> {
       "min-snr": { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
-      out: { type: "string", default: "examples/out/diffusion" },
+      out: { type: "string", default: "runs/diffusion" },
       "max-batches": { type: "string" },
     },
   });
@@ -379,6 +376,7 @@ export async function main(args: string[]): Promise<void> {
   const samples = intFlag("samples", values.samples, 1000),
     ddpmSamples = intFlag("ddpm-samples", values["ddpm-samples"], 100);
   const out = await outputFolder(values.out);
+  const record = new utils.History({ csv: out("metrics.csv") });
   const start = performance.now();
   const scorer = await DigitScorer.load({ device });
   console.log(`DDPM with a U-Net of width ${width}, ${steps} noise steps, ${epochs} epochs on ${device}`);
@@ -392,7 +390,9 @@ export async function main(args: string[]): Promise<void> {
     device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
+    history: record,
   });
+  await record.savePng(out("curves.png"), { panels: { "noise-prediction loss (min-SNR weighted)": ["loss"] } });
   console.log(`\nepoch  loss\n${losses.map((l, i) => `${String(i + 1).padStart(5)}  ${l.toFixed(4)}`).join("\n")}`);
   console.log(`trained in ${seconds(start)} s; sampling from the EMA weights`);
   manualSeed(7);
@@ -408,8 +408,8 @@ export async function main(args: string[]): Promise<void> {
   t0 = performance.now();
   const ddpmImages = await toDevice(toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)), "cpu");
   console.log(`DDPM: ${ddpmSamples} samples in ${steps} steps, ${seconds(t0)} s`);
-  await saveImageGrid(ddimImages.narrow(0, 0, Math.min(100, samples)), out("diffusion_ddim.png"), { nrow: 10 });
-  await saveImageGrid(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
+  await saveDigits(ddimImages.narrow(0, 0, Math.min(100, samples)), out("diffusion_ddim.png"), { nrow: 10 });
+  await saveDigits(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
   console.log(`\nScores (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${steps} steps`, ddpmImages]]);
   await models.save(ema.model, out("diffusion_unet_ema.safetensors"));
@@ -419,7 +419,11 @@ export async function main(args: string[]): Promise<void> {
       out("diffusion_unet.safetensors")
     }`,
   );
-  console.log(`pictures: ${out("diffusion_ddim.png")}, ${out("diffusion_ddpm.png")}`);
+  console.log(
+    `pictures: ${out("diffusion_ddim.png")}, ${out("diffusion_ddpm.png")}, ${out("curves.png")}; log: ${
+      out("metrics.csv")
+    }`,
+  );
   console.log(`total ${seconds(start)} s`);
 }
 

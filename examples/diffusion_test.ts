@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { full, manualSeed, type Tensor, tensor, where } from "../mod.ts";
+import { full, manualSeed, type Tensor, tensor, utils, where } from "../mod.ts";
 import {
   type NoisePredictor,
   sampleDdim,
@@ -68,17 +68,23 @@ Deno.test("samplers: with the exact noise predictor of a two-image data set, DDP
   ok(img.every((v) => Math.abs(v - 0.25) < 1e-4));
 });
 
-Deno.test("diffusion: a tiny U-Net's noise-prediction loss falls over two short epochs", async () => {
-  const lines: string[] = [];
+Deno.test("diffusion: a tiny U-Net's noise-prediction loss falls over two short epochs; progress and history per epoch", async () => {
+  let text = "";
+  const stream = { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) };
+  const history = new utils.History();
   const { losses, model } = await trainDiffusion({
     epochs: 2,
     maxBatches: 10,
     batchSize: 32,
     width: 8,
     steps: 50,
-    log: (l) => lines.push(l),
+    progress: { stream, mode: "lines", interval: 3600 },
+    history,
   });
   ok(model instanceof UNet);
   ok(losses[1] < 0.85 * losses[0], `loss per epoch ${losses}`);
-  ok(lines.length >= 2, "progress lines");
+  const lines = text.split("\n").filter((l) => l);
+  deepStrictEqual(lines.length, 2, text);
+  ok(lines[1].startsWith("epoch 2/2: 10/10 (100%) [") && /loss=\d\.\d{4}, lr=/.test(lines[1]), lines[1]);
+  deepStrictEqual(history.column("loss"), losses);
 });

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   cat,
@@ -37,8 +38,13 @@ import {
 import { shiftImages } from "./mnist_loop.ts";
 import { fitGaussian, frechetDistance, type Gaussian } from "./frechet.ts";
 
-/** The default cache of the classifier's weights. */
-export const DEFAULT_CLASSIFIER_PATH = "examples/out/digit_classifier.safetensors";
+/**
+ * The classifier's weights, committed beside this file so every run (and every user) is judged by the same
+ * classifier; `--retrain` rewrites them.
+ */
+export const DEFAULT_CLASSIFIER_PATH: string = fileURLToPath(
+  new URL("./weights/digit_classifier.safetensors", import.meta.url),
+);
 
 /** The width of the feature space the Fréchet distance is computed in. */
 export const FEATURES = 64;

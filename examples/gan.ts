@@ -30,10 +30,10 @@ import {
   type Tensor,
   tidy,
   toDevice,
+  utils,
   zeros,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
-import { saveImageGrid } from "./images.ts";
 import {
   Ema,
   intFlag,
@@ -41,6 +41,7 @@ import {
   numberFlag,
   outputFolder,
   reportScores,
+  saveDigits,
   seconds,
   toUnit,
   useDevice,
@@ -117,10 +118,10 @@ export interface GanConfig {
   emaDecay?: number;
   /** Folder for the per-epoch sample grids (none when absent). */
   out?: (name: string) => string;
-  /** Progress lines (default console.log). */
-  log?: (line: string) => void;
-  /** Steps between progress lines (default 25). */
-  logEvery?: number;
+  /** Progress bar settings (default: stderr, redrawn on a terminal, plain lines when piped). */
+  progress?: utils.ProgressOptions;
+  /** Each epoch's means go here as a row (and to its CSV file, if it has one). */
+  history?: utils.History;
 }
 
 /** Per-epoch means: the discriminator's loss and its mean output probability on real and generated batches. */
@@ -156,8 +157,8 @@ export interface GanResult {
  * cleaner digits) and the per-epoch history.
  */
 export async function trainGan(cfg: GanConfig): Promise<GanResult> {
-  const log = cfg.log ?? console.log, device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
-  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-4, every = cfg.logEvery ?? 25;
+  const device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
+  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-4;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const g = generator(nz, width), d = discriminator(width);
   dcganInit(g);
@@ -184,7 +185,8 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     let step = 0;
     g.train();
     d.train();
-    for await (const [cpuX] of loader) {
+    const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: steps, ...cfg.progress });
+    for await (const [cpuX] of bar) {
       const stats = tidy(() => {
         const x = cpuX.to(device);
         const z = randn([batchSize, nz], { device });
@@ -206,13 +208,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
       sums.lossD += lD, sums.lossG += lG, sums.dReal += dR, sums.dFake += dF;
       step++;
-      if (step % every === 0 || step === steps) {
-        log(
-          `  epoch ${epoch}/${cfg.epochs} step ${step}/${steps}: lossD ${(sums.lossD / step).toFixed(3)} lossG ${
-            (sums.lossG / step).toFixed(3)
-          } D(x) ${(sums.dReal / step).toFixed(2)} D(G(z)) ${(sums.dFake / step).toFixed(2)} (${seconds(start)} s)`,
-        );
-      }
+      bar.setPostfix({
+        lossD: (sums.lossD / step).toFixed(3),
+        lossG: (sums.lossG / step).toFixed(3),
+        "D(x)": (sums.dReal / step).toFixed(2),
+        "D(G(z))": (sums.dFake / step).toFixed(2),
+      });
       if (step >= steps) break;
     }
     const e: GanEpoch = {
@@ -223,11 +224,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
       seconds: (performance.now() - start) / 1000,
     };
     history.push(e);
+    cfg.history?.push({ epoch, ...e });
     if (cfg.out) {
       const shown = ema?.model ?? g;
       shown.eval();
       const grid = noGrad(() => toUnit(shown.forward(fixed)));
-      await saveImageGrid(grid, cfg.out(`gan_epoch_${String(epoch).padStart(2, "0")}.png`));
+      await saveDigits(grid, cfg.out(`gan_epoch_${String(epoch).padStart(2, "0")}.png`));
     }
   }
   g.eval();
@@ -257,7 +259,7 @@ export async function main(args: string[]): Promise<void> {
       samples: { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
-      out: { type: "string", default: "examples/out/gan" },
+      out: { type: "string", default: "runs/gan" },
       "max-batches": { type: "string" },
       ema: { type: "string" },
     },
@@ -267,6 +269,7 @@ export async function main(args: string[]): Promise<void> {
   const emaDecay = values.ema === "0" ? 0 : numberFlag("ema", values.ema, 0.999);
   const samples = intFlag("samples", values.samples, 1000);
   const out = await outputFolder(values.out);
+  const record = new utils.History({ csv: out("metrics.csv") });
   const start = performance.now();
   // The judge first: trained once on the real digits (about a minute), then loaded from its cache.
   const scorer = await DigitScorer.load({ device: values.device });
@@ -281,6 +284,10 @@ export async function main(args: string[]): Promise<void> {
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
     out,
+    history: record,
+  });
+  await record.savePng(out("curves.png"), {
+    panels: { "loss (BCE)": ["lossD", "lossG"], "discriminator's mean output": ["dReal", "dFake"] },
   });
   console.log(`\nepoch  lossD  lossG  D(x)  D(G(z))  seconds`);
   history.forEach((e, i) =>
@@ -292,7 +299,7 @@ export async function main(args: string[]): Promise<void> {
   );
   manualSeed(2024);
   const images = await sample(gEma, samples, 64, values.device);
-  await saveImageGrid(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
+  await saveDigits(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
   const sets: [string, Tensor][] = [[emaDecay > 0 ? "DCGAN (weight average)" : "DCGAN samples", images]];
   if (emaDecay > 0) {
     manualSeed(2024);
@@ -308,7 +315,11 @@ export async function main(args: string[]): Promise<void> {
       emaDecay > 0 ? `, ${out("gan_generator_last.safetensors")}` : ""
     }`,
   );
-  console.log(`pictures: ${out("gan_epoch_NN.png")} (fixed noise, per epoch), ${out("gan_samples.png")}`);
+  console.log(
+    `pictures: ${out("gan_epoch_NN.png")} (fixed noise, per epoch), ${out("gan_samples.png")}, ${
+      out("curves.png")
+    }; log: ${out("metrics.csv")}`,
+  );
   console.log(`total ${seconds(start)} s`);
 }
 

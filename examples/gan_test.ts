@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { data, manualSeed, nn, noGrad, randn, type Tensor } from "../mod.ts";
+import { data, manualSeed, nn, noGrad, randn, type Tensor, utils } from "../mod.ts";
 import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
 
 Deno.test("DCGAN shapes: noise [N, 64] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
@@ -19,6 +19,7 @@ Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves
   const mnist = await data.loadMnist();
   const realMean = await mnist.train.images.mean().item(); // ~0.13: digits are mostly black
   const dir = await Deno.makeTempDir();
+  const record = new utils.History({ csv: `${dir}/metrics.csv` });
   try {
     const { g, history } = await trainGan({
       epochs: 1,
@@ -26,7 +27,8 @@ Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves
       batchSize: 32,
       width: 8,
       lr: 1e-3,
-      log: () => {},
+      progress: { disable: true },
+      history: record,
       out: (name) => `${dir}/${name}`,
     });
     // An untrained generator's tanh outputs sit near 0, i.e. grey (0.5) in [0, 1].
@@ -42,6 +44,9 @@ Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves
     );
     ok(history[0].dReal > 0.6 && history[0].dFake < 0.4, `D(x) ${history[0].dReal}, D(G(z)) ${history[0].dFake}`);
     ok((await Deno.stat(`${dir}/gan_epoch_01.png`)).size > 1000, "the epoch's sample grid");
+    const csv = (await Deno.readTextFile(`${dir}/metrics.csv`)).trim().split("\n");
+    deepStrictEqual(csv[0], "epoch,lossD,lossG,dReal,dFake,seconds");
+    deepStrictEqual(Number(csv[1].split(",")[3]), history[0].dReal);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

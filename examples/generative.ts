@@ -1,12 +1,13 @@
 /**
  * What the generative examples (autoencoder, GAN, diffusion) share: the
- * device flag, the output folder, progress lines, MNIST scaled to [-1, 1],
- * and the closing report of {@link DigitScorer} scores.
+ * device flag, the output folder, MNIST scaled to [-1, 1], digit grids and
+ * the latent map as PNG (through `@dendrite/utils`), and the closing report
+ * of {@link DigitScorer} scores.
  *
  * @module
  */
 
-import { data, gpu, manualSeed, type nn, noGrad, type Tensor } from "../mod.ts";
+import { data, gpu, manualSeed, nn, noGrad, type Tensor, utils } from "../mod.ts";
 import { classLine, type DigitScore, type DigitScorer, scoreTable } from "./digit_score.ts";
 
 /** Registers WebGPU when asked; throws for an unknown device. */
@@ -47,6 +48,42 @@ export async function mnistMinusOneToOne(seed: number): Promise<{ mnist: data.Mn
 /** `[-1, 1]` images back to `[0, 1]` (clamped), what the scorer and the PNGs take. */
 export function toUnit(x: Tensor): Tensor {
   return x.add(1).mul(0.5).clamp(0, 1);
+}
+
+/**
+ * Writes digits `[B, 1, 28, 28]` (values in [0, 1]) as one PNG grid, `nrow`
+ * per row on black, each pixel a `scale × scale` block so 28-pixel digits
+ * are big enough to read: nearest-neighbour upsampling, then
+ * `utils.saveImage` (torchvision's `save_image`).
+ */
+export async function saveDigits(
+  images: Tensor,
+  path: string,
+  options: { nrow?: number; padding?: number; scale?: number } = {},
+): Promise<void> {
+  const scale = options.scale ?? 2;
+  const big = noGrad(() => scale === 1 ? images : nn.F.interpolate(images, { scaleFactor: scale, mode: "nearest" }));
+  await utils.saveImage(big.clamp(0, 1), path, { nrow: options.nrow ?? 8, padding: (options.padding ?? 2) * scale });
+}
+
+/**
+ * Writes a scatter plot of 2-D points (`xy`, row-major pairs) coloured by
+ * digit label (one series per digit, matplotlib's tab10 colours, a legend)
+ * as PNG, `utils.Plot`.
+ */
+export async function saveLatentMap(
+  xy: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  path: string,
+  options: { title?: string; xLabel?: string; yLabel?: string } = {},
+): Promise<void> {
+  const plot = new utils.Plot({ title: options.title, xLabel: options.xLabel, yLabel: options.yLabel });
+  for (let d = 0; d < 10; d++) {
+    const xs: number[] = [], ys: number[] = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === d) xs.push(xy[2 * i]), ys.push(xy[2 * i + 1]);
+    plot.scatter(xs, ys, { label: String(d), color: utils.SERIES_COLORS[d], radius: 2 });
+  }
+  await plot.savePng(path, 720, 600);
 }
 
 /** Seconds since `start` (a `performance.now()`), one decimal. */
