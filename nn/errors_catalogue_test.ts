@@ -80,6 +80,52 @@ catalogueSuite("catalogue[nn]", [
   building("nn.BatchNorm2d(1.5)", () => new nn.BatchNorm2d(1.5), RangeError, ["BatchNorm2d(1.5): numFeatures"]),
   building("nn.LayerNorm([4, -1])", () => new nn.LayerNorm([4, -1]), RangeError, ["LayerNorm(4,-1): normalizedShape"]),
   building("nn.Dropout(1.5)", () => new nn.Dropout(1.5), RangeError, ["Dropout", "[0, 1]"]),
+  // The layers of generative models (issue 15): impossible sizes, both or neither of size and scaleFactor, groups
+  // that do not divide the channels.
+  building(
+    "nn.ConvTranspose2d with groups that do not divide the channels",
+    () => new nn.ConvTranspose2d(3, 4, 3, { groups: 2 }),
+    RangeError,
+    ["ConvTranspose2d(3, 4): groups=2 must divide both channel counts (3 in, 4 out)"],
+  ),
+  building(
+    "nn.ConvTranspose2d with outputPadding as large as the stride",
+    () => new nn.ConvTranspose2d(3, 4, 3, { stride: 2, outputPadding: 2 }),
+    RangeError,
+    ["ConvTranspose2d(3, 4): outputPadding 2×2 must be smaller than either the stride 2×2 or the dilation 1×1"],
+  ),
+  building(
+    "nn.Upsample with both size and scaleFactor",
+    () => new nn.Upsample({ size: 4, scaleFactor: 2 }),
+    RangeError,
+    [
+      "Upsample: only one of size and scaleFactor should be given, got size 4 and scaleFactor 2",
+    ],
+  ),
+  building("nn.Upsample with neither size nor scaleFactor", () => new nn.Upsample({}), RangeError, [
+    "Upsample: either size or scaleFactor should be given",
+  ]),
+  building(
+    "nn.Upsample with alignCorners in nearest mode",
+    () => new nn.Upsample({ scaleFactor: 2, alignCorners: true }),
+    RangeError,
+    ['Upsample: alignCorners can only be set with mode "bilinear", got mode "nearest"'],
+  ),
+  building("nn.GroupNorm(3, 4): groups that do not divide the channels", () => new nn.GroupNorm(3, 4), RangeError, [
+    "GroupNorm(3, 4): numGroups=3 must be a positive integer dividing numChannels=4",
+  ]),
+  building("nn.Dropout2d(1.5)", () => new nn.Dropout2d(1.5), RangeError, ["Dropout2d", "[0, 1]", "1.5"]),
+  building(
+    "nn.KLDivLoss with an unknown reduction",
+    () => new nn.KLDivLoss({ reduction: "avg" as never }),
+    RangeError,
+    [
+      'KLDivLoss: reduction must be "mean", "batchmean", "sum" or "none", got "avg"',
+    ],
+  ),
+  building("nn.HuberLoss with delta ≤ 0", () => new nn.HuberLoss({ delta: -1 }), RangeError, [
+    "HuberLoss: delta must be a finite number > 0, got -1",
+  ]),
   building("forward of a bare Module", () => new nn.Module().forward(), Error, [
     "Module: forward() is not implemented",
   ]),
@@ -127,6 +173,33 @@ catalogueSuite("catalogue[nn]", [
     error: RangeError,
     words: ["Conv2d(3, 2): expected input [N, 3, H, W]", "[1, 8, 8, 3]"],
     state: ({ c }) => moduleState(c),
+  }),
+  badInput({
+    name: "ConvTranspose2d asked for an output size it cannot produce",
+    setup: () => ({ c: new nn.ConvTranspose2d(3, 4, 4, { stride: 2, padding: 1 }), x: randn([1, 3, 7, 7]) }),
+    act: ({ c, x }) => c.forward(x, [20, 20]),
+    error: RangeError,
+    words: [
+      "ConvTranspose2d(3, 4): requested an output size of 20×20, but valid sizes range from 14×14 to 15×15",
+      "input of 7×7",
+    ],
+    state: ({ c }) => moduleState(c),
+  }),
+  badInput({
+    name: "GroupNorm given an input of other channels",
+    setup: () => ({ g: new nn.GroupNorm(2, 4), x: randn([2, 6, 3]) }),
+    act: ({ g, x }) => g.forward(x),
+    error: RangeError,
+    words: ["GroupNorm(2, 4): expected input [N, 4, ...], got [2, 6, 3]"],
+    state: ({ g }) => moduleState(g),
+  }),
+  badInput({
+    name: "Upsample given an input without a batch dim",
+    setup: () => ({ u: new nn.Upsample({ scaleFactor: 2 }), x: randn([3, 4, 4]) }),
+    act: ({ u, x }) => u.forward(x),
+    error: RangeError,
+    words: ["Upsample: expected input [N, C, H, W], got [3, 4, 4]"],
+    state: ({ x }) => [x, defaultGenerator],
   }),
   badInput({
     name: "CrossEntropyLoss with a class index past C",

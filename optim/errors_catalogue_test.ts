@@ -6,7 +6,9 @@ import { noGrad, type Tensor, tensor } from "@dendrite/tensor";
 import { Adam } from "./adam.ts";
 import { SGD } from "./sgd.ts";
 import type { Optimizer } from "./optimizer.ts";
-import { OneCycleLR, StepLR } from "./lr_scheduler.ts";
+import { LambdaLR, OneCycleLR, StepLR } from "./lr_scheduler.ts";
+import { Adagrad } from "./adagrad.ts";
+import { ReduceLROnPlateau } from "./plateau.ts";
 import { clipGradNorm, clipGradValue } from "./clip_grad.ts";
 
 /** Two parameters with gradients, and an optimizer over them that has taken one step (so it has state). */
@@ -223,6 +225,14 @@ catalogueSuite("catalogue[optim]", [
     'no backend is registered for device "tpu"',
   ]),
 
+  badInput({
+    name: "Adagrad with a negative lrDecay",
+    setup: () => trained(sgd),
+    act: ({ ps }) => new Adagrad(ps, { lrDecay: -1 }),
+    error: RangeError,
+    words: ["Adagrad: invalid lrDecay -1 in options (expected a finite number >= 0)"],
+    state: optState,
+  }),
   // ---- schedulers -------------------------------------------------------------------------------------------------
   badInput({
     name: "OneCycleLR stepped past its total leaves the scheduler and the optimizer as they were",
@@ -269,6 +279,44 @@ catalogueSuite("catalogue[optim]", [
     error: RangeError,
     words: ["StepLR: stepSize must be a positive integer, got 0"],
     state: optState,
+  }),
+  badInput({
+    name: "LambdaLR with more functions than parameter groups records no initial_lr",
+    setup: () => trained(sgd),
+    act: ({ opt }) => new LambdaLR(opt, [(e: number) => e, (e: number) => e]),
+    error: TypeError,
+    words: ["LambdaLR: expected a function or 1 functions (one per parameter group), got 2 values"],
+    state: optState,
+  }),
+  badInput({
+    name: "ReduceLROnPlateau with factor ≥ 1",
+    setup: () => trained(sgd),
+    act: ({ opt }) => new ReduceLROnPlateau(opt, { factor: 1.5 }),
+    error: RangeError,
+    words: ["ReduceLROnPlateau: factor must be in [0, 1), got 1.5"],
+    state: optState,
+  }),
+  badInput({
+    name: "ReduceLROnPlateau with an unknown mode",
+    setup: () => trained(sgd),
+    act: ({ opt }) => new ReduceLROnPlateau(opt, { mode: "up" as never }),
+    error: RangeError,
+    words: ['ReduceLROnPlateau: mode must be "min" or "max", got up'],
+    state: optState,
+  }),
+  badInput({
+    name: "ReduceLROnPlateau.loadStateDict for another number of groups changes nothing",
+    setup: () => {
+      const { ps, opt } = trained(sgd);
+      const sched = new ReduceLROnPlateau(opt, { patience: 0 });
+      sched.step(1);
+      sched.step(2);
+      return { ps, opt, sched, sd: { ...sched.stateDict(), min_lrs: [0, 0], factor: 0.5 } };
+    },
+    act: ({ sched, sd }) => sched.loadStateDict(sd),
+    error: Error,
+    words: ["ReduceLROnPlateau.loadStateDict: the state dict has 2 min_lrs but the optimizer has 1 parameter group(s)"],
+    state: ({ ps, opt, sched }) => [optState({ ps, opt }), sched.stateDict()],
   }),
 
   // ---- clipping ---------------------------------------------------------------------------------------------------
