@@ -6,7 +6,18 @@
  * @module
  */
 
-import { batchNorm, checkSize, fmtShapeOf, groupNorm, layerNorm, noGrad, ones, rmsNorm, type Tensor, zeros } from "./deps.ts";
+import {
+  batchNorm,
+  checkSize,
+  fmtShapeOf,
+  groupNorm,
+  layerNorm,
+  noGrad,
+  ones,
+  rmsNorm,
+  type Tensor,
+  zeros,
+} from "./deps.ts";
 import { Module, type Parameter } from "./module.ts";
 import { emptyParameter, type FactoryOptions } from "./linear.ts";
 import * as init from "./init.ts";
