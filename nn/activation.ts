@@ -126,6 +126,7 @@ export class ELU extends Module {
     return elu(x, this.alpha);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `alpha=${this.alpha}`;
   }
@@ -223,6 +224,7 @@ export class Dropout2d extends Module {
     return dropout2d(x, this.p, this.training, this.generator);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `p=${this.p}`;
   }

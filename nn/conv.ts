@@ -268,6 +268,7 @@ export class ConvTranspose2d extends Module {
     });
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const f = (v: readonly number[]) => `[${v.join(", ")}]`;
     let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${f(this.kernelSize)}, stride=${f(this.stride)}`;

@@ -159,6 +159,7 @@ export class Unflatten extends Module {
     return x.reshape([...x.shape.slice(0, d), ...this.unflattenedSize, ...x.shape.slice(d + 1)]);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `dim=${this.dim}, unflattenedSize=[${this.unflattenedSize.join(", ")}]`;
   }

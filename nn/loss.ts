@@ -198,6 +198,7 @@ export class KLDivLoss extends Module {
     return klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const parts = this.reduction === "mean" ? [] : [`reduction="${this.reduction}"`];
     if (this.logTarget) parts.push("logTarget=true");

@@ -366,6 +366,7 @@ export class GroupNorm extends Module {
     return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
   }

@@ -40,6 +40,7 @@ export class Upsample extends Module {
     return interpolate(x, this.options);
   }
 
+  /** The arguments shown in this layer's line of `toString()`. */
   override extraRepr(): string {
     const o = this.options;
     const parts = [o.size != null ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`];

@@ -48,6 +48,8 @@ export interface AdagradOptions {
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
   /**
+   * An Adagrad optimizer over `params`.
+   *
    * @param params tensors (e.g. `model.parameters()`) or parameter groups `{ params, lr, ... }`
    * @param options hyperparameters; unset ones take PyTorch's defaults
    */
@@ -62,6 +64,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     });
   }
 
+  /** Checks one parameter group's options before anything changes, naming `where` in errors. */
   protected override validate(o: AdagradOptions, where: string): void {
     super.validate(o, where);
     checkNonNegative("Adagrad", where, "lrDecay", o.lrDecay);
@@ -71,6 +74,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     checkBoolean("Adagrad", where, "maximize", o.maximize);
   }
 
+  /** One optimization step for every parameter of `group`. */
   protected updateGroup(group: ParamGroup<AdagradOptions>): void {
     const { lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize } = group;
     for (const p of group.params) {

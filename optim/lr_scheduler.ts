@@ -718,6 +718,8 @@ export class LambdaLR extends LRScheduler {
   readonly lrLambdas: LrLambda[];
 
   /**
+   * Sets each group's learning rate to its initial rate times its factor function of the epoch.
+   *
    * @param optimizer the optimizer to drive
    * @param lrLambda the factor function, or one per parameter group
    * @param options `lastEpoch`
@@ -741,10 +743,12 @@ export class LambdaLR extends LRScheduler {
     this.initialStep();
   }
 
+  /** The constructor settings kept in `stateDict()`. */
   protected settingKeys(): string[] {
     return [];
   }
 
+  /** The learning rate of each parameter group for the current epoch. */
   protected getLr(): number[] {
     return this.baseLrs.map((base, i) => {
       const f = this.lrLambdas[i](this.lastEpoch);

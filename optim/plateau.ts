@@ -75,6 +75,8 @@ export class ReduceLROnPlateau {
   #lastLr: number[];
 
   /**
+   * Watches a metric passed to `step(metric)` and lowers every group's learning rate when it stops improving.
+   *
    * @param optimizer the optimizer to drive
    * @param options the rules (see {@link ReduceLROnPlateauOptions})
    */
