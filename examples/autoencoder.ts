@@ -11,7 +11,7 @@
  * the decoded 2-D latent manifold, and the 2-D latent map of the test digits
  * coloured by digit; saves both models as safetensors.
  *
- *   deno run -A examples/autoencoder.ts              # ~3 min on 2 CPU cores
+ *   deno run -A examples/autoencoder.ts              # ~2 CPU-minutes
  *   deno run -A examples/autoencoder.ts --latent 8   # VAE code of 8 (the map then shows its first two principal axes)
  *
  * @module

@@ -10,7 +10,8 @@
  * classifier (`digit_score.ts`); grids are written as PNG and the weights as
  * safetensors.
  *
- *   deno run -A examples/diffusion.ts                 # ~10 min on 2 CPU cores
+ *   deno run -A examples/diffusion.ts                 # ~40 CPU-minutes (bench/generative.ts)
+ *   deno run -A examples/diffusion.ts --width 16 --epochs 6  # a cheaper run
  *   deno run -A examples/diffusion.ts --epochs 40     # longer, better digits
  *   deno run -A examples/diffusion.ts --device webgpu
  *
