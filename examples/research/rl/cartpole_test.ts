@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
-import { CARTPOLE, CartPole, cartPoleDynamics } from "./cartpole.ts";
+import { CartPole, cartPoleDynamics } from "./cartpole.ts";
 
 function close(actual: readonly number[], expected: readonly number[], tol: number, what: string): void {
   for (let i = 0; i < expected.length; i++) {
