@@ -141,6 +141,23 @@ export class GridMaze implements Env<number> {
     return { observation: this.#cell, reward: terminated ? 1 : 0, terminated, truncated };
   }
 
+  /** Steps of the shortest path from `S` to `G` (breadth-first search over {@link move}); Infinity if none. */
+  shortestPathLength(): number {
+    const dist = new Map<number, number>([[this.start, 0]]);
+    const queue = [this.start];
+    for (let head = 0; head < queue.length; head++) {
+      const c = queue[head];
+      for (let a = 0; a < this.numActions; a++) {
+        const n = this.move(c, a);
+        if (!dist.has(n)) {
+          dist.set(n, dist.get(c)! + 1);
+          queue.push(n);
+        }
+      }
+    }
+    return dist.get(this.goal) ?? Infinity;
+  }
+
   /**
    * The maze as text with `marks` drawn over open cells (`cell → character`, e.g. a policy's arrows or a path),
    * `S` and `G` kept.

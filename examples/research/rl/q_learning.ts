@@ -30,6 +30,8 @@ export interface QLearningOptions {
   seed?: number;
   /** Called after each episode. */
   onEpisode?: (e: QEpisode) => void;
+  /** Called once with the table as it is created (it is then updated in place), e.g. to probe the greedy policy. */
+  onTable?: (q: Float64Array) => void;
 }
 
 /** One episode's record. */
@@ -75,6 +77,7 @@ export function qLearning(env: Env<number>, options: QLearningOptions): { q: Flo
   if (!(gamma >= 0 && gamma <= 1)) throw new RangeError(`qLearning: gamma must be in [0, 1], got ${gamma}`);
   const nA = env.numActions;
   const q = new Float64Array(numStates * nA);
+  options.onTable?.(q);
   const rng = new Generator(options.seed ?? 0);
   const records: QEpisode[] = [];
   const ties: number[] = [];
