@@ -13,11 +13,13 @@
  *
  * With no `--data` it runs an embedded demo (`deno task demo`): it writes an
  * ImageFolder of real MNIST digits (PNG and JPEG) to a temporary folder,
- * pre-trains a ResNet-18 from scratch on digits 0–4, saves the weights as
+ * pre-trains a ResNet-18 from scratch on digits 0–4 and on which way up each
+ * batch is turned (`finetune_pretrain.ts`), saves the weights as
  * safetensors, and then runs the seed's fine-tuning loop from those weights
  * on digits 5–9 — only the new `fc` learns — and ends with the confusion
  * matrix, a results table, and the fine-tuned weights in `--out`. `--keep`
- * keeps the temporary folder.
+ * keeps the temporary folder. Without `--weights` (and with `--data`) the
+ * backbone is random, and the script says so loudly.
  *
  * @module
  */
@@ -25,6 +27,7 @@
 import { Image as ScriptImage } from "imagescript";
 import { parseArgs } from "node:util";
 import { data, Generator, gpu, manualSeed, models, nn, noGrad, optim, utils } from "../mod.ts";
+import { pretrainBackbone } from "./finetune_pretrain.ts";
 
 /** The seed's normalisation (ImageNet statistics). */
 const MEAN = [0.485, 0.456, 0.406];
@@ -333,6 +336,15 @@ async function pretrainedResnet18(path: string | undefined): Promise<models.ResN
   return model;
 }
 
+/** What {@link finetune} says when no weights are given: the seed's script always starts from pretrained weights. */
+export const RANDOM_BACKBONE_WARNING: string = [
+  "!".repeat(100),
+  "!! WARNING: no --weights given, so the ResNet-18 backbone is RANDOM (untrained) and frozen: only the new fc learns,",
+  "!! from random features, and accuracy will be poor. The seed's script starts from pretrained weights: pass",
+  "!! --weights resnet18.safetensors (torchvision names), or run without --data for the demo, which pre-trains its own.",
+  "!".repeat(100),
+].join("\n");
+
 /**
  * The seed's fine-tuning: a ResNet-18 with `weights`, every parameter frozen,
  * a new `fc` (`Linear(512, classes)`) trained with SGD (momentum 0.9) on
@@ -351,6 +363,7 @@ export async function finetune(opts: FinetuneOptions): Promise<RunResult> {
   const l = loaders(opts);
   const numClasses = l.trainDataset.classes.length;
   // Load the pre-trained ResNet-18 (one read of the weights file)
+  if (!opts.weights) (opts.log ?? console.log)(RANDOM_BACKBONE_WARNING);
   const model = await pretrainedResnet18(opts.weights);
   // Freeze all layers except the final classifier
   model.requiresGrad_(false);
@@ -390,7 +403,7 @@ export interface DemoOptions {
   device?: string;
   /** Fine-tuning epochs. Default 8. */
   epochs?: number;
-  /** Pre-training epochs. Default 3. */
+  /** Pre-training epochs. Default 4. */
   pretrainEpochs?: number;
   /** Batch size. Default 32. */
   batchSize?: number;
@@ -441,14 +454,17 @@ export async function demo(opts: DemoOptions = {}): Promise<{ pretrain: EpochMet
         `finetune/{train,val}/<5-9>: ${fine.train}+${fine.val} per digit (${secs()} s)`,
     );
 
-    const pretrainEpochs = opts.pretrainEpochs ?? 3;
-    log(`[2/3] Pre-training ResNet-18 (all layers, Adam) on digits 0-4 at ${imageSize}x${imageSize}`);
-    const p = await pretrain({
+    const pretrainEpochs = opts.pretrainEpochs ?? 4;
+    log(
+      `[2/3] Pre-training ResNet-18 (all layers) on digits 0-4 at ${imageSize}x${imageSize}: digit and quarter turn ` +
+        `(20 classes), random shifts, Adam on a one-cycle schedule (examples/finetune_pretrain.ts)`,
+    );
+    await prepareDevice(opts.device ?? "cpu");
+    const p = await pretrainBackbone({
       data: `${root}/pretrain`,
       epochs: pretrainEpochs,
       batchSize,
       imageSize,
-      workers,
       device: opts.device,
       lr: 0.001,
       log: indented,
