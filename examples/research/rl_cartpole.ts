@@ -7,7 +7,10 @@
  * learning curves as a PNG and each trained network as safetensors.
  *
  *   deno run -A examples/research/rl_cartpole.ts [--method all|reinforce|ppo|dqn] [--seed 0]
- *       [--max-episodes 2000] [--max-seconds 600] [--out DIR] [--quick]
+ *       [--max-episodes 2000] [--max-seconds 100] [--out DIR] [--quick]
+ *
+ * Each method gets `--max-seconds` (default 100, so all three fit in five
+ * minutes); on a busy machine give DQN, the slowest per episode, more.
  *
  * CPU only: the networks are tiny and every environment step needs the chosen
  * action back on the host, so a GPU's read-back latency would dominate.
@@ -83,7 +86,7 @@ export async function main(args: string[]): Promise<MethodResult[]> {
   const seed = Number(values.seed);
   const budget: TrainBudget = {
     maxEpisodes: Number(values["max-episodes"] ?? (values.quick ? 40 : 2000)),
-    maxSeconds: Number(values["max-seconds"] ?? (values.quick ? 60 : 600)),
+    maxSeconds: Number(values["max-seconds"] ?? (values.quick ? 60 : 100)),
   };
   console.log(
     `CartPole-v1 (solved: mean return ≥ ${CARTPOLE_SOLVED.threshold} over ${CARTPOLE_SOLVED.window} consecutive ` +
