@@ -61,6 +61,8 @@ export interface FederatedResult {
   clientClasses: number[][];
   /** Test digits the accuracy is measured on. */
   testSamples: number;
+  /** Each run's final weights as safetensors bytes. */
+  weights: Partial<Record<RunName, Uint8Array>>;
 }
 
 /** Test accuracy of `model` on `x`, `y`, in batches. */
@@ -113,6 +115,7 @@ export async function runFederated(options: FederatedOptions = {}): Promise<Fede
     bytesPerRound: 0,
     clientClasses: [],
     testSamples: nTest,
+    weights: {},
   };
   const nonIid = nonIidSplit(labels, numClients, perClient);
   result.clientClasses = nonIid.map((idx) => [...new Set(idx.map((i) => labels[i]))].sort((a, b) => a - b));
@@ -153,6 +156,7 @@ export async function runFederated(options: FederatedOptions = {}): Promise<Fede
         accs.push(await accuracyOf(model, testX, testY));
         log(`  ${run} round ${r}/${rounds}: test accuracy ${(100 * accs[r]).toFixed(2)}%`);
       }
+      result.weights[run] = await models.encodeSafetensors(model.stateDict());
     } else {
       const split = run === "fedavg-iid" ? iidSplit(nTrain, numClients, seed) : nonIid;
       const clients = split.map((idx, k) => {
@@ -183,6 +187,7 @@ export async function runFederated(options: FederatedOptions = {}): Promise<Fede
             }%`,
           );
         }
+        result.weights[run] = weights;
       } finally {
         for (const c of clients) c.close();
       }
@@ -273,7 +278,10 @@ export async function main(args: string[]): Promise<FederatedResult> {
     plot.line(res.accuracy[n]!.map((_, i) => i), res.accuracy[n]!.map((a) => 100 * a), { label: RUN_TITLES[n] });
   }
   await plot.savePng(`${values.out}/federated_accuracy.png`);
-  console.log(`\ntest accuracy per round: ${values.out}/federated_accuracy.png`);
+  for (const n of runs) await Deno.writeFile(`${values.out}/${n}.safetensors`, res.weights[n]!);
+  console.log(
+    `\ntest accuracy per round: ${values.out}/federated_accuracy.png; final weights: ${values.out}/<run>.safetensors`,
+  );
   return res;
 }
 

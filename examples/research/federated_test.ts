@@ -53,5 +53,6 @@ Deno.test("runFederated: clients in Workers learn the digits by FedAvg, the weig
   // From about chance (10%) before any round to well beyond it after two.
   ok(acc[0] < 0.25 && acc[2] > 0.5, `accuracy per round ${acc}`);
   // Both ways, both clients: four copies of the 784-200-200-10 MLP's 199,210 float32 weights (plus headers).
+  ok(res.weights["fedavg-iid"]!.length > 199210 * 4);
   ok(res.bytesPerRound > 4 * 199210 * 4 && res.bytesPerRound < 4 * 199210 * 4 + 4096, `${res.bytesPerRound} bytes`);
 });
