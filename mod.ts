@@ -18,7 +18,7 @@
  */
 
 export * from "@dendrite/tensor";
-export * as autograd from "@dendrite/autograd";
+export * as autograd from "./autograd_namespace.ts";
 export * as nn from "@dendrite/nn";
 export * as optim from "@dendrite/optim";
 export * as perceptron from "@dendrite/perceptron";

@@ -126,15 +126,53 @@ export interface BackwardOptions {
  * reverse topological order, and accumulating into leaves.
  */
 export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, options: BackwardOptions = {}): void {
+  execute([root], [grad], options, null);
+}
+
+/**
+ * The functional form of the backward pass (PyTorch's `torch.autograd.grad`):
+ * runs from `roots` with incoming gradients `grads` and returns the gradient
+ * that arrives at each node of `inputs` (after its hooks), or null where none
+ * does. Nothing accumulates into any leaf's `.grad`, and only the nodes on a
+ * path from a root to an input run. A non-leaf input's rule runs only when
+ * another input lies beyond it.
+ */
+export function runGrad<T extends GradValue<T>>(
+  roots: readonly Node<T>[],
+  grads: readonly T[],
+  inputs: readonly Node<T>[],
+  options: BackwardOptions = {},
+): (T | null)[] {
+  if (roots.length !== grads.length) {
+    throw new RangeError(`runGrad: ${roots.length} roots but ${grads.length} gradients`);
+  }
+  const captured = new Map<Node<T>, T | null>(inputs.map((n) => [n, null]));
+  execute(roots, grads, options, captured);
+  return inputs.map((n) => captured.get(n) ?? null);
+}
+
+/**
+ * The engine's one loop. With `capture` null it is `backward()`: every node
+ * reachable from the roots runs and leaves accumulate. With `capture` it is
+ * `grad()`: only nodes from which a captured node can be reached run, the
+ * gradient arriving at a captured node is stored in the map, and no leaf
+ * accumulates.
+ */
+function execute<T extends GradValue<T>>(
+  roots: readonly Node<T>[],
+  grads: readonly T[],
+  options: BackwardOptions,
+  capture: Map<Node<T>, T | null> | null,
+): void {
   const retain = options.retainGraph ?? options.createGraph ?? false;
   // Count how many edges lead into each node so a node runs only when complete.
   const deps = new Map<Node<T>, number>();
-  const stack: Node<T>[] = [root];
-  const seen = new Set<Node<T>>([root]);
+  const stack: Node<T>[] = [...roots];
+  const seen = new Set<Node<T>>(roots);
+  const nodes: Node<T>[] = [];
   while (stack.length > 0) {
     const n = stack.pop()!;
-    // Every saved tensor of the graph is checked before any rule runs or any leaf accumulates.
-    n.checkSaved();
+    nodes.push(n);
     for (const m of n.next) {
       if (!m) continue;
       deps.set(m, (deps.get(m) ?? 0) + 1);
@@ -144,9 +182,20 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
       }
     }
   }
-  const pending = new Map<Node<T>, T>([[root, grad]]);
+  // grad(): a node is needed when a captured node can be reached from it. Every node on the way from a root to a
+  // needed node is itself needed, so the edge counts above stay right for the needed part of the graph.
+  const needed = capture ? neededNodes(nodes, deps, capture) : null;
+  // Whether a node's rule will run: every node for backward(); for grad(), a node with a needed input node.
+  const runs = (n: Node<T>) => needed === null || n.next.some((m) => m !== null && needed.has(m));
+  // Every saved tensor a rule will read is checked before any rule runs or any leaf accumulates.
+  for (const n of nodes) if (runs(n)) n.checkSaved();
+  const pending = new Map<Node<T>, T>();
+  roots.forEach((r, i) => {
+    const prev = pending.get(r);
+    pending.set(r, prev === undefined ? grads[i] : prev.add(grads[i]));
+  });
   const handedToLeaf = new Set<object>();
-  const ready: Node<T>[] = [root];
+  const ready = [...new Set(roots)].filter((r) => !deps.has(r) && (needed === null || needed.has(r)));
   const prevMode = setGradEnabled(options.createGraph ?? false);
   try {
     while (ready.length > 0) {
@@ -159,16 +208,17 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
           const r = h(g);
           if (r !== undefined) g = r;
         }
+        if (capture?.has(n)) capture.set(n, g);
         if (n.leaf) {
-          accumulate(n.leaf, g, handedToLeaf);
-        } else {
+          if (capture === null) accumulate(n.leaf, g, handedToLeaf);
+        } else if (runs(n)) {
           grads = n.apply(g);
           if (!retain) n.release();
         }
       }
       for (let i = 0; i < n.next.length; i++) {
         const m = n.next[i];
-        if (!m) continue;
+        if (!m || (needed !== null && !needed.has(m))) continue;
         const gi = grads[i] ?? null;
         if (gi !== null) {
           const want = n.inputShapes[i];
@@ -188,6 +238,33 @@ export function runBackward<T extends GradValue<T>>(root: Node<T>, grad: T, opti
   } finally {
     setGradEnabled(prevMode);
   }
+}
+
+/**
+ * The nodes from which a node of `targets` can be reached (targets included): one pass over the graph in reverse
+ * topological order (Kahn's order from the edge counts), so every node is decided after all of its inputs' nodes.
+ */
+function neededNodes<T extends GradValue<T>>(
+  nodes: readonly Node<T>[],
+  deps: ReadonlyMap<Node<T>, number>,
+  targets: ReadonlyMap<Node<T>, unknown>,
+): Set<Node<T>> {
+  const left = new Map(deps);
+  const topo = nodes.filter((n) => !left.has(n));
+  for (let k = 0; k < topo.length; k++) {
+    for (const m of topo[k].next) {
+      if (!m) continue;
+      const l = left.get(m)! - 1;
+      left.set(m, l);
+      if (l === 0) topo.push(m);
+    }
+  }
+  const needed = new Set<Node<T>>();
+  for (let k = topo.length - 1; k >= 0; k--) {
+    const n = topo[k];
+    if (targets.has(n) || n.next.some((m) => m !== null && needed.has(m))) needed.add(n);
+  }
+  return needed;
 }
 
 function accumulate<T extends GradValue<T>>(leaf: GradLeaf<T>, g: T, handed: Set<object>): void {

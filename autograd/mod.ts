@@ -23,6 +23,7 @@ export {
   type GradValue,
   Node,
   runBackward,
+  runGrad,
 } from "./engine.ts";
 export {
   detectAnomaly,

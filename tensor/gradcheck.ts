@@ -7,9 +7,13 @@
  * @module
  */
 
-import { noGrad } from "@dendrite/autograd";
+import { enableGrad, noGrad } from "@dendrite/autograd";
 import { Tensor } from "./tensor.ts";
 import { cpuBackend, cpuData } from "./cpu/backend.ts";
+import { grad } from "./grad.ts";
+import { randnLike, zerosLike } from "./ops/creation.ts";
+import { cat } from "./ops/join.ts";
+import { fmtShape, shapesEqual } from "./shape.ts";
 
 /** Tolerances of {@link gradcheck}. */
 export interface GradcheckOptions {
@@ -92,4 +96,51 @@ export function gradcheck(
     }
   });
   return true;
+}
+
+/** Options of {@link gradgradcheck}: {@link gradcheck}'s tolerances and the vector the first gradient is taken with. */
+export interface GradgradcheckOptions extends GradcheckOptions {
+  /** The gradient of the output the first derivative is taken with (default: standard normal, float64, drawn from the global generator). */
+  gradOutputs?: Tensor;
+}
+
+/**
+ * Checks second derivatives (PyTorch's `gradgradcheck`): runs {@link gradcheck} on the map
+ * `(inputs, v) ↦ grad(fn(inputs), inputs, { gradOutputs: v, createGraph: true })`, so the derivative rules of the
+ * backward pass itself are compared with finite differences — what `createGraph` users (Hessian-vector products,
+ * MAML, gradient penalties) depend on. Inputs as for {@link gradcheck}.
+ *
+ * @example
+ * ```ts
+ * import { gradgradcheck, randn } from "../mod.ts";
+ * const x = randn([3], { dtype: "float64" }).requiresGrad_();
+ * gradgradcheck((a) => a.tanh().mul(a).sum(), [x]); // true
+ * ```
+ */
+export function gradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  options: GradgradcheckOptions = {},
+): boolean {
+  const out0 = noGrad(() => fn(...inputs));
+  const v = options.gradOutputs?.detach() ?? randnLike(out0, { dtype: "float64" });
+  if (!shapesEqual(v.shape, out0.shape) || v.dtype !== "float64") {
+    throw new RangeError(
+      `gradgradcheck: gradOutputs must be float64 of the output's shape ${fmtShape(out0.shape)}, got ${v.dtype} ${
+        fmtShape(v.shape)
+      }`,
+    );
+  }
+  const vLeaf = v.isContiguous() && v.offset === 0 ? v : v.contiguous();
+  vLeaf.requiresGrad_();
+  const n = inputs.length;
+  const firstGrad = (...args: Tensor[]): Tensor =>
+    // gradcheck takes its finite differences under noGrad; the first derivative needs its graph all the same.
+    enableGrad(() => {
+      const xs = args.slice(0, n);
+      const wrt = xs.filter((x) => x.requiresGrad);
+      const gs = grad(fn(...xs), wrt, { gradOutputs: args[n], createGraph: true, allowUnused: true });
+      return cat(gs.map((g, k) => (g ?? zerosLike(wrt[k])).reshape([-1])));
+    });
+  return gradcheck(firstGrad, [...inputs, vLeaf], options);
 }

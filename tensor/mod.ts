@@ -141,7 +141,8 @@ export {
 } from "./sparse.ts";
 export { record, sumToShape } from "./ops/core.ts";
 export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untraced, withOpTracer } from "./trace.ts";
-export { gradcheck, type GradcheckOptions } from "./gradcheck.ts";
+export { gradcheck, type GradcheckOptions, gradgradcheck, type GradgradcheckOptions } from "./gradcheck.ts";
+export { grad, type GradOptions } from "./grad.ts";
 export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
 export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
 export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "./ops/conv_transpose.ts";

@@ -1,0 +1,25 @@
+/**
+ * The root module's `autograd` namespace, PyTorch's `torch.autograd`: the engine and grad modes of
+ * `@dendrite/autograd`, plus the functional gradient and the derivative checks, which live in `@dendrite/tensor`
+ * because they create tensors.
+ *
+ * @example
+ * ```ts
+ * import { autograd, tensor } from "./mod.ts";
+ * const x = tensor([1, 2]).requiresGrad_();
+ * const [dx] = autograd.grad(x.square().sum(), [x]);
+ * console.log(await dx.tolist()); // [2, 4]
+ * ```
+ *
+ * @module
+ */
+
+export * from "@dendrite/autograd";
+export {
+  grad,
+  gradcheck,
+  type GradcheckOptions,
+  gradgradcheck,
+  type GradgradcheckOptions,
+  type GradOptions,
+} from "@dendrite/tensor";
