@@ -143,22 +143,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     outH,
     outW,
   };
-  const backend = backendOf(x, op);
-  const out = empty([n, cOut, outH, outW], x.dtype, x.device, op);
-  backend.conv2d(x, weight, out.storage, g);
-  let y = record(out, "Conv2dBackward", [x, weight], (gy) => {
-    const gc = gy.contiguous();
-    let gx: Tensor | null = null, gw: Tensor | null = null;
-    if (x.requiresGrad) {
-      gx = empty(x.shape, gc.dtype, gc.device);
-      backendOf(gc, op).conv2dBackwardInput(gc, weight, gx.storage, g);
-    }
-    if (weight.requiresGrad) {
-      gw = empty(weight.shape, gc.dtype, gc.device);
-      backendOf(gc, op).conv2dBackwardWeight(gc, x, gw.storage, g);
-    }
-    return [gx, gw];
-  }, [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null]);
+  let y = convCore(x, weight, g);
   if (trimH || trimW) y = y.narrow(2, trimH, h).narrow(3, trimW, w);
   if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
   // The padding as ONNX writes it, [top, left, bottom, right]: the trimmed first row/column of "same" is one less
@@ -171,4 +156,43 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     dilation: [dilationH, dilationW],
     groups,
   });
+}
+
+// The three convolution kernels as differentiable ops. The forward is bilinear in (input, weight), so each backward
+// kernel is bilinear too and its derivatives are the other two kernels (PyTorch's conv double backward): with
+// `createGraph` a gradient through a convolution can be differentiated again, to any order. In an ordinary backward
+// pass grad mode is off and `record` records nothing, so these cost what the bare kernels cost.
+
+/** `conv2d` of x and weight on geometry `g` (no bias, no "same" trim), recorded. */
+function convCore(x: Tensor, weight: Tensor, g: Conv2dGeometry): Tensor {
+  const out = empty([g.n, g.cOut, g.outH, g.outW], x.dtype, x.device, "conv2d");
+  backendOf(x, "conv2d").conv2d(x, weight, out.storage, g);
+  return record(out, "Conv2dBackward", [x, weight], (gy) => [
+    x.requiresGrad ? convInputGrad(gy, weight, g, x.shape) : null,
+    weight.requiresGrad ? convWeightGrad(gy, x, g, weight.shape) : null,
+  ], [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null]);
+}
+
+/** The gradient of conv2d's input, `Jₓᵀ·gy` (a transposed convolution of gy with the weight), recorded. */
+function convInputGrad(gy: Tensor, weight: Tensor, g: Conv2dGeometry, xShape: readonly number[]): Tensor {
+  const gc = gy.contiguous();
+  const gx = empty(xShape, gc.dtype, gc.device, "conv2d");
+  backendOf(gc, "conv2d").conv2dBackwardInput(gc, weight.contiguous(), gx.storage, g);
+  // <gg, Jₓᵀ(w)·gy> = <conv(gg, w), gy>: so ∂/∂gy is conv(gg, w) and ∂/∂w is the weight gradient of conv(gg, ·) at gy.
+  return record(gx, "Conv2dBackwardInputBackward", [gy, weight], (gg) => [
+    gy.requiresGrad ? convCore(gg, weight, g) : null,
+    weight.requiresGrad ? convWeightGrad(gy, gg, g, weight.shape) : null,
+  ], [weight.requiresGrad ? gy : null, gy.requiresGrad ? weight : null]);
+}
+
+/** The gradient of conv2d's weight from gy and the input x, recorded. */
+function convWeightGrad(gy: Tensor, x: Tensor, g: Conv2dGeometry, wShape: readonly number[]): Tensor {
+  const gc = gy.contiguous();
+  const gw = empty(wShape, gc.dtype, gc.device, "conv2d");
+  backendOf(gc, "conv2d").conv2dBackwardWeight(gc, x, gw.storage, g);
+  // <gg, J_wᵀ(x)·gy> = <conv(x, gg), gy>: so ∂/∂gy is conv(x, gg) and ∂/∂x is the input gradient of conv(·, gg) at gy.
+  return record(gw, "Conv2dBackwardWeightBackward", [gy, x], (gg) => [
+    gy.requiresGrad ? convCore(x, gg, g) : null,
+    x.requiresGrad ? convInputGrad(gy, gg, g, x.shape) : null,
+  ], [x.requiresGrad ? gy : null, gy.requiresGrad ? x : null]);
 }

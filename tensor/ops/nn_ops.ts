@@ -12,11 +12,11 @@ import { fmtShape, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Generator } from "../random.ts";
 import { maximum, where } from "./binary.ts";
-import { rand, zeros } from "./creation.ts";
+import { arange, rand, zeros } from "./creation.ts";
 import { assertValues, commonDevice, empty, record } from "./core.ts";
 import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { adopt } from "../sparse.ts";
-import { logSoftmax } from "./softmax.ts";
+import { logSoftmax, softmax } from "./softmax.ts";
 import { isTracing, traced } from "../trace.ts";
 import { applyUnary } from "./unary.ts";
 
@@ -401,15 +401,48 @@ function fusedCrossEntropy(
   rowWeight.dispose();
   record(out, "CrossEntropyBackward", [input], (g) => {
     const gRows = reduction === "none" ? g : (denom ? g.div(denom) : g).reshape([1]).expand([n]);
+    // With createGraph the gradient must carry a graph: the kernel's formula in differentiable ops.
+    if (isGradEnabled()) return [crossEntropyGradComposed(input, target, w, ignoreIndex, eps, gRows)];
     const gx = empty([n, c], input.dtype, input.device);
     getBackend(input.device).crossEntropyBackward!(args, view(saved), view(gRows), gx.storage);
     return [gx];
-  }, [x, target, w]);
+  }, [x, input, target, w]);
   if (!out.gradFn) {
     saved.dispose();
     denom?.dispose();
   }
   return out;
+}
+
+/**
+ * What the fused cross-entropy backward kernel computes, in differentiable ops (for `createGraph`). Row r with
+ * target t, kept (k = 1) unless ignored, has loss `k·((1−ε)·w_t·(−log p_t) + ε/C·Σ_c w_c·(−log p_c))`, whose
+ * derivative in logit j is `k·(p_j·((1−ε)·w_t + ε/C·Σ_c w_c) − (1−ε)·w_t·[j = t] − ε/C·w_j)`, times the row's `gRows`.
+ */
+function crossEntropyGradComposed(
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  ignoreIndex: number,
+  eps: number,
+  gRows: Tensor,
+): Tensor {
+  const [n, c] = input.shape;
+  const keep = target.ne(ignoreIndex);
+  const safe = where(keep, target, 0);
+  const isTarget = arange(0, c, 1, { dtype: "int32", device: input.device }).reshape([1, c])
+    .eq(safe.reshape([n, 1])).to(input.dtype);
+  const p = softmax(input, 1);
+  let d: Tensor;
+  if (weight) {
+    const wt = weight.indexSelect(0, safe).reshape([n, 1]);
+    const scale = wt.mul(1 - eps).add(weight.sum().mul(eps / c));
+    d = p.mul(scale).sub(isTarget.mul(wt.mul(1 - eps))).sub(weight.reshape([1, c]).mul(eps / c));
+  } else {
+    // Unweighted, (1−ε)·w_t + ε/C·Σ_c w_c is 1.
+    d = p.sub(isTarget.mul(1 - eps)).sub(eps / c);
+  }
+  return d.mul(keep.to(input.dtype).reshape([n, 1])).mul(gRows.reshape([n, 1]));
 }
 
 /** Options of {@link binaryCrossEntropy} and {@link binaryCrossEntropyWithLogits}. */

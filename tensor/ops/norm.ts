@@ -1,6 +1,7 @@
 /**
  * Normalization. Batch norm runs on three Backend kernels (statistics,
- * normalize-scale-shift, and the backward pass) and records one autograd node;
+ * normalize-scale-shift, and the backward pass) and records one autograd node
+ * (whose gradients are composed ops when they must be differentiable again);
  * group norm runs on the same kernels (a group is a batch-norm channel of a
  * reshaped view); layer norm is composed from differentiable tensor ops (so its derivative is
  * the composition's, and works to any order). Running statistics are updated
@@ -9,7 +10,7 @@
  * @module
  */
 
-import { noGrad } from "@dendrite/autograd";
+import { isGradEnabled, noGrad } from "@dendrite/autograd";
 import { isFloating } from "../dtype.ts";
 import { fmtShape, numel } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
@@ -42,10 +43,10 @@ export interface BatchNormOptions {
  *
  * Runs on the backend's `batchNormStats`, `batchNormForward` and
  * `batchNormBackward` kernels and records a single `BatchNormBackward` node
- * for the input, weight and bias. That node's gradients are computed by the
- * kernel, so they are **not differentiable again**: a second-order gradient
- * (`createGraph`) through batch norm treats them as constants. Gradients do not
- * flow into `runningMean`/`runningVar`.
+ * for the input, weight and bias, whose gradients come from the backward
+ * kernel — or, under `createGraph`, from the same formulas written in
+ * differentiable ops, so second-order gradients flow through batch norm.
+ * Gradients do not flow into `runningMean`/`runningVar`.
  *
  * @example
  * ```ts
@@ -117,6 +118,8 @@ export function batchNorm(
   backend.batchNormForward(x3, mean, invStd, weight, bias, y.storage);
   traced(y, "batchNorm", [x, runningMean, runningVar, weight, bias], { training, eps });
   return record(y, "BatchNormBackward", [x, weight, bias], (gy) => {
+    // With createGraph the gradients must carry a graph: the same formulas in differentiable ops.
+    if (isGradEnabled()) return batchNormGradsComposed(gy, x, weight, bias, training ? null : { mean, invStd }, eps);
     const gx = x.requiresGrad ? empty(x.shape, gy.dtype, gy.device) : null;
     const gw = weight?.requiresGrad ? empty([c], gy.dtype, gy.device) : null;
     const gb = bias?.requiresGrad ? empty([c], gy.dtype, gy.device) : null;
@@ -127,6 +130,39 @@ export function batchNorm(
     });
     return [gx, gw, gb];
   }, [x3, mean, invStd, weight]);
+}
+
+/**
+ * Batch norm's gradients in differentiable ops (what the backward kernel computes), for `createGraph`: with
+ * `x̂ = (x − μ)·σ⁻¹` and `ĝ = gy·γ`, training gives `gx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))` with μ and σ⁻¹ recomputed
+ * from x so their dependence on x is differentiated too; evaluation (`stats` given) gives `gx = ĝ·σ⁻¹` with the
+ * running statistics as constants. `gγ = Σ gy·x̂`, `gβ = Σ gy`, summed over every dim but the channels.
+ */
+function batchNormGradsComposed(
+  gy: Tensor,
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  stats: { mean: Tensor; invStd: Tensor } | null,
+  eps: number,
+): (Tensor | null)[] {
+  const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
+  const keepdim = { keepdim: true };
+  const mean = stats ? stats.mean.reshape(perChannel) : x.mean(dims, keepdim);
+  const centered = x.sub(mean);
+  const invStd = stats ? stats.invStd.reshape(perChannel) : centered.square().mean(dims, keepdim).add(eps).rsqrt();
+  const xHat = centered.mul(invStd);
+  const gHat = weight ? gy.mul(weight.reshape(perChannel)) : gy;
+  let gx: Tensor | null = null;
+  if (x.requiresGrad) {
+    gx = stats
+      ? gHat.mul(invStd)
+      : gHat.sub(gHat.mean(dims, keepdim)).sub(xHat.mul(gHat.mul(xHat).mean(dims, keepdim))).mul(invStd);
+  }
+  const gw = weight?.requiresGrad ? gy.mul(xHat).sum(dims) : null;
+  const gb = bias?.requiresGrad ? gy.sum(dims) : null;
+  return [gx, gw, gb];
 }
 
 /**

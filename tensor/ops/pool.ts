@@ -1,7 +1,9 @@
 /**
  * 2-D pooling, each beside its derivative rule: max pooling (its argmax
  * indices are kept for the backward kernel), average pooling, and adaptive
- * average pooling (any output size, PyTorch's window formula).
+ * average pooling (any output size, PyTorch's window formula). The backward
+ * rules record their own derivatives, so gradients through pooling can be
+ * differentiated again (`createGraph`).
  *
  * @module
  */
@@ -148,7 +150,11 @@ export function maxPool2dWithIndices(
   record(out, "MaxPool2dBackward", [x], (gy) => {
     const gx = empty(inShape, gy.dtype, gy.device);
     backendOf(gy, op).maxPool2dBackward(gy.contiguous(), indices, gx.storage, g);
-    return [gx];
+    // The backward is linear in gy (the argmax positions are constants): its derivative reads gg back at the
+    // argmax positions, a gather (PyTorch's max_pool double backward), so `createGraph` works through it.
+    return [record(gx, "MaxPool2dBackwardBackward", [gy], (gg) => [
+      gg.reshape([g.n, g.c, -1]).gather(2, indices.reshape([g.n, g.c, -1])).reshape(shape),
+    ], [indices])];
   }, [indices]);
   return traced([out, indices], op, [x], poolAttrs(g, options.ceilMode ?? false));
 }
@@ -176,20 +182,27 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
       options.ceilMode ?? false,
       options.countIncludePad ?? true,
     );
-    const out = empty([g.n, g.c, g.outH, g.outW], x4.dtype, x4.device, op);
-    backendOf(x4, op).avgPool2d(x4, out.storage, g);
-    const inShape = x4.shape;
-    return traced(
-      record(out, "AvgPool2dBackward", [x4], (gy) => {
-        const gx = empty(inShape, gy.dtype, gy.device);
-        backendOf(gy, op).avgPool2dBackward(gy.contiguous(), gx.storage, g);
-        return [gx];
-      }, []),
-      op,
-      [x4],
-      { ...poolAttrs(g, options.ceilMode ?? false), countIncludePad: g.countIncludePad },
-    );
+    return traced(avgPoolCore(x4, g), op, [x4], {
+      ...poolAttrs(g, options.ceilMode ?? false),
+      countIncludePad: g.countIncludePad,
+    });
   });
+}
+
+/**
+ * Average pooling on geometry `g`, recorded. Pooling is linear, so its backward is its adjoint and the adjoint's
+ * derivative is the pooling again: each records the other, and `createGraph` works to any order.
+ */
+function avgPoolCore(x: Tensor, g: Pool2dGeometry): Tensor {
+  const out = empty([g.n, g.c, g.outH, g.outW], x.dtype, x.device, "avgPool2d");
+  backendOf(x, "avgPool2d").avgPool2d(x, out.storage, g);
+  const inShape = x.shape;
+  // Linear: neither rule reads a tensor, so nothing is saved.
+  return record(out, "AvgPool2dBackward", [x], (gy) => {
+    const gx = empty(inShape, gy.dtype, gy.device);
+    backendOf(gy, "avgPool2d").avgPool2dBackward(gy.contiguous(), gx.storage, g);
+    return [record(gx, "AvgPool2dBackwardBackward", [gy], (gg) => [avgPoolCore(gg, g)], [])];
+  }, []);
 }
 
 /** The `[out, size]` matrix whose row `i` averages PyTorch's adaptive window `[⌊i·size/out⌋, ⌈(i+1)·size/out⌉)`. */
