@@ -44,6 +44,7 @@ export {
 export { SGD, type SGDOptions } from "./sgd.ts";
 export { Adam, type AdamOptions, AdamW } from "./adam.ts";
 export { RMSprop, type RMSpropOptions } from "./rmsprop.ts";
+export { cubicInterpolate, LBFGS, type LBFGSClosure, type LBFGSOptions } from "./lbfgs.ts";
 export { SparseAdam, type SparseAdamOptions } from "./sparse_adam.ts";
 export { Adagrad, type AdagradOptions } from "./adagrad.ts";
 export {
