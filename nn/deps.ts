@@ -33,7 +33,16 @@ export {
 // Module hooks build identity nodes of their own (`hooks.ts`), as PyTorch's BackwardHook does.
 export { Node } from "@dendrite/autograd";
 // The functional ops nn's layers are thin classes over (they live in tensor/ops/).
-export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "@dendrite/tensor";
+export {
+  conv2d,
+  type Conv2dOptions,
+  type Conv2dPadding,
+  pair,
+  type Size2,
+  unfold,
+  type UnfoldOptions,
+  windowOutSize,
+} from "@dendrite/tensor";
 export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "@dendrite/tensor";
 export {
   adaptiveAvgPool2d,

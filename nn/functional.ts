@@ -63,6 +63,8 @@ export {
   type Size2,
   smoothL1Loss,
   softplus,
+  unfold,
+  type UnfoldOptions,
 } from "./deps.ts";
 
 /** `max(x, 0)`. */

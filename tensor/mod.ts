@@ -144,7 +144,16 @@ export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untr
 export { gradcheck, type GradcheckOptions, gradgradcheck, type GradgradcheckOptions } from "./gradcheck.ts";
 export { grad, type GradOptions } from "./grad.ts";
 export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
-export { conv2d, type Conv2dOptions, type Conv2dPadding, pair, type Size2, windowOutSize } from "./ops/conv.ts";
+export {
+  conv2d,
+  type Conv2dOptions,
+  type Conv2dPadding,
+  pair,
+  type Size2,
+  unfold,
+  type UnfoldOptions,
+  windowOutSize,
+} from "./ops/conv.ts";
 export { convTranspose2d, type ConvTranspose2dOptions, convTransposeOutSize } from "./ops/conv_transpose.ts";
 export {
   checkInterpolateOptions,

@@ -10,6 +10,7 @@ import type { Conv2dGeometry } from "../backend.ts";
 import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
+import { eye } from "./creation.ts";
 import { traced } from "../trace.ts";
 
 /** A size per spatial axis: one number for both, or `[h, w]`. */
@@ -156,6 +157,52 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     dilation: [dilationH, dilationW],
     groups,
   });
+}
+
+/** Options of {@link unfold}. */
+export interface UnfoldOptions {
+  /** Spacing between kernel taps (default 1). */
+  dilation?: Size2;
+  /** Zero padding on each side (default 0). */
+  padding?: Size2;
+  /** Step between windows (default 1). */
+  stride?: Size2;
+}
+
+/**
+ * Extracts sliding local blocks (PyTorch's `F.unfold`, im2col): x `[N, C, H, W]` (or `[C, H, W]`) becomes
+ * `[N, C·kH·kW, L]`, column l holding the window at output position l (row-major over the output grid), rows ordered
+ * channel-major then kernel row, kernel column — so `conv2d(x, w)` is `w.reshape([Cout, -1])` times these columns.
+ * It runs as a depthwise convolution with one-hot kernels, so its gradient is conv2d's.
+ *
+ * @example
+ * ```ts
+ * import { arange } from "../mod.ts";
+ * import { unfold } from "./conv.ts";
+ * const cols = unfold(arange(16).reshape([1, 1, 4, 4]), 2, { stride: 2 });
+ * console.log(cols.shape); // [1, 4, 4]: four 2×2 windows
+ * ```
+ */
+export function unfold(x: Tensor, kernelSize: Size2, options: UnfoldOptions = {}): Tensor {
+  const op = "unfold";
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: input must be a Tensor`);
+  if (x.ndim === 3) return unfold(x.unsqueeze(0), kernelSize, options).squeeze(0);
+  if (x.ndim !== 4) throw new RangeError(`${op}: expected input [N, C, H, W] or [C, H, W], got ${fmtShape(x.shape)}`);
+  if (x.dtype !== "float32" && x.dtype !== "float64") {
+    throw new TypeError(`${op}: expected a floating input, got ${x.dtype}`);
+  }
+  const [kh, kw] = pair(op, "kernelSize", kernelSize, 1);
+  const c = x.shape[1], taps = kh * kw;
+  // Output channel c·kH·kW + i·kW + j of the depthwise convolution reads tap (i, j) of input channel c.
+  const oneHot = eye(taps, undefined, { dtype: x.dtype, device: x.device }).reshape([1, taps, 1, kh, kw])
+    .expand([c, taps, 1, kh, kw]).reshape([c * taps, 1, kh, kw]);
+  const y = conv2d(x, oneHot, null, {
+    stride: options.stride ?? 1,
+    padding: options.padding ?? 0,
+    dilation: options.dilation ?? 1,
+    groups: c,
+  });
+  return y.reshape([y.shape[0], c * taps, -1]);
 }
 
 // The three convolution kernels as differentiable ops. The forward is bilinear in (input, weight), so each backward
