@@ -130,6 +130,7 @@ export {
 export { GRUCell, LSTMCell, RNNCell, RNNCellBase, type RNNCellBaseOptions, type RNNCellOptions } from "./rnn_cell.ts";
 export { PackedSequence, type PackPaddedOptions, type PadPackedOptions, type PadSequenceOptions } from "./rnn_utils.ts";
 export * as utils from "./utils.ts";
+export { perSampleGrads, perSampleGradsLoop, type PerSampleGradsOptions, type PerSampleLossFn } from "./per_sample.ts";
 export * as functional from "./functional.ts";
 export * as F from "./functional.ts";
 export * as init from "./init.ts";
