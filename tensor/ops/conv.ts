@@ -10,7 +10,8 @@ import type { Conv2dGeometry } from "../backend.ts";
 import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
-import { eye } from "./creation.ts";
+import { zeros } from "./creation.ts";
+import { cat, stack } from "./join.ts";
 import { traced } from "../trace.ts";
 
 /** A size per spatial axis: one number for both, or `[h, w]`. */
@@ -173,7 +174,8 @@ export interface UnfoldOptions {
  * Extracts sliding local blocks (PyTorch's `F.unfold`, im2col): x `[N, C, H, W]` (or `[C, H, W]`) becomes
  * `[N, C·kH·kW, L]`, column l holding the window at output position l (row-major over the output grid), rows ordered
  * channel-major then kernel row, kernel column — so `conv2d(x, w)` is `w.reshape([Cout, -1])` times these columns.
- * It runs as a depthwise convolution with one-hot kernels, so its gradient is conv2d's.
+ * It is composed of views: one strided slice of the zero-padded input per kernel tap, stacked; so its gradient (and
+ * the gradient's gradient) comes from those ops.
  *
  * @example
  * ```ts
@@ -188,21 +190,36 @@ export function unfold(x: Tensor, kernelSize: Size2, options: UnfoldOptions = {}
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: input must be a Tensor`);
   if (x.ndim === 3) return unfold(x.unsqueeze(0), kernelSize, options).squeeze(0);
   if (x.ndim !== 4) throw new RangeError(`${op}: expected input [N, C, H, W] or [C, H, W], got ${fmtShape(x.shape)}`);
-  if (x.dtype !== "float32" && x.dtype !== "float64") {
-    throw new TypeError(`${op}: expected a floating input, got ${x.dtype}`);
-  }
   const [kh, kw] = pair(op, "kernelSize", kernelSize, 1);
-  const c = x.shape[1], taps = kh * kw;
-  // Output channel c·kH·kW + i·kW + j of the depthwise convolution reads tap (i, j) of input channel c.
-  const oneHot = eye(taps, undefined, { dtype: x.dtype, device: x.device }).reshape([1, taps, 1, kh, kw])
-    .expand([c, taps, 1, kh, kw]).reshape([c * taps, 1, kh, kw]);
-  const y = conv2d(x, oneHot, null, {
-    stride: options.stride ?? 1,
-    padding: options.padding ?? 0,
-    dilation: options.dilation ?? 1,
-    groups: c,
-  });
-  return y.reshape([y.shape[0], c * taps, -1]);
+  const [sh, sw] = pair(op, "stride", options.stride ?? 1, 1);
+  const [ph, pw] = pair(op, "padding", options.padding ?? 0, 0);
+  const [dh, dw] = pair(op, "dilation", options.dilation ?? 1, 1);
+  const [n, c, h, w] = x.shape;
+  const oh = windowOutSize(h, kh, sh, ph, dh), ow = windowOutSize(w, kw, sw, pw, dw);
+  if (oh <= 0 || ow <= 0) {
+    throw new RangeError(
+      `${op}: kernel ${kh}×${kw} (dilation ${dh}×${dw}) is larger than the padded input ${h + 2 * ph}×${w + 2 * pw}`,
+    );
+  }
+  let padded = x;
+  if (ph > 0) {
+    const rows = zeros([n, c, ph, w], { dtype: x.dtype, device: x.device });
+    padded = cat([rows, padded, rows], 2);
+  }
+  if (pw > 0) {
+    const cols = zeros([n, c, h + 2 * ph, pw], { dtype: x.dtype, device: x.device });
+    padded = cat([cols, padded, cols], 3);
+  }
+  const taps: Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // Tap (i, j) of every window: rows i·dH, i·dH + sH, …; columns likewise.
+      taps.push(
+        padded.slice(2, i * dh, i * dh + (oh - 1) * sh + 1, sh).slice(3, j * dw, j * dw + (ow - 1) * sw + 1, sw),
+      );
+    }
+  }
+  return stack(taps, 2).reshape([n, c * kh * kw, oh * ow]);
 }
 
 // The three convolution kernels as differentiable ops. The forward is bilinear in (input, weight), so each backward
