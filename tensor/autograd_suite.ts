@@ -1,6 +1,7 @@
 /**
  * The autograd tests as a device-parametrized suite: backward, accumulation,
- * retainGraph, hooks, noGrad, createGraph. `autogradSuite("cpu", ...)` runs in
+ * retainGraph, hooks, noGrad, createGraph, `grad` and second order through the
+ * kernel-backed layers. `autogradSuite("cpu", ...)` runs in
  * `tensor/autograd_test.ts`; `gpu/autograd_test.ts` runs the same cases on
  * WebGPU. Values are read with `await t.data()` (devices cannot read
  * synchronously); the CPU runs in float64, other devices in float32 (the
@@ -16,7 +17,24 @@
  */
 
 import assert from "node:assert/strict";
-import { type Device, type DType, enableGrad, isGradEnabled, noGrad, type Tensor, tensor } from "./mod.ts";
+import {
+  avgPool2d,
+  batchNorm,
+  cat,
+  conv2d,
+  crossEntropy,
+  type Device,
+  type DType,
+  enableGrad,
+  grad,
+  isGradEnabled,
+  manualSeed,
+  maxPool2d,
+  noGrad,
+  randn,
+  type Tensor,
+  tensor,
+} from "./mod.ts";
 
 /**
  * Registers the autograd test cases (`Deno.test`) for tensors on `device`,
@@ -246,5 +264,51 @@ export function autogradSuite(device: Device, prefix: string = `autograd[${devic
     const h = x.mul(2).retainGrad().retainGrad();
     h.sum().backward();
     assert.deepEqual(await vals(h.grad), [1, 1]);
+  });
+
+  test("grad returns dy/dx without touching .grad; an unused input is null with allowUnused", async () => {
+    const x = leaf([1, 2, 3]), unused = leaf([4]);
+    const [dx, du] = grad(x.mul(x).sum(), [x, unused], { allowUnused: true });
+    assert.deepEqual(await vals(dx), [2, 4, 6]);
+    assert.equal(du, null);
+    assert.equal(x.grad, null);
+    assert.equal(dx!.device, device);
+  });
+
+  test("grad with createGraph: a Hessian-vector product of a²b + b³ at (1, 2) is [2, -10] for v = [1, -1]", async () => {
+    const p = leaf([1, 2]);
+    const a = p.narrow(0, 0, 1), b = p.narrow(0, 1, 1);
+    const [g] = grad(a.square().mul(b).add(b.mul(b).mul(b)).sum(), p, { createGraph: true });
+    const [hv] = grad(g.mul(on([1, -1])).sum(), p);
+    assert.deepEqual(await vals(g), [4, 13]);
+    assert.deepEqual(await vals(hv), [2, -10]);
+  });
+
+  test("second order through conv2d, batch norm, pooling and fused cross-entropy matches the CPU in float64", async () => {
+    manualSeed(21);
+    const shapes = { x: [2, 2, 6, 6], w: [3, 2, 3, 3], fc: [3 * 2 * 2 + 3 * 3 * 3, 4], v: [3, 2, 3, 3] };
+    const init = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randn(s, { dtype: "float64" })]));
+    const target = [1, 3];
+    // H·v for the weights w (and the mixed derivative for the input x) of a small CNN's loss.
+    const hvp = (dev: Device, dt: DType) => {
+      const t = (k: string, grads = true) => {
+        const v = init[k].to(dt).to(dev);
+        return grads ? v.detach().requiresGrad_() : v;
+      };
+      const [x, w, fc, v] = [t("x"), t("w"), t("fc", false), t("v", false)];
+      const h = batchNorm(conv2d(x, w, null, { padding: 1 }), null, null, { training: true }).relu();
+      const pooled = [maxPool2d(h, 3, { stride: 3 }), avgPool2d(h, 2)].map((q) => q.reshape([2, -1]));
+      const logits = cat([pooled[0], pooled[1]], 1).matmul(fc);
+      const loss = crossEntropy(logits, tensor(target, { dtype: "int32", device: dev }));
+      const [gw] = grad(loss, w, { createGraph: true });
+      return grad(gw.mul(v).sum(), [x, w]);
+    };
+    const want = await Promise.all(hvp("cpu", "float64").map((g) => vals(g)));
+    const got = await Promise.all(hvp(device, dtype).map((g) => vals(g)));
+    got.forEach((g, k) =>
+      g.forEach((v, i) =>
+        assert.ok(Math.abs(v - want[k][i]) <= (exact ? 1e-10 : 2e-3) * (1 + Math.abs(want[k][i])), `${k}[${i}]: ${v}`)
+      )
+    );
   });
 }
