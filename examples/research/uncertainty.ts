@@ -11,7 +11,7 @@
  * as AUROC. Prints one table; writes `reliability.png` (per method, accuracy against confidence per bin) and
  * `ood_samples.png` under `--out` (default runs/research/uncertainty).
  *
- *   deno run -A examples/research/uncertainty.ts [--epochs 1] [--members 5] [--mc-samples 10] [--seed 0]
+ *   deno run -A examples/research/uncertainty.ts [--epochs 2] [--members 5] [--mc-samples 10] [--seed 0]
  *       [--device cpu|webgpu] [--quick]
  *
  * @module
@@ -112,7 +112,7 @@ export function mcDropoutProbs(model: Net, x: Tensor, samples: number): Tensor {
 
 /** Runs the example; returns the table's numbers per method. */
 export async function main(args: string[] = Deno.args) {
-  const flags = await parseFlags("uncertainty", { epochs: "1", members: "5", "mc-samples": "10" }, args);
+  const flags = await parseFlags("uncertainty", { epochs: "2", members: "5", "mc-samples": "10" }, args);
   const quick = flags.quick;
   const nVal = quick ? 128 : 1000;
   const all = await digits(quick ? 640 + nVal : undefined, quick ? 200 : undefined);
