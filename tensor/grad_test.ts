@@ -124,6 +124,18 @@ Deno.test("grad: without retainGraph the graph is freed; a second pass says so",
   assert.throws(() => grad(y, x), /backward through the graph a second time/);
 });
 
+Deno.test("grad: a tensor changed in place on the path is refused; one on a branch grad does not run is not read", () => {
+  const x = leaf([1, 2]), z = leaf([1, 1]);
+  const w = f64([3, 4]), other = f64([5, 6]);
+  const y = x.mul(2).mul(w).sum().add(z.mul(other).sum()); // z's branch reads `other`; x's path does not
+  noGrad(() => other.mul_(2));
+  close(vals(grad(y, x, { retainGraph: true })[0]), [6, 8]); // 2·w: z's branch does not run, so `other` is not read
+  // backward() runs every branch, so it reads `other` and refuses.
+  assert.throws(() => y.backward(undefined, { retainGraph: true }), /modified by an inplace operation: \[MulBackward/);
+  noGrad(() => w.mul_(2));
+  assert.throws(() => grad(y, x), /modified by an inplace operation: \[MulBackward/);
+});
+
 Deno.test("grad with createGraph: a Hessian-vector product matches the hand-worked value", () => {
   // f(a, b) = a²·b + b³ at (1, 2): ∇f = (2ab, a² + 3b²) = (4, 13); H = [[2b, 2a], [2a, 6b]] = [[4, 2], [2, 12]].
   const p = leaf([1, 2]);
