@@ -151,6 +151,21 @@ export function runGrad<T extends GradValue<T>>(
   return inputs.map((n) => captured.get(n) ?? null);
 }
 
+/** For each of `targets`, whether it can be reached from `roots` along the graph's edges (a node reaches itself). */
+export function reachable<T extends GradValue<T>>(roots: readonly Node<T>[], targets: readonly Node<T>[]): boolean[] {
+  const seen = new Set<Node<T>>(roots);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    for (const m of stack.pop()!.next) {
+      if (m && !seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
+    }
+  }
+  return targets.map((t) => seen.has(t));
+}
+
 /**
  * The engine's one loop. With `capture` null it is `backward()`: every node
  * reachable from the roots runs and leaves accumulate. With `capture` it is

@@ -22,6 +22,7 @@ export {
   type GradLeaf,
   type GradValue,
   Node,
+  reachable,
   runBackward,
   runGrad,
 } from "./engine.ts";

@@ -388,4 +388,22 @@ catalogueSuite("catalogue[nn]", [
     words: ["uniform_: expected a floating-point tensor, got dtype int32"],
     state: (t) => [t, defaultGenerator],
   }),
+  // ---- per-sample gradients ---------------------------------------------------------------------------------------
+  onNet(
+    "perSampleGrads through batch norm in training mode (it mixes the samples)",
+    () => ({ x: randn([4, 3]), y: tensor([0, 1, 1, 0], { dtype: "int32" }) }),
+    (m, { x, y }) => nn.perSampleGrads(m, (out, t) => nn.F.crossEntropy(out, t), x, y),
+    Error,
+    ['BatchNorm1d at "1" normalizes with the batch\'s statistics', "eval()"],
+  ),
+  onNet(
+    "perSampleGrads with a target whose batch differs from the input's",
+    (m) => {
+      m.eval();
+      return { x: randn([4, 3]), y: tensor([0, 1], { dtype: "int32" }) };
+    },
+    (m, { x, y }) => nn.perSampleGrads(m, (out, t) => nn.F.crossEntropy(out, t), x, y),
+    RangeError,
+    ["perSampleGrads: the target's batch dim must match the input's 4, got target [2]"],
+  ),
 ]);

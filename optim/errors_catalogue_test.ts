@@ -4,6 +4,7 @@
 import { badInput, catalogueSuite } from "@dendrite/tensor/testing";
 import { noGrad, type Tensor, tensor } from "@dendrite/tensor";
 import { Adam } from "./adam.ts";
+import { LBFGS } from "./lbfgs.ts";
 import { SGD } from "./sgd.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { LambdaLR, OneCycleLR, StepLR } from "./lr_scheduler.ts";
@@ -347,5 +348,26 @@ catalogueSuite("catalogue[optim]", [
     error: RangeError,
     words: ["clipGradValue: clipValue must be a number >= 0, got -1"],
     state: optState,
+  }),
+  // ---- LBFGS ------------------------------------------------------------------------------------------------------
+  badInput({
+    name: "LBFGS.step without a closure",
+    setup: () => {
+      const ps = [tensor([1, 2]).requiresGrad_()];
+      ps[0].grad = tensor([0.5, -1]);
+      return { ps, opt: new LBFGS(ps) };
+    },
+    act: ({ opt }) => (opt.step as () => unknown)(),
+    error: TypeError,
+    words: ["LBFGS.step: a closure is required", "returns the loss"],
+    state: (f) => optState(f),
+  }),
+  badInput({
+    name: "LBFGS over two parameter groups",
+    setup: () => [tensor([1, 2]).requiresGrad_(), tensor([3]).requiresGrad_()],
+    act: ([a, b]) => new LBFGS([{ params: [a] }, { params: [b], lr: 0.5 }]),
+    error: Error,
+    words: ["LBFGS: doesn't support per-parameter options (parameter groups)"],
+    state: (ps) => ps,
   }),
 ]);

@@ -13,6 +13,7 @@ import {
   detectAnomaly,
   dropout,
   embedding,
+  grad,
   groupNorm,
   interpolate,
   layerNorm,
@@ -27,6 +28,7 @@ import {
   stack,
   type Tensor,
   tensor,
+  unfold,
   where,
   zeros,
 } from "./mod.ts";
@@ -451,6 +453,49 @@ catalogueSuite("catalogue[tensor]", [
     words: ["AccumulateGrad", "float32 but the tensor is float64", "Module.to()"],
     state: ({ w }) => w,
   }),
+  badInput({
+    name: "grad with respect to an input that does not require grad",
+    setup: () => {
+      const w = leaf([1, 2]), c = tensor([3, 4]);
+      return { w, c, y: w.mul(c).sum() };
+    },
+    act: ({ y, w, c }) => grad(y, [w, c]),
+    error: Error,
+    words: ["grad: input 1 (shape [2]) does not require grad"],
+    state: ({ w, c }) => [w, c],
+  }),
+  badInput({
+    name: "grad with respect to an input the output does not use (no allowUnused): refused before the pass",
+    setup: () => {
+      const w = leaf([1, 2]), unused = leaf([5]);
+      return { w, unused, y: w.exp().sum() };
+    },
+    act: ({ y, w, unused }) => grad(y, [w, unused]),
+    error: Error,
+    words: ["grad: input 1 (shape [1]) appears not to have been used", "allowUnused: true"],
+    state: ({ w, unused }) => [w, unused],
+  }),
+  badInput({
+    name: "grad of a non-scalar output with a gradOutputs of the wrong shape",
+    setup: () => {
+      const w = leaf([1, 2]);
+      return { w, y: w.mul(3) };
+    },
+    act: ({ y, w }) => grad(y, w, { gradOutputs: tensor([1, 1, 1]) }),
+    error: RangeError,
+    words: ["grad: gradOutputs[0] has shape [3] but output 0 has shape [2]"],
+    state: ({ w }) => w,
+  }),
+  on(
+    "unfold with a kernel larger than the padded input",
+    () => [randn([1, 2, 3, 3])],
+    (x) => unfold(x, 5, { padding: 0 }),
+    RangeError,
+    [
+      "unfold: kernel 5×5",
+      "larger than the padded input 3×3",
+    ],
+  ),
   on("turning requiresGrad off on a non-leaf", () => [leaf([1]).mul(2)], (y) => y.requiresGrad_(false), Error, [
     "cannot turn off gradients of a non-leaf",
     "detach()",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { runGrad } from "@dendrite/autograd";
+import { reachable, runGrad } from "@dendrite/autograd";
 import { Tensor, type TensorNode } from "./tensor.ts";
 import { fmtShape, shapesEqual } from "./shape.ts";
 import * as convert from "./ops/convert.ts";
@@ -35,8 +35,8 @@ export interface GradOptions {
  * meta-learning's gradients through gradients.
  *
  * Errors, as PyTorch gives them, before anything runs: an output that does not require grad, an input that does not
- * require grad, a missing gradOutput for a non-scalar output or one of the wrong shape; and, once the pass has run, an
- * input the outputs do not depend on, unless `allowUnused` (then its entry is null).
+ * require grad, a missing gradOutput for a non-scalar output or one of the wrong shape, and an input the outputs do not
+ * depend on — unless `allowUnused`, which gives null for it (as for an input every path to which gives no gradient).
  *
  * @example
  * ```ts
@@ -84,17 +84,24 @@ export function grad(
     return x._gradNode()!;
   });
   const gradOuts = gradOutputsOf(outs, options.gradOutputs);
+  const unused = (i: number) =>
+    new Error(
+      `grad: input ${i} (shape ${
+        fmtShape(ins[i].shape)
+      }) appears not to have been used in the graph of the outputs; pass { allowUnused: true } to get null for it`,
+    );
+  if (!options.allowUnused) {
+    // An input no output depends on is refused before anything runs (one whose rules all give no gradient, after).
+    const i = reachable(roots, targets).indexOf(false);
+    if (i >= 0) throw unused(i);
+  }
   const seeds = outs.map((o, i) => gradOuts[i] ?? convert.fullLikeValue(o, 1));
   const found = runGrad(roots, seeds, targets, { retainGraph: options.retainGraph, createGraph: options.createGraph });
   const handed = new Set<Tensor>();
   return found.map((g, i) => {
     if (g === null) {
       if (options.allowUnused) return null;
-      throw new Error(
-        `grad: input ${i} (shape ${
-          fmtShape(ins[i].shape)
-        }) appears not to have been used in the graph of the outputs; pass { allowUnused: true } to get null for it`,
-      );
+      throw unused(i);
     }
     // One gradient tensor can arrive at two inputs (an input passed twice, or the two operands of an add):
     // each caller gets its own, as each `.grad` does.
