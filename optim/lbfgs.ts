@@ -289,9 +289,9 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     return origLoss;
   }
 
-  /** Every parameter's gradient flattened into one vector (zeros for a parameter without one). */
+  /** Every parameter's gradient flattened into one vector (zeros for a parameter without one; sparse ones densified). */
   #gatherFlatGrad(): Tensor {
-    return cat(this.#params.map((p) => (p.grad ?? zerosLike(p)).reshape([-1])));
+    return cat(this.#params.map((p) => (p.grad ? p.grad.toDense() : zerosLike(p)).reshape([-1])));
   }
 
   /** `params += step·update`, the flat update cut back into each parameter's shape. */

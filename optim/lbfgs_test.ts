@@ -143,3 +143,21 @@ Deno.test("cubicInterpolate: the minimiser of the cubic through two points and s
   // Bounds clamp it.
   assert.equal(cubicInterpolate(0, 1, -2, 3, 4, 4, [1.5, 2]), 1.5);
 });
+
+Deno.test("LBFGS takes sparse gradients (as PyTorch, densified): the same iterates as with dense ones", () => {
+  const run = (sparse: boolean) => {
+    manualSeed(4);
+    const emb = new nn.Embedding(6, 3, { sparse, dtype: "float64" });
+    const idx = tensor([1, 3, 3, 5], { dtype: "int32" });
+    const target = tensor([[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]], { dtype: "float64" });
+    const opt = new LBFGS(emb.parameters(), { maxIter: 5 });
+    opt.step(() => {
+      opt.zeroGrad();
+      const loss = emb.forward(idx).sub(target).square().sum();
+      loss.backward();
+      return loss;
+    });
+    return Array.from(emb.weight.dataSync());
+  };
+  assert.deepEqual(run(true), run(false));
+});
