@@ -16,8 +16,9 @@
  * @module
  */
 
-import { autograd, cat, Generator, models, nn, rand, type Tensor } from "../../mod.ts";
-import { batched, digits, fit, mnistCnn, type Net, parseFlags, pct, Progress, saveGrid, table } from "./common.ts";
+import { autograd, cat, Generator, models, nn, noGrad, rand, type Tensor } from "../../mod.ts";
+import { batched, digits, fit, mnistCnn, type Net, parseFlags, pct, table } from "./common.ts";
+import { captionedGrid, ProgressBar } from "../../utils/mod.ts";
 
 /** A classifier: images in, logits out. */
 export type Classifier = Net;
@@ -102,6 +103,7 @@ export async function main(args: string[] = Deno.args) {
   const data = await digits(quick ? 320 : undefined, quick ? 64 : Number(flags["eval-images"]));
   const batchSize = quick ? 32 : 64;
   const pgdSteps = quick ? 3 : Number(flags["pgd-steps"]);
+  const radii = quick ? [0.1, 0.3] : EPSILONS; // a tiny run measures what its test asserts
   const gen = new Generator(flags.seed + 1);
 
   console.log("1. training the MNIST CNN");
@@ -114,33 +116,41 @@ export async function main(args: string[] = Deno.args) {
 
   console.log("2. attacking it");
   const evaluate = async (m: Classifier, label: string) => {
-    const progress = new Progress(label, 1 + 2 * EPSILONS.length);
+    const bar = new ProgressBar(null, { total: 2 * radii.length, desc: label, unit: "attack" });
     const row: Record<string, number> = { clean: await attackedAccuracy(m, data.testX, data.testY, null) };
-    for (const [k, eps] of EPSILONS.entries()) {
+    for (const eps of radii) {
       row[`FGSM ε=${eps}`] = await attackedAccuracy(m, data.testX, data.testY, (mm, x, y) => fgsm(mm, x, y, eps));
-      progress.update(2 + 2 * k, `FGSM ε=${eps}: ${pct(row[`FGSM ε=${eps}`])}`);
+      bar.update();
       row[`PGD-${pgdSteps} ε=${eps}`] = await attackedAccuracy(
         m,
         data.testX,
         data.testY,
         (mm, x, y) => pgd(mm, x, y, { eps, steps: pgdSteps, generator: gen }),
       );
-      progress.update(3 + 2 * k, `PGD ε=${eps}: ${pct(row[`PGD-${pgdSteps} ε=${eps}`])}`);
+      bar.setPostfix({ ε: eps, FGSM: pct(row[`FGSM ε=${eps}`]), PGD: pct(row[`PGD-${pgdSteps} ε=${eps}`]) });
+      bar.update();
     }
-    progress.done();
+    bar.close();
     return row;
   };
   const standard = await evaluate(model, "attacks on the standard CNN");
 
-  // Clean digits, the PGD perturbation at ε = 0.1 (grey is 0, white +ε, black −ε) and the adversarial digits.
+  // Clean digits, the PGD perturbation at ε = 0.1 (grey is 0, white +ε, black −ε) and the adversarial digits, each
+  // captioned with what the model reads.
   const show = data.testX.narrow(0, 0, 8), showY = data.testY.narrow(0, 0, 8);
   model.eval();
   const adv = pgd(model, show, showY, { eps: 0.1, steps: pgdSteps, generator: gen });
   const perturbation = adv.sub(show).div(0.2).add(0.5);
-  await saveGrid(`${flags.out}/clean_perturbation_adversarial.png`, cat([show, perturbation, adv]), {
-    cols: 8,
-    scale: 4,
-  });
+  const read = async (x: Tensor) => Array.from(await noGrad(() => model.forward(x).argmax(1)).data());
+  const [clean, fooled, truth] = [await read(show), await read(adv), Array.from(await showY.data())];
+  const captions = [
+    ...clean.map((c, i) => `${truth[i]}→${c}`), // label → what the model reads
+    ...clean.map(() => "eps 0.1"),
+    ...fooled.map((f, i) => `${truth[i]}→${f}${f !== truth[i] ? " ×" : ""}`),
+  ];
+  await (await captionedGrid(cat([show, perturbation, adv]), captions, { nrow: 8, scale: 3 })).savePng(
+    `${flags.out}/clean_perturbation_adversarial.png`,
+  );
 
   console.log("3. adversarial training (PGD, ε = 0.1)");
   const robust = mnistCnn().to(flags.device);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { autograd, type Generator, noGrad, randn, type Tensor, tensor } from "../../mod.ts";
+import { autograd, type Generator, type nn, noGrad, randn, type Tensor, tensor } from "../../mod.ts";
 import type { Net } from "./common.ts";
 
 /** The summed logits of each row's target class: what the methods explain. */
@@ -82,6 +82,32 @@ export function integratedGradients(
     sum = sum ? sum.add(g) : g;
   }
   return noGrad(() => delta.mul(sum!).div(steps));
+}
+
+/**
+ * Grad-CAM (Selvaraju et al., 2017) at `layer`: its output activations A (read by a forward hook) weighted per
+ * channel by the spatial mean of the target logit's gradient with respect to them (read by a full backward hook),
+ * summed over channels, ReLU'd: `[N, h, w]` at the layer's resolution. The hooks are removed afterwards.
+ */
+export function gradCam(model: Net, layer: nn.Module, x: Tensor, target: Tensor): Tensor {
+  let activations: Tensor | null = null, gradients: Tensor | null = null;
+  const forward = layer.registerForwardHook((_m, _args, out) => {
+    activations = (out as Tensor).detach();
+  });
+  const backward = layer.registerFullBackwardHook((_m, _gradIn, gradOut) => {
+    gradients = gradOut[0];
+  });
+  try {
+    inputGradient(model, x, target); // runs the forward and backward passes the hooks watch
+  } finally {
+    forward.remove();
+    backward.remove();
+  }
+  if (!activations || !gradients) {
+    throw new Error(`gradCam: the layer ${layer.constructor.name} was not called by the model's forward pass`);
+  }
+  const a = activations as Tensor, g = gradients as Tensor;
+  return noGrad(() => g.mean([2, 3], { keepdim: true }).mul(a).sum(1).relu());
 }
 
 /** A deletion curve: the target's mean probability after deleting each fraction of the pixels. */

@@ -9,6 +9,7 @@
 import { Image } from "imagescript";
 import { parseArgs } from "node:util";
 import { cat, data, gpu, manualSeed, nn, noGrad, optim, type Tensor, tidy } from "../../mod.ts";
+import { ProgressBar } from "../../utils/mod.ts";
 import { mnistCnn } from "../mnist_loop.ts";
 
 export { mnistCnn };
@@ -90,8 +91,8 @@ export interface FitOptions {
 }
 
 /**
- * Trains `model` with cross-entropy on shuffled batches, printing a progress line (step, loss, images/s) on one
- * line. Returns the loss of every step.
+ * Trains `model` with cross-entropy on shuffled batches under a progress bar (loss, images/s). Returns the loss of
+ * every step.
  */
 export async function fit(
   model: Net,
@@ -104,8 +105,7 @@ export async function fit(
   const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize, shuffle: true });
   const total = Math.min(options.epochs * loader.length, options.maxSteps ?? Infinity);
   const losses: number[] = [];
-  const start = performance.now();
-  const progress = new Progress(options.label ?? "train", total);
+  const bar = new ProgressBar(null, { total, desc: options.label ?? "train", unit: "batch" });
   const device = model.parameters().next().value?.device ?? "cpu";
   for (let epoch = 0; epoch < options.epochs && losses.length < total; epoch++) {
     for await (const [xb, yb] of loader) {
@@ -122,43 +122,13 @@ export async function fit(
       const value = await loss.item();
       losses.push(value);
       options.onStep?.(value, losses.length);
-      progress.update(losses.length, `loss ${value.toFixed(4)}, ${rate(losses.length * batchSize, start)} img/s`);
+      bar.setPostfix({ loss: value.toFixed(4), "img/s": (losses.length * batchSize / bar.elapsed).toFixed(0) });
+      bar.update();
       if (losses.length >= total) break;
     }
   }
-  progress.done();
+  bar.close();
   return losses;
-}
-
-/** Images per second since `start`. */
-function rate(images: number, start: number): string {
-  return (images / ((performance.now() - start) / 1000)).toFixed(0);
-}
-
-/** A one-line progress report, redrawn in place on a terminal (minimal until utils' progress bar is used here). */
-export class Progress {
-  #label: string;
-  #total: number;
-  #last = 0;
-  #tty = Deno.stdout.isTerminal();
-  constructor(label: string, total: number) {
-    this.#label = label;
-    this.#total = total;
-  }
-  /** Reports step `n` of the total with a note, at most every 0.5 s (every 10% when not a terminal). */
-  update(n: number, note: string): void {
-    const now = performance.now();
-    const tenth = Math.max(1, Math.floor(this.#total / 10));
-    if (this.#tty ? now - this.#last < 500 && n < this.#total : n % tenth !== 0 && n < this.#total) return;
-    this.#last = now;
-    const line = `  ${this.#label} [${n}/${this.#total}] ${note}`;
-    if (this.#tty) Deno.stdout.writeSync(new TextEncoder().encode(`\r${line}\x1b[K`));
-    else console.log(line);
-  }
-  /** Ends the line. */
-  done(): void {
-    if (this.#tty) Deno.stdout.writeSync(new TextEncoder().encode("\n"));
-  }
 }
 
 /** `fn` over `x` in batches (no graph), the results joined along dim 0. */

@@ -9,7 +9,8 @@
  * 3. L-BFGS (`optim.LBFGS`, strong-Wolfe line search) on a small full-batch problem — softmax regression of 1,000
  *    digits — against full-batch Adam and gradient descent given the same number of loss evaluations.
  *
- * Prints a table per part; pictures under `--out` (default runs/research/optimizers).
+ * Prints a table per part; `loss_curves.png` and `lr_range_test.png` (with the full-batch race) under `--out`
+ * (default runs/research/optimizers).
  *
  *   deno run -A examples/research/optimizers.ts [--steps 60] [--batch-size 64] [--range-steps 60] [--seed 0]
  *       [--device cpu|webgpu] [--quick]
@@ -18,7 +19,8 @@
  */
 
 import { Generator, manualSeed, nn, optim, type Tensor, tensor, tidy } from "../../mod.ts";
-import { accuracy, digits, logitsOf, mnistCnn, parseFlags, pct, Progress, table } from "./common.ts";
+import { accuracy, digits, logitsOf, mnistCnn, parseFlags, pct, table } from "./common.ts";
+import { Figure, Plot, ProgressBar, SERIES_COLORS } from "../../utils/mod.ts";
 
 /** One optimizer to compare: its name and how to build it over some parameters. */
 export interface OptimizerSpec {
@@ -78,7 +80,7 @@ export async function trainRun(
   model.loadStateDict(init);
   const opt = spec.make(model.parameters());
   const schedule = cosine ? new optim.CosineAnnealingLR(opt, batches.length) : null;
-  const progress = new Progress(name, batches.length);
+  const bar = new ProgressBar(null, { total: batches.length, desc: name, unit: "step" });
   const losses: number[] = [];
   const start = performance.now();
   model.train();
@@ -92,9 +94,10 @@ export async function trainRun(
     });
     schedule?.step();
     losses.push(await loss.item());
-    progress.update(losses.length, `loss ${losses.at(-1)!.toFixed(4)}`);
+    bar.setPostfix({ loss: losses.at(-1)!.toFixed(4) });
+    bar.update();
   }
-  progress.done();
+  bar.close();
   const seconds = (performance.now() - start) / 1000;
   return { name, losses, testAccuracy: await accuracy(logitsOf(model, test.x), test.y), seconds };
 }
@@ -128,7 +131,7 @@ export async function lrRangeTest(
   const factor = Math.pow(maxLr / minLr, 1 / Math.max(1, batches.length - 1));
   const lrs: number[] = [], smoothed: number[] = [];
   let avg = 0, best = Infinity;
-  const progress = new Progress("lr range test", batches.length);
+  const bar = new ProgressBar(null, { total: batches.length, desc: "lr range test", unit: "step" });
   for (const [k, [x, y]] of batches.entries()) {
     const lr = minLr * Math.pow(factor, k);
     opt.paramGroups[0].lr = lr;
@@ -143,11 +146,12 @@ export async function lrRangeTest(
     const s = avg / (1 - Math.pow(0.9, k + 1));
     lrs.push(lr);
     smoothed.push(s);
-    progress.update(k + 1, `lr ${lr.toExponential(1)} loss ${s.toFixed(4)}`);
+    bar.setPostfix({ lr: lr.toExponential(1), loss: s.toFixed(4) });
+    bar.update();
     best = Math.min(best, s);
     if (k > 5 && s > 4 * best) break;
   }
-  progress.done();
+  bar.close();
   const at = smoothed.indexOf(Math.min(...smoothed));
   return { lrs, smoothed, suggestion: lrs[at] / 10 };
 }
@@ -162,6 +166,8 @@ export interface FullBatchResult {
   loss: number;
   /** Test accuracy at the end. */
   testAccuracy: number;
+  /** The loss at each evaluation. */
+  history: number[];
 }
 
 /**
@@ -183,9 +189,10 @@ export async function fullBatchComparison(
   };
   const lossOf = (m: nn.Linear) =>
     nn.functional.crossEntropy(m.forward(x), train.y).add(m.weight.square().sum().mul(1e-4));
-  const finish = async (name: string, m: nn.Linear, evaluations: number): Promise<FullBatchResult> => ({
+  const finish = async (name: string, m: nn.Linear, evaluations: number, seen: Tensor[]): Promise<FullBatchResult> => ({
     name,
     evaluations,
+    history: await Promise.all(seen.map((t) => t.item())),
     loss: await lossOf(m).item(),
     testAccuracy: await accuracy(m.forward(xt), test.y),
   });
@@ -197,15 +204,16 @@ export async function fullBatchComparison(
     maxIter: lbfgsIters,
     historySize: 10,
   });
-  let evaluations = 0;
+  const lbfgsLosses: Tensor[] = [];
   lbfgs.step(() => {
-    evaluations++;
     lbfgs.zeroGrad();
     const loss = lossOf(lbfgsModel);
     loss.backward();
+    lbfgsLosses.push(loss);
     return loss;
   });
-  results.push(await finish(`L-BFGS (${lbfgsIters} iterations)`, lbfgsModel, evaluations));
+  const evaluations = lbfgsLosses.length;
+  results.push(await finish(`L-BFGS (${lbfgsIters} iterations)`, lbfgsModel, evaluations, lbfgsLosses));
 
   for (
     const [name, make] of [
@@ -215,14 +223,17 @@ export async function fullBatchComparison(
   ) {
     const m = fresh();
     const opt = make(m.parameters());
+    const losses: Tensor[] = [];
     for (let s = 0; s < evaluations; s++) {
-      tidy(() => {
+      losses.push(tidy(() => {
         opt.zeroGrad();
-        lossOf(m).backward();
+        const loss = lossOf(m);
+        loss.backward();
         opt.step();
-      });
+        return loss;
+      }));
     }
-    results.push(await finish(name, m, evaluations));
+    results.push(await finish(name, m, evaluations, losses));
   }
   return results;
 }
@@ -284,7 +295,52 @@ export async function main(args: string[] = Deno.args) {
     ["full batch", "loss evaluations", "training loss", "test accuracy"],
     full.map((r) => [r.name, r.evaluations, r.loss.toFixed(4), pct(r.testAccuracy)]),
   ));
+  await savePictures(flags.out, runs, range, full);
+  console.log(`\npictures in ${flags.out}/`);
   return { runs, range, full };
+}
+
+/** `loss_curves.png` (every run, smoothed) and `lr_range_test.png` (the range test and the full-batch race). */
+async function savePictures(out: string, runs: RunResult[], range: RangeTest, full: FullBatchResult[]): Promise<void> {
+  // Exponentially smoothed (β = 0.8, bias-corrected), so the curves can be told apart at a glance.
+  const smooth = (xs: number[]) => {
+    let avg = 0;
+    return xs.map((v, i) => (avg = 0.8 * avg + 0.2 * v) / (1 - Math.pow(0.8, i + 1)));
+  };
+  const curves = new Plot({ title: "MNIST CNN, same batches: loss (smoothed)", xLabel: "step", yLabel: "loss" });
+  runs.forEach((r, i) => {
+    const steps = r.losses.map((_, k) => k + 1);
+    // One colour per optimizer; the cosine schedule dashed.
+    curves.line(steps, smooth(r.losses), {
+      label: r.name,
+      color: SERIES_COLORS[Math.floor(i / 2) % SERIES_COLORS.length],
+      dash: r.name.endsWith("cosine") ? [6, 4] : undefined,
+      width: 2,
+    });
+  });
+  await new Figure([curves], { panelWidth: 900, panelHeight: 520 }).savePng(`${out}/loss_curves.png`);
+
+  const rangePlot = new Plot({
+    title: `LR range test (SGD momentum): suggested ${range.suggestion.toExponential(1)}`,
+    xLabel: "log10 learning rate",
+    yLabel: "loss (smoothed)",
+  }).line(range.lrs.map(Math.log10), range.smoothed, { label: "loss" })
+    .line([Math.log10(range.suggestion), Math.log10(range.suggestion)], [
+      Math.min(...range.smoothed),
+      Math.max(...range.smoothed),
+    ], {
+      label: "suggestion",
+      dash: [5, 4],
+    });
+  const race = new Plot({
+    title: "softmax regression, full batch",
+    xLabel: "loss evaluations",
+    yLabel: "log10 training loss",
+  });
+  for (const r of full) race.line(r.history.map((_, k) => k + 1), r.history.map(Math.log10), { label: r.name });
+  await new Figure([rangePlot, race], { columns: 2, panelWidth: 480, panelHeight: 340 }).savePng(
+    `${out}/lr_range_test.png`,
+  );
 }
 
 if (import.meta.main) await main();

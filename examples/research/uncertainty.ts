@@ -18,7 +18,8 @@
  */
 
 import { cat, manualSeed, models, nn, noGrad, optim, rand, type Tensor, tensor } from "../../mod.ts";
-import { batched, digits, fit, logitsOf, mnistCnn, type Net, parseFlags, pct, saveGrid, table } from "./common.ts";
+import { batched, digits, fit, logitsOf, mnistCnn, type Net, parseFlags, pct, table } from "./common.ts";
+import { captionedGrid, Figure, Plot } from "../../utils/mod.ts";
 import { renderLetters } from "./letters.ts";
 
 /** Calibration of predicted class probabilities `[N, C]` against labels, in `bins` equal-width confidence bins. */
@@ -166,40 +167,38 @@ export async function main(args: string[] = Deno.args) {
       r.aurocLetters.toFixed(3),
     ]),
   ));
-  await saveGrid(
-    `${flags.out}/ood_samples.png`,
-    cat([all.testX.narrow(0, 0, 8), noise.narrow(0, 0, 8), letters.narrow(0, 0, 8)]),
-    {
-      cols: 8,
-      scale: 3,
-    },
+  // What the model was shown: digits, noise and letters, each captioned with the ensemble's entropy (nats).
+  const samples = cat([all.testX.narrow(0, 0, 8), noise.narrow(0, 0, 8), letters.narrow(0, 0, 8)]);
+  const ensembleEntropy = await entropy(methods[3][1](samples)).data();
+  const captions = Array.from(
+    ensembleEntropy,
+    (h, i) => `${["digit", "noise", "letter"][Math.floor(i / 8)]} H=${h.toFixed(2)}`,
   );
+  await (await captionedGrid(samples, captions, { nrow: 8, scale: 3 })).savePng(`${flags.out}/ood_samples.png`);
   await saveReliability(`${flags.out}/reliability.png`, results);
   await models.saveSafetensors(nets[0].stateDict(), `${flags.out}/cnn.safetensors`);
   console.log(`\npictures and weights in ${flags.out}/`);
   return results;
 }
 
-/** Reliability diagrams, one row per method: per bin, a bar of accuracy against the diagonal of confidence. */
+/** Reliability diagrams, one panel per method: each bin's accuracy as a bar against the diagonal of perfect calibration. */
 async function saveReliability(path: string, results: ({ name: string } & Calibration)[]): Promise<void> {
-  const nBins = results[0].bins.length, size = 28;
-  // Each method's diagram as a small image: a bar per bin whose height is its accuracy; a mid-grey mark at its
-  // confidence. Drawn as grey images until utils' plots are used here.
-  const pictures: number[] = [];
-  for (const r of results) {
-    for (let i = 0; i < size; i++) {
-      for (let b = 0; b < nBins; b++) {
-        const bin = r.bins[b];
-        const level = 1 - i / size;
-        const acc = Number.isNaN(bin.accuracy) ? 0 : bin.accuracy;
-        const conf = (b + 0.5) / nBins;
-        for (let w = 0; w < 2; w++) {
-          pictures.push(level <= acc ? 1 : Math.abs(level - conf) < 0.5 / size ? 0.5 : 0);
-        }
-      }
-    }
-  }
-  await saveGrid(path, tensor(pictures, { shape: [results.length, 1, size, nBins * 2] }), { cols: 1, scale: 6 });
+  const nBins = results[0].bins.length;
+  const centres = results[0].bins.map((_, b) => (b + 0.5) / nBins);
+  const panels = results.map((r) =>
+    new Plot({
+      title: `${r.name}: ECE ${pct(r.ece)}`,
+      xLabel: "confidence",
+      yLabel: "accuracy",
+      xRange: [0, 1],
+      yRange: [0, 1],
+      legend: "upper left",
+    })
+      .bar(centres, r.bins.map((b) => (b.count > 0 ? b.accuracy : 0)), { label: "accuracy per bin", width: 1 / nBins })
+      .line(centres, r.bins.map((b) => (b.count > 0 ? b.confidence : NaN)), { label: "mean confidence", markers: true })
+      .line([0, 1], [0, 1], { label: "perfectly calibrated", dash: [5, 4], color: "#555555" })
+  );
+  await new Figure(panels, { columns: 2, panelWidth: 460, panelHeight: 340 }).savePng(path);
 }
 
 if (import.meta.main) await main();
