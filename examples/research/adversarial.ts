@@ -100,7 +100,7 @@ export async function main(args: string[] = Deno.args) {
     "pgd-steps": "10",
   }, args);
   const quick = flags.quick;
-  const data = await digits(quick ? 320 : undefined, quick ? 64 : Number(flags["eval-images"]));
+  const data = await digits(quick ? 320 : undefined, quick ? 64 : Number(flags["eval-images"]), flags.device);
   const batchSize = quick ? 32 : 64;
   const pgdSteps = quick ? 3 : Number(flags["pgd-steps"]);
   const radii = quick ? [0.1, 0.3] : EPSILONS; // a tiny run measures what its test asserts

@@ -44,8 +44,7 @@ export interface SmoothGradOptions {
 /** SmoothGrad (Smilkov et al., 2017): saliency averaged over noisy copies of the input, `[N, H, W]`. */
 export function smoothGrad(model: Net, x: Tensor, target: Tensor, options: SmoothGradOptions = {}): Tensor {
   const samples = options.samples ?? 25;
-  const range = noGrad(() => x.amax().sub(x.amin())).dataSync()[0];
-  const sigma = (options.noise ?? 0.15) * range;
+  const sigma = noGrad(() => x.amax().sub(x.amin()).mul(options.noise ?? 0.15)); // stays on the device
   let sum: Tensor | null = null;
   for (let s = 0; s < samples; s++) {
     const noisy = x.add(randn(x.shape, { generator: options.generator, device: x.device }).mul(sigma));

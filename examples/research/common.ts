@@ -55,15 +55,18 @@ export async function parseFlags<K extends string>(
   return { ...(values as Record<K, string>), quick: Boolean(values.quick), device, seed, out: String(values.out) };
 }
 
-/** The MNIST digits (8,000 train, 2,000 test), optionally cut to the first `nTrain` / `nTest` (nearly balanced). */
-export async function digits(nTrain?: number, nTest?: number): Promise<{
+/**
+ * The MNIST digits (8,000 train, 2,000 test) on `device`, optionally cut to the first `nTrain` / `nTest` (nearly
+ * balanced).
+ */
+export async function digits(nTrain?: number, nTest?: number, device = "cpu"): Promise<{
   trainX: Tensor;
   trainY: Tensor;
   testX: Tensor;
   testY: Tensor;
 }> {
   const { train, test } = await data.loadMnist();
-  const cut = (t: Tensor, n?: number) => (n === undefined || n >= t.shape[0] ? t : t.narrow(0, 0, n));
+  const cut = (t: Tensor, n?: number) => (n === undefined || n >= t.shape[0] ? t : t.narrow(0, 0, n)).to(device);
   return {
     trainX: cut(train.images, nTrain),
     trainY: cut(train.labels, nTrain),

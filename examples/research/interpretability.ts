@@ -58,14 +58,14 @@ export interface ExplainOptions {
   label: string;
 }
 
-/** Grad-CAM's `[N, h, w]` maps resized to the input's `H × W`. */
-function upsample(cam: Tensor, h: number, w: number): Tensor {
+/** Grad-CAM's `[N, h, w]` maps resized to the input's `H × W` (bilinear, as utils' overlays draw them). */
+async function upsample(cam: Tensor, h: number, w: number): Promise<Tensor> {
   const [n, ch, cw] = cam.shape;
-  const src = cam.dataSync(), out = new Float32Array(n * h * w);
+  const src = await cam.data(), out = new Float32Array(n * h * w);
   for (let i = 0; i < n; i++) {
     out.set(resizeBilinear(src.subarray(i * ch * cw, (i + 1) * ch * cw), ch, cw, h, w), i * h * w);
   }
-  return tensor(out, { shape: [n, h, w] });
+  return tensor(out, { shape: [n, h, w], device: cam.device });
 }
 
 /** Every method's map for `x` (explaining class `target`) and its deletion curve, plus the random curve. */
@@ -88,7 +88,7 @@ export async function explain(model: Net, x: Tensor, target: Tensor, options: Ex
   // Integrated gradients summed over channels: positive where a pixel raised the class's logit.
   maps["integrated gradients"] = integratedGradients(model, x, target, { steps: options.igSteps }).sum(1);
   done("integrated gradients");
-  maps["Grad-CAM"] = upsample(gradCam(model, options.camLayer, x, target), h, w);
+  maps["Grad-CAM"] = await upsample(gradCam(model, options.camLayer, x, target), h, w);
   done("Grad-CAM");
   const curves: Record<string, DeletionCurve> = {};
   for (const [name, map] of Object.entries(maps)) {
@@ -103,11 +103,11 @@ export async function explain(model: Net, x: Tensor, target: Tensor, options: Ex
 }
 
 /** The first `count` rows of `x` the model classifies right: the images to explain, and their labels. */
-function correctlyClassified(model: Net, x: Tensor, y: Tensor, count: number): [Tensor, Tensor] {
-  const right = logitsOf(model, x).argmax(1).eq(y).dataSync();
+async function correctlyClassified(model: Net, x: Tensor, y: Tensor, count: number): Promise<[Tensor, Tensor]> {
+  const right = await logitsOf(model, x).argmax(1).eq(y).data();
   const keep: number[] = [];
   for (let i = 0; i < right.length && keep.length < count; i++) if (right[i]) keep.push(i);
-  const idx = tensor(keep, { dtype: "int32" });
+  const idx = tensor(keep, { dtype: "int32", device: x.device });
   return [x.indexSelect(0, idx), y.indexSelect(0, idx)];
 }
 
@@ -153,10 +153,10 @@ export async function main(args: string[] = Deno.args) {
   const gen = new Generator(flags.seed + 7);
 
   console.log("1. the MNIST CNN");
-  const mnist = await digits(quick ? 320 : undefined, quick ? 64 : 1000);
+  const mnist = await digits(quick ? 320 : undefined, quick ? 64 : 1000, flags.device);
   const cnn = mnistCnn().to(flags.device);
   await fit(cnn, mnist.trainX, mnist.trainY, { epochs: quick ? 1 : Number(flags.epochs), batchSize: quick ? 32 : 64 });
-  const [x, y] = correctlyClassified(cnn, mnist.testX, mnist.testY, quick ? 8 : Number(flags.images));
+  const [x, y] = await correctlyClassified(cnn, mnist.testX, mnist.testY, quick ? 8 : Number(flags.images));
   const lastConv = [...cnn.modules()].filter((m) => m instanceof nn.Conv2d).at(-1)!;
   const mnistResult = await explain(cnn, x, y, {
     camLayer: lastConv,
@@ -178,6 +178,7 @@ export async function main(args: string[] = Deno.args) {
     if (flags["resnet-weights"]) {
       resnet = models.resnet18({ numClasses: 5 });
       resnet.loadStateDict(await models.loadSafetensors(flags["resnet-weights"]));
+      resnet.to(flags.device);
     } else {
       resnet = (await pretrain({
         data: root,
@@ -191,7 +192,12 @@ export async function main(args: string[] = Deno.args) {
     const val = new data.ImageFolder(`${root}/val`, { transform: seedTransforms(size) });
     const [images, labels] = (await new data.DataLoader(val, { batchSize: val.length })[Symbol.asyncIterator]().next())
       .value as Tensor[];
-    const [rx, ry] = correctlyClassified(resnet, images, labels, quick ? 4 : Number(flags["resnet-images"]));
+    const [rx, ry] = await correctlyClassified(
+      resnet,
+      images.to(flags.device),
+      labels.to(flags.device),
+      quick ? 4 : Number(flags["resnet-images"]),
+    );
     resnetResult = await explain(resnet, rx, ry, {
       camLayer: resnet.layer4,
       smoothSamples: quick ? 2 : 10,
@@ -201,8 +207,8 @@ export async function main(args: string[] = Deno.args) {
       label: "attributions",
     });
     // Shown un-normalised: the ImageNet statistics undone, clamped to [0, 1].
-    const mean = tensor([0.485, 0.456, 0.406]).reshape([1, 3, 1, 1]),
-      std = tensor([0.229, 0.224, 0.225]).reshape([1, 3, 1, 1]);
+    const mean = tensor([0.485, 0.456, 0.406], { device: rx.device }).reshape([1, 3, 1, 1]),
+      std = tensor([0.229, 0.224, 0.225], { device: rx.device }).reshape([1, 3, 1, 1]);
     await saveOverlays(
       `${flags.out}/resnet_heatmaps.png`,
       rx.mul(std).add(mean).clamp(0, 1),

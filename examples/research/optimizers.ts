@@ -243,7 +243,7 @@ export async function main(args: string[] = Deno.args) {
   const flags = await parseFlags("optimizers", { steps: "60", "batch-size": "64", "range-steps": "60" }, args);
   const quick = flags.quick;
   const steps = quick ? 4 : Number(flags.steps), batchSize = quick ? 16 : Number(flags["batch-size"]);
-  const data = await digits(undefined, quick ? 100 : 1000);
+  const data = await digits(undefined, quick ? 100 : 1000); // on the CPU; batches move to --device as they are used
   const test = { x: data.testX, y: data.testY };
   const batches = fixedBatches(data.trainX, data.trainY, steps, batchSize, flags.seed);
   const init = mnistCnn().stateDict(); // every run starts from these weights

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { cat, manualSeed, models, nn, noGrad, optim, rand, type Tensor, tensor } from "../../mod.ts";
+import { cat, manualSeed, models, nn, noGrad, optim, rand, type Tensor, tensor, toDevice } from "../../mod.ts";
 import { batched, digits, fit, logitsOf, mnistCnn, type Net, parseFlags, pct, table } from "./common.ts";
 import { captionedGrid, Figure, Plot } from "../../utils/mod.ts";
 import { renderLetters } from "./letters.ts";
@@ -85,8 +85,12 @@ export function auroc(inside: ArrayLike<number>, outside: ArrayLike<number>): nu
   return (rankSumOutside - (nOut * (nOut + 1)) / 2) / (nOut * nIn);
 }
 
-/** Softmax of the logits divided by a temperature fitted by L-BFGS to minimise the NLL of `(logits, labels)`. */
-export function fitTemperature(logits: Tensor, labels: Tensor): number {
+/**
+ * The temperature T that minimises the NLL of `softmax(logits / T)` against `labels`, fitted by L-BFGS (on the CPU:
+ * one scalar over a few thousand logits).
+ */
+export async function fitTemperature(deviceLogits: Tensor, deviceLabels: Tensor): Promise<number> {
+  const logits = await toDevice(deviceLogits, "cpu"), labels = await toDevice(deviceLabels, "cpu");
   const logT = tensor([0]).requiresGrad_(); // T = e^{logT} stays positive
   const opt = new optim.LBFGS([logT], { lr: 0.1, maxIter: 100, lineSearchFn: "strong_wolfe" });
   opt.step(() => {
@@ -116,14 +120,14 @@ export async function main(args: string[] = Deno.args) {
   const flags = await parseFlags("uncertainty", { epochs: "2", members: "5", "mc-samples": "10" }, args);
   const quick = flags.quick;
   const nVal = quick ? 128 : 1000;
-  const all = await digits(quick ? 640 + nVal : undefined, quick ? 200 : undefined);
+  const all = await digits(quick ? 640 + nVal : undefined, quick ? 200 : undefined, flags.device);
   // The last nVal training digits are held out to fit the temperature.
   const nTrain = all.trainX.shape[0] - nVal;
   const trainX = all.trainX.narrow(0, 0, nTrain), trainY = all.trainY.narrow(0, 0, nTrain);
   const valX = all.trainX.narrow(0, nTrain, nVal), valY = all.trainY.narrow(0, nTrain, nVal);
   const nOod = quick ? 100 : 1000;
-  const noise = rand([nOod, 1, 28, 28]);
-  const letters = renderLetters(nOod, flags.seed);
+  const noise = rand([nOod, 1, 28, 28], { device: flags.device });
+  const letters = renderLetters(nOod, flags.seed).to(flags.device);
   const members = quick ? 2 : Number(flags.members), epochs = quick ? 1 : Number(flags.epochs);
 
   const nets: Net[] = [];
@@ -135,7 +139,7 @@ export async function main(args: string[] = Deno.args) {
   }
 
   const softmaxOf = (net: Net, x: Tensor, temperature = 1) => logitsOf(net, x).div(temperature).softmax(1);
-  const temperature = fitTemperature(logitsOf(nets[0], valX), valY);
+  const temperature = await fitTemperature(logitsOf(nets[0], valX), valY);
   const mcSamples = quick ? 3 : Number(flags["mc-samples"]);
   const methods: [string, (x: Tensor) => Tensor][] = [
     ["softmax (one CNN)", (x) => softmaxOf(nets[0], x)],
