@@ -6,7 +6,9 @@
  *   at `--resnet-size` pixels or loaded from `--resnet-weights`.
  * - Methods: vanilla gradient saliency, SmoothGrad, integrated gradients (black / mean-colour baseline) and Grad-CAM,
  *   which reads the last convolution's activations and output gradient through a forward hook and a full backward
- *   hook (`registerForwardHook`, `registerFullBackwardHook`).
+ *   hook (`registerForwardHook`, `registerFullBackwardHook`). On the ResNet the last block (`layer4`) has a
+ *   (size/32)² map — 2 × 2 at 64 px, too coarse to rank pixels by — so the block before it (`layer3`) is measured too.
+ * - Images: correctly classified ones, taken from each class in turn.
  * - The number: a deletion curve per method (Petsiuk et al., 2018) — the most-attributed pixels are set to the
  *   baseline first, in steps, and the probability of the explained class is measured — against deleting pixels in a
  *   random order; the table gives the areas under both (lower is better: the method found what matters).
@@ -44,8 +46,8 @@ export interface Explained {
 
 /** Options of {@link explain}. */
 export interface ExplainOptions {
-  /** The layer Grad-CAM hooks (the last convolution). */
-  camLayer: nn.Module;
+  /** The layers Grad-CAM hooks, by the name its map gets (the last convolution, and any others to compare). */
+  camLayers: Record<string, nn.Module>;
   /** SmoothGrad's noisy copies. */
   smoothSamples: number;
   /** Integrated gradients' path points. */
@@ -72,7 +74,8 @@ async function upsample(cam: Tensor, h: number, w: number): Promise<Tensor> {
 export async function explain(model: Net, x: Tensor, target: Tensor, options: ExplainOptions): Promise<Explained> {
   model.eval();
   const [n, , h, w] = x.shape;
-  const bar = new ProgressBar(null, { total: 5, desc: options.label, unit: "step" });
+  const camLayers = Object.entries(options.camLayers);
+  const bar = new ProgressBar(null, { total: 4 + camLayers.length, desc: options.label, unit: "step" });
   const done = (what: string) => {
     bar.setPostfix({ done: what });
     bar.update();
@@ -88,8 +91,10 @@ export async function explain(model: Net, x: Tensor, target: Tensor, options: Ex
   // Integrated gradients summed over channels: positive where a pixel raised the class's logit.
   maps["integrated gradients"] = integratedGradients(model, x, target, { steps: options.igSteps }).sum(1);
   done("integrated gradients");
-  maps["Grad-CAM"] = await upsample(gradCam(model, options.camLayer, x, target), h, w);
-  done("Grad-CAM");
+  for (const [name, layer] of camLayers) {
+    maps[name] = await upsample(gradCam(model, layer, x, target), h, w);
+    done(name);
+  }
   const curves: Record<string, DeletionCurve> = {};
   for (const [name, map] of Object.entries(maps)) {
     curves[name] = await deletionCurve(model, x, target, map, { steps: options.deletionSteps });
@@ -102,11 +107,20 @@ export async function explain(model: Net, x: Tensor, target: Tensor, options: Ex
   return { maps, curves };
 }
 
-/** The first `count` rows of `x` the model classifies right: the images to explain, and their labels. */
+/**
+ * Up to `count` rows of `x` the model classifies right, taken from each class in turn (a folder of images is sorted by
+ * class): the images to explain, and their labels.
+ */
 async function correctlyClassified(model: Net, x: Tensor, y: Tensor, count: number): Promise<[Tensor, Tensor]> {
-  const right = await logitsOf(model, x).argmax(1).eq(y).data();
-  const keep: number[] = [];
-  for (let i = 0; i < right.length && keep.length < count; i++) if (right[i]) keep.push(i);
+  const [right, labels] = [await logitsOf(model, x).argmax(1).eq(y).data(), await y.data()];
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < right.length; i++) {
+    if (right[i]) byClass.set(labels[i], [...(byClass.get(labels[i]) ?? []), i]);
+  }
+  const queues = [...byClass.values()], keep: number[] = [];
+  for (let round = 0; keep.length < count && queues.some((q) => round < q.length); round++) {
+    for (const q of queues) if (round < q.length && keep.length < count) keep.push(q[round]);
+  }
   const idx = tensor(keep, { dtype: "int32", device: x.device });
   return [x.indexSelect(0, idx), y.indexSelect(0, idx)];
 }
@@ -159,7 +173,7 @@ export async function main(args: string[] = Deno.args) {
   const [x, y] = await correctlyClassified(cnn, mnist.testX, mnist.testY, quick ? 8 : Number(flags.images));
   const lastConv = [...cnn.modules()].filter((m) => m instanceof nn.Conv2d).at(-1)!;
   const mnistResult = await explain(cnn, x, y, {
-    camLayer: lastConv,
+    camLayers: { "Grad-CAM": lastConv },
     smoothSamples: quick ? 4 : 25,
     igSteps: quick ? 8 : 32,
     deletionSteps: quick ? 8 : 20,
@@ -199,7 +213,12 @@ export async function main(args: string[] = Deno.args) {
       quick ? 4 : Number(flags["resnet-images"]),
     );
     resnetResult = await explain(resnet, rx, ry, {
-      camLayer: resnet.layer4,
+      // The last block's map is (size/32)² cells: 2 × 2 at 64 px, too coarse to rank pixels by; the block before it
+      // has twice the resolution. Both are measured.
+      camLayers: {
+        [`Grad-CAM layer4 ${size / 32}x${size / 32}`]: resnet.layer4,
+        [`Grad-CAM layer3 ${size / 16}x${size / 16}`]: resnet.layer3,
+      },
       smoothSamples: quick ? 2 : 10,
       igSteps: quick ? 4 : 16,
       deletionSteps: quick ? 5 : 10,

@@ -27,9 +27,12 @@ Deno.test("interpretability example, tiny run: every method's deletion curve fal
   const out = await Deno.makeTempDir();
   try {
     const { mnist, resnet } = await main(["--quick", "--out", out]);
+    ok(Object.keys(resnet).some((name) => name.startsWith("Grad-CAM layer3")), Object.keys(resnet).join());
     for (const [model, curves] of [["MNIST CNN", mnist], ["ResNet-18", resnet]] as const) {
       for (const [name, c] of Object.entries(curves)) {
-        if (name === "random") continue;
+        // The ResNet's last block is one cell at the tiny run's 32 px (2 × 2 at 64 px): a map with nothing to rank
+        // by, which the example reports beside layer3's; only the methods it presents as working are held to it.
+        if (name === "random" || name.startsWith("Grad-CAM layer4")) continue;
         ok(c.area < curves.random.area, `${model} ${name}: area ${c.area}, random ${curves.random.area}`);
       }
     }
