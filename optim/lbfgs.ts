@@ -77,6 +77,8 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
   #prevLoss = 0;
 
   /**
+   * An L-BFGS optimizer over `params`; `step(closure)` runs up to `maxIter` iterations.
+   *
    * @param params the tensors to optimize (one group: L-BFGS takes no per-group options)
    * @param options options; unset ones take PyTorch's defaults
    */
@@ -106,6 +108,7 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
     this.#numel = this.#params.reduce((n, p) => n + p.numel(), 0);
   }
 
+  /** Checks the options before anything changes, naming `where` in errors. */
   protected override validate(o: LBFGSOptions, where: string): void {
     super.validate(o, where);
     for (const key of ["maxIter", "maxEval", "historySize"] as const) {
