@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { full, manualSeed, type Tensor, tensor, utils, where } from "../mod.ts";
+import { full, manualSeed, noGrad, onnx, randint, randn, type Tensor, tensor, utils, where } from "../mod.ts";
+import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import {
   type NoisePredictor,
   sampleDdim,
@@ -87,4 +88,33 @@ Deno.test("diffusion: a tiny U-Net's noise-prediction loss falls over two short 
   deepStrictEqual(lines.length, 2, text);
   ok(lines[1].startsWith("epoch 2/2: 10/10 (100%) [") && /loss=\d\.\d{4}, lr=/.test(lines[1]), lines[1]);
   deepStrictEqual(history.column("loss"), losses);
+});
+
+Deno.test("UNet exports to ONNX (GroupNorm, SiLU, Upsample, strided convs, the time embedding): ONNX Runtime agrees at another batch", async () => {
+  manualSeed(6);
+  const unet = new UNet(8);
+  const bytes = await onnx.exportBytes(unet, [randn([2, 1, 28, 28]), randint(0, 100, [2], { dtype: "int32" })], {
+    inputNames: ["x", "t"],
+    outputNames: ["eps"],
+    dynamicAxes: { x: { 0: "batch" }, t: { 0: "batch" }, eps: { 0: "batch" } },
+  });
+  await onnxCheck(bytes);
+  const ops = new Set(onnx.decodeModel(bytes).graph.node.map((n) => n.op_type));
+  for (const op of ["InstanceNormalization", "Resize", "Sigmoid", "Conv", "Sin"]) {
+    ok(ops.has(op), `${op} in ${[...ops]}`);
+  }
+  unet.eval();
+  const session = await loadOrt(bytes);
+  try {
+    for (const n of [2, 3]) {
+      const x = randn([n, 1, 28, 28]), t = randint(0, 100, [n], { dtype: "int32" });
+      const ours = noGrad(() => unet.forward(x, t));
+      const { eps } = await session.run({ x, t });
+      deepStrictEqual(eps.dims, [n, 1, 28, 28]);
+      const diff = maxAbsDiff(await ours.data(), eps.data);
+      ok(diff <= 1e-4, `batch ${n}: ONNX Runtime differs by ${diff}`);
+    }
+  } finally {
+    await session.release();
+  }
 });

@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { data, manualSeed, nn, noGrad, randn, type Tensor, utils } from "../mod.ts";
+import { data, manualSeed, nn, noGrad, onnx, randn, type Tensor, utils } from "../mod.ts";
+import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
 
 Deno.test("DCGAN shapes: noise [N, 64] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
@@ -49,5 +50,43 @@ Deno.test("DCGAN: a short run teaches the discriminator real from fake and moves
     deepStrictEqual(Number(csv[1].split(",")[3]), history[0].dReal);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DCGAN generator exports to ONNX (Linear, Unflatten, BatchNorm, ConvTranspose2d, Tanh): ONNX Runtime agrees at another batch", async () => {
+  manualSeed(5);
+  const g = generator(16, 8);
+  dcganInit(g);
+  // Running statistics away from 0 and 1, so eval-mode batch norm is really exercised.
+  noGrad(() => {
+    for (const m of g.modules()) {
+      if (m instanceof nn.BatchNorm2d) {
+        m.runningMean!.copy_(randn([m.numFeatures]).mul(0.1));
+        m.runningVar!.copy_(randn([m.numFeatures]).abs().add(0.5));
+      }
+    }
+  });
+  const bytes = await onnx.exportBytes(g, randn([2, 16]), {
+    inputNames: ["z"],
+    outputNames: ["images"],
+    dynamicAxes: { z: { 0: "batch" }, images: { 0: "batch" } },
+    opsetVersion: 13,
+  });
+  await onnxCheck(bytes);
+  const ops = new Set(onnx.decodeModel(bytes).graph.node.map((n) => n.op_type));
+  ok(ops.has("ConvTranspose") && ops.has("BatchNormalization"), [...ops].join(", "));
+  g.eval();
+  const session = await loadOrt(bytes);
+  try {
+    for (const n of [2, 5]) {
+      const z = randn([n, 16]);
+      const ours = noGrad(() => g.forward(z) as Tensor);
+      const { images } = await session.run({ z });
+      deepStrictEqual(images.dims, [n, 1, 28, 28]);
+      const diff = maxAbsDiff(await ours.data(), images.data);
+      ok(diff <= 1e-4, `batch ${n}: ONNX Runtime differs by ${diff}`);
+    }
+  } finally {
+    await session.release();
   }
 });

@@ -14,6 +14,7 @@ import { NN_OPS } from "./ops_nn.ts";
 import { ATTENTION_OPS } from "./ops_attention.ts";
 import { RNN_OPS } from "./ops_rnn.ts";
 import { SCATTER_OPS } from "./ops_scatter.ts";
+import { IMAGE_OPS } from "./ops_image.ts";
 import { type ModuleExport, moduleRule } from "./modules.ts";
 import { encodeModel, type NodeMsg, type TensorMsg, type ValueInfoMsg } from "./proto.ts";
 import { type SymbolicAxis, traceGrowth } from "./sizes.ts";
@@ -57,6 +58,7 @@ const OPS: Readonly<Record<string, Emitter>> = {
   ...ATTENTION_OPS,
   ...RNN_OPS,
   ...SCATTER_OPS,
+  ...IMAGE_OPS,
 };
 
 /** The traced op names that have an ONNX mapping (layers exported whole are not listed). */

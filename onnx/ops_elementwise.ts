@@ -61,6 +61,17 @@ export const ELEMENTWISE: Record<string, Emitter> = {
     const cdf = ctx.node("Mul", [ctx.node("Add", [erf[0], ctx.constant([1], t, [])])[0], ctx.constant([0.5], t, [])]);
     return ctx.node("Mul", [x, cdf[0]]);
   },
+  // ONNX has no SiLU: x·σ(x), as PyTorch exports it.
+  silu: (ctx) => ctx.node("Mul", [ctx.input(0), ctx.node("Sigmoid", [ctx.input(0)])[0]]),
+  // ONNX Runtime's Elu is float32 only: other types get x where x > 0, else α·(e^min(x, 0) − 1).
+  elu: (ctx) => {
+    const x = ctx.input(0), t = ctx.inTensor(0).dtype, alpha = ctx.attr<number>("alpha");
+    if (t === "float32") return ctx.node("Elu", [x], { alpha: { f: alpha } });
+    const zero = ctx.constant([0], t, []);
+    const e = ctx.node("Sub", [ctx.node("Exp", ctx.node("Min", [x, zero]))[0], ctx.constant([1], t, [])])[0];
+    const neg = ctx.node("Mul", [e, ctx.constant([alpha], t, [])])[0];
+    return ctx.node("Where", [ctx.node("Greater", [x, zero])[0], x, neg]);
+  },
   sin: unary("Sin"),
   cos: unary("Cos"),
   reciprocal: unary("Reciprocal"),

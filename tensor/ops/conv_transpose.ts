@@ -14,6 +14,7 @@ import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, commonDevice, empty, record } from "./core.ts";
 import { pair, type Size2 } from "./conv.ts";
+import { traced } from "../trace.ts";
 
 /** Options of {@link convTranspose2d}. */
 export interface ConvTranspose2dOptions {
@@ -153,5 +154,13 @@ export function convTranspose2d(
     return [gx, gw];
   });
   if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
-  return y;
+  // One traced op (superseding the bias add), with the padding as ONNX writes it: [top, left, bottom, right].
+  return traced(y, op, [x, weight, bias ?? null], {
+    kernel: [kh, kw],
+    stride: [strideH, strideW],
+    pads: [padH, padW, padH, padW],
+    outputPadding: [opH, opW],
+    dilation: [dilationH, dilationW],
+    groups,
+  });
 }

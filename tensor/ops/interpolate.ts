@@ -10,6 +10,7 @@ import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
 import { pair, type Size2 } from "./conv.ts";
+import { traced } from "../trace.ts";
 
 /** How {@link interpolate} fills output cells: the nearest input cell, or the bilinear blend of the four around. */
 export type InterpolateMode = "nearest" | "bilinear";
@@ -133,9 +134,18 @@ export function interpolate(x: Tensor, options: InterpolateOptions = {}): Tensor
   const out = empty([g.n, g.c, g.outH, g.outW], x.dtype, x.device);
   backendOf(x, op).interpolate2d(x, out.storage, g);
   // The backward reads only the geometry, never x: an in-place change to x after this op is harmless.
-  return record(out, "Interpolate2dBackward", [x], (gy) => {
+  const y = record(out, "Interpolate2dBackward", [x], (gy) => {
     const gx = empty(x.shape, gy.dtype, gy.device);
     backendOf(gy, op).interpolate2dBackward(gy, gx.storage, g);
     return [gx];
   }, []);
+  const factor = options.size === undefined || options.size === null ? scalePair(op, options.scaleFactor!) : null;
+  return traced(y, op, [x], {
+    mode: g.mode,
+    alignCorners: g.alignCorners,
+    size: [g.outH, g.outW],
+    scaleFactor: factor,
+    // Whether the source-index rule uses the factor itself (PyTorch's default) or the sizes it gave.
+    factorInRule: g.scaleFactorH !== null,
+  });
 }

@@ -170,7 +170,7 @@ export function mish(x: Tensor): Tensor {
 /** ELU: `x` where `x > 0`, `alpha·(eˣ − 1)` elsewhere. */
 export function elu(x: Tensor, alpha = 1): Tensor {
   // expm1 of min(x, 0): the branch not taken must stay finite, or its zero gradient times ∞ gives NaN.
-  return where(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha));
+  return traced(where(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha)), "elu", [x], { alpha });
 }
 
 /**

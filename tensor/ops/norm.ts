@@ -309,5 +309,6 @@ export function groupNorm(
   const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
   if (weight) y = y.mul(weight.reshape(perChannel));
   if (bias) y = y.add(bias.reshape(perChannel));
-  return y;
+  // One traced op (superseding the affine ops): the normalization runs on kernels no exporter sees.
+  return traced(y, op, [x, weight ?? null, bias ?? null], { numGroups, eps });
 }
