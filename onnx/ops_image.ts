@@ -11,7 +11,7 @@ import type { Attr, Emitter, OpContext } from "./graph.ts";
 import { isConstant } from "./sizes.ts";
 import { axisTaps } from "@dendrite/tensor";
 
-/** `[n, 1, …, 1]`: a per-channel `[C]` tensor shaped to broadcast over `[N, C, …]` of rank `rank`. */
+/** `[C, 1, …, 1]`: a per-channel `[C]` tensor shaped to broadcast over `[N, C, …]` of rank `rank`. */
 const perChannel = (c: number, rank: number) => [c, ...new Array<number>(rank - 2).fill(1)];
 
 /**
@@ -36,8 +36,8 @@ function normalizeGroups(ctx: OpContext, grouped: string, groups: number, eps: n
 const exactScale = (s: number) => Number.isInteger(s) || (s > 0 && s < 1 && Number.isInteger(Math.log2(1 / s)));
 
 /**
- * Whether Resize reproduces PyTorch's interpolation along one axis. Resize with `scales` makes ⌊in·f⌋ cells (in
- * float32 in ONNX Runtime and in ONNX's shape inference, where PyTorch multiplies in float64) and reads source
+ * Whether Resize reproduces PyTorch's interpolation along one axis. Resize with `scales` makes ⌊in·f⌋ cells (with
+ * f in float32 in ONNX Runtime and ONNX's shape inference, where PyTorch's is float64; both roundings checked) and reads source
  * dst/f; with `sizes`, dst·in/out. Bilinear blends continuously, so a last-bit difference in the source position
  * does not matter; nearest takes ⌊source⌋, which a rounding below a whole number would move by a cell, so it needs a
  * scale that divides exactly.
