@@ -3,6 +3,7 @@
 // cases of errors_test.ts are not repeated here.
 import {
   arange,
+  AutogradFunction,
   batchNorm,
   binaryCrossEntropy,
   cat,
@@ -13,6 +14,7 @@ import {
   detectAnomaly,
   dropout,
   embedding,
+  type FunctionCtx,
   grad,
   groupNorm,
   interpolate,
@@ -38,6 +40,20 @@ const f64 = (v: number[]) => tensor(v, { dtype: "float64" });
 const leaf = (v: number[]) => tensor(v).requiresGrad_();
 const ints = (v: number[]) => tensor(v, { dtype: "int32" });
 const logits = () => tensor([[1, 2, 3], [0, 1, 0]]).requiresGrad_();
+
+/** A custom autograd function whose backward returns `grads(g)`: a user's rule breaking the contract. */
+const customRule = (name: string, grads: (g: Tensor) => (Tensor | null)[]) => {
+  const F = class extends AutogradFunction {
+    static override forward(_ctx: FunctionCtx, x: Tensor, _scale: number): Tensor {
+      return x.mul(2);
+    }
+    static override backward(_ctx: FunctionCtx, g: Tensor): (Tensor | null)[] {
+      return grads(g);
+    }
+  };
+  Object.defineProperty(F, "name", { value: name });
+  return F;
+};
 
 /** A case that only builds tensors: they are its fixture and, with the random stream, its state. */
 const on = (
@@ -397,6 +413,34 @@ catalogueSuite("catalogue[tensor]", [
   ),
 
   // ---- autograd ---------------------------------------------------------------------------------------------------
+  on(
+    "a custom autograd function without a backward",
+    () => [leaf([1, 2])],
+    (x) => (class Half extends AutogradFunction {}).apply(x),
+    Error,
+    ["Half: a custom autograd function must define static forward(ctx, ...args) and static backward"],
+  ),
+  on(
+    "a custom function's backward returning one gradient for two arguments",
+    () => [leaf([1, 2])],
+    (x) => customRule("Scale", (g) => [g]).apply(x, 3).sum().backward(),
+    RangeError,
+    ["Scale.backward returned 1 gradient; expected 2", "null for a non-tensor argument"],
+  ),
+  on(
+    "a custom function's backward returning a gradient of the wrong shape",
+    () => [leaf([1, 2])],
+    (x) => customRule("Scale", (g) => [g.sum(), null]).apply(x, 3).sum().backward(),
+    RangeError,
+    ["Scale.backward: gradient 0 has shape [] but argument 0 has shape [2]"],
+  ),
+  on(
+    "a custom function's backward returning a float64 gradient for a float32 input",
+    () => [leaf([1, 2])],
+    (x) => customRule("Scale", (g) => [g.double(), null]).apply(x, 3).sum().backward(),
+    TypeError,
+    ["Scale.backward: gradient 0 is float64 on cpu but argument 0 is float32 on cpu"],
+  ),
   badInput({
     name: "the issue's example: x.mul_(10) after y = (w·x).sum(), then y.backward()",
     setup: () => {

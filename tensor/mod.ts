@@ -143,6 +143,7 @@ export { record, sumToShape } from "./ops/core.ts";
 export { isTracing, type OpTracer, traced, type TracedInput, type TracedOp, untraced, withOpTracer } from "./trace.ts";
 export { gradcheck, type GradcheckOptions, gradgradcheck, type GradgradcheckOptions } from "./gradcheck.ts";
 export { grad, type GradOptions } from "./grad.ts";
+export { AutogradFunction, type AutogradFunctionClass, FunctionCtx, type FunctionGradients } from "./function.ts";
 export { type Disposable, isKept, keep, liveTensors, tidy } from "./memory.ts";
 export {
   conv2d,
