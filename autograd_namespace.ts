@@ -1,7 +1,7 @@
 /**
  * The root module's `autograd` namespace, PyTorch's `torch.autograd`: the engine and grad modes of
- * `@dendrite/autograd`, plus the functional gradient and the derivative checks, which live in `@dendrite/tensor`
- * because they create tensors.
+ * `@dendrite/autograd`, plus the functional gradient, the derivative checks and custom functions (`autograd.Function`,
+ * `AutogradFunction` in `@dendrite/tensor`), which live in `@dendrite/tensor` because they create tensors.
  *
  * @example
  * ```ts
@@ -16,6 +16,10 @@
 
 export * from "@dendrite/autograd";
 export {
+  AutogradFunction as Function,
+  type AutogradFunctionClass,
+  FunctionCtx,
+  type FunctionGradients,
   grad,
   gradcheck,
   type GradcheckOptions,
