@@ -132,6 +132,9 @@ export class ProgressBar<T = unknown> implements AsyncIterable<T>, Iterable<T> {
   readonly #start: number;
   #lastDraw = -Infinity;
   #postfix: Postfix = {};
+  // The count and postfix of the last plain line printed (lines mode), so close() does not repeat it.
+  #lineN = -1;
+  #linePostfix: Postfix | null = null;
   #closed = false;
   #drawn = false;
 
@@ -219,8 +222,9 @@ export class ProgressBar<T = unknown> implements AsyncIterable<T>, Iterable<T> {
       } else if (this.#drawn) {
         this.#out("\r\x1b[K");
       }
-    } else {
-      this.#out(this.format() + "\n");
+    } else if (this.n !== this.#lineN || this.#postfix !== this.#linePostfix) {
+      // A line printed by the last update already shows this final state: print it once.
+      this.#printLine();
     }
   }
 
@@ -270,8 +274,14 @@ export class ProgressBar<T = unknown> implements AsyncIterable<T>, Iterable<T> {
       }
     } else if (now - this.#lastDraw >= this.#interval) {
       this.#lastDraw = now;
-      this.#out(this.format() + "\n");
+      this.#printLine();
     }
+  }
+
+  #printLine(): void {
+    this.#lineN = this.n;
+    this.#linePostfix = this.#postfix;
+    this.#out(this.format() + "\n");
   }
 
   #draw(): void {

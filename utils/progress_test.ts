@@ -160,3 +160,14 @@ Deno.test("a DataLoader's length is the total, and `for await` yields its batche
   deepStrictEqual(sizes, [3, 3, 3, 1]);
   ok(f.text().startsWith("4/4 (100%)"), f.text());
 });
+
+Deno.test("piped: a final state the last interval line already showed is not printed twice by close()", () => {
+  const f = fixture("lines");
+  const bar = new ProgressBar(null, { ...f.opts, total: 2, interval: 1 });
+  f.tick(1);
+  bar.update(); // interval reached: "1/2"
+  f.tick(1);
+  bar.update(); // interval reached: "2/2"
+  bar.close(); // nothing new to say
+  deepStrictEqual(f.text().split("\n").filter((l) => l !== "").map((l) => l.split(" ")[0]), ["1/2", "2/2"]);
+});
