@@ -4,7 +4,9 @@ import { grad, gradgradcheck, manualSeed, noGrad, randn, record, type Tensor, te
 import { close, vals } from "./ops/test_util.ts";
 import { conv2d } from "./ops/conv.ts";
 import { avgPool2d, maxPool2d } from "./ops/pool.ts";
-import { batchNorm } from "./ops/norm.ts";
+import { batchNorm, groupNorm } from "./ops/norm.ts";
+import { interpolate } from "./ops/interpolate.ts";
+import { convTranspose2d } from "./ops/conv_transpose.ts";
 import { crossEntropy } from "./ops/nn_ops.ts";
 
 manualSeed(16);
@@ -234,6 +236,26 @@ const secondOrderCases: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] 
     "batchNorm eval",
     (x, g, b) => batchNorm(x, runMean, runVar, { weight: g, bias: b }).square().sum(),
     () => [normal(4, 3, 2), normal(3), normal(3)],
+  ],
+  [
+    "groupNorm",
+    (x, g, b) => groupNorm(x, 2, g, b).square().mul(f64([1, 2, 3, 4]).reshape([4, 1])).sum(),
+    () => [normal(2, 4, 3), normal(4), normal(4)],
+  ],
+  [
+    "interpolate bilinear",
+    (x) => interpolate(x.tanh(), { scaleFactor: 2, mode: "bilinear" }).square().sum(),
+    () => [normal(1, 2, 3, 3)],
+  ],
+  [
+    "interpolate nearest",
+    (x) => interpolate(x.tanh(), { size: [5, 4] }).square().sum(),
+    () => [normal(1, 1, 3, 2)],
+  ],
+  [
+    "convTranspose2d stride 2",
+    (x, w) => convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 }).square().sum(),
+    () => [normal(1, 2, 3, 3), normal(2, 3, 3, 3)],
   ],
   ["crossEntropy (fused)", (x) => crossEntropy(x, tensor([0, 2, 1, 1], { dtype: "int32" })), () => [normal(4, 3)]],
   [

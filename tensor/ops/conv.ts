@@ -237,8 +237,11 @@ function convCore(x: Tensor, weight: Tensor, g: Conv2dGeometry): Tensor {
   ], [weight.requiresGrad ? x : null, x.requiresGrad ? weight : null]);
 }
 
-/** The gradient of conv2d's input, `Jₓᵀ·gy` (a transposed convolution of gy with the weight), recorded. */
-function convInputGrad(gy: Tensor, weight: Tensor, g: Conv2dGeometry, xShape: readonly number[]): Tensor {
+/**
+ * The gradient of conv2d's input, `Jₓᵀ·gy` (a transposed convolution of gy with the weight), recorded; also
+ * `convTranspose2d`'s forward, which so inherits every derivative order.
+ */
+export function convInputGrad(gy: Tensor, weight: Tensor, g: Conv2dGeometry, xShape: readonly number[]): Tensor {
   const gc = gy.contiguous();
   const gx = empty(xShape, gc.dtype, gc.device, "conv2d");
   backendOf(gc, "conv2d").conv2dBackwardInput(gc, weight.contiguous(), gx.storage, g);

@@ -12,8 +12,8 @@
 import type { Conv2dGeometry } from "../backend.ts";
 import { fmtShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { backendOf, commonDevice, empty, record } from "./core.ts";
-import { pair, type Size2 } from "./conv.ts";
+import { commonDevice } from "./core.ts";
+import { convInputGrad, pair, type Size2 } from "./conv.ts";
 import { traced } from "../trace.ts";
 
 /** Options of {@link convTranspose2d}. */
@@ -138,21 +138,9 @@ export function convTranspose2d(
     outH: h,
     outW: w,
   };
-  const out = empty([n, cOut, outH, outW], x.dtype, x.device);
-  backendOf(x, op).conv2dBackwardInput(x, weight, out.storage, g);
-  let y = record(out, "ConvTranspose2dBackward", [x, weight], (gy) => {
-    const gc = gy.contiguous();
-    let gx: Tensor | null = null, gw: Tensor | null = null;
-    if (x.requiresGrad) {
-      gx = empty(x.shape, gc.dtype, gc.device);
-      backendOf(gc, op).conv2d(gc, weight, gx.storage, g);
-    }
-    if (weight.requiresGrad) {
-      gw = empty(weight.shape, gc.dtype, gc.device);
-      backendOf(gc, op).conv2dBackwardWeight(x, gc, gw.storage, g);
-    }
-    return [gx, gw];
-  });
+  // The transposed convolution is conv2d's input gradient, recorded with its derivatives (conv2d and conv2d's weight
+  // gradient, each recorded in turn), so gradients through it can be differentiated again (createGraph).
+  let y = convInputGrad(x, weight, g, [n, cOut, outH, outW]);
   if (bias) y = y.add(bias.reshape([1, cOut, 1, 1]));
   // One traced op (superseding the bias add), with the padding as ONNX writes it: [top, left, bottom, right].
   return traced(y, op, [x, weight, bias ?? null], {

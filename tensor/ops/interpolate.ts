@@ -131,14 +131,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions = {}): Tensor
   if (x.dtype !== "float32" && x.dtype !== "float64") {
     throw new TypeError(`${op}: expected a floating-point input, got dtype ${x.dtype}`);
   }
-  const out = empty([g.n, g.c, g.outH, g.outW], x.dtype, x.device);
-  backendOf(x, op).interpolate2d(x, out.storage, g);
-  // The backward reads only the geometry, never x: an in-place change to x after this op is harmless.
-  const y = record(out, "Interpolate2dBackward", [x], (gy) => {
-    const gx = empty(x.shape, gy.dtype, gy.device);
-    backendOf(gy, op).interpolate2dBackward(gy, gx.storage, g);
-    return [gx];
-  }, []);
+  const y = interpolateCore(x, g);
   const factor = options.size === undefined || options.size === null ? scalePair(op, options.scaleFactor!) : null;
   return traced(y, op, [x], {
     mode: g.mode,
@@ -148,4 +141,19 @@ export function interpolate(x: Tensor, options: InterpolateOptions = {}): Tensor
     // Whether the source-index rule uses the factor itself (PyTorch's default) or the sizes it gave.
     factorInRule: g.scaleFactorH !== null,
   });
+}
+
+// Interpolation is linear in its input, so its backward is the adjoint map and the adjoint's derivative is the forward
+// map again: both recorded, a gradient through interpolate can be differentiated again (createGraph). The rules read
+// only the geometry, never x: an in-place change to x after this op is harmless.
+function interpolateCore(x: Tensor, g: Interpolate2dGeometry): Tensor {
+  const out = empty([g.n, g.c, g.outH, g.outW], x.dtype, x.device);
+  backendOf(x, "interpolate").interpolate2d(x, out.storage, g);
+  return record(out, "Interpolate2dBackward", [x], (gy) => [interpolateAdjoint(gy, g, x.shape)], []);
+}
+
+function interpolateAdjoint(gy: Tensor, g: Interpolate2dGeometry, xShape: readonly number[]): Tensor {
+  const gx = empty(xShape, gy.dtype, gy.device);
+  backendOf(gy, "interpolate").interpolate2dBackward(gy, gx.storage, g);
+  return record(gx, "Interpolate2dBackwardBackward", [gy], (gg) => [interpolateCore(gg, g)], []);
 }

@@ -298,6 +298,12 @@ export function groupNorm(
     backend.batchNormForward(x3, mean, invStd, null, null, normalized.storage);
   }
   let y = record(normalized, "GroupNormBackward", [x], (gy) => {
+    // With createGraph the gradient must carry a graph: batch norm's training formulas in differentiable ops, on the
+    // same [1, N·G, M] view (a group is a channel there).
+    if (isGradEnabled()) {
+      return [batchNormGradsComposed(gy.reshape([1, groups, m]), x.reshape([1, groups, m]), null, null, null, eps)[0]!
+        .reshape(x.shape)];
+    }
     const gx = empty(x.shape, gy.dtype, gy.device);
     backendOf(gy, op).batchNormBackward(gy.detach().reshape([1, groups, m]), x3, mean, invStd, null, true, {
       input: gx.storage,
