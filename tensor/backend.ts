@@ -91,7 +91,9 @@ export type BinaryOp =
   /** ReLU's gradient, PyTorch's `threshold_backward`: `x > 0 ? y : 0` (x the ReLU's input, y the incoming gradient). */
   | "thresholdBackward"
   /** SiLU's gradient: `y·σ(x)·(1 + x·(1 − σ(x)))` (x the SiLU's input, y the incoming gradient), in one pass. */
-  | "siluBackward";
+  | "siluBackward"
+  /** Exact GELU's gradient: `y·(Φ(x) + x·φ(x))` (x the GELU's input, y the incoming gradient), in one pass. */
+  | "geluBackward";
 
 /** Reductions over the trailing dimensions of a view. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";

@@ -73,6 +73,12 @@ export const BINARY_TABLE: Record<BinaryOp, ElementwiseSpec> = {
     js: "y * (1 / (1 + Math.exp(-x))) * (1 + x * (1 - 1 / (1 + Math.exp(-x))))",
     wgsl: "y * (1.0 / (1.0 + exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x))))",
   },
+  // Exact GELU's gradient in one pass (its composed form was ten kernels over the activations): y·(Φ(x) + x·φ(x)),
+  // Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^(−x²/2)/√(2π).
+  geluBackward: {
+    js: "y * (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x))",
+    wgsl: "y * (0.5 * (1.0 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x))",
+  },
 };
 
 /**

@@ -78,6 +78,16 @@ const RULES: Partial<Record<BinaryOp, BinaryRule>> = {
     }
     return [gx, nb ? applyBinary("siluBackward", a, g) : null];
   },
+  // geluBackward(x, y) = y·gelu'(x): linear in y; in x, y·gelu''(x) with gelu'' = φ(x)·(2 − x²).
+  geluBackward: (a, b, _o, g, [na, nb]) => {
+    let gx: Tensor | null = null;
+    if (na) {
+      const x = a as Tensor;
+      const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+      gx = g.mul(b).mul(pdf.mul(x.mul(x).neg().add(2)));
+    }
+    return [gx, nb ? applyBinary("geluBackward", a, g) : null];
+  },
 };
 
 /**
@@ -186,6 +196,8 @@ export const div = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary
 export const pow = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("pow", a, b);
 /** SiLU's gradient `y·silu'(x)` in one pass (the derivative rule of `silu`). */
 export const siluBackward = (x: TensorOrScalar, y: TensorOrScalar): Tensor => applyBinary("siluBackward", x, y);
+/** Exact GELU's gradient `y·gelu'(x)` in one pass (the derivative rule of `gelu`). */
+export const geluBackward = (x: TensorOrScalar, y: TensorOrScalar): Tensor => applyBinary("geluBackward", x, y);
 /** Elementwise maximum. */
 export const maximum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => applyBinary("maximum", a, b);
 /** Elementwise minimum. */

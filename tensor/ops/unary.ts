@@ -11,7 +11,7 @@ import { isFloating } from "../dtype.ts";
 import { UNARY_TABLE } from "../elementwise_table.ts";
 import { needsGrad, type Tensor } from "../tensor.ts";
 import { backendOf, empty, record } from "./core.ts";
-import { siluBackward, thresholdBackward } from "./binary.ts";
+import { geluBackward, siluBackward, thresholdBackward } from "./binary.ts";
 import { traced } from "../trace.ts";
 
 type Rule = (x: Tensor, out: Tensor, g: Tensor) => Tensor;
@@ -50,12 +50,8 @@ const RULES: Partial<Record<UnaryOp, Rule>> = {
   relu: (x, _o, g) => thresholdBackward(x, g),
   sigmoid: (_x, o, g) => g.mul(o.mul(o.neg().add(1))),
   tanh: (_x, o, g) => g.mul(o.mul(o).neg().add(1)),
-  // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-  gelu: (x, _o, g) => {
-    const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
-    const pdf = x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
-    return g.mul(cdf.add(x.mul(pdf)));
-  },
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x), in one fused pass (differentiable again).
+  gelu: (x, _o, g) => geluBackward(x, g),
   // One fused pass: g·σ(x)·(1 + x·(1 − σ(x))).
   silu: (x, _o, g) => siluBackward(x, g),
   sin: (x, _o, g) => g.mul(x.cos()),
