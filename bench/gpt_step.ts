@@ -4,7 +4,7 @@
  * vocabulary 89, *Moby-Dick*'s): forward, cross-entropy, backward, gradient
  * clipping and an AdamW step, with the fused attention kernel and with the
  * composed attention ops (GELU, the example's default), and fused with ReLU
- * (GELU's erf runs as a TypeScript loop on the CPU: the difference is its cost) (forward and fused gradient, one pass each). Prints the best of `--reps` steps after warm-up
+ * (GELU and its gradient run as WebAssembly SIMD kernels; the difference is their cost). Prints the best of `--reps` steps after warm-up
  * (the machine is shared: best-of-N is the least noisy), and with `--profile`
  * the time per CPU kernel.
  *

@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD paths for the CPU backend's memory-bound elementwise ops
  * on float32: unary (ReLU, neg, abs, sqrt, floor, ceil, round, reciprocal,
- * sign), binary arithmetic, maximum/minimum, comparisons, `where`, and ReLU's
+ * sign, exact GELU), binary arithmetic, maximum/minimum, comparisons, `where`, and ReLU's and GELU's
  * gradient. The kernels are generated in `wasm/elementwise_kernel.ts`.
  *
  * Each function returns true when it did the work and false, having written
@@ -40,6 +40,7 @@ const UNARY_OPS: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
   "round",
   "reciprocal",
   "sign",
+  "gelu",
 ]);
 const ARITH: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["add", "sub", "mul", "div"]);
 const MINMAX: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["maximum", "minimum"]);
@@ -183,8 +184,8 @@ function kernel(op: string, modes: string): Kernel | null {
 
 /**
  * `out = op(a)` elementwise on float32 data in the WebAssembly heap, for
- * relu, neg, abs, sqrt, floor, ceil, round, reciprocal and sign (other ops,
- * such as the transcendental ones, return false). `out` is contiguous with
+ * relu, neg, abs, sqrt, floor, ceil, round, reciprocal, sign and exact GELU
+ * (other ops, such as the other transcendental ones, return false). `out` is contiguous with
  * `a`'s shape.
  *
  * @example
@@ -302,13 +303,30 @@ export function wasmWhere(cond: View, a: View | number, b: View | number, out: S
  * ```
  */
 export function wasmReluBackward(x: View, grad: View, out: Storage): boolean {
+  return wasmActivationBackward("relu_backward", x, grad, out);
+}
+
+/**
+ * Exact GELU's gradient, `out = grad·(Φ(x) + x·φ(x))`, on the same terms as {@link wasmReluBackward} (within float32
+ * rounding of the TypeScript loop, which computes in float64).
+ *
+ * @example
+ * ```ts ignore
+ * if (!wasmGeluBackward(x, gradOut, gradIn)) runTheTypeScriptLoop();
+ * ```
+ */
+export function wasmGeluBackward(x: View, grad: View, out: Storage): boolean {
+  return wasmActivationBackward("gelu_backward", x, grad, out);
+}
+
+function wasmActivationBackward(name: string, x: View, grad: View, out: Storage): boolean {
   const shape = x.shape;
   if (grad.shape.length !== shape.length || grad.shape.some((s, d) => s !== shape[d])) return false;
   const o = outAddr(out, Float32Array, numel(shape));
   const xa = viewArg(x, Float32Array), ga = viewArg(grad, Float32Array);
   if (o < 0 || !xa || !ga) return false;
   const p = plan(shape, [x.strides, grad.strides]);
-  const fn = p && kernel("relu_backward", p.modes.join(""));
+  const fn = p && kernel(name, p.modes.join(""));
   if (!p || !fn) return false;
   drive(fn, p.shape, [xa, ga], p.strides, o, 4);
   return true;

@@ -39,3 +39,32 @@ Deno.test("gelu: first and second derivatives by finite differences (gradcheck, 
   assert.equal(gradcheck((a, b) => geluBackward(a, b), [x(), x()], tol), true);
   assert.equal(gradgradcheck((a) => gelu(a).square().sum(), [x()], tol), true);
 });
+
+Deno.test("gelu and its gradient on long float32 rows (the WebAssembly SIMD path) within float32 rounding", () => {
+  // 4,099 values over [-9, 9] (both tails, zero, and a tail of 3 after the 16-wide loop): rows long enough for the
+  // vector kernels, compared with float64 evaluations of x·Φ(x) and y·(Φ(x) + x·φ(x)).
+  const n = 4099;
+  const xs = Array.from({ length: n }, (_, i) => -9 + (18 * i) / (n - 1));
+  const ys = xs.map((_, i) => Math.cos(i));
+  const x = tensor(xs), y = tensor(ys);
+  const f32 = (v: number) => Math.fround(v);
+  const cdfAny = (v: number) => (Math.abs(v) <= 3 ? cdf(v) : v > 0 ? 1 - tail(v) : tail(-v));
+  const want = xs.map((v) => f32(v) * cdfAny(f32(v)));
+  const wantGrad = xs.map((v, i) => f32(ys[i]) * (cdfAny(f32(v)) + f32(v) * pdf(f32(v))));
+  const got = vals(gelu(x)), gotGrad = vals(geluBackward(x, y));
+  for (let i = 0; i < n; i++) {
+    const tol = (w: number) => 2e-6 + 2e-5 * Math.abs(w);
+    assert.ok(Math.abs(got[i] - want[i]) <= tol(want[i]), `gelu(${xs[i]}) = ${got[i]}, want ${want[i]}`);
+    assert.ok(
+      Math.abs(gotGrad[i] - wantGrad[i]) <= tol(wantGrad[i]),
+      `geluBackward(${xs[i]}) = ${gotGrad[i]}, want ${wantGrad[i]}`,
+    );
+  }
+});
+
+/** Φ(−v) for v > 3 by its continued fraction (the series for erf loses digits there). */
+function tail(v: number): number {
+  let f = 0;
+  for (let k = 60; k >= 1; k--) f = k / (v + f);
+  return pdf(v) / (v + f);
+}

@@ -109,7 +109,7 @@ const EXP = {
 };
 
 /** Declares the locals {@link vexp} uses. */
-function expLocals(f: Fn): void {
+export function expLocals(f: Fn): void {
   f.local(V128, "ex_x", "ex_c", "ex_n", "ex_r", "ex_y");
 }
 
@@ -117,7 +117,7 @@ function expLocals(f: Fn): void {
  * `exp` of the four lanes of `x` (a vector expression), as an expression.
  * Uses the locals of {@link expLocals}; `madd` is the module's multiply-add.
  */
-function vexp(f: Fn, x: Code, madd: (a: Code, b: Code, c: Code) => Code): Code {
+export function vexp(f: Fn, x: Code, madd: (a: Code, b: Code, c: Code) => Code): Code {
   const g = (n: string) => f.get(n);
   let poly = f32x4Const(EXP.p[0]);
   for (const c of EXP.p.slice(1)) poly = madd(poly, g("ex_r"), f32x4Const(c));

@@ -21,7 +21,9 @@
  * bit (NaN payloads aside): add/sub/mul/div/sqrt of float32 values rounded
  * once are exact in float32; ReLU as `x & (x > 0)` gives +0 for NaN and −0;
  * maximum/minimum use `pmax`/`pmin` (`x >= y ? x : y` keeps the first of ±0)
- * and take `y` where `y` is NaN (`pmax` already returns a NaN `x`).
+ * and take `y` where `y` is NaN (`pmax` already returns a NaN `x`). The exception: exact GELU and its gradient
+ * (`ew_gelu_v`, `ew_gelu_backward_*`: the table's erf fit with Cephes' vector `exp`, in float32) agree with the
+ * float64 loops within float32 rounding, not bit for bit.
  *
  * @module
  */
@@ -89,6 +91,7 @@ import {
   vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
+import { expLocals, vexp } from "./attention_kernel.ts";
 
 const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
@@ -114,13 +117,75 @@ interface Input {
  * `d` input), lane masks for bool inputs; returns f32x4, or lane masks for a
  * bool output. The codes are `local.get`s, free to use more than once.
  */
-type Compute = (x: Code[]) => Code;
+type Compute = (x: Code[], f: Fn) => Code;
 
 interface Spec {
   readonly name: string;
   readonly ins: readonly Input[];
   readonly boolOut: boolean;
   readonly compute: Compute;
+  /** Declares the extra locals `compute` sets (the GELU kernels'). */
+  readonly locals?: (f: Fn) => void;
+}
+
+// ---- exact GELU: x·Φ(x), Φ(x) = ½·erfc(−x/√2), erfc by Numerical Recipes' Chebyshev fit (the table's erf) --------
+
+/** The fit's coefficients, innermost first: erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), z ≥ 0. */
+const ERFC_P = [
+  0.17087277,
+  -0.82215223,
+  1.48851587,
+  -1.13520398,
+  0.27886807,
+  -0.18628806,
+  0.09678418,
+  0.37409196,
+  1.00002368,
+  -1.26551223,
+];
+
+const vMadd = (a: Code, b: Code, c: Code): Code => vAdd(vMul(a, b), c);
+
+function geluLocals(f: Fn): void {
+  expLocals(f);
+  f.local(V128, "gu", "gz", "gt", "gp");
+}
+
+/**
+ * `2·Φ(x)` of the lanes of `x` (a local.get): with u = x/√2 and r = erfc(|u|), 2Φ is 2 − r for u ≥ 0 and r below —
+ * computed so, not as 1 + erf, so the far negative tail keeps its relative accuracy.
+ */
+function twoPhi(f: Fn, x: Code): Code {
+  const g = (n: string) => f.get(n);
+  let poly = f32x4Const(ERFC_P[0]);
+  for (const c of ERFC_P.slice(1)) poly = vMadd(poly, g("gt"), f32x4Const(c));
+  return seq(
+    f.set("gu", vMul(x, f32x4Const(Math.SQRT1_2))),
+    f.set("gz", f32x4Abs(g("gu"))),
+    f.set("gt", f32x4Div(f32x4Const(1), vMadd(g("gz"), f32x4Const(0.5), f32x4Const(1)))),
+    f.set("gp", vMul(g("gt"), vexp(f, vAdd(f32x4Neg(vMul(g("gz"), g("gz"))), poly), vMadd))),
+    vBitselect(f32x4Sub(f32x4Const(2), g("gp")), g("gp"), f32x4Ge(g("gu"), ZERO)),
+  );
+}
+
+/** GELU, x·Φ(x). */
+function geluVec(f: Fn, x: Code): Code {
+  return vMul(vMul(x, f32x4Const(0.5)), twoPhi(f, x));
+}
+
+/** GELU's gradient, y·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+function geluBackwardVec(f: Fn, x: Code, y: Code): Code {
+  const g = (n: string) => f.get(n);
+  return seq(
+    f.set("gp", vMul(twoPhi(f, x), f32x4Const(0.5))),
+    vMul(
+      y,
+      vAdd(
+        g("gp"),
+        vMul(vMul(x, f32x4Const(1 / Math.sqrt(2 * Math.PI))), vexp(f, vMul(vMul(x, x), f32x4Const(-0.5)), vMadd)),
+      ),
+    ),
+  );
 }
 
 /** Unary ops: `x` to the table's value. */
@@ -221,6 +286,23 @@ function specs(): Spec[] {
       });
     }
   }
+  // Exact GELU and its gradient (within float32 rounding of the table's float64 loops, not bit for bit).
+  out.push({
+    name: ewName("gelu", "v"),
+    ins: [vIn("v")],
+    boolOut: false,
+    locals: geluLocals,
+    compute: ([x], f) => geluVec(f, x),
+  });
+  for (const m of ["vv", "vs"]) {
+    out.push({
+      name: ewName("gelu_backward", m),
+      ins: [vIn("v"), vIn(m[1] as Mode)],
+      boolOut: false,
+      locals: geluLocals,
+      compute: ([x, y], f) => geluBackwardVec(f, x, y),
+    });
+  }
   // ReLU's gradient: x > 0 ? g : 0.
   for (const m of ["vv", "vs"]) {
     out.push({
@@ -251,6 +333,7 @@ function kernel(spec: Spec): Fn {
   ins.forEach((_, k) => params.push([`p${k}`, I32], [`r${k}`, I32]));
   params.push(["out", I32]);
   const f = new Fn(spec.name, params);
+  spec.locals?.(f);
   f.local(I32, "row", "n", "o");
   ins.forEach((_, k) => f.local(I32, `q${k}`));
   ins.forEach((_, k) => f.local(V128, `s${k}`, `t${k}`));
@@ -267,7 +350,7 @@ function kernel(spec: Spec): Fn {
       setup.push(f.set(`t${k}`, width === 1 ? vLoadSplat(at) : vLoad(at, 16 * j)));
       return g(`t${k}`);
     });
-    return seq(...setup, spec.compute(vals));
+    return seq(...setup, spec.compute(vals, f));
   };
 
   /** Lane masks of the bool vector input for this step (`m0..m3` for 16 elements, `m0` else). */
