@@ -4,7 +4,7 @@ import { grad, gradgradcheck, manualSeed, noGrad, randn, record, type Tensor, te
 import { close, vals } from "./ops/test_util.ts";
 import { conv2d } from "./ops/conv.ts";
 import { avgPool2d, maxPool2d } from "./ops/pool.ts";
-import { batchNorm, groupNorm } from "./ops/norm.ts";
+import { batchNorm, groupNorm, layerNorm } from "./ops/norm.ts";
 import { interpolate } from "./ops/interpolate.ts";
 import { convTranspose2d } from "./ops/conv_transpose.ts";
 import { crossEntropy } from "./ops/nn_ops.ts";
@@ -241,6 +241,11 @@ const secondOrderCases: [string, (...xs: Tensor[]) => Tensor, () => Tensor[]][] 
     "groupNorm",
     (x, g, b) => groupNorm(x, 2, g, b).square().mul(f64([1, 2, 3, 4]).reshape([4, 1])).sum(),
     () => [normal(2, 4, 3), normal(4), normal(4)],
+  ],
+  [
+    "layerNorm",
+    (x, g, b) => layerNorm(x, [2, 3], g, b).square().mul(f64([1, 2, 3, 4]).reshape([4, 1, 1])).sum(),
+    () => [normal(4, 2, 3), normal(2, 3), normal(2, 3)],
   ],
   [
     "interpolate bilinear",
