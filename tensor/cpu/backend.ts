@@ -57,6 +57,7 @@ import { rnnCellBackward, rnnCellForward } from "./rnn_cell.ts";
 import { wasmRnnCellBackward, wasmRnnCellForward } from "./rnn_wasm.ts";
 import * as attention from "./attention.ts";
 import { wasmAttentionBackward, wasmAttentionForward } from "./attention_wasm.ts";
+import { wasmCopy } from "./copy_wasm.ts";
 
 const HELPERS = { erf, roundHalfEven };
 const HELPER_NAMES = Object.keys(HELPERS);
@@ -165,6 +166,7 @@ export class CpuBackend implements Backend {
   copy(src: View, dst: View): void {
     const o = cpuData(dst.storage);
     const toBool = o instanceof Uint8Array && !(cpuData(src.storage) instanceof Uint8Array);
+    if (!toBool && wasmOn() && wasmCopy(src, dst)) return;
     runLoop(toBool ? "(x ? 1 : 0)" : "x", [operand(src, src.shape.length)], src.shape, o, dst);
   }
 

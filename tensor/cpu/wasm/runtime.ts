@@ -483,6 +483,24 @@ export function heapZero(addr: number, bytes: number): void {
   loadEngine()?.ops.mem_zero(addr, bytes);
 }
 
+/**
+ * `rows` rows of `n` four-byte elements from byte address `src` to `dst`, the rows `srcStride` and `dstStride` bytes
+ * apart (the SGEMM module's `copy_rows`, four lanes at a time); false, having copied nothing, without WebAssembly SIMD.
+ */
+export function heapCopyRows(
+  dst: number,
+  dstStride: number,
+  src: number,
+  srcStride: number,
+  rows: number,
+  n: number,
+): boolean {
+  const e = loadEngine();
+  if (!e) return false;
+  e.copyRows(dst, dstStride, src, srcStride, rows, n);
+  return true;
+}
+
 /** Returns a block from {@link heapAlloc} or {@link heapAllocStorage} to the allocator. */
 export function heapFree(addr: number): void {
   loadEngine()?.allocator.free(addr);
