@@ -120,18 +120,28 @@ export interface DeletionCurve {
 }
 
 /**
- * The deletion metric (Petsiuk et al., 2018): pixels are replaced by `baseline` (all channels) in the order of
- * `ranking` `[N, H, W]`, highest first, and the target's softmax probability is measured after each `1/steps` of them.
+ * The deletion metric (Petsiuk et al., 2018): pixels are replaced by `baseline` in the order of `ranking`
+ * `[N, H, W]`, highest first, and the target's softmax probability is measured after each `1/steps` of them.
+ * `baseline` is one value for every channel (default 0: black for images in [0, 1]) or one per channel — for a
+ * normalized input pass the normalized black pixel, `−mean/std`, since 0 there is the mean colour, which changes the
+ * background the model saw and makes every deletion order look alike.
  */
 export async function deletionCurve(
   model: Net,
   x: Tensor,
   target: Tensor,
   ranking: Tensor,
-  options: { steps?: number; baseline?: number } = {},
+  options: { steps?: number; baseline?: number | readonly number[] } = {},
 ): Promise<DeletionCurve> {
-  const steps = options.steps ?? 20, base = options.baseline ?? 0;
+  const steps = options.steps ?? 20;
   const [n, c, h, w] = x.shape, hw = h * w;
+  const baseline = options.baseline ?? 0;
+  if (typeof baseline !== "number" && baseline.length !== c) {
+    throw new Error(`deletionCurve: baseline has ${baseline.length} values for an input of ${c} channels [${x.shape}]`);
+  }
+  const base = typeof baseline === "number"
+    ? baseline
+    : tensor(Float32Array.from(baseline), { shape: [1, c, 1, 1] }).to(x.device).expand([n, c, h, w]);
   const scores = await ranking.data();
   // rank[i][p]: the position of pixel p in image i's deletion order.
   const rank = new Int32Array(n * hw);
@@ -146,7 +156,7 @@ export async function deletionCurve(
   for (const f of fractions) {
     const p = noGrad(() => {
       const deleted = rankT.lt(Math.round(f * hw)).expand([n, c, h, w]);
-      const xd = x.maskedFill(deleted, base);
+      const xd = typeof base === "number" ? x.maskedFill(deleted, base) : base.where(deleted, x);
       return model.forward(xd).softmax(1).gather(1, target.reshape([-1, 1])).mean();
     });
     probs.push(await p.item());

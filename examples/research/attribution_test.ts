@@ -1,4 +1,4 @@
-import { ok } from "node:assert/strict";
+import { ok, rejects } from "node:assert/strict";
 import { Generator, manualSeed, nn, rand, tensor } from "../../mod.ts";
 import { deletionCurve, integratedGradients, randomRanking, saliency, smoothGrad } from "./attribution.ts";
 
@@ -42,4 +42,25 @@ Deno.test("deletion: removing the pixels a linear 'brightness' model uses first 
   ok(byValue.probs[0] === random.probs[0] && byValue.probs.at(-1) === random.probs.at(-1), "same ends");
   for (let j = 1; j < byValue.probs.length; j++) ok(byValue.probs[j] <= byValue.probs[j - 1] + 1e-6, "monotone");
   ok(byValue.area < random.area, `area ${byValue.area} vs random ${random.area}`);
+});
+
+Deno.test("deletion writes the per-channel baseline: deleting pixels already at it changes nothing", async () => {
+  // Logit 1 reads every channel of every pixel; an image whose pixels all equal the baseline [0.2, -1, 3] keeps its
+  // probability however many are deleted, while deleting them to 0 moves it.
+  const model = new nn.Sequential(new nn.Flatten(), new nn.Linear(12, 2)).eval();
+  const lin = model.at(1) as nn.Linear;
+  lin.weight.detach().copy_(tensor([Array(12).fill(0), Array.from({ length: 12 }, (_, i) => (i % 3) + 1)]));
+  lin.bias!.detach().zero_();
+  const baseline = [0.2, -1, 3];
+  const x = tensor(baseline).reshape([1, 3, 1, 1]).expand([2, 3, 2, 2]).contiguous();
+  const target = tensor([1, 1], { dtype: "int32" });
+  const ranking = randomRanking(2, 2, 2, new Generator(3));
+  const kept = await deletionCurve(model, x, target, ranking, { steps: 4, baseline });
+  for (const p of kept.probs) ok(Math.abs(p - kept.probs[0]) < 1e-6, `flat: ${kept.probs}`);
+  const zeroed = await deletionCurve(model, x, target, ranking, { steps: 4 });
+  ok(Math.abs(zeroed.probs.at(-1)! - zeroed.probs[0]) > 0.1, `deleting to 0 moves it: ${zeroed.probs}`);
+  await rejects(
+    () => deletionCurve(model, x, target, ranking, { baseline: [0, 0] }),
+    /deletionCurve: baseline has 2 values for an input of 3 channels \[2,3,2,2\]/,
+  );
 });
