@@ -108,9 +108,9 @@ const EXP = {
   p: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
 };
 
-/** Declares the locals {@link vexp} uses. */
-export function expLocals(f: Fn): void {
-  f.local(V128, "ex_x", "ex_c", "ex_n", "ex_r", "ex_y");
+/** Declares the locals {@link vexp} uses (`suffix` names a second set, for {@link vexpSteps} run side by side). */
+export function expLocals(f: Fn, suffix = ""): void {
+  f.local(V128, ...["ex_x", "ex_c", "ex_n", "ex_r", "ex_y"].map((n) => n + suffix));
 }
 
 /**
@@ -118,25 +118,42 @@ export function expLocals(f: Fn): void {
  * Uses the locals of {@link expLocals}; `madd` is the module's multiply-add.
  */
 export function vexp(f: Fn, x: Code, madd: (a: Code, b: Code, c: Code) => Code): Code {
-  const g = (n: string) => f.get(n);
+  const { steps, value } = vexpSteps(f, x, madd);
+  return seq(...steps, value);
+}
+
+/**
+ * {@link vexp} as its statements and the final expression, on the locals of `expLocals(f, suffix)`: a caller that
+ * computes several vectors at once interleaves the statements of each, so their dependency chains overlap.
+ */
+export function vexpSteps(
+  f: Fn,
+  x: Code,
+  madd: (a: Code, b: Code, c: Code) => Code,
+  suffix = "",
+): { steps: Code[]; value: Code } {
+  const g = (n: string) => f.get(n + suffix);
+  const set = (n: string, v: Code) => f.set(n + suffix, v);
   let poly = f32x4Const(EXP.p[0]);
   for (const c of EXP.p.slice(1)) poly = madd(poly, g("ex_r"), f32x4Const(c));
-  return seq(
-    f.set("ex_x", x),
-    f.set("ex_c", f32x4Min(f32x4Max(g("ex_x"), f32x4Const(EXP.lo)), f32x4Const(EXP.hi))),
-    f.set("ex_n", f32x4Nearest(vMul(g("ex_c"), f32x4Const(EXP.log2e)))),
-    f.set(
-      "ex_r",
-      f32x4Sub(f32x4Sub(g("ex_c"), vMul(g("ex_n"), f32x4Const(EXP.c1))), vMul(g("ex_n"), f32x4Const(EXP.c2))),
-    ),
-    // y = poly(r)·r² + r + 1
-    f.set("ex_y", vAdd(vAdd(vMul(poly, vMul(g("ex_r"), g("ex_r"))), g("ex_r")), f32x4Const(1))),
+  return {
+    steps: [
+      set("ex_x", x),
+      set("ex_c", f32x4Min(f32x4Max(g("ex_x"), f32x4Const(EXP.lo)), f32x4Const(EXP.hi))),
+      set("ex_n", f32x4Nearest(vMul(g("ex_c"), f32x4Const(EXP.log2e)))),
+      set(
+        "ex_r",
+        f32x4Sub(f32x4Sub(g("ex_c"), vMul(g("ex_n"), f32x4Const(EXP.c1))), vMul(g("ex_n"), f32x4Const(EXP.c2))),
+      ),
+      // y = poly(r)·r² + r + 1
+      set("ex_y", vAdd(vAdd(vMul(poly, vMul(g("ex_r"), g("ex_r"))), g("ex_r")), f32x4Const(1))),
+    ],
     // ·2ⁿ built in the exponent bits; lanes below the range (and -inf, NaN) become 0.
-    vAnd(
+    value: vAnd(
       vMul(g("ex_y"), i32x4Shl(i32x4Add(i32x4TruncSatF32x4S(g("ex_n")), i32x4Const([127, 127, 127, 127])), i32(23))),
       f32x4Ge(g("ex_x"), f32x4Const(EXP.lo)),
     ),
-  );
+  };
 }
 
 /** The largest of a vector's four lanes (f32 on the stack; `v` is read four times: pass a `local.get`). */

@@ -91,7 +91,7 @@ import {
   vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-import { expLocals, vexp } from "./attention_kernel.ts";
+import { expLocals, vexpSteps } from "./attention_kernel.ts";
 
 const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
@@ -119,12 +119,23 @@ interface Input {
  */
 type Compute = (x: Code[], f: Fn) => Code;
 
+/**
+ * A computation as statements on vector group `j`'s own locals, then the result's expression. A 16-element step
+ * emits its {@link GROUPS} groups' statements interleaved, statement by statement: GELU's erfc fit and `exp` are long
+ * chains of dependent multiply-adds, and one vector's chain at a time left the core waiting on each result (6 ns an
+ * element); four chains side by side keep it busy.
+ */
+type Staged = (x: Code[], f: Fn, j: number) => { steps: Code[]; value: Code };
+
 interface Spec {
   readonly name: string;
   readonly ins: readonly Input[];
   readonly boolOut: boolean;
+  /** The result of one vector; unused when `staged` is given. */
   readonly compute: Compute;
-  /** Declares the extra locals `compute` sets (the GELU kernels'). */
+  /** The computation as statements per vector group (float32 vector inputs and output only; see {@link Staged}). */
+  readonly staged?: Staged;
+  /** Declares the extra locals `compute` or `staged` sets (the GELU kernels'). */
   readonly locals?: (f: Fn) => void;
 }
 
@@ -146,46 +157,53 @@ const ERFC_P = [
 
 const vMadd = (a: Code, b: Code, c: Code): Code => vAdd(vMul(a, b), c);
 
+/** Vectors a 16-element step computes side by side (see {@link Staged}). */
+const GROUPS = 4;
+
 function geluLocals(f: Fn): void {
-  expLocals(f);
-  f.local(V128, "gu", "gz", "gt", "gp");
+  for (let j = 0; j < GROUPS; j++) {
+    expLocals(f, `_${j}`);
+    f.local(V128, ...["gu", "gz", "gt", "gq", "gp", "gh"].map((n) => `${n}_${j}`));
+  }
 }
 
 /**
- * `2·Φ(x)` of the lanes of `x` (a local.get): with u = x/√2 and r = erfc(|u|), 2Φ is 2 − r for u ≥ 0 and r below —
- * computed so, not as 1 + erf, so the far negative tail keeps its relative accuracy.
+ * `2·Φ(x)` of the lanes of `x` (a local.get), on group `j`'s locals: with u = x/√2 and r = erfc(|u|), 2Φ is 2 − r
+ * for u ≥ 0 and r below — computed so, not as 1 + erf, so the far negative tail keeps its relative accuracy.
  */
-function twoPhi(f: Fn, x: Code): Code {
-  const g = (n: string) => f.get(n);
+function twoPhi(f: Fn, x: Code, j: number): { steps: Code[]; value: Code } {
+  const g = (n: string) => f.get(`${n}_${j}`);
+  const set = (n: string, v: Code) => f.set(`${n}_${j}`, v);
   let poly = f32x4Const(ERFC_P[0]);
   for (const c of ERFC_P.slice(1)) poly = vMadd(poly, g("gt"), f32x4Const(c));
-  return seq(
-    f.set("gu", vMul(x, f32x4Const(Math.SQRT1_2))),
-    f.set("gz", f32x4Abs(g("gu"))),
-    f.set("gt", f32x4Div(f32x4Const(1), vMadd(g("gz"), f32x4Const(0.5), f32x4Const(1)))),
-    f.set("gp", vMul(g("gt"), vexp(f, vAdd(f32x4Neg(vMul(g("gz"), g("gz"))), poly), vMadd))),
-    vBitselect(f32x4Sub(f32x4Const(2), g("gp")), g("gp"), f32x4Ge(g("gu"), ZERO)),
-  );
+  const e = vexpSteps(f, vAdd(f32x4Neg(vMul(g("gz"), g("gz"))), g("gq")), vMadd, `_${j}`);
+  return {
+    steps: [
+      set("gu", vMul(x, f32x4Const(Math.SQRT1_2))),
+      set("gz", f32x4Abs(g("gu"))),
+      set("gt", f32x4Div(f32x4Const(1), vMadd(g("gz"), f32x4Const(0.5), f32x4Const(1)))),
+      set("gq", poly),
+      ...e.steps,
+      set("gp", vMul(g("gt"), e.value)),
+    ],
+    value: vBitselect(f32x4Sub(f32x4Const(2), g("gp")), g("gp"), f32x4Ge(g("gu"), ZERO)),
+  };
 }
 
 /** GELU, x·Φ(x). */
-function geluVec(f: Fn, x: Code): Code {
-  return vMul(vMul(x, f32x4Const(0.5)), twoPhi(f, x));
+function geluVec(f: Fn, x: Code, j: number): { steps: Code[]; value: Code } {
+  const phi = twoPhi(f, x, j);
+  return { steps: phi.steps, value: vMul(vMul(x, f32x4Const(0.5)), phi.value) };
 }
 
 /** GELU's gradient, y·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
-function geluBackwardVec(f: Fn, x: Code, y: Code): Code {
-  const g = (n: string) => f.get(n);
-  return seq(
-    f.set("gp", vMul(twoPhi(f, x), f32x4Const(0.5))),
-    vMul(
-      y,
-      vAdd(
-        g("gp"),
-        vMul(vMul(x, f32x4Const(1 / Math.sqrt(2 * Math.PI))), vexp(f, vMul(vMul(x, x), f32x4Const(-0.5)), vMadd)),
-      ),
-    ),
-  );
+function geluBackwardVec(f: Fn, x: Code, y: Code, j: number): { steps: Code[]; value: Code } {
+  const phi = twoPhi(f, x, j);
+  const e = vexpSteps(f, vMul(vMul(x, x), f32x4Const(-0.5)), vMadd, `_${j}`);
+  return {
+    steps: [...phi.steps, f.set(`gh_${j}`, vMul(phi.value, f32x4Const(0.5))), ...e.steps],
+    value: vMul(y, vAdd(f.get(`gh_${j}`), vMul(vMul(x, f32x4Const(1 / Math.sqrt(2 * Math.PI))), e.value))),
+  };
 }
 
 /** Unary ops: `x` to the table's value. */
@@ -292,7 +310,10 @@ function specs(): Spec[] {
     ins: [vIn("v")],
     boolOut: false,
     locals: geluLocals,
-    compute: ([x], f) => geluVec(f, x),
+    compute: () => {
+      throw new Error("ew_gelu is staged");
+    },
+    staged: ([x], f, j) => geluVec(f, x, j),
   });
   for (const m of ["vv", "vs"]) {
     out.push({
@@ -300,7 +321,10 @@ function specs(): Spec[] {
       ins: [vIn("v"), vIn(m[1] as Mode)],
       boolOut: false,
       locals: geluLocals,
-      compute: ([x, y], f) => geluBackwardVec(f, x, y),
+      compute: () => {
+        throw new Error("ew_gelu_backward is staged");
+      },
+      staged: ([x, y], f, j) => geluBackwardVec(f, x, y, j),
     });
   }
   // ReLU's gradient: x > 0 ? g : 0.
@@ -340,6 +364,32 @@ function kernel(spec: Spec): Fn {
   f.local(V128, "m0", "m1", "m2", "m3", "h", "y0", "y1", "y2", "y3");
   const g = (n: string) => f.get(n);
 
+  const staged = spec.staged;
+  if (staged && (boolOut || ins.some((i) => i.bool))) throw new Error(`${spec.name}: staged kernels are float32 only`);
+  if (staged) ins.forEach((_, k) => f.local(V128, ...Array.from({ length: GROUPS }, (_, j) => `t${k}g${j}`)));
+
+  /** A staged step of `width` elements: every group's loads, their statements interleaved, then the stores. */
+  const stagedStep = (width: Width): Code[] => {
+    const groups = Array.from({ length: Math.max(1, width / 4) }, (_, j) => j);
+    const loads: Code[] = [];
+    const results = groups.map((j) => {
+      const vals = ins.map((inp, k) => {
+        if (inp.mode !== "v") return g(`s${k}`);
+        const at = g(`q${k}`);
+        loads.push(f.set(`t${k}g${j}`, width === 1 ? vLoadSplat(at) : vLoad(at, 16 * j)));
+        return g(`t${k}g${j}`);
+      });
+      return staged!(vals, f, j);
+    });
+    const interleaved: Code[] = [];
+    for (let i = 0; i < results[0].steps.length; i++) for (const r of results) interleaved.push(r.steps[i]);
+    const stores = results.map((
+      r,
+      j,
+    ) => (width === 1 ? vStore32Lane(g("o"), r.value, 0) : vStore(g("o"), r.value, 16 * j)));
+    return [...loads, ...interleaved, ...stores];
+  };
+
   /** Code computing group `j`'s result (of a `width`-element step) from the inputs. */
   const group = (width: Width, j: number): Code => {
     const setup: Code[] = [];
@@ -371,7 +421,9 @@ function kernel(spec: Spec): Fn {
 
   const stepBody = (width: Width): Code => {
     const parts: Code[] = [boolMasks(width)];
-    if (!boolOut) {
+    if (staged) {
+      parts.push(...stagedStep(width));
+    } else if (!boolOut) {
       for (let j = 0; j < Math.max(1, width / 4); j++) {
         const r = group(width, j);
         parts.push(width === 1 ? vStore32Lane(g("o"), r, 0) : vStore(g("o"), r, 16 * j));
