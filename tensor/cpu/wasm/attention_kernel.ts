@@ -124,14 +124,17 @@ export function vexp(f: Fn, x: Code, madd: (a: Code, b: Code, c: Code) => Code):
 
 /**
  * {@link vexp} as its statements and the final expression, on the locals of `expLocals(f, suffix)`: a caller that
- * computes several vectors at once interleaves the statements of each, so their dependency chains overlap.
+ * computes several vectors at once interleaves the statements of each, so their dependency chains overlap. `k` makes
+ * each constant vector (default `f32x4Const`; a caller may hand out locals set once, outside its loop).
  */
 export function vexpSteps(
   f: Fn,
   x: Code,
   madd: (a: Code, b: Code, c: Code) => Code,
   suffix = "",
+  k: (v: number) => Code = f32x4Const,
 ): { steps: Code[]; value: Code } {
+  const f32x4Const = k;
   const g = (n: string) => f.get(n + suffix);
   const set = (n: string, v: Code) => f.set(n + suffix, v);
   let poly = f32x4Const(EXP.p[0]);

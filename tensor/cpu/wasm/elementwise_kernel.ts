@@ -125,7 +125,14 @@ type Compute = (x: Code[], f: Fn) => Code;
  * chains of dependent multiply-adds, and one vector's chain at a time left the core waiting on each result (6 ns an
  * element); four chains side by side keep it busy.
  */
-type Staged = (x: Code[], f: Fn, j: number) => { steps: Code[]; value: Code };
+type Staged = (x: Code[], f: Fn, j: number, k: Konst) => { steps: Code[]; value: Code };
+
+/**
+ * A constant vector of `v` in every lane, as a staged kernel reads it: a local set once before the loop. A
+ * `v128.const` inside the loop is rebuilt from immediates at every use (several instructions each; GELU has about
+ * thirty); a local costs a register or one load.
+ */
+type Konst = (v: number) => Code;
 
 interface Spec {
   readonly name: string;
@@ -171,12 +178,13 @@ function geluLocals(f: Fn): void {
  * `2·Φ(x)` of the lanes of `x` (a local.get), on group `j`'s locals: with u = x/√2 and r = erfc(|u|), 2Φ is 2 − r
  * for u ≥ 0 and r below — computed so, not as 1 + erf, so the far negative tail keeps its relative accuracy.
  */
-function twoPhi(f: Fn, x: Code, j: number): { steps: Code[]; value: Code } {
+function twoPhi(f: Fn, x: Code, j: number, k: Konst): { steps: Code[]; value: Code } {
+  const f32x4Const = k;
   const g = (n: string) => f.get(`${n}_${j}`);
   const set = (n: string, v: Code) => f.set(`${n}_${j}`, v);
   let poly = f32x4Const(ERFC_P[0]);
   for (const c of ERFC_P.slice(1)) poly = vMadd(poly, g("gt"), f32x4Const(c));
-  const e = vexpSteps(f, vAdd(f32x4Neg(vMul(g("gz"), g("gz"))), g("gq")), vMadd, `_${j}`);
+  const e = vexpSteps(f, vAdd(f32x4Neg(vMul(g("gz"), g("gz"))), g("gq")), vMadd, `_${j}`, k);
   return {
     steps: [
       set("gu", vMul(x, f32x4Const(Math.SQRT1_2))),
@@ -191,18 +199,18 @@ function twoPhi(f: Fn, x: Code, j: number): { steps: Code[]; value: Code } {
 }
 
 /** GELU, x·Φ(x). */
-function geluVec(f: Fn, x: Code, j: number): { steps: Code[]; value: Code } {
-  const phi = twoPhi(f, x, j);
-  return { steps: phi.steps, value: vMul(vMul(x, f32x4Const(0.5)), phi.value) };
+function geluVec(f: Fn, x: Code, j: number, k: Konst): { steps: Code[]; value: Code } {
+  const phi = twoPhi(f, x, j, k);
+  return { steps: phi.steps, value: vMul(vMul(x, k(0.5)), phi.value) };
 }
 
 /** GELU's gradient, y·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
-function geluBackwardVec(f: Fn, x: Code, y: Code, j: number): { steps: Code[]; value: Code } {
-  const phi = twoPhi(f, x, j);
-  const e = vexpSteps(f, vMul(vMul(x, x), f32x4Const(-0.5)), vMadd, `_${j}`);
+function geluBackwardVec(f: Fn, x: Code, y: Code, j: number, k: Konst): { steps: Code[]; value: Code } {
+  const phi = twoPhi(f, x, j, k);
+  const e = vexpSteps(f, vMul(vMul(x, x), k(-0.5)), vMadd, `_${j}`, k);
   return {
-    steps: [...phi.steps, f.set(`gh_${j}`, vMul(phi.value, f32x4Const(0.5))), ...e.steps],
-    value: vMul(y, vAdd(f.get(`gh_${j}`), vMul(vMul(x, f32x4Const(1 / Math.sqrt(2 * Math.PI))), e.value))),
+    steps: [...phi.steps, f.set(`gh_${j}`, vMul(phi.value, k(0.5))), ...e.steps],
+    value: vMul(y, vAdd(f.get(`gh_${j}`), vMul(vMul(x, k(1 / Math.sqrt(2 * Math.PI))), e.value))),
   };
 }
 
@@ -313,7 +321,7 @@ function specs(): Spec[] {
     compute: () => {
       throw new Error("ew_gelu is staged");
     },
-    staged: ([x], f, j) => geluVec(f, x, j),
+    staged: ([x], f, j, k) => geluVec(f, x, j, k),
   });
   for (const m of ["vv", "vs"]) {
     out.push({
@@ -324,7 +332,7 @@ function specs(): Spec[] {
       compute: () => {
         throw new Error("ew_gelu_backward is staged");
       },
-      staged: ([x, y], f, j) => geluBackwardVec(f, x, y, j),
+      staged: ([x, y], f, j, k) => geluBackwardVec(f, x, y, j, k),
     });
   }
   // ReLU's gradient: x > 0 ? g : 0.
@@ -367,6 +375,16 @@ function kernel(spec: Spec): Fn {
   const staged = spec.staged;
   if (staged && (boolOut || ins.some((i) => i.bool))) throw new Error(`${spec.name}: staged kernels are float32 only`);
   if (staged) ins.forEach((_, k) => f.local(V128, ...Array.from({ length: GROUPS }, (_, j) => `t${k}g${j}`)));
+  const constants = new Map<number, string>(), constantSets: Code[] = [];
+  const konst: Konst = (v) => {
+    let name = constants.get(v);
+    if (name === undefined) {
+      constants.set(v, name = `k${constants.size}`);
+      f.local(V128, name);
+      constantSets.push(f.set(name, f32x4Const(v)));
+    }
+    return f.get(name);
+  };
 
   /** A staged step of `width` elements: every group's loads, their statements interleaved, then the stores. */
   const stagedStep = (width: Width): Code[] => {
@@ -379,7 +397,7 @@ function kernel(spec: Spec): Fn {
         loads.push(f.set(`t${k}g${j}`, width === 1 ? vLoadSplat(at) : vLoad(at, 16 * j)));
         return g(`t${k}g${j}`);
       });
-      return staged!(vals, f, j);
+      return staged!(vals, f, j, konst);
     });
     const interleaved: Code[] = [];
     for (let i = 0; i < results[0].steps.length; i++) for (const r of results) interleaved.push(r.steps[i]);
@@ -457,7 +475,7 @@ function kernel(spec: Spec): Fn {
   });
   const rowEnd = ins.map((_, k) => f.set(`p${k}`, add(g(`p${k}`), g(`r${k}`))));
 
-  f.body = seq(
+  const rows = seq(
     f.set("o", g("out")),
     f.set("row", i32(0)),
     block(loop(
@@ -472,6 +490,8 @@ function kernel(spec: Spec): Fn {
       br(0),
     )),
   );
+  // The constants a staged computation asked for, set once before the loops (generating `rows` declared them).
+  f.body = seq(...constantSets, rows);
   return f;
 }
 
