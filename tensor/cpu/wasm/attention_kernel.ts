@@ -117,9 +117,34 @@ export function expLocals(f: Fn, suffix = ""): void {
  * `exp` of the four lanes of `x` (a vector expression), as an expression.
  * Uses the locals of {@link expLocals}; `madd` is the module's multiply-add.
  */
-export function vexp(f: Fn, x: Code, madd: (a: Code, b: Code, c: Code) => Code): Code {
-  const { steps, value } = vexpSteps(f, x, madd);
+export function vexp(
+  f: Fn,
+  x: Code,
+  madd: (a: Code, b: Code, c: Code) => Code,
+  k: (v: number) => Code = f32x4Const,
+): Code {
+  const { steps, value } = vexpSteps(f, x, madd, "", k);
   return seq(...steps, value);
+}
+
+/**
+ * Constant vectors for `f` as locals: `k(v)` declares (once per value) a local holding `v` in every lane and reads
+ * it; `sets` are the statements that fill them, to run once at the top of the body — after the code that calls `k`
+ * has been generated. A `v128.const` inside a loop is rebuilt from immediates at every use, several instructions each;
+ * `exp` alone has a dozen.
+ */
+export function hoistedConstants(f: Fn): { k: (v: number) => Code; sets: Code[] } {
+  const names = new Map<number, string>(), sets: Code[] = [];
+  const k = (v: number): Code => {
+    let name = names.get(v);
+    if (name === undefined) {
+      names.set(v, name = `k${names.size}`);
+      f.local(V128, name);
+      sets.push(f.set(name, f32x4Const(v)));
+    }
+    return f.get(name);
+  };
+  return { k, sets };
 }
 
 /**
@@ -306,9 +331,10 @@ function online(madd: Madd): Fn {
   f.local(F32, "mold", "mnew", "alpha");
   f.local(V128, "mx", "sum", "mv", "pv", "av");
   expLocals(f);
+  const { k, sets } = hoistedConstants(f);
   const g = (n: string) => f.get(n);
   const at = (c: Code) => add(g("row"), shl(c, i32(2)));
-  f.body = seq(
+  const body = seq(
     forCount(
       f,
       "r",
@@ -323,7 +349,7 @@ function online(madd: Madd): Fn {
         f32Eq(g("mnew"), NEG_INF),
         forRange(f, "c", i32(0), g("cols"), i32(4), vStore(at(g("c")), vZero())),
         seq(
-          f.set("alpha", f32x4Lane(vexp(f, f32x4Splat(f32Sub(g("mold"), g("mnew"))), madd), 0)),
+          f.set("alpha", f32x4Lane(vexp(f, f32x4Splat(f32Sub(g("mold"), g("mnew"))), madd, k), 0)),
           f.set("mv", f32x4Splat(g("mnew"))),
           f.set("sum", vZero()),
           forRange(
@@ -332,7 +358,7 @@ function online(madd: Madd): Fn {
             i32(0),
             g("cols"),
             i32(4),
-            f.set("pv", vexp(f, f32x4Sub(vLoad(at(g("c"))), g("mv")), madd)),
+            f.set("pv", vexp(f, f32x4Sub(vLoad(at(g("c"))), g("mv")), madd, k)),
             vStore(at(g("c")), g("pv")),
             f.set("sum", vAdd(g("sum"), g("pv"))),
           ),
@@ -358,6 +384,7 @@ function online(madd: Madd): Fn {
       ),
     ),
   );
+  f.body = seq(...sets, body);
   return f;
 }
 
@@ -469,9 +496,10 @@ function bwdP(madd: Madd): Fn {
   f.local(F32, "l");
   f.local(V128, "lv");
   expLocals(f);
+  const { k, sets } = hoistedConstants(f);
   const g = (n: string) => f.get(n);
   const at = (c: Code) => add(g("row"), shl(c, i32(2)));
-  f.body = forCount(
+  const body = forCount(
     f,
     "r",
     "rows",
@@ -488,11 +516,12 @@ function bwdP(madd: Madd): Fn {
           i32(0),
           g("cols"),
           i32(4),
-          vStore(at(g("c")), vexp(f, f32x4Sub(vLoad(at(g("c"))), g("lv")), madd)),
+          vStore(at(g("c")), vexp(f, f32x4Sub(vLoad(at(g("c"))), g("lv")), madd, k)),
         ),
       ),
     ),
   );
+  f.body = seq(...sets, body);
   return f;
 }
 

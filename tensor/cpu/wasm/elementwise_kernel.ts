@@ -91,7 +91,7 @@ import {
   vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-import { expLocals, vexpSteps } from "./attention_kernel.ts";
+import { expLocals, hoistedConstants, vexpSteps } from "./attention_kernel.ts";
 
 const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
@@ -375,16 +375,7 @@ function kernel(spec: Spec): Fn {
   const staged = spec.staged;
   if (staged && (boolOut || ins.some((i) => i.bool))) throw new Error(`${spec.name}: staged kernels are float32 only`);
   if (staged) ins.forEach((_, k) => f.local(V128, ...Array.from({ length: GROUPS }, (_, j) => `t${k}g${j}`)));
-  const constants = new Map<number, string>(), constantSets: Code[] = [];
-  const konst: Konst = (v) => {
-    let name = constants.get(v);
-    if (name === undefined) {
-      constants.set(v, name = `k${constants.size}`);
-      f.local(V128, name);
-      constantSets.push(f.set(name, f32x4Const(v)));
-    }
-    return f.get(name);
-  };
+  const { k: konst, sets: constantSets } = hoistedConstants(f);
 
   /** A staged step of `width` elements: every group's loads, their statements interleaved, then the stores. */
   const stagedStep = (width: Width): Code[] => {
