@@ -166,6 +166,36 @@ function batchNormGradsComposed(
 }
 
 /**
+ * `x` normalized as batch norm in training mode normalizes the `[1, channels, m]` view of it — each run of `m`
+ * consecutive values by its own mean and biased variance — on the backend's batch-norm kernels, recorded as one
+ * `name` node: what group norm (a group is a channel) and layer norm (a row of the trailing dims is one) share. Under
+ * `createGraph` the gradient is batch norm's training formulas in differentiable ops, on the same view.
+ */
+function normalizeChannels(op: string, name: string, x: Tensor, channels: number, m: number, eps: number): Tensor {
+  const backend = backendOf(x, op);
+  const x3 = x.detach().reshape([1, channels, m]);
+  const mean = empty([channels], x.dtype, x.device), invStd = empty([channels], x.dtype, x.device);
+  const normalized = empty(x.shape, x.dtype, x.device);
+  if (numel(x.shape) > 0) {
+    backend.batchNormStats(x3, eps, mean.storage, invStd.storage, null);
+    backend.batchNormForward(x3, mean, invStd, null, null, normalized.storage);
+  }
+  return record(normalized, name, [x], (gy) => {
+    if (isGradEnabled()) {
+      const view = [1, channels, m];
+      return [batchNormGradsComposed(gy.reshape(view), x.reshape(view), null, null, null, eps)[0]!.reshape(x.shape)];
+    }
+    const gx = empty(x.shape, gy.dtype, gy.device);
+    backendOf(gy, op).batchNormBackward(gy.detach().reshape([1, channels, m]), x3, mean, invStd, null, true, {
+      input: gx.storage,
+      weight: null,
+      bias: null,
+    });
+    return [gx];
+  });
+}
+
+/**
  * Layer normalization over the trailing `normalizedShape` dims (biased
  * variance, like PyTorch), with optional elementwise `weight` and `bias` of
  * that shape.
@@ -198,32 +228,10 @@ export function layerNorm(
   commonDevice(op, x, weight, bias);
   if (!isFloating(x.dtype)) throw new TypeError(`${op}: expected a floating input, got ${x.dtype}`);
   // Normalizing each row of the trailing dims is batch normalization of x viewed as [1, rows, values per row] (a row
-  // is a channel there): the backend's statistics, normalize and backward kernels, two passes each way, instead of
-  // nine composed ops forward and twice that backward — layer norm runs twice per Transformer block.
-  const m = numel(ns), rows = numel(x.shape) / Math.max(m, 1);
-  const backend = backendOf(x, op);
-  const x3 = x.detach().reshape([1, rows, m]);
-  const mean = empty([rows], x.dtype, x.device), invStd = empty([rows], x.dtype, x.device);
-  const normalized = empty(x.shape, x.dtype, x.device);
-  if (numel(x.shape) > 0) {
-    backend.batchNormStats(x3, eps, mean.storage, invStd.storage, null);
-    backend.batchNormForward(x3, mean, invStd, null, null, normalized.storage);
-  }
-  let y = record(normalized, "LayerNormBackward", [x], (gy) => {
-    // With createGraph the gradient must carry a graph: batch norm's training formulas in differentiable ops, on the
-    // same [1, rows, M] view.
-    if (isGradEnabled()) {
-      return [batchNormGradsComposed(gy.reshape([1, rows, m]), x.reshape([1, rows, m]), null, null, null, eps)[0]!
-        .reshape(x.shape)];
-    }
-    const gx = empty(x.shape, gy.dtype, gy.device);
-    backendOf(gy, op).batchNormBackward(gy.detach().reshape([1, rows, m]), x3, mean, invStd, null, true, {
-      input: gx.storage,
-      weight: null,
-      bias: null,
-    });
-    return [gx];
-  });
+  // is a channel there): two kernel passes each way instead of nine composed ops forward and twice that backward —
+  // layer norm runs twice per Transformer block.
+  const m = numel(ns);
+  let y = normalizeChannels(op, "LayerNormBackward", x, numel(x.shape) / Math.max(m, 1), m, eps);
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
   // One traced op (superseding the affine ops): the normalization runs on kernels no exporter sees.
@@ -313,30 +321,8 @@ export function groupNorm(
       throw new RangeError(`${op}: expected ${name} [${c}] for input ${fmtShape(x.shape)}, got ${fmtShape(t.shape)}`);
     }
   }
-  const groups = n * numGroups, m = numel(x.shape) / Math.max(groups, 1);
-  const backend = backendOf(x, op);
-  const x3 = x.detach().reshape([1, groups, m]);
-  const mean = empty([groups], x.dtype, x.device), invStd = empty([groups], x.dtype, x.device);
-  const normalized = empty(x.shape, x.dtype, x.device);
-  if (numel(x.shape) > 0) {
-    backend.batchNormStats(x3, eps, mean.storage, invStd.storage, null);
-    backend.batchNormForward(x3, mean, invStd, null, null, normalized.storage);
-  }
-  let y = record(normalized, "GroupNormBackward", [x], (gy) => {
-    // With createGraph the gradient must carry a graph: batch norm's training formulas in differentiable ops, on the
-    // same [1, N·G, M] view (a group is a channel there).
-    if (isGradEnabled()) {
-      return [batchNormGradsComposed(gy.reshape([1, groups, m]), x.reshape([1, groups, m]), null, null, null, eps)[0]!
-        .reshape(x.shape)];
-    }
-    const gx = empty(x.shape, gy.dtype, gy.device);
-    backendOf(gy, op).batchNormBackward(gy.detach().reshape([1, groups, m]), x3, mean, invStd, null, true, {
-      input: gx.storage,
-      weight: null,
-      bias: null,
-    });
-    return [gx];
-  });
+  const groups = n * numGroups;
+  let y = normalizeChannels(op, "GroupNormBackward", x, groups, numel(x.shape) / Math.max(groups, 1), eps);
   const perChannel = x.shape.map((s, i) => (i === 1 ? s : 1));
   if (weight) y = y.mul(weight.reshape(perChannel));
   if (bias) y = y.add(bias.reshape(perChannel));

@@ -487,17 +487,10 @@ export function heapZero(addr: number, bytes: number): void {
  * `rows` rows of `n` four-byte elements from byte address `src` to `dst`, the rows `srcStride` and `dstStride` bytes
  * apart (the SGEMM module's `copy_rows`, four lanes at a time); false, having copied nothing, without WebAssembly SIMD.
  */
-export function heapCopyRows(
-  dst: number,
-  dstStride: number,
-  src: number,
-  srcStride: number,
-  rows: number,
-  n: number,
-): boolean {
+export function heapCopyRows(...args: Parameters<CopyRowsFn>): boolean {
   const e = loadEngine();
   if (!e) return false;
-  e.copyRows(dst, dstStride, src, srcStride, rows, n);
+  e.copyRows(...args);
   return true;
 }
 
