@@ -8,7 +8,7 @@
  * gradient clipping. Prints validation bits per character and samples text
  * with and without a KV cache (same seed, so the same text), reporting tokens/s.
  *
- *   deno run -A examples/gpt.ts [--steps 1200] [--batch-size 16] [--block-size 128] [--layers 4] [--heads 4]
+ *   deno run -A examples/gpt.ts [--steps 1500] [--batch-size 16] [--block-size 128] [--layers 4] [--heads 4]
  *       [--width 128] [--lr 0.002] [--dropout 0] [--activation gelu|relu] [--max-minutes 4.5] [--text FILE]
  *       [--device cpu|webgpu] [--seed 0]
  *       [--out gpt.safetensors] [--quick]
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      steps: { type: "string", default: "1200" },
+      steps: { type: "string", default: "1500" },
       "batch-size": { type: "string", default: "16" },
       "block-size": { type: "string", default: "128" },
       layers: { type: "string", default: "4" },
