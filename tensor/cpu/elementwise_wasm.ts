@@ -25,7 +25,7 @@ import { numel, type Shape } from "../shape.ts";
 import { cpuData } from "./storage.ts";
 import { collapseDims } from "./strided.ts";
 import { ewName } from "./wasm/elementwise_kernel.ts";
-import { heapAddress, heapAlloc, heapF32, wasmOps } from "./wasm/runtime.ts";
+import { heapAddress, heapAlloc, heapF32, runElementwiseJob, wasmOps } from "./wasm/runtime.ts";
 
 /** Shortest innermost run (after collapsing dimensions) handed to a kernel: below it the call costs more than it saves. */
 export const WASM_MIN_RUN = 8;
@@ -156,6 +156,33 @@ function drive(fn: Kernel, shape: number[], args: Arg[], stridesList: number[][]
 }
 
 /**
+ * Kernels whose arithmetic, not memory traffic, sets their pace: one call over a large block is cut across the worker
+ * threads (`runElementwiseJob`). Cutting the memory-bound ones gains little on two cores.
+ */
+const COMPUTE_BOUND: ReadonlySet<string> = new Set(["gelu", "gelu_backward"]);
+
+/**
+ * {@link drive} for `op`'s kernel, but a block of at most two dimensions (one kernel call) of a compute-bound op
+ * runs as a threaded job.
+ */
+function driveOp(
+  op: string,
+  modes: string,
+  fn: Kernel,
+  shape: number[],
+  args: Arg[],
+  stridesList: number[][],
+  out: number,
+): void {
+  const nd = shape.length;
+  if (!COMPUTE_BOUND.has(op) || nd > 2) return drive(fn, shape, args, stridesList, out, 4);
+  const ins = args.map((a, i) =>
+    [a.addr, nd === 2 ? stridesList[i][0] * a.bytes : 0, stridesList[i][nd - 1] * a.bytes] as const
+  );
+  runElementwiseJob(ewName(op, modes), nd === 2 ? shape[0] : 1, shape[nd - 1], ins, out);
+}
+
+/**
  * Collapses the operands' dimensions and names each one's mode along the
  * innermost run (`v` contiguous, `s` broadcast); null when a run is strided
  * or shorter than {@link WASM_MIN_RUN}, or no operand spans it.
@@ -202,7 +229,7 @@ export function wasmUnary(op: UnaryOp, a: View, out: Storage): boolean {
   const p = plan(a.shape, [a.strides]);
   const fn = p && kernel(op, p.modes.join(""));
   if (!p || !fn) return false;
-  drive(fn, p.shape, [x], p.strides, o, 4);
+  driveOp(op, p.modes.join(""), fn, p.shape, [x], p.strides, o);
   return true;
 }
 
@@ -328,6 +355,6 @@ function wasmActivationBackward(name: string, x: View, grad: View, out: Storage)
   const p = plan(shape, [x.strides, grad.strides]);
   const fn = p && kernel(name, p.modes.join(""));
   if (!p || !fn) return false;
-  drive(fn, p.shape, [xa, ga], p.strides, o, 4);
+  driveOp(name, p.modes.join(""), fn, p.shape, [xa, ga], p.strides, o);
   return true;
 }

@@ -38,6 +38,8 @@ export const JOB_CONV_BACKWARD_WEIGHT = 3;
 export const JOB_ATTENTION_FORWARD = 4;
 /** Fused attention backward, one (batch, key/value head) per chunk. */
 export const JOB_ATTENTION_BACKWARD = 5;
+/** One elementwise kernel call of the ops module cut into column (or row) ranges (see {@link ElementwiseJob}). */
+export const JOB_ELEMENTWISE = 6;
 
 /** The SGEMM export's signature (byte addresses, element strides). */
 export type GemmFn = (
@@ -83,6 +85,51 @@ export interface Kernels {
   readonly ctrl: Int32Array;
   /** The fused attention's kernels. */
   readonly attn: AttentionExports;
+  /** The ops module's exports on this thread (elementwise kernels for {@link JOB_ELEMENTWISE}). */
+  readonly ops: Readonly<Record<string, (...args: number[]) => number>>;
+  /** The ops module's export names in its export order: a job names its kernel by index into this. */
+  readonly opsNames: readonly string[];
+}
+
+/**
+ * An elementwise kernel call `fn(rows, cols, in0, in0RowBytes, …, out)` of the ops module (see
+ * `elementwise_kernel.ts`), float32 output, cut into `chunk`-wide ranges: of columns when `rows` is 1 (an input
+ * moves `colBytes` per column: 4 for a vector, 0 for a splat), else of rows. Each range is one call of the same
+ * kernel, so the result does not depend on the threads.
+ */
+export interface ElementwiseJob {
+  /** Index of the kernel in {@link Kernels.opsNames}. */
+  fn: number;
+  rows: number;
+  cols: number;
+  /** Per input: byte address, row stride in bytes, column step in bytes. */
+  ins: readonly (readonly [number, number, number])[];
+  out: number;
+  /** Columns (when `rows` is 1) or rows per chunk. */
+  chunk: number;
+}
+
+/** An elementwise job as argument words: fn, rows, cols, out, chunk, the input count, then each input's three. */
+export function encodeElementwiseJob(j: ElementwiseJob): number[] {
+  return [j.fn, j.rows, j.cols, j.out, j.chunk, j.ins.length, ...j.ins.flat()];
+}
+
+/** Chunk `i` of an encoded {@link ElementwiseJob} (`w` from word `at` on). */
+export function elementwiseChunk(w: Int32Array | number[], at: number, k: Kernels, i: number): void {
+  const [fi, rows, cols, out, chunk, nIns] = [0, 1, 2, 3, 4, 5].map((o) => w[at + o]);
+  const fn = k.ops[k.opsNames[fi]];
+  if (typeof fn !== "function") throw new Error(`elementwiseChunk: no kernel ${fi} (${k.opsNames[fi]})`);
+  const lo = i * chunk;
+  const byCols = rows === 1;
+  const n = Math.min((byCols ? cols : rows) - lo, chunk);
+  if (n <= 0) return;
+  const args: number[] = byCols ? [1, n] : [n, cols];
+  for (let k2 = 0; k2 < nIns; k2++) {
+    const [addr, rowBytes, colBytes] = [0, 1, 2].map((o) => w[at + 6 + 3 * k2 + o]);
+    args.push(addr + lo * (byCols ? colBytes : rowBytes), rowBytes);
+  }
+  args.push(out + lo * (byCols ? 4 : cols * 4));
+  fn(...args);
 }
 
 /** The `copy_rows` export of the SGEMM module. */
@@ -399,6 +446,7 @@ function runChunk(ctrl: Int32Array, k: Kernels, t: number, i: number): void {
   if (kind === JOB_GEMM) runGemmChunk(decodeGemmJob(ctrl, CTRL.args), k, t, i);
   else if (kind === JOB_ATTENTION_FORWARD) attentionForwardChunk(k.attn, k.heap, ctrl[CTRL.args], t, i);
   else if (kind === JOB_ATTENTION_BACKWARD) attentionBackwardChunk(k.attn, k.heap, ctrl[CTRL.args], t, i);
+  else if (kind === JOB_ELEMENTWISE) elementwiseChunk(ctrl, CTRL.args, k, i);
   else runConvChunk(kind, decodeConvJob(ctrl, CTRL.args), k, t, i);
 }
 

@@ -33,11 +33,14 @@ import { attentionBackwardChunk, type AttentionExports, attentionForwardChunk } 
 import {
   type ConvJob,
   type CopyRowsFn,
+  elementwiseChunk,
   encodeConvJob,
+  encodeElementwiseJob,
   encodeGemmJob,
   type GemmFn,
   type GemmJob,
   JOB_ATTENTION_FORWARD,
+  JOB_ELEMENTWISE,
   JOB_GEMM,
   type Kernels,
   logicalCores,
@@ -74,8 +77,8 @@ interface Engine extends Kernels {
   readonly module: WebAssembly.Module;
   readonly kind: "relaxed-simd" | "simd";
   readonly allocator: HeapAllocator;
-  /** The memory-bound kernels' exports (`ops_kernel.ts`). */
-  readonly ops: WasmOps;
+  /** The memory-bound kernels' module (`ops_kernel.ts`; its exports are `ops`), handed to the workers. */
+  readonly opsModule: WebAssembly.Module;
   /** The memory's size in bytes as every thread sees it (the SGEMM module's `heap_bytes`). */
   readonly heapBytes: () => number;
   /** These kernels with `gemm` split across threads by {@link gemmHeap}: a convolution run whole on this thread. */
@@ -104,7 +107,8 @@ function loadEngine(): Engine | null {
     heapBuffers.add(memory.buffer);
     const module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const ops = new WebAssembly.Instance(new WebAssembly.Module(decode(OPS_WASM)), { env: { memory } });
+    const opsModule = new WebAssembly.Module(decode(OPS_WASM));
+    const ops = new WebAssembly.Instance(opsModule, { env: { memory } });
     const kernels: Kernels = {
       gemm: instance.exports.gemm as GemmFn,
       nativeCall: null,
@@ -114,6 +118,8 @@ function loadEngine(): Engine | null {
       copyRows: instance.exports.copy_rows as CopyRowsFn,
       unfoldPadded: instance.exports.unfold_padded as PaddedFn,
       attn: instance.exports as unknown as AttentionExports,
+      ops: ops.exports as unknown as WasmOps,
+      opsNames: WebAssembly.Module.exports(opsModule).map((x) => x.name),
       heap: () => heapF32(),
       ctrl: new Int32Array(memory.buffer, 0, CTRL.words),
     };
@@ -123,7 +129,7 @@ function loadEngine(): Engine | null {
       module,
       kind: relaxed ? "relaxed-simd" : "simd",
       allocator: new HeapAllocator(CTRL_BYTES, (end) => growTo(memory, end)),
-      ops: ops.exports as unknown as WasmOps,
+      opsModule,
       heapBytes: instance.exports.heap_bytes as () => number,
       splitGemm: {
         ...kernels,
@@ -336,7 +342,7 @@ function startWorkers(e: Engine): void {
     while (workers.length < numThreads - 1) {
       if (Atomics.load(e.ctrl, CTRL.pack + workers.length + 1) === 0) givePackBuffers(e, workers.length + 1);
       const w = new wt.Worker(url, {
-        workerData: { memory: e.memory, module: e.module, id: workers.length, blas },
+        workerData: { memory: e.memory, module: e.module, ops: e.opsModule, id: workers.length, blas },
       });
       Atomics.add(e.ctrl, CTRL.alive, 1);
       w.unref();
@@ -704,6 +710,46 @@ export function runAttentionJobs(kind: number, desc: number, chunks: number, thr
     return;
   }
   run(e, kind, [desc], chunks, threads);
+}
+
+/** Elements below which an elementwise kernel stays on one thread (waking a worker costs tens of microseconds). */
+const MIN_ELEMENTS_PER_THREAD = 1 << 16;
+
+/**
+ * Runs one call of the ops module's elementwise kernel `name` — `rows × cols` elements, inputs as
+ * {@link ElementwiseJob} describes them, float32 `out` contiguous — cut into ranges across the ready workers when it
+ * is large; on one thread it is the plain call. For the kernels whose arithmetic, not memory, sets the pace (GELU):
+ * cutting a memory-bound kernel gains little on two cores.
+ */
+export function runElementwiseJob(
+  name: string,
+  rows: number,
+  cols: number,
+  ins: readonly (readonly [number, number, number])[],
+  out: number,
+): void {
+  const e = loadEngine();
+  if (!e) throw new Error("runElementwiseJob: WebAssembly SIMD is not available");
+  const fn = e.opsNames.indexOf(name);
+  if (fn < 0) throw new Error(`runElementwiseJob: the ops module has no kernel ${name}`);
+  const span = rows === 1 ? cols : rows;
+  let threads = 1;
+  if (rows * cols >= 2 * MIN_ELEMENTS_PER_THREAD && numThreads > 1) {
+    if (workers.length < numThreads - 1) startWorkers(e);
+    threads = Math.min(numThreads, readyWorkers(e, false) + 1, Math.floor((rows * cols) / MIN_ELEMENTS_PER_THREAD));
+  }
+  // Column ranges in whole 16s keep every chunk but the last on the kernel's 16-wide step.
+  const chunks = threads <= 1 ? 1 : Math.min(span, threads * CHUNKS_PER_THREAD);
+  let chunk = Math.ceil(span / chunks);
+  if (rows === 1) chunk = Math.ceil(chunk / 16) * 16;
+  const job = encodeElementwiseJob({ fn, rows, cols, ins, out, chunk });
+  const count = Math.ceil(span / chunk);
+  if (threads <= 1 || count <= 1) {
+    for (let i = 0; i < count; i++) elementwiseChunk(job, 0, e, i);
+    return;
+  }
+  lastThreads = threads;
+  run(e, JOB_ELEMENTWISE, job, count, threads);
 }
 
 /**

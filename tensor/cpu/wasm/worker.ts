@@ -1,6 +1,6 @@
 /**
- * A GEMM worker thread: instantiates the SGEMM module on the shared memory it
- * is handed, marks itself ready, then sleeps in `Atomics.wait` until the main
+ * A GEMM worker thread: instantiates the SGEMM and ops modules on the shared
+ * memory it is handed, marks itself ready, then sleeps in `Atomics.wait` until the main
  * thread publishes a job, and claims chunks of it until none are left (see
  * `protocol.ts`). The worker does not return to its event loop while it
  * serves, so the host `unref`s it and it does not keep the process alive;
@@ -22,13 +22,16 @@ import type { AttentionExports } from "./attention_jobs.ts";
 interface GemmWorkerData {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
+  /** The ops module (elementwise kernels; no data segments or state, so every thread instantiates its own). */
+  ops: WebAssembly.Module;
   id: number;
   /** The native BLAS the host checked and uses (`../blas.ts`), or null. */
   blas: string | null;
 }
 
-const { memory, module, id, blas } = workerData as GemmWorkerData;
+const { memory, module, ops, id, blas } = workerData as GemmWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
+const opsInstance = new WebAssembly.Instance(ops, { env: { memory } });
 let view = new Float32Array(memory.buffer);
 // The control block sits at byte 0 and never moves, so this view stays valid when the memory grows.
 const ctrl = new Int32Array(memory.buffer, 0, CTRL.words);
@@ -53,6 +56,8 @@ const kernels: Kernels = {
   copyRows: instance.exports.copy_rows as CopyRowsFn,
   unfoldPadded: instance.exports.unfold_padded as PaddedFn,
   attn: instance.exports as unknown as AttentionExports,
+  ops: opsInstance.exports as unknown as Kernels["ops"],
+  opsNames: WebAssembly.Module.exports(ops).map((e) => e.name),
   heap: () => {
     if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
     return view;
