@@ -44,6 +44,7 @@ import {
   saveDigits,
   seconds,
   toUnit,
+  updateBatchNorm,
   useDevice,
 } from "./generative.ts";
 
@@ -102,8 +103,10 @@ export interface GanConfig {
   epochs: number;
   /** Images per step (default 64). */
   batchSize?: number;
-  /** Adam's learning rate for both networks (default 2e-4). */
+  /** Adam's learning rate for both networks (default 1e-3). */
   lr?: number;
+  /** Decay both learning rates linearly to 0 over the run (default false). */
+  lrDecay?: boolean;
   /** Noise dimension (default 64). */
   nz?: number;
   /** Channel width (default 32: the generator has 128 and 64 channels). */
@@ -158,7 +161,7 @@ export interface GanResult {
  */
 export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
-  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-4;
+  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 1e-3;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const g = generator(nz, width), d = discriminator(width);
   dcganInit(g);
@@ -178,6 +181,9 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const fixed = randn([64, nz]).to(device);
   const realLabel = ones([batchSize, 1], { device }), fakeLabel = zeros([batchSize, 1], { device });
   const steps = Math.min(loader.length, cfg.maxBatches ?? Infinity);
+  // The learning rates fall linearly to 0 over the run: the two players settle instead of chasing each other.
+  const total = cfg.epochs * steps;
+  const schedulers = cfg.lrDecay ? [optG, optD].map((o) => new optim.LambdaLR(o, (s) => 1 - s / total)) : [];
   const history: GanEpoch[] = [];
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     const start = performance.now();
@@ -203,6 +209,7 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
         lossG.backward();
         optG.step();
         ema?.update(g);
+        schedulers.forEach((s) => s.step());
         return [lossD, lossG, outReal.sigmoid().mean(), outFake.sigmoid().mean()];
       });
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
@@ -225,6 +232,8 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     };
     history.push(e);
     cfg.history?.push({ epoch, ...e });
+    // The average's batch-norm statistics, gathered with its own weights (those it copied came from `g`'s).
+    if (ema) updateBatchNorm(ema.model, noiseBatches(nz, device));
     if (cfg.out) {
       const shown = ema?.model ?? g;
       shown.eval();
@@ -235,6 +244,11 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   g.eval();
   d.eval();
   return { g, gEma: ema?.model ?? g, d, history };
+}
+
+/** Four batches of 500 noise vectors, what {@link updateBatchNorm} runs a generator on. */
+function* noiseBatches(nz: number, device: string): Generator<Tensor> {
+  for (let i = 0; i < 4; i++) yield randn([500, nz], { device });
 }
 
 /** `n` samples of the generator (eval mode), in [0, 1], read back to the CPU. */
@@ -262,10 +276,11 @@ export async function main(args: string[]): Promise<void> {
       out: { type: "string", default: "runs/gan" },
       "max-batches": { type: "string" },
       ema: { type: "string" },
+      "lr-decay": { type: "boolean", default: false },
     },
   });
   await useDevice(values.device);
-  const epochs = intFlag("epochs", values.epochs, 12), width = intFlag("width", values.width, 32);
+  const epochs = intFlag("epochs", values.epochs, 18), width = intFlag("width", values.width, 32);
   const emaDecay = values.ema === "0" ? 0 : numberFlag("ema", values.ema, 0.999);
   const samples = intFlag("samples", values.samples, 1000);
   const out = await outputFolder(values.out);
@@ -279,7 +294,8 @@ export async function main(args: string[]): Promise<void> {
     width,
     emaDecay,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
-    lr: numberFlag("lr", values.lr, 2e-4),
+    lr: numberFlag("lr", values.lr, 1e-3),
+    lrDecay: values["lr-decay"],
     device: values.device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,

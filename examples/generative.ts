@@ -121,6 +121,47 @@ export async function reportScores(
 }
 
 /**
+ * Recomputes the running statistics of every batch-norm layer in `model` from
+ * `batches` (PyTorch's `torch.optim.swa_utils.update_bn`): each layer's
+ * `running_mean` and `running_var` become the average over the batches of its
+ * input's per-channel mean and unbiased variance, with the model in training
+ * mode as it ran when it learned. A weight average (an {@link Ema}) needs this:
+ * the statistics it copied were gathered by other weights, so in eval mode
+ * its layers would normalise with the wrong mean and variance. Leaves the
+ * model in eval mode.
+ */
+export function updateBatchNorm(model: nn.Module, batches: Iterable<Tensor>): void {
+  const layers = [...model.modules()].filter((m): m is nn.BatchNormBase => m instanceof nn.BatchNormBase);
+  const sums: { mean: Tensor; variance: Tensor }[] = [];
+  let count = 0;
+  const handles = layers.map((layer, i) =>
+    layer.registerForwardPreHook((_m, [input]) => {
+      const x = input as Tensor, dims = [0, ...[...x.shape.keys()].slice(2)];
+      const mean = x.mean(dims), variance = x.var(dims);
+      sums[i] = sums[i]
+        ? { mean: sums[i].mean.add(mean), variance: sums[i].variance.add(variance) }
+        : { mean, variance };
+    })
+  );
+  try {
+    model.train();
+    noGrad(() => {
+      for (const batch of batches) model.forward(batch), count++;
+    });
+  } finally {
+    handles.forEach((h) => h.remove());
+    model.eval();
+  }
+  if (count === 0) throw new RangeError("updateBatchNorm: expected at least one batch, got none");
+  noGrad(() =>
+    layers.forEach((layer, i) => {
+      layer.runningMean?.copy_(sums[i].mean.div(count));
+      layer.runningVar?.copy_(sums[i].variance.div(count));
+    })
+  );
+}
+
+/**
  * An exponential moving average of a model's parameters, the weights the
  * generative examples sample from (smoother than the last step's): after each
  * optimizer step, `θ̄ = d·θ̄ + (1 − d)·θ` with `d = min(decay, (1 + n)/(10 + n))`
