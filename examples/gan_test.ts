@@ -1,7 +1,8 @@
-import { deepStrictEqual, ok } from "node:assert/strict";
-import { data, manualSeed, nn, noGrad, onnx, randn, type Tensor, utils } from "../mod.ts";
+import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { data, manualSeed, nn, noGrad, onnx, randn, type Tensor, tensor, utils } from "../mod.ts";
 import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
+import { updateBatchNorm } from "./generative.ts";
 
 Deno.test("DCGAN shapes: noise [N, 64] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
   manualSeed(0);
@@ -89,4 +90,54 @@ Deno.test("DCGAN generator exports to ONNX (Linear, Unflatten, BatchNorm, ConvTr
   } finally {
     await session.release();
   }
+});
+
+Deno.test("updateBatchNorm: running statistics become the batches' average per-channel mean and unbiased variance, layer by layer in training mode", async () => {
+  manualSeed(3);
+  const first = new nn.BatchNorm2d(2), second = new nn.BatchNorm2d(2);
+  const model = new nn.Sequential(first, new nn.ReLU(), second);
+  noGrad(() => {
+    first.weight!.copy_(tensor([1.5, 0.5]));
+    first.bias!.copy_(tensor([0.2, -0.3]));
+  });
+  const batches = [randn([3, 2, 2, 2]).mul(2).add(1), randn([3, 2, 2, 2]).sub(0.5)];
+  // The same statistics by direct loops over [N, C, H, W] = [3, 2, 2, 2] in float64.
+  const stats = (v: ArrayLike<number>, c: number) => {
+    const xs = [0, 1, 2].flatMap((n) => [0, 1, 2, 3].map((k) => v[n * 8 + c * 4 + k]));
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const ss = xs.reduce((a, b) => a + (b - mean) ** 2, 0);
+    return { mean, biased: ss / xs.length, unbiased: ss / (xs.length - 1) };
+  };
+  const expected = { m1: [0, 0], v1: [0, 0], m2: [0, 0], v2: [0, 0] };
+  for (const b of batches) {
+    const x = await b.data();
+    const h = Array.from(x);
+    for (let c = 0; c < 2; c++) {
+      const s = stats(x, c);
+      expected.m1[c] += s.mean / 2, expected.v1[c] += s.unbiased / 2;
+      const [g, beta] = [[1.5, 0.5][c], [0.2, -0.3][c]];
+      for (let n = 0; n < 3; n++) {
+        for (let k = 0; k < 4; k++) {
+          const i = n * 8 + c * 4 + k;
+          h[i] = Math.max(0, g * (x[i] - s.mean) / Math.sqrt(s.biased + 1e-5) + beta);
+        }
+      }
+    }
+    for (let c = 0; c < 2; c++) {
+      const s = stats(h, c);
+      expected.m2[c] += s.mean / 2, expected.v2[c] += s.unbiased / 2;
+    }
+  }
+  model.train();
+  updateBatchNorm(model, batches);
+  ok(!model.training && !first.training, "left in eval mode");
+  const close = async (t: Tensor, want: number[], what: string) => {
+    const got = Array.from(await t.data());
+    ok(got.every((v, i) => Math.abs(v - want[i]) < 1e-4 * (1 + Math.abs(want[i]))), `${what}: ${got} vs ${want}`);
+  };
+  await close(first.runningMean!, expected.m1, "first mean");
+  await close(first.runningVar!, expected.v1, "first variance");
+  await close(second.runningMean!, expected.m2, "second mean");
+  await close(second.runningVar!, expected.v2, "second variance");
+  throws(() => updateBatchNorm(model, []), /updateBatchNorm: expected at least one batch/);
 });
