@@ -142,7 +142,7 @@ for (const [name, m] of rows) console.log(`| ${name} | ${m.wall.toFixed(1)} | ${
 // The default runs: 125 steps per epoch over the 8,000 training digits.
 const minutes = (cpuMs: number) => (cpuMs / 1000 / 60).toFixed(1);
 console.log(`\nCPU minutes of the default runs' training (wall on an idle 2-core machine: roughly ÷1.5):`);
-console.log(`  gan.ts (12 epochs):                     ${minutes(12 * 125 * gan.cpu)}`);
+console.log(`  gan.ts (18 epochs):                     ${minutes(18 * 125 * gan.cpu)}`);
 // Sampling: 1,000 DDIM samples in 50 steps and 100 DDPM samples in 400 steps (the cost scales with the images).
 console.log(
   `  diffusion.ts (10 epochs, width 32):     ${minutes(10 * 125 * u32.step.cpu)} + sampling ${
