@@ -10,7 +10,7 @@
  * the generator's weights (its batch-norm statistics recomputed for those
  * weights) and from its last weights — and the weights saved as safetensors.
  *
- *   deno run -A examples/gan.ts                       # ~6 CPU-minutes (5.8 measured)
+ *   deno run -A examples/gan.ts                       # ~9 CPU-minutes (9.0 measured)
  *   deno run -A examples/gan.ts --epochs 30 --width 64  # longer and wider, better digits
  *   deno run -A examples/gan.ts --device webgpu
  *
