@@ -106,8 +106,6 @@ export interface GanConfig {
   batchSize?: number;
   /** Adam's learning rate for both networks (default 1e-3). */
   lr?: number;
-  /** Decay both learning rates linearly to 0 over the run (default false). */
-  lrDecay?: boolean;
   /** Noise dimension (default 64). */
   nz?: number;
   /** Channel width (default 32: the generator has 128 and 64 channels). */
@@ -182,9 +180,6 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const fixed = randn([64, nz]).to(device);
   const realLabel = ones([batchSize, 1], { device }), fakeLabel = zeros([batchSize, 1], { device });
   const steps = Math.min(loader.length, cfg.maxBatches ?? Infinity);
-  // The learning rates fall linearly to 0 over the run: the two players settle instead of chasing each other.
-  const total = cfg.epochs * steps;
-  const schedulers = cfg.lrDecay ? [optG, optD].map((o) => new optim.LambdaLR(o, (s) => 1 - s / total)) : [];
   const history: GanEpoch[] = [];
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     const start = performance.now();
@@ -210,7 +205,6 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
         lossG.backward();
         optG.step();
         ema?.update(g);
-        schedulers.forEach((s) => s.step());
         return [lossD, lossG, outReal.sigmoid().mean(), outFake.sigmoid().mean()];
       });
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
@@ -277,7 +271,6 @@ export async function main(args: string[]): Promise<void> {
       out: { type: "string", default: "runs/gan" },
       "max-batches": { type: "string" },
       ema: { type: "string" },
-      "lr-decay": { type: "boolean", default: false },
     },
   });
   await useDevice(values.device);
@@ -296,7 +289,6 @@ export async function main(args: string[]): Promise<void> {
     emaDecay,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
     lr: numberFlag("lr", values.lr, 1e-3),
-    lrDecay: values["lr-decay"],
     device: values.device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
