@@ -46,7 +46,14 @@ import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./po
 import { interpolate2d, interpolate2dBackward } from "./interpolate.ts";
 import * as norm from "./norm.ts";
 import { getCpuKernels } from "./kernels.ts";
-import { wasmBinary, wasmGeluBackward, wasmReluBackward, wasmUnary, wasmWhere } from "./elementwise_wasm.ts";
+import {
+  wasmBinary,
+  wasmGeluBackward,
+  wasmReluBackward,
+  wasmSiluBackward,
+  wasmUnary,
+  wasmWhere,
+} from "./elementwise_wasm.ts";
 import { wasmAvgPool2d, wasmAvgPool2dBackward, wasmMaxPool2d, wasmMaxPool2dBackward } from "./pool_wasm.ts";
 import { wasmReduce } from "./reduce_wasm.ts";
 import { wasmBatchNormBackward, wasmBatchNormForward, wasmBatchNormStats } from "./norm_wasm.ts";
@@ -257,6 +264,8 @@ export class CpuBackend implements Backend {
         if (typeof a === "object" && typeof b === "object" && wasmReluBackward(a, b, out)) return;
       } else if (op === "geluBackward") {
         if (typeof a === "object" && typeof b === "object" && wasmGeluBackward(a, b, out)) return;
+      } else if (op === "siluBackward") {
+        if (typeof a === "object" && typeof b === "object" && wasmSiluBackward(a, b, out)) return;
       } else if (wasmBinary(op, a, b, out, shape)) return;
     }
     runLoop(

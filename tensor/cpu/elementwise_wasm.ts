@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD paths for the CPU backend's memory-bound elementwise ops
  * on float32: unary (ReLU, neg, abs, sqrt, floor, ceil, round, reciprocal,
- * sign, exact GELU), binary arithmetic, maximum/minimum, comparisons, `where`, and ReLU's and GELU's
+ * sign, exact GELU, SiLU), binary arithmetic, maximum/minimum, comparisons, `where`, and ReLU's, GELU's and SiLU's
  * gradient. The kernels are generated in `wasm/elementwise_kernel.ts`.
  *
  * Each function returns true when it did the work and false, having written
@@ -41,6 +41,7 @@ const UNARY_OPS: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
   "reciprocal",
   "sign",
   "gelu",
+  "silu",
 ]);
 const ARITH: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["add", "sub", "mul", "div"]);
 const MINMAX: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["maximum", "minimum"]);
@@ -211,7 +212,7 @@ function kernel(op: string, modes: string): Kernel | null {
 
 /**
  * `out = op(a)` elementwise on float32 data in the WebAssembly heap, for
- * relu, neg, abs, sqrt, floor, ceil, round, reciprocal, sign and exact GELU
+ * relu, neg, abs, sqrt, floor, ceil, round, reciprocal, sign, exact GELU and SiLU
  * (other ops, such as the other transcendental ones, return false). `out` is contiguous with
  * `a`'s shape.
  *
@@ -344,6 +345,19 @@ export function wasmReluBackward(x: View, grad: View, out: Storage): boolean {
  */
 export function wasmGeluBackward(x: View, grad: View, out: Storage): boolean {
   return wasmActivationBackward("gelu_backward", x, grad, out);
+}
+
+/**
+ * SiLU's gradient, `out = grad·σ(x)·(1 + x·(1 − σ(x)))`, on the same terms as {@link wasmReluBackward} (within
+ * float32 rounding of the TypeScript loop, which computes in float64).
+ *
+ * @example
+ * ```ts ignore
+ * if (!wasmSiluBackward(x, gradOut, gradIn)) runTheTypeScriptLoop();
+ * ```
+ */
+export function wasmSiluBackward(x: View, grad: View, out: Storage): boolean {
+  return wasmActivationBackward("silu_backward", x, grad, out);
 }
 
 function wasmActivationBackward(name: string, x: View, grad: View, out: Storage): boolean {

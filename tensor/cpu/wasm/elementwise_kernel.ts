@@ -22,8 +22,9 @@
  * once are exact in float32; ReLU as `x & (x > 0)` gives +0 for NaN and −0;
  * maximum/minimum use `pmax`/`pmin` (`x >= y ? x : y` keeps the first of ±0)
  * and take `y` where `y` is NaN (`pmax` already returns a NaN `x`). The exception: exact GELU and its gradient
- * (`ew_gelu_v`, `ew_gelu_backward_*`: the table's erf fit with Cephes' vector `exp`, in float32) agree with the
- * float64 loops within float32 rounding, not bit for bit.
+ * (`ew_gelu_v`, `ew_gelu_backward_*`: the table's erf fit with Cephes' vector `exp`, in float32) and SiLU and its
+ * gradient (`ew_silu_v`, `ew_silu_backward_*`, the same `exp`) agree with the float64 loops within float32 rounding,
+ * not bit for bit.
  *
  * @module
  */
@@ -91,7 +92,7 @@ import {
   vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-import { expLocals, hoistedConstants, vexpSteps } from "./attention_kernel.ts";
+import { expLocals, hoistedConstants, vexp, vexpSteps } from "./attention_kernel.ts";
 
 const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
@@ -214,6 +215,32 @@ function geluBackwardVec(f: Fn, x: Code, y: Code, j: number, k: Konst): { steps:
   };
 }
 
+// ---- SiLU: x·σ(x), σ(x) = 1/(1 + e^(−x)) with Cephes' vector exp (e^(−x) saturates at e^88, so σ → 0, never NaN) ---
+
+function siluLocals(f: Fn): void {
+  expLocals(f);
+  f.local(V128, "ss");
+}
+
+/** σ(x) of the lanes of `x` (a local.get) into local `ss`. */
+function setSigmoid(f: Fn, x: Code): Code {
+  return f.set("ss", f32x4Div(f32x4Const(1), vAdd(f32x4Const(1), vexp(f, f32x4Neg(x), vMadd))));
+}
+
+/** SiLU, x·σ(x). */
+function siluVec(f: Fn, x: Code): Code {
+  return seq(setSigmoid(f, x), vMul(x, f.get("ss")));
+}
+
+/** SiLU's gradient, y·σ(x)·(1 + x·(1 − σ(x))). */
+function siluBackwardVec(f: Fn, x: Code, y: Code): Code {
+  const s = f.get("ss");
+  return seq(
+    setSigmoid(f, x),
+    vMul(vMul(y, s), vAdd(f32x4Const(1), vMul(x, f32x4Sub(f32x4Const(1), s)))),
+  );
+}
+
 /** Unary ops: `x` to the table's value. */
 const UNARY: Record<string, (x: Code) => Code> = {
   // x & (x > 0): +0 for NaN, −0 and negatives, as `(x > 0 ? x : 0)`.
@@ -333,6 +360,23 @@ function specs(): Spec[] {
         throw new Error("ew_gelu_backward is staged");
       },
       staged: ([x, y], f, j, k) => geluBackwardVec(f, x, y, j, k),
+    });
+  }
+  // SiLU and its gradient (within float32 rounding of the table's float64 loops, not bit for bit).
+  out.push({
+    name: ewName("silu", "v"),
+    ins: [vIn("v")],
+    boolOut: false,
+    locals: siluLocals,
+    compute: ([x], f) => siluVec(f, x),
+  });
+  for (const m of ["vv", "vs"]) {
+    out.push({
+      name: ewName("silu_backward", m),
+      ins: [vIn("v"), vIn(m[1] as Mode)],
+      boolOut: false,
+      locals: siluLocals,
+      compute: ([x, y], f) => siluBackwardVec(f, x, y),
     });
   }
   // ReLU's gradient: x > 0 ? g : 0.
