@@ -18,6 +18,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import {
   arange,
@@ -212,30 +213,49 @@ function predict(model: NoisePredictor, x: Tensor, t: number): Tensor {
 }
 
 /**
- * DDPM's ancestral sampler: from pure noise, T steps of
+ * The `k` of the schedule's steps a sampler visits, evenly spaced and strictly decreasing from the last, T − 1
+ * (`⌊T·(k − i)/k⌋ − 1` for i = 0…k−1; `k` = T visits all of them).
+ */
+export function samplerSteps(schedule: Schedule, k: number): number[] {
+  if (!Number.isInteger(k) || k < 1 || k > schedule.steps) {
+    throw new RangeError(`sampler: steps must be an integer in [1, ${schedule.steps}], got ${k}`);
+  }
+  return Array.from({ length: k }, (_, i) => Math.floor((schedule.steps * (k - i)) / k) - 1);
+}
+
+/**
+ * DDPM's ancestral sampler: from pure noise, steps of
  * `x_{t−1} = (x_t − β_t/√(1 − ᾱ_t)·ε̂)/√α_t + σ_t·z` with `σ_t² = β̃_t` (the
  * posterior variance), the x0 it implies clipped to [-1, 1] as DDPM's code does.
+ * With `k` < T it walks `k` evenly spaced steps of the schedule, each with the
+ * β that keeps the visited ᾱ (`β = 1 − ᾱ_t/ᾱ_prev`: Nichol & Dhariwal's respacing).
  */
-export function sampleDdpm(model: NoisePredictor, schedule: Schedule, n: number, device = "cpu"): Tensor {
+export function sampleDdpm(
+  model: NoisePredictor,
+  schedule: Schedule,
+  n: number,
+  k: number = schedule.steps,
+  device = "cpu",
+): Tensor {
+  const ts = samplerSteps(schedule, k);
   return noGrad(() => {
     let x = randn([n, 1, 28, 28], { device });
-    for (let t = schedule.steps - 1; t >= 0; t--) {
+    ts.forEach((t, i) => {
       x = tidy(() => {
         const eps = predict(model, x, t);
-        const bar = schedule.alphaBars[t], barPrev = t > 0 ? schedule.alphaBars[t - 1] : 1;
+        const bar = schedule.alphaBars[t], barPrev = i + 1 < k ? schedule.alphaBars[ts[i + 1]] : 1;
+        const beta = 1 - bar / barPrev;
         // x0 from ε̂, clipped; then the posterior mean of x_{t−1} given x_t and x0.
         const x0 = x.sub(eps.mul(Math.sqrt(1 - bar))).div(Math.sqrt(bar)).clamp(-1, 1);
-        const c0 = Math.sqrt(barPrev) * schedule.betas[t] / (1 - bar);
-        const ct = Math.sqrt(schedule.alphas[t]) * (1 - barPrev) / (1 - bar);
+        const c0 = Math.sqrt(barPrev) * beta / (1 - bar);
+        const ct = Math.sqrt(1 - beta) * (1 - barPrev) / (1 - bar);
         let next = x0.mul(c0).add(x.mul(ct));
-        if (t > 0) {
-          next = next.add(
-            randn([n, 1, 28, 28], { device }).mul(Math.sqrt(schedule.betas[t] * (1 - barPrev) / (1 - bar))),
-          );
+        if (i + 1 < k) {
+          next = next.add(randn([n, 1, 28, 28], { device }).mul(Math.sqrt(beta * (1 - barPrev) / (1 - bar))));
         }
         return next;
       });
-    }
+    });
     return x;
   });
 }
@@ -245,7 +265,7 @@ export function sampleDdpm(model: NoisePredictor, schedule: Schedule, n: number,
  * `x_{s} = √ᾱ_s·x̂0 + √(1 − ᾱ_s)·ε̂` with `x̂0 = (x_t − √(1 − ᾱ_t)·ε̂)/√ᾱ_t` clipped to [-1, 1].
  */
 export function sampleDdim(model: NoisePredictor, schedule: Schedule, n: number, k: number, device = "cpu"): Tensor {
-  const ts = Array.from({ length: k }, (_, i) => Math.round((schedule.steps - 1) * (1 - i / k)));
+  const ts = samplerSteps(schedule, k);
   return noGrad(() => {
     let x = randn([n, 1, 28, 28], { device });
     ts.forEach((t, i) => {
@@ -272,7 +292,7 @@ export interface DiffusionConfig {
   batchSize?: number;
   /** Peak learning rate of Adam's one-cycle schedule (default 2e-3). */
   lr?: number;
-  /** Base width of the U-Net (default 32). */
+  /** Base width of the U-Net (default 24). */
   width?: number;
   /** Steps of the noise schedule (default 400). */
   steps?: number;
@@ -306,7 +326,7 @@ export async function trainDiffusion(
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-3;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const schedule = new Schedule(cfg.steps ?? 400);
-  const model = new UNet(cfg.width ?? 32);
+  const model = new UNet(cfg.width ?? DEFAULTS.width);
   model.to(device);
   const ema = new Ema(model, new UNet(model.c), cfg.emaDecay ?? 0.995);
   const loader = new data.DataLoader(new data.TensorDataset(train, mnist.train.labels), {
@@ -350,6 +370,38 @@ export async function trainDiffusion(
   return { model, ema, schedule, losses };
 }
 
+/** The default run's settings (sized for about 10 minutes on two CPU cores; see the module doc). */
+export const DEFAULTS = {
+  epochs: 6,
+  width: 24,
+  steps: 400,
+  ddimSteps: 25,
+  ddpmSteps: 100,
+  samples: 400,
+  ddpmSamples: 100,
+} as const;
+
+/** CPU seconds (user + system, all threads) of this process since `start` (a `cpuUsage()`), one decimal. */
+function cpuSeconds(start: NodeJS.CpuUsage): string {
+  const c = cpuUsage(start);
+  return ((c.user + c.system) / 1e6).toFixed(1);
+}
+
+/**
+ * Draws `n` samples with `sample(count)` in batches of {@link SAMPLE_BATCH} (on the CPU backend a batch of 64 costs
+ * less per image than larger ones, whose activations fall out of cache) and returns them in [0, 1] on the CPU.
+ */
+async function drawSamples(n: number, sample: (count: number) => Tensor): Promise<Tensor> {
+  const parts: Tensor[] = [];
+  for (let i = 0; i < n; i += SAMPLE_BATCH) {
+    parts.push(await toDevice(toUnit(sample(Math.min(SAMPLE_BATCH, n - i))), "cpu"));
+  }
+  return cat(parts, 0);
+}
+
+/** Images per sampling batch. */
+const SAMPLE_BATCH = 64;
+
 /** The program: flags, training, samplers, pictures, scores, weights. */
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -361,9 +413,11 @@ export async function main(args: string[]): Promise<void> {
       width: { type: "string" },
       steps: { type: "string" },
       "ddim-steps": { type: "string" },
+      "ddpm-steps": { type: "string" },
       samples: { type: "string" },
       "ddpm-samples": { type: "string" },
       "min-snr": { type: "string" },
+      "ema-decay": { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "runs/diffusion" },
@@ -372,22 +426,30 @@ export async function main(args: string[]): Promise<void> {
   });
   await useDevice(values.device);
   const device = values.device;
-  const epochs = intFlag("epochs", values.epochs, 10), width = intFlag("width", values.width, 32);
-  const steps = intFlag("steps", values.steps, 400), ddimSteps = intFlag("ddim-steps", values["ddim-steps"], 50);
-  const samples = intFlag("samples", values.samples, 1000),
-    ddpmSamples = intFlag("ddpm-samples", values["ddpm-samples"], 100);
+  const epochs = intFlag("epochs", values.epochs, DEFAULTS.epochs),
+    width = intFlag("width", values.width, DEFAULTS.width);
+  const steps = intFlag("steps", values.steps, DEFAULTS.steps);
+  const ddimSteps = intFlag("ddim-steps", values["ddim-steps"], DEFAULTS.ddimSteps);
+  const ddpmSteps = intFlag("ddpm-steps", values["ddpm-steps"], DEFAULTS.ddpmSteps);
+  const samples = intFlag("samples", values.samples, DEFAULTS.samples);
+  const ddpmSamples = intFlag("ddpm-samples", values["ddpm-samples"], DEFAULTS.ddpmSamples);
+  // Refuse bad sampler settings now, not after the training.
+  const schedule = new Schedule(steps);
+  samplerSteps(schedule, ddimSteps);
+  samplerSteps(schedule, ddpmSteps);
   const out = await outputFolder(values.out);
   const record = new utils.History({ csv: out("metrics.csv") });
-  const start = performance.now();
+  const start = performance.now(), cpu0 = cpuUsage();
   const scorer = await DigitScorer.load({ device });
   console.log(`DDPM with a U-Net of width ${width}, ${steps} noise steps, ${epochs} epochs on ${device}`);
-  const { model, ema, schedule, losses } = await trainDiffusion({
+  const { model, ema, losses } = await trainDiffusion({
     epochs,
     width,
     steps,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
     lr: numberFlag("lr", values.lr, 2e-3),
     minSnr: values["min-snr"] === "0" ? 0 : numberFlag("min-snr", values["min-snr"], 5),
+    emaDecay: numberFlag("ema-decay", values["ema-decay"], 0.995),
     device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
@@ -395,24 +457,18 @@ export async function main(args: string[]): Promise<void> {
   });
   await record.savePng(out("curves.png"), { panels: { "noise-prediction loss (min-SNR weighted)": ["loss"] } });
   console.log(`\nepoch  loss\n${losses.map((l, i) => `${String(i + 1).padStart(5)}  ${l.toFixed(4)}`).join("\n")}`);
-  console.log(`trained in ${seconds(start)} s; sampling from the EMA weights`);
+  console.log(`trained in ${seconds(start)} s (${cpuSeconds(cpu0)} CPU s); sampling from the EMA weights`);
   manualSeed(7);
-  let t0 = performance.now();
-  const ddim: Tensor[] = [];
-  for (let i = 0; i < samples; i += 250) {
-    ddim.push(
-      await toDevice(toUnit(sampleDdim(ema.model, schedule, Math.min(250, samples - i), ddimSteps, device)), "cpu"),
-    );
-  }
-  const ddimImages = cat(ddim, 0);
-  console.log(`DDIM: ${samples} samples in ${ddimSteps} steps, ${seconds(t0)} s`);
-  t0 = performance.now();
-  const ddpmImages = await toDevice(toUnit(sampleDdpm(ema.model, schedule, ddpmSamples, device)), "cpu");
-  console.log(`DDPM: ${ddpmSamples} samples in ${steps} steps, ${seconds(t0)} s`);
+  let t0 = performance.now(), c0 = cpuUsage();
+  const ddimImages = await drawSamples(samples, (k) => sampleDdim(ema.model, schedule, k, ddimSteps, device));
+  console.log(`DDIM: ${samples} samples in ${ddimSteps} steps, ${seconds(t0)} s (${cpuSeconds(c0)} CPU s)`);
+  t0 = performance.now(), c0 = cpuUsage();
+  const ddpmImages = await drawSamples(ddpmSamples, (k) => sampleDdpm(ema.model, schedule, k, ddpmSteps, device));
+  console.log(`DDPM: ${ddpmSamples} samples in ${ddpmSteps} steps, ${seconds(t0)} s (${cpuSeconds(c0)} CPU s)`);
   await saveDigits(ddimImages.narrow(0, 0, Math.min(100, samples)), out("diffusion_ddim.png"), { nrow: 10 });
   await saveDigits(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
   console.log(`\nScores (digit classifier; the real digits and noise give the scale):`);
-  await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${steps} steps`, ddpmImages]]);
+  await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${ddpmSteps} steps`, ddpmImages]]);
   await models.save(ema.model, out("diffusion_unet_ema.safetensors"));
   await models.save(model, out("diffusion_unet.safetensors"));
   console.log(
@@ -425,7 +481,7 @@ export async function main(args: string[]): Promise<void> {
       out("metrics.csv")
     }`,
   );
-  console.log(`total ${seconds(start)} s`);
+  console.log(`total ${seconds(start)} s, ${cpuSeconds(cpu0)} CPU s`);
 }
 
 if (import.meta.main) await main(Deno.args);
