@@ -1,10 +1,11 @@
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { full, manualSeed, noGrad, onnx, randint, randn, type Tensor, tensor, utils, where } from "../mod.ts";
 import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import {
   type NoisePredictor,
   sampleDdim,
   sampleDdpm,
+  samplerSteps,
   Schedule,
   timeEmbedding,
   trainDiffusion,
@@ -24,6 +25,15 @@ Deno.test("Schedule: the cosine schedule's ᾱ falls from ~1 to ~0; noisy() mixe
   const emb = await timeEmbedding(tensor([0, 5], { dtype: "int32" }), 8).tolist() as number[][];
   deepStrictEqual(emb[0], [0, 0, 0, 0, 1, 1, 1, 1]);
   ok(Math.abs(emb[1][0] - Math.sin(5)) < 1e-6 && Math.abs(emb[1][5] - Math.cos(5 / 10)) < 1e-6);
+});
+
+Deno.test("samplerSteps: k evenly spaced, strictly decreasing steps from T − 1; all T for k = T; bad k refused", () => {
+  const s = new Schedule(400);
+  deepStrictEqual(samplerSteps(s, 400), Array.from({ length: 400 }, (_, i) => 399 - i));
+  deepStrictEqual(samplerSteps(s, 4), [399, 299, 199, 99]);
+  const k25 = samplerSteps(s, 25);
+  ok(k25.length === 25 && k25[0] === 399 && k25.every((t, i) => i === 0 || t < k25[i - 1]), `${k25}`);
+  for (const k of [0, 401, 2.5]) throws(() => samplerSteps(s, k), /steps must be an integer in \[1, 400\]/);
 });
 
 /**
@@ -47,7 +57,12 @@ Deno.test("samplers: with the exact noise predictor of a two-image data set, DDP
   manualSeed(3);
   const s = new Schedule(100);
   const oracle = twoPointOracle(s);
-  for (const [name, x] of [["DDPM", sampleDdpm(oracle, s, 32)], ["DDIM", sampleDdim(oracle, s, 32, 20)]] as const) {
+  const runs = [
+    ["DDPM", sampleDdpm(oracle, s, 32)],
+    ["DDPM over 25 respaced steps", sampleDdpm(oracle, s, 32, 25)],
+    ["DDIM", sampleDdim(oracle, s, 32, 20)],
+  ] as const;
+  for (const [name, x] of runs) {
     const means = await x.mean([1, 2, 3]).data(), spread = await x.std([1, 2, 3]).data();
     let plus = 0;
     for (let i = 0; i < 32; i++) {
