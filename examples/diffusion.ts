@@ -4,15 +4,15 @@
  * blocks with GroupNorm and SiLU, down-sampling by strided convolutions and
  * up-sampling by nearest-neighbour interpolation, with skip connections —
  * learns to predict the noise added to a digit at a random step of a cosine
- * noise schedule. Samples are drawn by DDPM's ancestral sampler (every step)
- * and by DDIM (Song, Meng & Ermon, 2020; deterministic, a few steps), from an
+ * noise schedule. Samples are drawn by DDPM's ancestral sampler (100 respaced
+ * steps by default, `--ddpm-steps`) and by DDIM (Song, Meng & Ermon, 2020;
+ * deterministic, 25 steps by default, `--ddim-steps`), from an
  * exponential moving average of the weights, then scored by the digit
  * classifier (`digit_score.ts`); grids are written as PNG and the weights as
  * safetensors.
  *
- *   deno run -A examples/diffusion.ts                 # ~40 CPU-minutes (bench/generative.ts)
- *   deno run -A examples/diffusion.ts --width 16 --epochs 6  # a cheaper run
- *   deno run -A examples/diffusion.ts --epochs 40     # longer, better digits
+ *   deno run -A examples/diffusion.ts                 # width 24, 6 epochs: ~10 CPU-minutes (bench/generative.ts)
+ *   deno run -A examples/diffusion.ts --width 32 --epochs 20  # longer, better digits
  *   deno run -A examples/diffusion.ts --device webgpu
  *
  * @module
