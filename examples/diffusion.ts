@@ -11,9 +11,13 @@
  * classifier (`digit_score.ts`); grids are written as PNG and the weights as
  * safetensors.
  *
- *   deno run -A examples/diffusion.ts                 # width 24, 6 epochs: ~10 CPU-minutes (bench/generative.ts)
- *   deno run -A examples/diffusion.ts --width 32 --epochs 20  # longer, better digits
+ *   deno run -A examples/diffusion.ts                 # width 24, 6 epochs: ~9.5 CPU-minutes
+ *   deno run -A examples/diffusion.ts --width 32 --epochs 20  # a longer run
  *   deno run -A examples/diffusion.ts --device webgpu
+ *
+ * The default's 750 training steps are too few for digits the judge accepts: measured (seed 0) 15% of its DDIM
+ * samples and 33% of its DDPM samples classified with confidence ≥ 0.9 (real digits: 92%), every class drawn
+ * (smallest 4–5.5%); the issue's target of 80% needs a longer run.
  *
  * @module
  */
