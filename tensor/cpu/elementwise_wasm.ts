@@ -160,7 +160,7 @@ function drive(fn: Kernel, shape: number[], args: Arg[], stridesList: number[][]
  * Kernels whose arithmetic, not memory traffic, sets their pace: one call over a large block is cut across the worker
  * threads (`runElementwiseJob`). Cutting the memory-bound ones gains little on two cores.
  */
-const COMPUTE_BOUND: ReadonlySet<string> = new Set(["gelu", "gelu_backward"]);
+const COMPUTE_BOUND: ReadonlySet<string> = new Set(["gelu", "gelu_backward", "silu", "silu_backward"]);
 
 /**
  * {@link drive} for `op`'s kernel, but a block of at most two dimensions (one kernel call) of a compute-bound op

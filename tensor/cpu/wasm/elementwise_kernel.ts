@@ -92,7 +92,7 @@ import {
   vZero,
 } from "./assembler.ts";
 import type { KernelFamily } from "./ops_kernel.ts";
-import { expLocals, hoistedConstants, vexp, vexpSteps } from "./attention_kernel.ts";
+import { expLocals, hoistedConstants, vexpSteps } from "./attention_kernel.ts";
 
 const ZERO = vZero();
 const BYTE_ONES = vConst(new Uint8Array(16).fill(1));
@@ -218,27 +218,27 @@ function geluBackwardVec(f: Fn, x: Code, y: Code, j: number, k: Konst): { steps:
 // ---- SiLU: x·σ(x), σ(x) = 1/(1 + e^(−x)) with Cephes' vector exp (e^(−x) saturates at e^88, so σ → 0, never NaN) ---
 
 function siluLocals(f: Fn): void {
-  expLocals(f);
-  f.local(V128, "ss");
+  for (let j = 0; j < GROUPS; j++) {
+    expLocals(f, `_${j}`);
+    f.local(V128, `ss_${j}`);
+  }
 }
 
-/** σ(x) of the lanes of `x` (a local.get) into local `ss`. */
-function setSigmoid(f: Fn, x: Code): Code {
-  return f.set("ss", f32x4Div(f32x4Const(1), vAdd(f32x4Const(1), vexp(f, f32x4Neg(x), vMadd))));
+/** σ(x) of the lanes of `x` (a local.get) into group `j`'s local `ss`, as statements (see {@link Staged}). */
+function sigmoidSteps(f: Fn, x: Code, j: number, k: Konst): Code[] {
+  const e = vexpSteps(f, f32x4Neg(x), vMadd, `_${j}`, k);
+  return [...e.steps, f.set(`ss_${j}`, f32x4Div(k(1), vAdd(k(1), e.value)))];
 }
 
 /** SiLU, x·σ(x). */
-function siluVec(f: Fn, x: Code): Code {
-  return seq(setSigmoid(f, x), vMul(x, f.get("ss")));
+function siluVec(f: Fn, x: Code, j: number, k: Konst): { steps: Code[]; value: Code } {
+  return { steps: sigmoidSteps(f, x, j, k), value: vMul(x, f.get(`ss_${j}`)) };
 }
 
 /** SiLU's gradient, y·σ(x)·(1 + x·(1 − σ(x))). */
-function siluBackwardVec(f: Fn, x: Code, y: Code): Code {
-  const s = f.get("ss");
-  return seq(
-    setSigmoid(f, x),
-    vMul(vMul(y, s), vAdd(f32x4Const(1), vMul(x, f32x4Sub(f32x4Const(1), s)))),
-  );
+function siluBackwardVec(f: Fn, x: Code, y: Code, j: number, k: Konst): { steps: Code[]; value: Code } {
+  const s = f.get(`ss_${j}`);
+  return { steps: sigmoidSteps(f, x, j, k), value: vMul(vMul(y, s), vAdd(k(1), vMul(x, f32x4Sub(k(1), s)))) };
 }
 
 /** Unary ops: `x` to the table's value. */
@@ -368,7 +368,10 @@ function specs(): Spec[] {
     ins: [vIn("v")],
     boolOut: false,
     locals: siluLocals,
-    compute: ([x], f) => siluVec(f, x),
+    compute: () => {
+      throw new Error("ew_silu is staged");
+    },
+    staged: ([x], f, j, k) => siluVec(f, x, j, k),
   });
   for (const m of ["vv", "vs"]) {
     out.push({
@@ -376,7 +379,10 @@ function specs(): Spec[] {
       ins: [vIn("v"), vIn(m[1] as Mode)],
       boolOut: false,
       locals: siluLocals,
-      compute: ([x, y], f) => siluBackwardVec(f, x, y),
+      compute: () => {
+        throw new Error("ew_silu_backward is staged");
+      },
+      staged: ([x, y], f, j, k) => siluBackwardVec(f, x, y, j, k),
     });
   }
   // ReLU's gradient: x > 0 ? g : 0.
