@@ -139,8 +139,8 @@ interface Spec {
   readonly name: string;
   readonly ins: readonly Input[];
   readonly boolOut: boolean;
-  /** The result of one vector; unused when `staged` is given. */
-  readonly compute: Compute;
+  /** The result of one vector (every kernel but the staged ones). */
+  readonly compute?: Compute;
   /** The computation as statements per vector group (float32 vector inputs and output only; see {@link Staged}). */
   readonly staged?: Staged;
   /** Declares the extra locals `compute` or `staged` sets (the GELU kernels'). */
@@ -291,6 +291,30 @@ function f64Arith(op: Binary, x: Code, s: Code, scalarFirst: boolean): Code {
   return f32x4DemoteJoin(half(f64x2Promote(x)), half(f64x2PromoteHigh(x)));
 }
 
+type StagedFn = (f: Fn, x: Code, j: number, k: Konst) => { steps: Code[]; value: Code };
+type StagedBackwardFn = (f: Fn, x: Code, y: Code, j: number, k: Konst) => { steps: Code[]; value: Code };
+
+/** An activation's staged kernels: `ew_<op>_v`, and its gradient `ew_<op>_backward_vv` / `_vs` (the gradient a splat). */
+function stagedActivation(op: string, locals: (f: Fn) => void, forward: StagedFn, backward: StagedBackwardFn): Spec[] {
+  const fwd: Spec = {
+    name: ewName(op, "v"),
+    ins: [vIn("v")],
+    boolOut: false,
+    locals,
+    staged: ([x], f, j, k) => forward(f, x, j, k),
+  };
+  return [
+    fwd,
+    ...["vv", "vs"].map((m): Spec => ({
+      name: ewName(`${op}_backward`, m),
+      ins: [vIn("v"), vIn(m[1] as Mode)],
+      boolOut: false,
+      locals,
+      staged: ([x, y], f, j, k) => backward(f, x, y, j, k),
+    })),
+  ];
+}
+
 function specs(): Spec[] {
   const out: Spec[] = [];
   for (const [name, f] of Object.entries(UNARY)) {
@@ -339,52 +363,9 @@ function specs(): Spec[] {
       });
     }
   }
-  // Exact GELU and its gradient (within float32 rounding of the table's float64 loops, not bit for bit).
-  out.push({
-    name: ewName("gelu", "v"),
-    ins: [vIn("v")],
-    boolOut: false,
-    locals: geluLocals,
-    compute: () => {
-      throw new Error("ew_gelu is staged");
-    },
-    staged: ([x], f, j, k) => geluVec(f, x, j, k),
-  });
-  for (const m of ["vv", "vs"]) {
-    out.push({
-      name: ewName("gelu_backward", m),
-      ins: [vIn("v"), vIn(m[1] as Mode)],
-      boolOut: false,
-      locals: geluLocals,
-      compute: () => {
-        throw new Error("ew_gelu_backward is staged");
-      },
-      staged: ([x, y], f, j, k) => geluBackwardVec(f, x, y, j, k),
-    });
-  }
-  // SiLU and its gradient (within float32 rounding of the table's float64 loops, not bit for bit).
-  out.push({
-    name: ewName("silu", "v"),
-    ins: [vIn("v")],
-    boolOut: false,
-    locals: siluLocals,
-    compute: () => {
-      throw new Error("ew_silu is staged");
-    },
-    staged: ([x], f, j, k) => siluVec(f, x, j, k),
-  });
-  for (const m of ["vv", "vs"]) {
-    out.push({
-      name: ewName("silu_backward", m),
-      ins: [vIn("v"), vIn(m[1] as Mode)],
-      boolOut: false,
-      locals: siluLocals,
-      compute: () => {
-        throw new Error("ew_silu_backward is staged");
-      },
-      staged: ([x, y], f, j, k) => siluBackwardVec(f, x, y, j, k),
-    });
-  }
+  // Exact GELU, SiLU and their gradients (within float32 rounding of the table's float64 loops, not bit for bit).
+  out.push(...stagedActivation("gelu", geluLocals, geluVec, geluBackwardVec));
+  out.push(...stagedActivation("silu", siluLocals, siluVec, siluBackwardVec));
   // ReLU's gradient: x > 0 ? g : 0.
   for (const m of ["vv", "vs"]) {
     out.push({
@@ -459,6 +440,7 @@ function kernel(spec: Spec): Fn {
       setup.push(f.set(`t${k}`, width === 1 ? vLoadSplat(at) : vLoad(at, 16 * j)));
       return g(`t${k}`);
     });
+    if (!spec.compute) throw new Error(`${spec.name}: a kernel needs compute or staged`);
     return seq(...setup, spec.compute(vals, f));
   };
 
