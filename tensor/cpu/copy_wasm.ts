@@ -16,6 +16,7 @@
 import type { View } from "../backend.ts";
 import { collapseDims } from "./strided.ts";
 import { cpuData } from "./storage.ts";
+import { inBounds } from "./elementwise_wasm.ts";
 import { heapAddress, heapCopyRows } from "./wasm/runtime.ts";
 
 /** Shortest innermost run worth a kernel call (below it the call costs more than the loop). */
@@ -26,14 +27,7 @@ function address(v: View): number {
   const d = cpuData(v.storage);
   if (d.BYTES_PER_ELEMENT !== 4 || d instanceof Uint8Array) return -1;
   const base = heapAddress(d);
-  if (base < 0) return -1;
-  let lo = v.offset, hi = v.offset;
-  for (let k = 0; k < v.shape.length; k++) {
-    const e = (v.shape[k] - 1) * v.strides[k];
-    if (e < 0) lo += e;
-    else hi += e;
-  }
-  return lo >= 0 && hi < d.length ? base + v.offset * 4 : -1;
+  return base >= 0 && inBounds(v, d.length) ? base + v.offset * 4 : -1;
 }
 
 /**

@@ -58,7 +58,7 @@ interface Arg {
 }
 
 /** Whether every element of `v` lies inside its storage of `length` elements. */
-function inBounds(v: View, length: number): boolean {
+export function inBounds(v: View, length: number): boolean {
   let lo = v.offset, hi = v.offset;
   for (let d = 0; d < v.shape.length; d++) {
     const e = (v.shape[d] - 1) * v.strides[d];

@@ -5,17 +5,9 @@ import { manualSeed } from "../random.ts";
 import { randn, tensor } from "./creation.ts";
 import { geluBackward } from "./binary.ts";
 import { gelu } from "./unary.ts";
-import { close, vals } from "./test_util.ts";
+import { close, erfSeries, vals } from "./test_util.ts";
 
 // Φ and φ from an independent erf (its Maclaurin series, exact enough in float64 for |x| ≤ 3).
-function erfSeries(x: number): number {
-  let term = x, sum = x;
-  for (let n = 1; n < 80; n++) {
-    term *= (-x * x) / n;
-    sum += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
 const cdf = (v: number) => 0.5 * (1 + erfSeries(v / Math.SQRT2));
 const pdf = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
 

@@ -25,3 +25,13 @@ export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, to
     else assert.ok(Math.abs(a - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a}, expected ${e}`);
   }
 }
+
+/** erf from its Maclaurin series, independent of any kernel's approximation (float64-exact enough for |x| ≤ 3). */
+export function erfSeries(x: number): number {
+  let term = x, sum = x;
+  for (let n = 1; n < 80; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}

@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
 import { erf, type Tensor, tensor } from "../mod.ts";
-import { close, vals } from "./test_util.ts";
-
-/** erf from its Maclaurin series, independent of the kernel's approximation. */
-function erfSeries(x: number): number {
-  let term = x, sum = x;
-  for (let n = 1; n < 80; n++) {
-    term *= (-x * x) / n;
-    sum += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
+import { close, erfSeries, vals } from "./test_util.ts";
 
 const xs = [-2.5, -1.3, -0.5, 0, 0.2, 0.7, 1.5, 2.9];
 const pos = [0.05, 0.3, 1, 2.2, 7.5];

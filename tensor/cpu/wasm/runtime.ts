@@ -712,6 +712,9 @@ export function runAttentionJobs(kind: number, desc: number, chunks: number, thr
   run(e, kind, [desc], chunks, threads);
 }
 
+/** The ops module's export names to their index (what a job names its kernel by), built on first use. */
+let opsIndex: Map<string, number> | undefined;
+
 /** Elements below which an elementwise kernel stays on one thread (waking a worker costs tens of microseconds). */
 const MIN_ELEMENTS_PER_THREAD = 1 << 16;
 
@@ -730,7 +733,8 @@ export function runElementwiseJob(
 ): void {
   const e = loadEngine();
   if (!e) throw new Error("runElementwiseJob: WebAssembly SIMD is not available");
-  const fn = e.opsNames.indexOf(name);
+  opsIndex ??= new Map(e.opsNames.map((n, i) => [n, i]));
+  const fn = opsIndex.get(name) ?? -1;
   if (fn < 0) throw new Error(`runElementwiseJob: the ops module has no kernel ${name}`);
   const span = rows === 1 ? cols : rows;
   let threads = 1;
