@@ -1,7 +1,8 @@
 /**
  * `nn.utils` as in PyTorch: `nn.utils.rnn` holds the packed-sequence helpers
  * (`padSequence`, `packPaddedSequence`, `padPackedSequence`, `packSequence`,
- * `PackedSequence`). Gradient clipping lives in `optim` (`optim.clipGradNorm`, also under PyTorch's name
+ * `PackedSequence`); `spectralNorm` divides a weight by its largest singular value
+ * (PyTorch's `spectral_norm`, SNGAN's discriminator). Gradient clipping lives in `optim` (`optim.clipGradNorm`, also under PyTorch's name
  * `optim.clipGradNorm_`), above `nn` on the import ladder.
  *
  * @example
@@ -16,3 +17,4 @@
  */
 
 export * as rnn from "./rnn_utils.ts";
+export { spectralNorm, type SpectralNormOptions } from "./spectral_norm.ts";
