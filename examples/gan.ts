@@ -19,6 +19,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  arange,
   cat,
   data,
   manualSeed,
@@ -26,9 +27,12 @@ import {
   nn,
   noGrad,
   ones,
+  oneHot,
   optim,
+  randint,
   randn,
   type Tensor,
+  tensor,
   tidy,
   toDevice,
   utils,
@@ -72,8 +76,21 @@ export function generator(nz = 64, width = 32): nn.Sequential {
 /**
  * The discriminator: `[N, 1, 28, 28]` → one logit per image: strided
  * convolutions 28 → 14 → 7, then a matrix product of the 7×7 maps to a logit.
+ * With `spectral` (SNGAN), every weight is spectrally normalised
+ * (`nn.utils.spectralNorm`) and there is no batch norm.
  */
-export function discriminator(width = 32): nn.Sequential {
+export function discriminator(width = 32, options: { spectral?: boolean } = {}): nn.Sequential {
+  if (options.spectral) {
+    const sn = <M extends nn.Module>(m: M) => nn.utils.spectralNorm(m);
+    return new nn.Sequential(
+      sn(new nn.Conv2d(1, 2 * width, 4, { stride: 2, padding: 1 })),
+      new nn.LeakyReLU(0.2),
+      sn(new nn.Conv2d(2 * width, 4 * width, 4, { stride: 2, padding: 1 })),
+      new nn.LeakyReLU(0.2),
+      new nn.Flatten(),
+      sn(new nn.Linear(4 * width * 7 * 7, 1)),
+    );
+  }
   return new nn.Sequential(
     new nn.Conv2d(1, 2 * width, 4, { stride: 2, padding: 1 }),
     new nn.LeakyReLU(0.2),
@@ -85,10 +102,96 @@ export function discriminator(width = 32): nn.Sequential {
   );
 }
 
-/** DCGAN's initialisation: convolution and linear weights N(0, 0.02), batch-norm scales N(1, 0.02), shifts 0. */
+/**
+ * A class-conditional discriminator with a projection head (Miyato & Koyama,
+ * 2018): the unconditional one's features `h` (its layers up to the last
+ * matrix product) give `linear(h) + ⟨embed(y), h⟩`, so the score says both
+ * "a real digit" and "a real digit of class y".
+ */
+export class ProjectionDiscriminator extends nn.Module {
+  /** Convolutions and flattening: `[N, 1, 28, 28]` → `[N, F]`. */
+  features: nn.Sequential;
+  /** The class-blind score. */
+  head: nn.Linear;
+  /** One F-vector per class, dotted with the features. */
+  embed: nn.Embedding;
+
+  /** The same layers as {@link discriminator}`(width, options)`, and a class embedding. */
+  constructor(width = 32, options: { spectral?: boolean; classes?: number } = {}) {
+    super();
+    const layers = [...discriminator(width, options).children()];
+    this.head = layers.pop() as nn.Linear;
+    this.features = new nn.Sequential(...layers);
+    this.embed = new nn.Embedding(options.classes ?? 10, this.head.inFeatures);
+    if (options.spectral) nn.utils.spectralNorm(this.embed);
+  }
+
+  /** Scores `[N, 1]` for images `x` `[N, 1, 28, 28]` of classes `y` `[N]` (int32). */
+  override forward(x: Tensor, y: Tensor): Tensor {
+    const h = this.features.forward(x);
+    return this.head.forward(h).add(this.embed.forward(y).mul(h).sum(1, { keepdim: true }));
+  }
+}
+
+/** The generator's input for noise `z` `[N, nz]` and classes `y` `[N]`: `[z, one-hot(y)]`, `[N, nz + classes]`. */
+export function conditionalInput(z: Tensor, y: Tensor, classes = 10): Tensor {
+  return cat([z, oneHot(y, classes).to(z.dtype)], 1);
+}
+
+/**
+ * DiffAugment (Zhao et al., 2020) for `[N, 1, 28, 28]` images in [-1, 1]:
+ * each image shifted by up to `shift` pixels each way (background, -1, fills
+ * in) and, with `cutout`, a square of half the side set to background at a
+ * random place. Differentiable in the images (a gather and a mask), so the
+ * generator learns through it; applied to real and generated batches alike.
+ */
+export function diffAugment(
+  x: Tensor,
+  options: { shift?: number; cutout?: boolean; random?: () => number } = {},
+): Tensor {
+  const random = options.random ?? Math.random;
+  const shift = options.shift ?? 3, [n, c, h, w] = x.shape, plane = h * w;
+  const index = new Int32Array(n * c * plane), keep = new Float32Array(n * c * plane);
+  const half = Math.floor(h / 2);
+  for (let i = 0; i < n; i++) {
+    const dy = Math.floor(random() * (2 * shift + 1)) - shift, dx = Math.floor(random() * (2 * shift + 1)) - shift;
+    const cy = Math.floor(random() * (h + half)) - half, cx = Math.floor(random() * (w + half)) - half;
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * plane;
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < w; xx++) {
+          const sy = y + dy, sx = xx + dx, k = base + y * w + xx;
+          const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+          const cut = options.cutout && y >= cy && y < cy + half && xx >= cx && xx < cx + half;
+          index[k] = inside ? sy * w + sx : 0;
+          keep[k] = inside && !cut ? 1 : 0;
+        }
+      }
+    }
+  }
+  const device = x.device;
+  const mask = tensor(keep, { device }).reshape([n, c, h, w]);
+  const moved = x.reshape([n, c, plane]).gather(2, tensor(index, { dtype: "int32", device }).reshape([n, c, plane]));
+  return moved.reshape([n, c, h, w]).mul(mask).add(mask).sub(1);
+}
+
+/** A seeded uniform [0, 1) generator (mulberry32), for {@link diffAugment}'s draws. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** DCGAN's initialisation: convolution, linear and embedding weights N(0, 0.02), batch-norm scales N(1, 0.02), shifts 0. */
 export function dcganInit(model: nn.Module): void {
   for (const m of model.modules()) {
-    if (m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d || m instanceof nn.Linear) {
+    if (m instanceof nn.Embedding) nn.init.normal_(m.weight, 0, 0.02);
+    else if (m instanceof nn.Conv2d || m instanceof nn.ConvTranspose2d || m instanceof nn.Linear) {
       nn.init.normal_(m.weight, 0, 0.02);
       if (m.bias) nn.init.zeros_(m.bias);
     } else if (m instanceof nn.BatchNorm2d) {
@@ -106,6 +209,22 @@ export interface GanConfig {
   batchSize?: number;
   /** Adam's learning rate for both networks (default 1e-3). */
   lr?: number;
+  /** The discriminator's learning rate (default `lr`). */
+  lrD?: number;
+  /** Adam's β1 and β2 (default [0.5, 0.999]). */
+  betas?: [number, number];
+  /** "bce": the non-saturating BCE loss (default); "hinge": SNGAN's hinge loss. */
+  loss?: "bce" | "hinge";
+  /** Spectral normalisation in the discriminator instead of batch norm (default false). */
+  spectral?: boolean;
+  /** Discriminator steps per generator step (default 1). */
+  dSteps?: number;
+  /** DiffAugment (shifts and cutout) on every batch the discriminator sees (default false). */
+  augment?: boolean;
+  /** The discriminator's channel width (default `width`). */
+  dWidth?: number;
+  /** Class-conditional: the generator also takes a one-hot class, the discriminator is a {@link ProjectionDiscriminator} (default false). */
+  conditional?: boolean;
   /** Noise dimension (default 64). */
   nz?: number;
   /** Channel width (default 32: the generator has 128 and 64 channels). */
@@ -147,7 +266,7 @@ export interface GanResult {
   /** The average of its weights over the last ~1/(1 − emaDecay) steps (eval mode); `g` itself without an average. */
   gEma: nn.Sequential;
   /** The discriminator (eval mode). */
-  d: nn.Sequential;
+  d: nn.Module;
   /** Per-epoch means. */
   history: GanEpoch[];
 }
@@ -160,24 +279,30 @@ export interface GanResult {
  */
 export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
-  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 1e-3;
+  const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 1e-3, lrD = cfg.lrD ?? lr, betas = cfg.betas ?? [0.5, 0.999];
+  const hinge = cfg.loss === "hinge", dSteps = cfg.dSteps ?? 1, random = seededRandom(cfg.seed ?? 0);
+  const augment = cfg.augment ? (x: Tensor) => diffAugment(x, { cutout: true, random }) : (x: Tensor) => x;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
-  const g = generator(nz, width), d = discriminator(width);
+  const cond = !!cfg.conditional, gIn = nz + (cond ? 10 : 0);
+  const g = generator(gIn, width);
+  const dOptions = { spectral: cfg.spectral };
+  const d = cond ? new ProjectionDiscriminator(cfg.dWidth ?? width, dOptions) : discriminator(cfg.dWidth ?? width, dOptions);
+  const score = (x: Tensor, y: Tensor) => d.forward(augment(x), y) as Tensor;
   dcganInit(g);
   dcganInit(d);
   g.to(device);
   d.to(device);
   const emaDecay = cfg.emaDecay ?? 0.999;
-  const ema = emaDecay > 0 ? new Ema(g, generator(nz, width), emaDecay) : null;
-  const optG = new optim.Adam(g.parameters(), { lr, betas: [0.5, 0.999] });
-  const optD = new optim.Adam(d.parameters(), { lr, betas: [0.5, 0.999] });
+  const ema = emaDecay > 0 ? new Ema(g, generator(gIn, width), emaDecay) : null;
+  const optG = new optim.Adam(g.parameters(), { lr, betas });
+  const optD = new optim.Adam(d.parameters(), { lr: lrD, betas });
   const bce = new nn.BCEWithLogitsLoss();
   const loader = new data.DataLoader(new data.TensorDataset(train, mnist.train.labels), {
     batchSize,
     shuffle: true,
     dropLast: true,
   });
-  const fixed = randn([64, nz]).to(device);
+  const fixed = noiseInput(cond ? 100 : 64, nz, cond, device, true);
   const realLabel = ones([batchSize, 1], { device }), fakeLabel = zeros([batchSize, 1], { device });
   const steps = Math.min(loader.length, cfg.maxBatches ?? Infinity);
   const history: GanEpoch[] = [];
@@ -188,23 +313,30 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     g.train();
     d.train();
     const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: steps, ...cfg.progress });
-    for await (const [cpuX] of bar) {
+    for await (const [cpuX, cpuY] of bar) {
       const stats = tidy(() => {
-        const x = cpuX.to(device);
+        const x = cpuX.to(device), y = cpuY.to(device);
+        const yFake = randint(0, 10, [batchSize], { dtype: "int32", device });
         const z = randn([batchSize, nz], { device });
-        const fake = g.forward(z);
+        const fake = g.forward(cond ? conditionalInput(z, yFake) : z);
         // Discriminator: real digits → 1, generated → 0 (the generator is not updated here).
         optD.zeroGrad();
-        const outReal = d.forward(x), outFake = d.forward(fake.detach());
-        const lossD = bce.forward(outReal, realLabel).add(bce.forward(outFake, fakeLabel));
+        const outReal = score(x, y), outFake = score(fake.detach(), yFake);
+        const lossD = hinge
+          ? outReal.neg().add(1).relu().mean().add(outFake.add(1).relu().mean())
+          : bce.forward(outReal, realLabel).add(bce.forward(outFake, fakeLabel));
         lossD.backward();
         optD.step();
-        // Generator: make the updated discriminator call its images real.
-        optG.zeroGrad();
-        const lossG = bce.forward(d.forward(fake), realLabel);
-        lossG.backward();
-        optG.step();
-        ema?.update(g);
+        // Generator (every dSteps-th batch): make the updated discriminator call its images real.
+        let lossG = zeros([]);
+        if ((step + 1) % dSteps === 0) {
+          optG.zeroGrad();
+          const outG = score(fake, yFake);
+          lossG = hinge ? outG.mean().neg() : bce.forward(outG, realLabel);
+          lossG.backward();
+          optG.step();
+          ema?.update(g);
+        }
         return [lossD, lossG, outReal.sigmoid().mean(), outFake.sigmoid().mean()];
       });
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
@@ -228,12 +360,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     history.push(e);
     cfg.history?.push({ epoch, ...e });
     // The average's batch-norm statistics, gathered with its own weights (those it copied came from `g`'s).
-    if (ema) updateBatchNorm(ema.model, noiseBatches(nz, device));
+    if (ema) updateBatchNorm(ema.model, noiseBatches(nz, cond, device));
     if (cfg.out) {
       const shown = ema?.model ?? g;
       shown.eval();
       const grid = noGrad(() => toUnit(shown.forward(fixed)));
-      await saveDigits(grid, cfg.out(`gan_epoch_${String(epoch).padStart(2, "0")}.png`));
+      await saveDigits(grid, cfg.out(`gan_epoch_${String(epoch).padStart(2, "0")}.png`), { nrow: cond ? 10 : 8 });
     }
   }
   g.eval();
@@ -241,19 +373,45 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   return { g, gEma: ema?.model ?? g, d, history };
 }
 
-/** Four batches of 500 noise vectors, what {@link updateBatchNorm} runs a generator on. */
-function* noiseBatches(nz: number, device: string): Generator<Tensor> {
-  for (let i = 0; i < 4; i++) yield randn([500, nz], { device });
+/**
+ * The generator's input for `n` samples: noise z ~ N(0, I) `[n, nz]`, and
+ * for a conditional generator the one-hot classes beside it — classes
+ * 0, 1, …, 9 in turn when `cycle` (sample grids, one digit per column; the
+ * real digits' classes are about equally common), else drawn uniformly.
+ */
+export function noiseInput(n: number, nz: number, conditional: boolean, device = "cpu", cycle = false): Tensor {
+  const z = randn([n, nz], { device });
+  if (!conditional) return z;
+  const y = cycle
+    ? arange(0, n, 1, { dtype: "int32", device }).remainder(10)
+    : randint(0, 10, [n], { dtype: "int32", device });
+  return conditionalInput(z, y);
 }
 
-/** `n` samples of the generator (eval mode), in [0, 1], read back to the CPU. */
-export async function sample(g: nn.Module, n: number, nz = 64, device = "cpu"): Promise<Tensor> {
+/** Four batches of 500 generator inputs, what {@link updateBatchNorm} runs a generator on. */
+function* noiseBatches(nz: number, conditional: boolean, device: string): Generator<Tensor> {
+  for (let i = 0; i < 4; i++) yield noiseInput(500, nz, conditional, device);
+}
+
+/**
+ * `n` samples of the generator (eval mode), in [0, 1], read back to the CPU;
+ * a conditional generator draws classes 0–9 in turn (an equal share each).
+ */
+export async function sample(g: nn.Module, n: number, nz = 64, device = "cpu", conditional = false): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (let i = 0; i < n; i += 500) {
-    const z = randn([Math.min(500, n - i), nz], { device });
-    parts.push(await toDevice(noGrad(() => toUnit(g.forward(z) as Tensor)), "cpu"));
+    const input = noiseInput(Math.min(500, n - i), nz, conditional, device, true);
+    parts.push(await toDevice(noGrad(() => toUnit(g.forward(input) as Tensor)), "cpu"));
   }
   return cat(parts, 0);
+}
+
+/** A β flag in [0, 1), or a clear error naming it. */
+function betaFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const b = Number(value);
+  if (!(b >= 0 && b < 1)) throw new RangeError(`--${name} must be in [0, 1), got "${value}"`);
+  return b;
 }
 
 /** The program: flags, training, pictures, scores, weights. */
@@ -264,7 +422,16 @@ export async function main(args: string[]): Promise<void> {
       epochs: { type: "string" },
       "batch-size": { type: "string" },
       lr: { type: "string" },
+      "lr-d": { type: "string" },
+      beta1: { type: "string" },
+      beta2: { type: "string" },
+      loss: { type: "string", default: "bce" },
+      spectral: { type: "boolean", default: false },
+      "d-steps": { type: "string" },
+      augment: { type: "boolean", default: false },
+      conditional: { type: "boolean", default: false },
       width: { type: "string" },
+      "d-width": { type: "string" },
       samples: { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
@@ -274,6 +441,8 @@ export async function main(args: string[]): Promise<void> {
     },
   });
   await useDevice(values.device);
+  const loss = values.loss;
+  if (loss !== "bce" && loss !== "hinge") throw new RangeError(`--loss must be "bce" or "hinge", got "${loss}"`);
   const epochs = intFlag("epochs", values.epochs, 18), width = intFlag("width", values.width, 32);
   const emaDecay = values.ema === "0" ? 0 : numberFlag("ema", values.ema, 0.999);
   const samples = intFlag("samples", values.samples, 1000);
@@ -289,6 +458,14 @@ export async function main(args: string[]): Promise<void> {
     emaDecay,
     batchSize: intFlag("batch-size", values["batch-size"], 64),
     lr: numberFlag("lr", values.lr, 1e-3),
+    lrD: values["lr-d"] ? numberFlag("lr-d", values["lr-d"], 1e-3) : undefined,
+    betas: [betaFlag("beta1", values.beta1, 0.5), betaFlag("beta2", values.beta2, 0.999)],
+    loss,
+    spectral: values.spectral,
+    dSteps: intFlag("d-steps", values["d-steps"], 1),
+    augment: values.augment,
+    conditional: values.conditional,
+    dWidth: values["d-width"] ? intFlag("d-width", values["d-width"], 32) : undefined,
     device: values.device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
@@ -307,12 +484,12 @@ export async function main(args: string[]): Promise<void> {
     )
   );
   manualSeed(2024);
-  const images = await sample(gEma, samples, 64, values.device);
+  const images = await sample(gEma, samples, 64, values.device, values.conditional);
   await saveDigits(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
   const sets: [string, Tensor][] = [[emaDecay > 0 ? "DCGAN (weight average)" : "DCGAN samples", images]];
   if (emaDecay > 0) {
     manualSeed(2024);
-    sets.push(["DCGAN (last weights)", await sample(g, samples, 64, values.device)]);
+    sets.push(["DCGAN (last weights)", await sample(g, samples, 64, values.device, values.conditional)]);
   }
   console.log(`\nScores of ${samples} samples (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, sets);

@@ -1,7 +1,17 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
 import { data, manualSeed, nn, noGrad, onnx, randn, type Tensor, tensor, utils } from "../mod.ts";
 import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
-import { dcganInit, discriminator, generator, trainGan } from "./gan.ts";
+import {
+  conditionalInput,
+  dcganInit,
+  diffAugment,
+  discriminator,
+  generator,
+  noiseInput,
+  ProjectionDiscriminator,
+  seededRandom,
+  trainGan,
+} from "./gan.ts";
 import { updateBatchNorm } from "./generative.ts";
 
 Deno.test("DCGAN shapes: noise [N, 64] → images [N, 1, 28, 28] in (−1, 1) → one logit each; DCGAN init", async () => {
@@ -140,4 +150,95 @@ Deno.test("updateBatchNorm: running statistics become the batches' average per-c
   await close(second.runningMean!, expected.m2, "second mean");
   await close(second.runningVar!, expected.v2, "second variance");
   throws(() => updateBatchNorm(model, []), /updateBatchNorm: expected at least one batch/);
+});
+
+Deno.test("diffAugment: each image shifted by its own draw with background (−1) filling in, a half-side square cut out; gradients flow to the kept pixels", async () => {
+  // Draws in order per image: dy, dx (floor(r·7) − 3), cutout corner cy, cx (floor(r·(4 + 2)) − 2).
+  const draws = [4.5 / 7, 1.5 / 7, 0.99, 0.99, 3.5 / 7, 3.5 / 7, 2.5 / 6, 1.5 / 6];
+  let k = 0;
+  const random = () => draws[k++];
+  const values = Array.from({ length: 32 }, (_, i) => i / 32 - 0.4);
+  const x = tensor(values).reshape([2, 1, 4, 4]).requiresGrad_();
+  const out = diffAugment(x, { shift: 3, cutout: true, random });
+  const got = Array.from(await out.data());
+  // Direct loops: image 0 moves by (dy, dx) = (1, −2) and loses the square at rows 3–4, cols 3–4 (only (3, 3) is on it);
+  // image 1 is not moved and loses the 2×2 square at rows 0–1, cols −1–0.
+  const want: number[] = [];
+  for (let n = 0; n < 2; n++) {
+    const [dy, dx, cy, cx] = n === 0 ? [1, -2, 3, 3] : [0, 0, 0, -1];
+    for (let y = 0; y < 4; y++) {
+      for (let c = 0; c < 4; c++) {
+        const sy = y + dy, sx = c + dx;
+        const cut = y >= cy && y < cy + 2 && c >= cx && c < cx + 2;
+        want.push(!cut && sy >= 0 && sy < 4 && sx >= 0 && sx < 4 ? values[n * 16 + sy * 4 + sx] : -1);
+      }
+    }
+  }
+  ok(got.every((v, i) => Math.abs(v - want[i]) < 1e-6), `${got}\nvs ${want}`);
+  out.sum().backward();
+  const grad = Array.from(await x.grad!.data());
+  // Each source pixel's gradient counts the output pixels that copy it: image 1 keeps all but (0, 0) and (1, 0).
+  deepStrictEqual(grad.slice(16), [0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  deepStrictEqual(grad.slice(0, 16).reduce((a, b) => a + b, 0), 6, "image 0: rows 1–3 × cols 2–3 reach the output");
+  const r = seededRandom(7), again = seededRandom(7);
+  deepStrictEqual([r(), r(), r()], [again(), again(), again()], "seeded draws repeat");
+});
+
+Deno.test("SNGAN variant: a short hinge-loss run with a spectrally normalised discriminator separates real from generated digits", async () => {
+  const d = discriminator(8, { spectral: true });
+  ok(![...d.modules()].some((m) => m instanceof nn.BatchNorm2d), "no batch norm");
+  deepStrictEqual(Object.keys(d.stateDict()).filter((k) => k.endsWith("weight_u")), [
+    "0.weight_u",
+    "2.weight_u",
+    "5.weight_u",
+  ]);
+  const { history } = await trainGan({
+    epochs: 1,
+    maxBatches: 30,
+    batchSize: 32,
+    width: 8,
+    loss: "hinge",
+    spectral: true,
+    augment: true,
+    progress: { disable: true },
+  });
+  // D(x) and D(G(z)) are the sigmoid of the discriminator's scores: hinge training pushes them apart from 0.5.
+  ok(history[0].dReal > history[0].dFake + 0.05, `D(x) ${history[0].dReal}, D(G(z)) ${history[0].dFake}`);
+  ok(history[0].lossD < 2, `hinge loss of D ${history[0].lossD} (2 when it cannot tell)`);
+});
+
+Deno.test("conditional DCGAN: one-hot classes beside the noise; the projection discriminator adds ⟨embed(y), h⟩ to the class-blind score", async () => {
+  manualSeed(8);
+  const input = conditionalInput(randn([3, 4]), tensor([2, 0, 9], { dtype: "int32" }));
+  deepStrictEqual(input.shape, [3, 14]);
+  deepStrictEqual(
+    Array.from(await input.narrow(1, 4, 10).data()).map((v, i) => v === 1 ? i : -1).filter((i) => i >= 0),
+    [2, 10, 29],
+  );
+  const cycled = noiseInput(12, 4, true, "cpu", true);
+  deepStrictEqual(Array.from(await cycled.narrow(1, 4, 10).argmax(1).data()), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+
+  const d = new ProjectionDiscriminator(4);
+  dcganInit(d);
+  d.eval();
+  const x = randn([2, 1, 28, 28]), y = tensor([1, 7], { dtype: "int32" });
+  const h = noGrad(() => d.features.forward(x));
+  const blind = Array.from(await noGrad(() => d.head.forward(h)).data());
+  const hv = Array.from(await h.data()), e = Array.from(await d.embed.weight.data()), f = h.shape[1];
+  const want = [0, 1].map((n) =>
+    blind[n] + hv.slice(n * f, (n + 1) * f).reduce((a, v, j) => a + v * e[[1, 7][n] * f + j], 0)
+  );
+  const got = Array.from(await noGrad(() => d.forward(x, y)).data());
+  ok(got.every((v, i) => Math.abs(v - want[i]) < 1e-4 * (1 + Math.abs(want[i]))), `${got} vs ${want}`);
+
+  const { g, history } = await trainGan({
+    epochs: 1,
+    maxBatches: 20,
+    batchSize: 32,
+    width: 8,
+    conditional: true,
+    progress: { disable: true },
+  });
+  deepStrictEqual(noGrad(() => g.forward(noiseInput(5, 64, true)) as Tensor).shape, [5, 1, 28, 28]);
+  ok(history[0].dReal > history[0].dFake + 0.2, `D(x) ${history[0].dReal}, D(G(z)) ${history[0].dFake}`);
 });
