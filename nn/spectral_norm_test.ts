@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, throws } from "node:assert/strict";
-import { gradcheck, manualSeed, noGrad, randn, type Tensor, tensor } from "@dendrite/tensor";
+import { gradcheck, linspace, manualSeed, noGrad, randn, type Tensor, tensor } from "@dendrite/tensor";
 import * as nn from "./mod.ts";
 
 const vals = (t: Tensor) => Array.from(t.dataSync());
@@ -174,4 +174,58 @@ Deno.test("spectralNorm: bad options throw before the module changes", () => {
   nn.utils.spectralNorm(layer);
   throws(() => nn.utils.spectralNorm(layer), /cannot register two spectral norms on the same parameter "weight"/);
   deepStrictEqual(Object.keys(layer.stateDict()), ["bias", "weight_orig", "weight_u", "weight_v"]);
+});
+
+interface Stored {
+  shape: number[];
+  data: number[];
+}
+interface ReferenceCase {
+  name: "Linear" | "Conv2d" | "ConvTranspose2d";
+  state: Record<string, Stored>;
+  keys: string[];
+  input: Stored;
+  calls: { mode: string; output: Stored; weight: Stored; u: Stored; v: Stored }[];
+  grad_weight_orig: Stored;
+}
+
+const reference = JSON.parse(
+  await Deno.readTextFile(new URL("./testdata/spectral_norm_reference.json", import.meta.url)),
+) as { cases: ReferenceCase[] };
+const stored = (s: Stored) => tensor(s.data, { dtype: "float64" }).reshape(s.shape);
+
+/** The case's layer in float64, spectrally normalised, holding PyTorch's state. */
+function referenceLayer(c: ReferenceCase): nn.Module {
+  const layer = c.name === "Linear"
+    ? new nn.Linear(5, 4)
+    : c.name === "Conv2d"
+    ? new nn.Conv2d(2, 3, 3)
+    : new nn.ConvTranspose2d(3, 2, 2);
+  nn.utils.spectralNorm(layer.to("float64"));
+  deepStrictEqual(Object.keys(layer.stateDict()), c.keys, `${c.name}: PyTorch's keys`);
+  layer.loadStateDict(Object.fromEntries(Object.entries(c.state).map(([k, v]) => [k, stored(v)])));
+  return layer;
+}
+
+Deno.test("spectralNorm: PyTorch's spectral_norm (nn/testdata/spectral_norm_reference.py) — two training calls and one eval call give its outputs, weights, u and v, and its gradient", () => {
+  for (const c of reference.cases) {
+    const layer = referenceLayer(c), x = stored(c.input);
+    for (const [i, call] of c.calls.entries()) {
+      layer.train(call.mode === "train");
+      const out = noGrad(() => layer.forward(x) as Tensor);
+      close(vals(out), call.output.data, 1e-10, `${c.name} call ${i} output`);
+      close(
+        vals((layer as unknown as { weight: Tensor }).weight),
+        call.weight.data,
+        1e-10,
+        `${c.name} call ${i} weight`,
+      );
+      close(vals(layer.getBuffer("weight_u")!), call.u.data, 1e-10, `${c.name} call ${i} u`);
+      close(vals(layer.getBuffer("weight_v")!), call.v.data, 1e-10, `${c.name} call ${i} v`);
+    }
+    const fresh = referenceLayer(c);
+    const out = fresh.forward(x) as Tensor;
+    out.mul(linspace(-1, 1, out.numel(), { dtype: "float64" }).reshape(out.shape)).sum().backward();
+    close(vals(origOf(fresh).grad!), c.grad_weight_orig.data, 1e-9, `${c.name} gradient of weight_orig`);
+  }
 });
