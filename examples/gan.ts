@@ -1,18 +1,39 @@
 /**
- * A DCGAN (Radford, Metz & Chintala, 2015) that learns to draw MNIST digits:
- * a generator of transposed convolutions with batch norm and ReLU maps 64-d
- * noise to 28×28 images; a discriminator of strided convolutions with
- * LeakyReLU tells them from real digits; both train with Adam (lr 1e-3,
- * β1 = 0.5; DCGAN's 2e-4 learns half as fast in a run this short) on the
- * non-saturating loss. A grid of samples from fixed noise is
- * written after every epoch; at the end 1,000 samples are scored by the
- * digit classifier (`digit_score.ts`) — from an exponential moving average of
- * the generator's weights (its batch-norm statistics recomputed for those
- * weights) and from its last weights — and the weights saved as safetensors.
+ * A class-conditional DCGAN (Radford, Metz & Chintala, 2015; conditioning as
+ * Mirza & Osindero, 2014) that learns to draw MNIST digits: the generator
+ * (transposed convolutions, batch norm, ReLU) maps 64-d noise and a one-hot
+ * class to a 28×28 image; the discriminator (strided convolutions, batch
+ * norm, LeakyReLU) scores an image and its class with a projection head
+ * (Miyato & Koyama, 2018: `linear(h) + ⟨embed(y), h⟩`); both train with Adam
+ * (lr 1e-3, β1 = 0.5) on the non-saturating loss, 12 epochs of the 8,000
+ * training digits in batches of 64. A grid from fixed noise (one class per
+ * column) is written after every epoch; at the end 1,000 samples — each
+ * class drawn uniformly, z ~ N(0, I), no truncation or rejection — are scored
+ * by the digit classifier (`digit_score.ts`), from an exponential moving
+ * average of the generator's weights (batch-norm statistics recomputed for
+ * them) and from its last weights, and the weights are saved as safetensors.
  *
- *   deno run -A examples/gan.ts                       # ~9 CPU-minutes (9.0 measured)
- *   deno run -A examples/gan.ts --epochs 30 --width 64  # longer and wider, better digits
+ * The default run measured 93.6% of its 1,000 samples confident (real
+ * digits: 92.4%), smallest class 7.9%, Fréchet 12.4 (real digits: 6.2; the
+ * last weights: 91.9%, 7.8%, 7.6), in 5.9 CPU-minutes (339 s user + 12 s
+ * sys; 393 s wall on a 2-core machine shared with another training run).
+ * `--unconditional` is the plain DCGAN (noise only, one logit): its 18-epoch
+ * run measured 48.2% confident, smallest class 4.7%, Fréchet 36.7. Told the
+ * class, the generator no longer has to pick one from the noise, and the
+ * discriminator checks each digit against its class: in a 6-epoch run the
+ * conditional model scored 91.4% confident (Fréchet 10.6; its samples' classes
+ * 0–9 in turn) where the unconditional scored 37.2% (62.5). Other options, each tried at about the
+ * same CPU cost as the 6-epoch unconditional run (37.2%, Fréchet 62.5) and
+ * not adopted: hinge loss with a spectrally normalised discriminator
+ * (`--loss hinge --spectral`, SNGAN) 21.2% (93.5); DiffAugment
+ * (`--augment`) 40.0% (92.5, classes less even); width 16 for 12 epochs
+ * 41.3% (59.0), with `--augment` 40.4% (88.8); discriminator width 16 for 8
+ * epochs 37.1% (66.5).
+ *
+ *   deno run -A examples/gan.ts                  # the default run (figures above)
+ *   deno run -A examples/gan.ts --unconditional --epochs 18
  *   deno run -A examples/gan.ts --device webgpu
+ *   deno run -A examples/gan.ts --help           # every option
  *
  * @module
  */
@@ -26,8 +47,8 @@ import {
   models,
   nn,
   noGrad,
-  ones,
   oneHot,
+  ones,
   optim,
   randint,
   randn,
@@ -223,7 +244,7 @@ export interface GanConfig {
   augment?: boolean;
   /** The discriminator's channel width (default `width`). */
   dWidth?: number;
-  /** Class-conditional: the generator also takes a one-hot class, the discriminator is a {@link ProjectionDiscriminator} (default false). */
+  /** Class-conditional: the generator also takes a one-hot class, the discriminator is a {@link ProjectionDiscriminator} (default true). */
   conditional?: boolean;
   /** Noise dimension (default 64). */
   nz?: number;
@@ -283,10 +304,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const hinge = cfg.loss === "hinge", dSteps = cfg.dSteps ?? 1, random = seededRandom(cfg.seed ?? 0);
   const augment = cfg.augment ? (x: Tensor) => diffAugment(x, { cutout: true, random }) : (x: Tensor) => x;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
-  const cond = !!cfg.conditional, gIn = nz + (cond ? 10 : 0);
+  const cond = cfg.conditional ?? true, gIn = nz + (cond ? 10 : 0);
   const g = generator(gIn, width);
   const dOptions = { spectral: cfg.spectral };
-  const d = cond ? new ProjectionDiscriminator(cfg.dWidth ?? width, dOptions) : discriminator(cfg.dWidth ?? width, dOptions);
+  const d = cond
+    ? new ProjectionDiscriminator(cfg.dWidth ?? width, dOptions)
+    : discriminator(cfg.dWidth ?? width, dOptions);
   const score = (x: Tensor, y: Tensor) => d.forward(augment(x), y) as Tensor;
   dcganInit(g);
   dcganInit(d);
@@ -316,7 +339,8 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     for await (const [cpuX, cpuY] of bar) {
       const stats = tidy(() => {
         const x = cpuX.to(device), y = cpuY.to(device);
-        const yFake = randint(0, 10, [batchSize], { dtype: "int32", device });
+        // Classes of the generated batch (drawn only when conditional, so the unconditional run's noise is as before).
+        const yFake = cond ? randint(0, 10, [batchSize], { dtype: "int32", device }) : y;
         const z = randn([batchSize, nz], { device });
         const fake = g.forward(cond ? conditionalInput(z, yFake) : z);
         // Discriminator: real digits → 1, generated → 0 (the generator is not updated here).
@@ -395,16 +419,40 @@ function* noiseBatches(nz: number, conditional: boolean, device: string): Genera
 
 /**
  * `n` samples of the generator (eval mode), in [0, 1], read back to the CPU;
- * a conditional generator draws classes 0–9 in turn (an equal share each).
+ * a conditional generator draws each sample's class uniformly from 0–9
+ * (ancestral sampling: class, noise, image).
  */
 export async function sample(g: nn.Module, n: number, nz = 64, device = "cpu", conditional = false): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (let i = 0; i < n; i += 500) {
-    const input = noiseInput(Math.min(500, n - i), nz, conditional, device, true);
+    const input = noiseInput(Math.min(500, n - i), nz, conditional, device);
     parts.push(await toDevice(noGrad(() => toUnit(g.forward(input) as Tensor)), "cpu"));
   }
   return cat(parts, 0);
 }
+
+/** The options `--help` prints. */
+export const USAGE = `deno run -A examples/gan.ts [options]
+  --epochs N         epochs over the 8,000 training digits (default 12)
+  --batch-size N     images per step (default 64)
+  --lr X             Adam's learning rate (default 1e-3; the discriminator's too unless --lr-d)
+  --lr-d X           the discriminator's learning rate (default --lr)
+  --beta1 X          Adam's β1 (default 0.5)
+  --beta2 X          Adam's β2 (default 0.999)
+  --loss bce|hinge   non-saturating BCE (default) or SNGAN's hinge loss
+  --spectral         spectral norm on every discriminator weight, no batch norm there
+  --d-steps N        discriminator steps per generator step (default 1)
+  --augment          DiffAugment (shifts, cutout) on every batch the discriminator sees
+  --width N          channel width (default 32: the generator has 128 and 64 channels)
+  --d-width N        the discriminator's width (default --width)
+  --unconditional    the plain DCGAN: noise only, no class
+  --ema X            decay of the generator's weight average (default 0.999; 0: none)
+  --samples N        samples scored at the end (default 1000)
+  --seed N           seed (default 0)
+  --device cpu|webgpu
+  --out DIR          output folder (default runs/gan)
+  --max-batches N    stop each epoch after N steps (quick runs)
+  --help             this text`;
 
 /** A β flag in [0, 1), or a clear error naming it. */
 function betaFlag(name: string, value: string | undefined, fallback: number): number {
@@ -429,7 +477,7 @@ export async function main(args: string[]): Promise<void> {
       spectral: { type: "boolean", default: false },
       "d-steps": { type: "string" },
       augment: { type: "boolean", default: false },
-      conditional: { type: "boolean", default: false },
+      unconditional: { type: "boolean", default: false },
       width: { type: "string" },
       "d-width": { type: "string" },
       samples: { type: "string" },
@@ -438,12 +486,17 @@ export async function main(args: string[]): Promise<void> {
       out: { type: "string", default: "runs/gan" },
       "max-batches": { type: "string" },
       ema: { type: "string" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   await useDevice(values.device);
   const loss = values.loss;
   if (loss !== "bce" && loss !== "hinge") throw new RangeError(`--loss must be "bce" or "hinge", got "${loss}"`);
-  const epochs = intFlag("epochs", values.epochs, 18), width = intFlag("width", values.width, 32);
+  const epochs = intFlag("epochs", values.epochs, 12), width = intFlag("width", values.width, 32);
   const emaDecay = values.ema === "0" ? 0 : numberFlag("ema", values.ema, 0.999);
   const samples = intFlag("samples", values.samples, 1000);
   const out = await outputFolder(values.out);
@@ -451,7 +504,8 @@ export async function main(args: string[]): Promise<void> {
   const start = performance.now();
   // The judge first: trained once on the real digits (about a minute), then loaded from its cache.
   const scorer = await DigitScorer.load({ device: values.device });
-  console.log(`DCGAN, width ${width}, ${epochs} epochs on ${values.device}; sample grids in ${values.out}/`);
+  const kind = values.unconditional ? "DCGAN" : "class-conditional DCGAN";
+  console.log(`${kind}, width ${width}, ${epochs} epochs on ${values.device}; sample grids in ${values.out}/`);
   const { g, gEma, d, history } = await trainGan({
     epochs,
     width,
@@ -464,7 +518,7 @@ export async function main(args: string[]): Promise<void> {
     spectral: values.spectral,
     dSteps: intFlag("d-steps", values["d-steps"], 1),
     augment: values.augment,
-    conditional: values.conditional,
+    conditional: !values.unconditional,
     dWidth: values["d-width"] ? intFlag("d-width", values["d-width"], 32) : undefined,
     device: values.device,
     seed: Number(values.seed),
@@ -484,12 +538,15 @@ export async function main(args: string[]): Promise<void> {
     )
   );
   manualSeed(2024);
-  const images = await sample(gEma, samples, 64, values.device, values.conditional);
+  const images = await sample(gEma, samples, 64, values.device, !values.unconditional);
   await saveDigits(images.narrow(0, 0, Math.min(100, samples)), out("gan_samples.png"), { nrow: 10 });
-  const sets: [string, Tensor][] = [[emaDecay > 0 ? "DCGAN (weight average)" : "DCGAN samples", images]];
+  // Short names for the score table's 22-character column: "cDCGAN" is the class-conditional model.
+  const short = values.unconditional ? "DCGAN" : "cDCGAN";
+  const averageName = values.unconditional ? "DCGAN (weight average)" : "cDCGAN (weight avg.)";
+  const sets: [string, Tensor][] = [[emaDecay > 0 ? averageName : `${short} samples`, images]];
   if (emaDecay > 0) {
     manualSeed(2024);
-    sets.push(["DCGAN (last weights)", await sample(g, samples, 64, values.device, values.conditional)]);
+    sets.push([`${short} (last weights)`, await sample(g, samples, 64, values.device, !values.unconditional)]);
   }
   console.log(`\nScores of ${samples} samples (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, sets);
