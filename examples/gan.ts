@@ -13,22 +13,23 @@
  * average of the generator's weights (batch-norm statistics recomputed for
  * them) and from its last weights, and the weights are saved as safetensors.
  *
- * The default run measured 93.6% of its 1,000 samples confident (real
- * digits: 92.4%), smallest class 7.9%, Fréchet 12.4 (real digits: 6.2; the
- * last weights: 91.9%, 7.8%, 7.6), in 5.9 CPU-minutes (339 s user + 12 s
- * sys; 393 s wall on a 2-core machine shared with another training run).
+ * The default run measured 93.6% of its 1,000 samples confident (real digits:
+ * 92.4%), smallest class 7.9%, Fréchet 12.4 (real digits: 6.2; the last
+ * weights: 91.9%, 7.8%, 7.6), in 5.9 CPU-minutes (339 s user + 12 s sys; 393 s
+ * wall on a 2-core machine shared with another training run).
  * `--unconditional` is the plain DCGAN (noise only, one logit): its 18-epoch
- * run measured 48.2% confident, smallest class 4.7%, Fréchet 36.7. Told the
- * class, the generator no longer has to pick one from the noise, and the
- * discriminator checks each digit against its class: in a 6-epoch run the
- * conditional model scored 91.4% confident (Fréchet 10.6; its samples' classes
- * 0–9 in turn) where the unconditional scored 37.2% (62.5). Other options, each tried at about the
- * same CPU cost as the 6-epoch unconditional run (37.2%, Fréchet 62.5) and
- * not adopted: hinge loss with a spectrally normalised discriminator
- * (`--loss hinge --spectral`, SNGAN) 21.2% (93.5); DiffAugment
- * (`--augment`) 40.0% (92.5, classes less even); width 16 for 12 epochs
- * 41.3% (59.0), with `--augment` 40.4% (88.8); discriminator width 16 for 8
- * epochs 37.1% (66.5).
+ * run measured 48.2% confident, smallest class 4.7%, Fréchet 36.7 in 9.0
+ * CPU-minutes (`--width 16 --epochs 36`, 6.8 CPU-minutes: 49.0%, 2.8%, 43.9).
+ * Told the class, the generator no longer has to pick one from the noise, and
+ * the discriminator checks each digit against its class: in a 6-epoch run the
+ * conditional model scored 91.4% confident (Fréchet 10.6, its samples' classes
+ * 0–9 in turn; with `--seed 1` and the classes drawn at random as now: 91.5%,
+ * 14.7) where the unconditional scored 37.2% (62.5). Other options, each tried
+ * at about the same CPU cost as the 6-epoch unconditional run (37.2%, Fréchet
+ * 62.5) and not adopted: hinge loss with a spectrally normalised discriminator
+ * (`--loss hinge --spectral`, SNGAN) 21.2% (93.5); DiffAugment (`--augment`)
+ * 40.0% (92.5, classes less even); width 16 for 12 epochs 41.3% (59.0), with
+ * `--augment` 40.4% (88.8); discriminator width 16 for 8 epochs 37.1% (66.5).
  *
  *   deno run -A examples/gan.ts                  # the default run (figures above)
  *   deno run -A examples/gan.ts --unconditional --epochs 18
