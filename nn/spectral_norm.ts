@@ -7,8 +7,8 @@
  * @module
  */
 
-import { noGrad, randn, Tensor } from "./deps.ts";
-import { Module, Parameter } from "./module.ts";
+import { noGrad, randn, type Tensor } from "./deps.ts";
+import { type Module, Parameter } from "./module.ts";
 import { ConvTranspose2d } from "./conv.ts";
 
 /** Options of {@link spectralNorm}. */
