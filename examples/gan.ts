@@ -271,7 +271,7 @@ export interface GanConfig {
 export interface GanEpoch {
   /** Discriminator loss (BCE on real + BCE on fake). */
   lossD: number;
-  /** Generator loss (non-saturating: BCE of D(G(z)) against "real"). */
+  /** Generator loss (non-saturating: BCE of D(G(z)) against "real"; hinge: −D(G(z))), over the generator's steps. */
   lossG: number;
   /** Mean D(x) on real digits. */
   dReal: number;
@@ -333,11 +333,13 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     const start = performance.now();
     const sums = { lossD: 0, lossG: 0, dReal: 0, dFake: 0 };
+    let gSteps = 0;
     let step = 0;
     g.train();
     d.train();
     const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: steps, ...cfg.progress });
     for await (const [cpuX, cpuY] of bar) {
+      const stepG = (step + 1) % dSteps === 0;
       const stats = tidy(() => {
         const x = cpuX.to(device), y = cpuY.to(device);
         // Classes of the generated batch (drawn only when conditional, so the unconditional run's noise is as before).
@@ -354,7 +356,7 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
         optD.step();
         // Generator (every dSteps-th batch): make the updated discriminator call its images real.
         let lossG = zeros([]);
-        if ((step + 1) % dSteps === 0) {
+        if (stepG) {
           optG.zeroGrad();
           const outG = score(fake, yFake);
           lossG = hinge ? outG.mean().neg() : bce.forward(outG, realLabel);
@@ -365,11 +367,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
         return [lossD, lossG, outReal.sigmoid().mean(), outFake.sigmoid().mean()];
       });
       const [lD, lG, dR, dF] = await Promise.all(stats.map((t) => t.item()));
-      sums.lossD += lD, sums.lossG += lG, sums.dReal += dR, sums.dFake += dF;
+      sums.lossD += lD, sums.dReal += dR, sums.dFake += dF;
+      if (stepG) sums.lossG += lG, gSteps++;
       step++;
       bar.setPostfix({
         lossD: (sums.lossD / step).toFixed(3),
-        lossG: (sums.lossG / step).toFixed(3),
+        lossG: (sums.lossG / Math.max(gSteps, 1)).toFixed(3),
         "D(x)": (sums.dReal / step).toFixed(2),
         "D(G(z))": (sums.dFake / step).toFixed(2),
       });
@@ -377,7 +380,7 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
     }
     const e: GanEpoch = {
       lossD: sums.lossD / step,
-      lossG: sums.lossG / step,
+      lossG: sums.lossG / Math.max(gSteps, 1),
       dReal: sums.dReal / step,
       dFake: sums.dFake / step,
       seconds: (performance.now() - start) / 1000,

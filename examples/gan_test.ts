@@ -185,7 +185,7 @@ Deno.test("diffAugment: each image shifted by its own draw with background (−1
   deepStrictEqual([r(), r(), r()], [again(), again(), again()], "seeded draws repeat");
 });
 
-Deno.test("SNGAN variant: a short hinge-loss run with a spectrally normalised discriminator separates real from generated digits", async () => {
+Deno.test("SNGAN variant: a short hinge-loss run with a spectrally normalised discriminator (two D steps per G step, its own learning rate) separates real from generated digits", async () => {
   const d = discriminator(8, { spectral: true });
   ok(![...d.modules()].some((m) => m instanceof nn.BatchNorm2d), "no batch norm");
   deepStrictEqual(Object.keys(d.stateDict()).filter((k) => k.endsWith("weight_u")), [
@@ -201,6 +201,8 @@ Deno.test("SNGAN variant: a short hinge-loss run with a spectrally normalised di
     loss: "hinge",
     spectral: true,
     conditional: false,
+    dSteps: 2,
+    lrD: 2e-3,
     augment: true,
     progress: { disable: true },
   });
