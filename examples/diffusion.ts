@@ -28,11 +28,13 @@ import {
   arange,
   cat,
   data,
+  full,
   manualSeed,
   models,
   nn,
   noGrad,
   optim,
+  rand,
   randint,
   randn,
   type Tensor,
@@ -40,6 +42,7 @@ import {
   tidy,
   toDevice,
   utils,
+  where,
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import {
@@ -102,6 +105,12 @@ export class ResBlock extends nn.Module {
   }
 }
 
+/** Options of {@link UNet}. */
+export interface UNetOptions {
+  /** Condition on a class label `0…numClasses − 1` (default 0: unconditional). */
+  numClasses?: number;
+}
+
 /**
  * The noise predictor ε(x_t, t) for 28×28 images: widths `c` at 28×28, `2c`
  * at 14×14 and 7×7, a residual block per level on the way down and up (with
@@ -125,10 +134,21 @@ export class UNet extends nn.Module {
   outNorm: nn.GroupNorm;
   outConv: nn.Conv2d;
 
-  /** A U-Net of base width `c` (default 32). */
-  constructor(readonly c = 32) {
+  /** Embeds a class label `0…numClasses − 1`, or `numClasses` for "no label", into the time embedding (conditional nets only). */
+  classEmbedding?: nn.Embedding;
+  /** Classes the net is conditioned on (0: unconditional). */
+  readonly numClasses: number;
+
+  /** A U-Net of base width `c` (default 32), conditioned on one of `options.numClasses` labels when given. */
+  constructor(readonly c = 32, options: UNetOptions = {}) {
     super();
     const t = 4 * c;
+    this.numClasses = options.numClasses ?? 0;
+    if (!Number.isInteger(this.numClasses) || this.numClasses < 0) {
+      throw new RangeError(`UNet: numClasses must be a non-negative integer, got ${options.numClasses}`);
+    }
+    // One more row than classes: the "no label" token classifier-free guidance trains and samples with.
+    if (this.numClasses > 0) this.classEmbedding = new nn.Embedding(this.numClasses + 1, t);
     this.embDim = c;
     this.time1 = new nn.Linear(c, t);
     this.time2 = new nn.Linear(t, t);
@@ -146,9 +166,19 @@ export class UNet extends nn.Module {
     this.outConv = new nn.Conv2d(c, 1, 3, { padding: 1 });
   }
 
-  /** The predicted noise `[N, 1, 28, 28]` of noisy images `x` at integer steps `t` `[N]`. */
-  override forward(x: Tensor, t?: Tensor): Tensor {
-    const temb = nn.F.silu(this.time2.forward(nn.F.silu(this.time1.forward(timeEmbedding(t!, this.embDim)))));
+  /**
+   * The predicted noise `[N, 1, 28, 28]` of noisy images `x` at integer steps `t` `[N]`; a conditional net also
+   * takes labels `y` `[N]` (int32; `numClasses` means "no label", which is also what an absent `y` means).
+   */
+  override forward(x: Tensor, t?: Tensor, y?: Tensor): Tensor {
+    let tproj = this.time2.forward(nn.F.silu(this.time1.forward(timeEmbedding(t!, this.embDim))));
+    if (this.classEmbedding) {
+      const labels = y ?? full([x.shape[0]], this.numClasses, { dtype: "int32", device: x.device });
+      tproj = tproj.add(this.classEmbedding.forward(labels));
+    } else if (y !== undefined) {
+      throw new RangeError("UNet: labels given to an unconditional net (construct it with numClasses)");
+    }
+    const temb = nn.F.silu(tproj);
     const h1 = this.down1.forward(this.inConv.forward(x), temb);
     const h2 = this.down2.forward(this.pool1.forward(h1), temb);
     let h = this.mid2.forward(this.mid1.forward(this.pool2.forward(h2), temb), temb);
@@ -208,6 +238,35 @@ export class Schedule {
 export interface NoisePredictor {
   /** The predicted noise of images `x` at integer steps `t` `[N]`. */
   forward(x: Tensor, t?: Tensor): Tensor;
+}
+
+/**
+ * Classifier-free guidance (Ho & Salimans, 2022) for a conditional U-Net: the
+ * noise predictor `ε̂_∅ + w·(ε̂_y − ε̂_∅)`, where `ε̂_y` is the net's prediction
+ * given each sample's label `labels` `[N]` and `ε̂_∅` its prediction given
+ * "no label" (both in one batch of 2N). `w` = 1 is the plain conditional
+ * net; larger `w` trades variety for digits that look more like their class.
+ */
+export function guided(model: UNet, labels: Tensor, w: number): NoisePredictor {
+  if (model.numClasses === 0) throw new RangeError("guided: the U-Net is unconditional (construct it with numClasses)");
+  if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`guided: the guidance scale must be ≥ 0, got ${w}`);
+  return {
+    forward(x: Tensor, t?: Tensor): Tensor {
+      const n = x.shape[0];
+      if (labels.shape.length !== 1 || labels.shape[0] !== n) {
+        throw new RangeError(`guided: ${labels.shape[0]} labels for a batch of ${n} images`);
+      }
+      const none = full([n], model.numClasses, { dtype: "int32", device: x.device });
+      const both = model.forward(cat([x, x], 0), cat([t!, t!], 0), cat([labels, none], 0));
+      const cond = both.narrow(0, 0, n), uncond = both.narrow(0, n, n);
+      return uncond.add(cond.sub(uncond).mul(w));
+    },
+  };
+}
+
+/** Labels `offset…offset + n − 1` modulo 10 (int32 `[n]`): every class equally often across batches. */
+export function balancedLabels(offset: number, n: number, device = "cpu"): Tensor {
+  return tensor(Array.from({ length: n }, (_, i) => (offset + i) % 10), { dtype: "int32", device });
 }
 
 /** Predicts ε for a batch at one step `t` (all samples at the same step). */
@@ -307,6 +366,13 @@ export interface DiffusionConfig {
    * easy low-noise steps stop dominating the gradient (default 5; 0 for the plain loss).
    */
   minSnr?: number;
+  /**
+   * Train a class-conditional net for classifier-free guidance (default false): each digit's label goes in, replaced
+   * by "no label" with probability {@link labelDropout} so the same net also learns the unconditional prediction.
+   */
+  conditional?: boolean;
+  /** How often a conditional net trains without the label (default 0.1). */
+  labelDropout?: number;
   /** Device (default "cpu"). */
   device?: string;
   /** Stop each epoch after this many steps (quick runs). */
@@ -328,11 +394,16 @@ export async function trainDiffusion(
 ): Promise<{ model: UNet; ema: Ema<UNet>; schedule: Schedule; losses: number[] }> {
   const device = cfg.device ?? "cpu";
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 2e-3;
+  const labelDropout = cfg.labelDropout ?? 0.1;
+  if (!(labelDropout >= 0 && labelDropout <= 1)) {
+    throw new RangeError(`trainDiffusion: labelDropout must be in [0, 1], got ${cfg.labelDropout}`);
+  }
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const schedule = new Schedule(cfg.steps ?? 400);
-  const model = new UNet(cfg.width ?? DEFAULTS.width);
+  const unetOptions = { numClasses: cfg.conditional ? 10 : 0 };
+  const model = new UNet(cfg.width ?? DEFAULTS.width, unetOptions);
   model.to(device);
-  const ema = new Ema(model, new UNet(model.c), cfg.emaDecay ?? 0.995);
+  const ema = new Ema(model, new UNet(model.c, unetOptions), cfg.emaDecay ?? 0.995);
   const loader = new data.DataLoader(new data.TensorDataset(train, mnist.train.labels), {
     batchSize,
     shuffle: true,
@@ -348,13 +419,17 @@ export async function trainDiffusion(
     let sum = 0, step = 0;
     model.train();
     const bar = utils.progress(loader, { desc: `epoch ${epoch}/${cfg.epochs}`, total: perEpoch, ...cfg.progress });
-    for await (const [cpuX] of bar) {
+    for await (const [cpuX, cpuY] of bar) {
       const loss = tidy(() => {
         const x0 = cpuX.to(device);
         const t = randint(0, schedule.steps, [batchSize], { device });
         const eps = randn(x0.shape, { device });
+        // A conditional net sees the label, or with probability labelDropout "no label" (index 10).
+        const y = cfg.conditional
+          ? where(rand([batchSize], { device }).lt(labelDropout), 10, cpuY.to(device)).to("int32")
+          : undefined;
         opt.zeroGrad();
-        const perSample = model.forward(schedule.noisy(x0, t, eps), t).sub(eps).square().mean([1, 2, 3]);
+        const perSample = model.forward(schedule.noisy(x0, t, eps), t, y).sub(eps).square().mean([1, 2, 3]);
         const l = perSample.mul(weights.indexSelect(0, t)).mean();
         l.backward();
         opt.step();
@@ -383,6 +458,7 @@ export const DEFAULTS = {
   ddpmSteps: 100,
   samples: 400,
   ddpmSamples: 100,
+  guidance: 3,
 } as const;
 
 /** CPU seconds (user + system, all threads) of this process since `start` (a `cpuUsage()`), one decimal. */
@@ -395,12 +471,23 @@ function cpuSeconds(start: NodeJS.CpuUsage): string {
  * Draws `n` samples with `sample(count)` in batches of {@link SAMPLE_BATCH} (on the CPU backend a batch of 64 costs
  * less per image than larger ones, whose activations fall out of cache) and returns them in [0, 1] on the CPU.
  */
-async function drawSamples(n: number, sample: (count: number) => Tensor): Promise<Tensor> {
+async function drawSamples(n: number, sample: (count: number, offset: number) => Tensor): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (let i = 0; i < n; i += SAMPLE_BATCH) {
-    parts.push(await toDevice(toUnit(sample(Math.min(SAMPLE_BATCH, n - i))), "cpu"));
+    parts.push(await toDevice(toUnit(sample(Math.min(SAMPLE_BATCH, n - i), i)), "cpu"));
   }
   return cat(parts, 0);
+}
+
+/** Share of images `[N, 1, 28, 28]` drawn for labels `i mod 10` that the judge classifies as that label. */
+async function drawnAsAsked(scorer: DigitScorer, images: Tensor): Promise<number> {
+  const { probs } = await scorer.evaluate(images);
+  let hits = 0;
+  for (let i = 0; i < images.shape[0]; i++) {
+    const row = probs.subarray(10 * i, 10 * i + 10);
+    if (row.indexOf(Math.max(...row)) === i % 10) hits++;
+  }
+  return hits / images.shape[0];
 }
 
 /** Images per sampling batch. */
@@ -422,6 +509,9 @@ export async function main(args: string[]): Promise<void> {
       "ddpm-samples": { type: "string" },
       "min-snr": { type: "string" },
       "ema-decay": { type: "string" },
+      conditional: { type: "boolean", default: false },
+      guidance: { type: "string" },
+      "label-dropout": { type: "string" },
       seed: { type: "string", default: "0" },
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "runs/diffusion" },
@@ -437,6 +527,15 @@ export async function main(args: string[]): Promise<void> {
   const ddpmSteps = intFlag("ddpm-steps", values["ddpm-steps"], DEFAULTS.ddpmSteps);
   const samples = intFlag("samples", values.samples, DEFAULTS.samples);
   const ddpmSamples = intFlag("ddpm-samples", values["ddpm-samples"], DEFAULTS.ddpmSamples);
+  const conditional = values.conditional;
+  if (!conditional && (values.guidance !== undefined || values["label-dropout"] !== undefined)) {
+    throw new RangeError("--guidance and --label-dropout need --conditional");
+  }
+  const guidance = values.guidance === "0" ? 0 : numberFlag("guidance", values.guidance, DEFAULTS.guidance);
+  const labelDropout = values["label-dropout"] === undefined ? 0.1 : Number(values["label-dropout"]);
+  if (!(labelDropout >= 0 && labelDropout < 1)) {
+    throw new RangeError(`--label-dropout must be in [0, 1), got "${values["label-dropout"]}"`);
+  }
   // Refuse bad sampler settings now, not after the training.
   const schedule = new Schedule(steps);
   samplerSteps(schedule, ddimSteps);
@@ -445,7 +544,12 @@ export async function main(args: string[]): Promise<void> {
   const record = new utils.History({ csv: out("metrics.csv") });
   const start = performance.now(), cpu0 = cpuUsage();
   const scorer = await DigitScorer.load({ device });
-  console.log(`DDPM with a U-Net of width ${width}, ${steps} noise steps, ${epochs} epochs on ${device}`);
+  console.log(
+    `DDPM with a ${conditional ? "class-conditional " : ""}U-Net of width ${width}, ${steps} noise steps, ${epochs} ` +
+      `epochs on ${device}${
+        conditional ? `; classifier-free guidance ${guidance}, labels dropped ${labelDropout}` : ""
+      }`,
+  );
   const { model, ema, losses } = await trainDiffusion({
     epochs,
     width,
@@ -454,6 +558,8 @@ export async function main(args: string[]): Promise<void> {
     lr: numberFlag("lr", values.lr, 2e-3),
     minSnr: values["min-snr"] === "0" ? 0 : numberFlag("min-snr", values["min-snr"], 5),
     emaDecay: numberFlag("ema-decay", values["ema-decay"], 0.995),
+    conditional,
+    labelDropout,
     device,
     seed: Number(values.seed),
     maxBatches: values["max-batches"] ? intFlag("max-batches", values["max-batches"], 1) : undefined,
@@ -464,15 +570,24 @@ export async function main(args: string[]): Promise<void> {
   console.log(`trained in ${seconds(start)} s (${cpuSeconds(cpu0)} CPU s); sampling from the EMA weights`);
   manualSeed(7);
   let t0 = performance.now(), c0 = cpuUsage();
-  const ddimImages = await drawSamples(samples, (k) => sampleDdim(ema.model, schedule, k, ddimSteps, device));
+  // A conditional net draws the classes in turn (0, 1, …, 9, 0, …), guided; an unconditional one draws what it likes.
+  const net = (k: number, offset: number): NoisePredictor =>
+    conditional ? guided(ema.model, balancedLabels(offset, k, device), guidance) : ema.model;
+  const ddimImages = await drawSamples(samples, (k, i) => sampleDdim(net(k, i), schedule, k, ddimSteps, device));
   console.log(`DDIM: ${samples} samples in ${ddimSteps} steps, ${seconds(t0)} s (${cpuSeconds(c0)} CPU s)`);
   t0 = performance.now(), c0 = cpuUsage();
-  const ddpmImages = await drawSamples(ddpmSamples, (k) => sampleDdpm(ema.model, schedule, k, ddpmSteps, device));
+  const ddpmImages = await drawSamples(ddpmSamples, (k, i) => sampleDdpm(net(k, i), schedule, k, ddpmSteps, device));
   console.log(`DDPM: ${ddpmSamples} samples in ${ddpmSteps} steps, ${seconds(t0)} s (${cpuSeconds(c0)} CPU s)`);
   await saveDigits(ddimImages.narrow(0, 0, Math.min(100, samples)), out("diffusion_ddim.png"), { nrow: 10 });
   await saveDigits(ddpmImages.narrow(0, 0, Math.min(100, ddpmSamples)), out("diffusion_ddpm.png"), { nrow: 10 });
   console.log(`\nScores (digit classifier; the real digits and noise give the scale):`);
   await reportScores(scorer, [[`DDIM, ${ddimSteps} steps`, ddimImages], [`DDPM, ${ddpmSteps} steps`, ddpmImages]]);
+  if (conditional) {
+    for (const [name, images] of [["DDIM", ddimImages], ["DDPM", ddpmImages]] as const) {
+      const asked = await drawnAsAsked(scorer, images);
+      console.log(`${name}: the judge reads the digit that was asked for in ${(100 * asked).toFixed(1)}% of samples`);
+    }
+  }
   await models.save(ema.model, out("diffusion_unet_ema.safetensors"));
   await models.save(model, out("diffusion_unet.safetensors"));
   console.log(

@@ -1,7 +1,9 @@
-import { deepStrictEqual, ok, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
 import { full, manualSeed, noGrad, onnx, randint, randn, type Tensor, tensor, utils, where } from "../mod.ts";
 import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import {
+  balancedLabels,
+  guided,
   type NoisePredictor,
   sampleDdim,
   sampleDdpm,
@@ -132,4 +134,60 @@ Deno.test("UNet exports to ONNX (GroupNorm, SiLU, Upsample, strided convs, the t
   } finally {
     await session.release();
   }
+});
+
+Deno.test("UNet with numClasses: the label changes the prediction; no label is the last embedding row; errors", async () => {
+  manualSeed(11);
+  const unet = new UNet(8, { numClasses: 10 });
+  unet.eval();
+  const x = randn([2, 1, 28, 28]), t = tensor([5, 300], { dtype: "int32" });
+  const [a, b, none, absent] = noGrad(() => [
+    unet.forward(x, t, tensor([3, 3], { dtype: "int32" })),
+    unet.forward(x, t, tensor([7, 7], { dtype: "int32" })),
+    unet.forward(x, t, tensor([10, 10], { dtype: "int32" })),
+    unet.forward(x, t),
+  ]);
+  ok(maxAbsDiff(await a.data(), await b.data()) > 1e-3, "labels 3 and 7 gave the same prediction");
+  deepStrictEqual(await none.data(), await absent.data());
+  deepStrictEqual(unet.classEmbedding!.weight.shape, [11, 32]);
+  ok("classEmbedding.weight" in unet.stateDict());
+  throws(() => new UNet(8).forward(x, t, tensor([1, 2], { dtype: "int32" })), /labels given to an unconditional net/);
+  throws(() => new UNet(8, { numClasses: 2.5 }), /numClasses must be a non-negative integer, got 2.5/);
+});
+
+Deno.test("guided: ε̂_∅ + w·(ε̂_y − ε̂_∅) from one doubled batch equals the two predictions combined by hand", async () => {
+  manualSeed(12);
+  const unet = new UNet(8, { numClasses: 10 });
+  unet.eval();
+  const x = randn([3, 1, 28, 28]), t = tensor([40, 40, 40], { dtype: "int32" });
+  const labels = balancedLabels(8, 3);
+  deepStrictEqual(await labels.tolist(), [8, 9, 0]);
+  const cond = await noGrad(() => unet.forward(x, t, labels)).data();
+  const uncond = await noGrad(() => unet.forward(x, t)).data();
+  for (const w of [0, 1, 2.5]) {
+    const got = await noGrad(() => guided(unet, labels, w).forward(x, t)).data();
+    const want = uncond.map((u, i) => u + w * (cond[i] - u));
+    ok(maxAbsDiff(got, want) < 1e-4, `w=${w}: differs by ${maxAbsDiff(got, want)}`);
+  }
+  throws(() => guided(unet, labels, 1).forward(randn([2, 1, 28, 28]), t.narrow(0, 0, 2)), /3 labels for a batch of 2/);
+  throws(() => guided(new UNet(8), labels, 1), /unconditional/);
+  throws(() => guided(unet, labels, -1), /guidance scale must be ≥ 0, got -1/);
+});
+
+Deno.test("diffusion: a tiny conditional U-Net (labels dropped 10% of the time) learns: its loss falls", async () => {
+  const { losses, model } = await trainDiffusion({
+    epochs: 2,
+    maxBatches: 10,
+    batchSize: 32,
+    width: 8,
+    steps: 50,
+    conditional: true,
+    progress: { stream: { writeSync: (p: Uint8Array) => p.length }, mode: "lines", interval: 3600 },
+  });
+  deepStrictEqual(model.numClasses, 10);
+  ok(losses[1] < 0.85 * losses[0], `loss per epoch ${losses}`);
+  await rejects(
+    () => trainDiffusion({ epochs: 1, conditional: true, labelDropout: 1.5 }),
+    /labelDropout must be in \[0, 1\], got 1.5/,
+  );
 });
