@@ -5,6 +5,7 @@
  *
  *   deno run -A bench/cpu_profile.ts [mlp|cnn|resnet|resnet224] [--wasm] [--threads N] [--cpu-time]
  *
+ * (`unet`: a training step of the diffusion example's U-Net, width 24, batch 32; not in "all".)
  * (`resnet224`: batch 8 at 224×224, the fine-tuning case with a frozen backbone and a new `fc`; not in "all".)
  * `--wasm`: GEMMs on the WebAssembly SGEMM rather than the native BLAS. `--cpu-time`: the process's CPU time
  * (user + system) per kernel rather than the wall clock: with `--threads 1` that is the work itself, much less
@@ -14,10 +15,22 @@
  */
 
 import process from "node:process";
-import { cpuInfo, cpuThreadsReady, manualSeed, nn, optim, randint, randn, setCpuBlas, setNumThreads } from "../mod.ts";
+import {
+  cpuInfo,
+  cpuThreadsReady,
+  manualSeed,
+  nn,
+  optim,
+  randint,
+  randn,
+  setCpuBlas,
+  setNumThreads,
+  tidy,
+} from "../mod.ts";
 import { cpuBackend } from "../tensor/cpu/backend.ts";
 import { resnet18 } from "../models/mod.ts";
 import { mlp784, smallCnn, trainStep } from "./workloads.ts";
+import { Schedule, UNet } from "../examples/diffusion.ts";
 
 const flag = (name: string) => Deno.args.includes(name);
 const threadsAt = Deno.args.indexOf("--threads");
@@ -110,4 +123,15 @@ if (which === "resnet224") {
     trainStep(model, randn([8, 3, 224, 224]), randint(0, 5, [8]), opt),
     2,
   );
+}
+if (which === "unet") {
+  const model = new UNet(24), schedule = new Schedule(400), x0 = randn([32, 1, 28, 28]);
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  profile("diffusion U-Net (width 24), batch 32", () =>
+    tidy(() => {
+      const t = randint(0, 400, [32]), eps = randn(x0.shape);
+      opt.zeroGrad();
+      model.forward(schedule.noisy(x0, t, eps), t).sub(eps).square().mean().backward();
+      opt.step();
+    }), 5);
 }

@@ -125,3 +125,22 @@ Deno.test("interpolate: clear errors for size and scale both or neither, impossi
   throws(() => interpolate(x, { size: 3, mode: "bicubic" as "bilinear" }), /mode must be "nearest" or "bilinear"/);
   throws(() => interpolate(zeros([2, 5, 5]), { size: 3 }), /expected a 4-D input \[N, C, H, W\]/);
 });
+
+Deno.test("interpolate: nearest upsampling's gradient at integer scales is each block's sum, to the bit", () => {
+  manualSeed(9);
+  for (const [[n, c, h, w], [sh, sw]] of [[[2, 3, 5, 4], [2, 2]], [[1, 2, 3, 4], [3, 2]], [[1, 1, 2, 3], [1, 4]]]) {
+    const x = randn([n, c, h, w]).requiresGrad_();
+    const y = interpolate(x, { scaleFactor: [sh, sw], mode: "nearest" });
+    const gy = randn(y.shape);
+    y.mul(gy).sum().backward();
+    const GY = vals(gy), oh = h * sh, ow = w * sw;
+    // Summed in doubles row by row, left to right, then rounded once to float32.
+    const want = seq(n * c * h * w, (q) => {
+      const p = Math.floor(q / (h * w)), i = Math.floor(q / w) % h, j = q % w;
+      let s = 0;
+      for (let a = 0; a < sh; a++) for (let b = 0; b < sw; b++) s += GY[(p * oh + i * sh + a) * ow + j * sw + b];
+      return Math.fround(s);
+    });
+    deepStrictEqual(vals(x.grad!), want, `${h}×${w} scaled ${sh}×${sw}`);
+  }
+});
