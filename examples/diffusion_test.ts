@@ -4,6 +4,7 @@ import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
 import {
   balancedLabels,
   guided,
+  main,
   type NoisePredictor,
   sampleDdim,
   sampleDdpm,
@@ -190,4 +191,13 @@ Deno.test("diffusion: a tiny conditional U-Net (labels dropped 10% of the time) 
     () => trainDiffusion({ epochs: 1, conditional: true, labelDropout: 1.5 }),
     /labelDropout must be in \[0, 1\], got 1.5/,
   );
+});
+
+Deno.test("diffusion CLI: guidance flags without the conditional net, and bad values, are refused before training", async () => {
+  await rejects(
+    () => main(["--unconditional", "--guidance", "2"]),
+    /--guidance and --label-dropout are for the class-conditional net/,
+  );
+  await rejects(() => main(["--label-dropout", "1"]), /--label-dropout must be in \[0, 1\), got "1"/);
+  await rejects(() => main(["--guidance=-1"]), /--guidance must be a positive number, got "-1"/);
 });
