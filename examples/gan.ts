@@ -15,9 +15,9 @@
  *
  * The default run measured 93.6% of its 1,000 samples confident (real digits:
  * 92.4%), smallest class 7.9%, Fréchet 12.4 (real digits: 6.2; the last
- * weights: 91.9%, 7.8%, 7.6; a rerun gives the same figures), in 5.4–5.9
- * CPU-minutes over two runs (339 s user + 12 s sys, 393 s wall, on a 2-core
- * machine shared with another training run).
+ * weights: 91.9%, 7.8%, 7.6; reruns give the same figures), in 223 s wall
+ * and 334 CPU-s on a quiet 2-core machine (393 s wall, 351 CPU-s on one
+ * shared with another training run).
  * `--unconditional` is the plain DCGAN (noise only, one logit): its 18-epoch
  * run measured 48.2% confident, smallest class 4.7%, Fréchet 36.7 in 9.0
  * CPU-minutes (`--width 16 --epochs 36`, 6.8 CPU-minutes: 49.0%, 2.8%, 43.9).
