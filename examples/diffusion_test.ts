@@ -87,16 +87,15 @@ Deno.test("samplers: with the exact noise predictor of a two-image data set, DDP
   ok(img.every((v) => Math.abs(v - 0.25) < 1e-4));
 });
 
+/** Two epochs of ten batches of 32 for a width-8 U-Net over a 50-step schedule: seconds, and the loss still falls. */
+const TINY_RUN = { epochs: 2, maxBatches: 10, batchSize: 32, width: 8, steps: 50 } as const;
+
 Deno.test("diffusion: a tiny U-Net's noise-prediction loss falls over two short epochs; progress and history per epoch", async () => {
   let text = "";
   const stream = { writeSync: (p: Uint8Array) => (text += new TextDecoder().decode(p), p.length) };
   const history = new utils.History();
   const { losses, model } = await trainDiffusion({
-    epochs: 2,
-    maxBatches: 10,
-    batchSize: 32,
-    width: 8,
-    steps: 50,
+    ...TINY_RUN,
     progress: { stream, mode: "lines", interval: 3600 },
     history,
   });
@@ -177,11 +176,7 @@ Deno.test("guided: ε̂_∅ + w·(ε̂_y − ε̂_∅) from one doubled batch eq
 
 Deno.test("diffusion: a tiny conditional U-Net (labels dropped 10% of the time) learns: its loss falls", async () => {
   const { losses, model } = await trainDiffusion({
-    epochs: 2,
-    maxBatches: 10,
-    batchSize: 32,
-    width: 8,
-    steps: 50,
+    ...TINY_RUN,
     conditional: true,
     progress: { stream: { writeSync: (p: Uint8Array) => p.length }, mode: "lines", interval: 3600 },
   });
