@@ -24,6 +24,7 @@
  *   deno run -A examples/diffusion.ts --unconditional # the plain DDPM, no labels
  *   deno run -A examples/diffusion.ts --width 32 --epochs 20  # a longer run
  *   deno run -A examples/diffusion.ts --device webgpu
+ *   deno run -A examples/diffusion.ts --help          # every option
  *
  * The default run (seed 0; a quiet 2-core machine: 541 s wall, 775 CPU-s, of which training 262 s) measured:
  *
@@ -517,6 +518,28 @@ async function drawnAsAsked(scorer: DigitScorer, images: Tensor): Promise<number
 /** Images per sampling batch. */
 const SAMPLE_BATCH = 64;
 
+/** The options `--help` prints. */
+export const USAGE: string = `deno run -A examples/diffusion.ts [options]
+  --epochs N          epochs over the 8,000 training digits (default ${DEFAULTS.epochs})
+  --batch-size N      images per step (default ${DEFAULTS.batchSize})
+  --lr X              peak learning rate of Adam's one-cycle schedule (default 2e-3)
+  --width N           the U-Net's base width (default ${DEFAULTS.width})
+  --steps N           steps of the cosine noise schedule (default ${DEFAULTS.steps})
+  --min-snr X         min-SNR-γ loss weighting (default 5; 0: the plain loss)
+  --ema-decay X       decay of the weight average sampled from (default 0.995)
+  --unconditional     the plain DDPM: no labels, no guidance
+  --guidance X        classifier-free guidance scale w (default ${DEFAULTS.guidance}; 1: none, 0: the unconditional prediction)
+  --label-dropout X   share of training digits shown without their label (default 0.1)
+  --samples N         DDIM samples scored (default ${DEFAULTS.samples})
+  --ddim-steps N      DDIM's steps (default ${DEFAULTS.ddimSteps})
+  --ddpm-samples N    DDPM samples scored (default ${DEFAULTS.ddpmSamples})
+  --ddpm-steps N      DDPM's respaced steps (default ${DEFAULTS.ddpmSteps})
+  --seed N            seed (default 0)
+  --device cpu|webgpu
+  --out DIR           output folder (default runs/diffusion)
+  --max-batches N     stop each epoch after N steps (quick runs)
+  --help              this text`;
+
 /** The program: flags, training, samplers, pictures, scores, weights. */
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -540,8 +563,13 @@ export async function main(args: string[]): Promise<void> {
       device: { type: "string", default: "cpu" },
       out: { type: "string", default: "runs/diffusion" },
       "max-batches": { type: "string" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   await useDevice(values.device);
   const device = values.device;
   const epochs = intFlag("epochs", values.epochs, DEFAULTS.epochs),

@@ -13,6 +13,7 @@ import {
   timeEmbedding,
   trainDiffusion,
   UNet,
+  USAGE,
 } from "./diffusion.ts";
 
 Deno.test("Schedule: the cosine schedule's ᾱ falls from ~1 to ~0; noisy() mixes as √ᾱ·x0 + √(1−ᾱ)·ε", async () => {
@@ -188,7 +189,13 @@ Deno.test("diffusion: a tiny conditional U-Net (labels dropped 10% of the time) 
   );
 });
 
-Deno.test("diffusion CLI: guidance flags without the conditional net, and bad values, are refused before training", async () => {
+Deno.test("diffusion CLI: --help lists every option parseArgs knows; guidance flags without the conditional net, and bad values, are refused before training", async () => {
+  const source = await Deno.readTextFile(new URL("./diffusion.ts", import.meta.url));
+  const known = [...source.matchAll(/^ {6}"?([a-z-]+)"?: \{ type: "(?:string|boolean)"/gm)].map((m) => m[1]);
+  ok(known.length >= 18, `${known}`);
+  for (const flag of known) {
+    ok(USAGE.includes(`--${flag} `) || USAGE.includes(`--${flag}\n`), `--${flag} missing from --help`);
+  }
   await rejects(
     () => main(["--unconditional", "--guidance", "2"]),
     /--guidance and --label-dropout are for the class-conditional net/,
