@@ -448,9 +448,9 @@ export async function trainDiffusion(
         const x0 = cpuX.to(device);
         const t = randint(0, schedule.steps, [batchSize], { device });
         const eps = randn(x0.shape, { device });
-        // A conditional net sees the label, or with probability labelDropout "no label" (index 10).
+        // A conditional net sees the label, or with probability labelDropout "no label" (the index after the classes).
         const y = cfg.conditional
-          ? where(rand([batchSize], { device }).lt(labelDropout), 10, cpuY.to(device)).to("int32")
+          ? where(rand([batchSize], { device }).lt(labelDropout), model.numClasses, cpuY.to(device)).to("int32")
           : undefined;
         opt.zeroGrad();
         const perSample = model.forward(schedule.noisy(x0, t, eps), t, y).sub(eps).square().mean([1, 2, 3]);
