@@ -69,6 +69,7 @@ import {
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import {
+  balancedLabels,
   Ema,
   intFlag,
   mnistMinusOneToOne,
@@ -286,11 +287,6 @@ export function guided(model: UNet, labels: Tensor, w: number): NoisePredictor {
       return uncond.add(cond.sub(uncond).mul(w));
     },
   };
-}
-
-/** Labels `offset…offset + n − 1` modulo 10 (int32 `[n]`): every class equally often across batches. */
-export function balancedLabels(offset: number, n: number, device = "cpu"): Tensor {
-  return tensor(Array.from({ length: n }, (_, i) => (offset + i) % 10), { dtype: "int32", device });
 }
 
 /** Predicts ε for a batch at one step `t` (all samples at the same step). */

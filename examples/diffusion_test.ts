@@ -1,8 +1,8 @@
 import { deepStrictEqual, ok, rejects, throws } from "node:assert/strict";
 import { full, manualSeed, noGrad, onnx, randint, randn, type Tensor, tensor, utils, where } from "../mod.ts";
 import { loadOrt, maxAbsDiff, onnxCheck } from "@dendrite/onnx/testing";
+import { balancedLabels } from "./generative.ts";
 import {
-  balancedLabels,
   guided,
   main,
   type NoisePredictor,

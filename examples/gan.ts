@@ -29,8 +29,8 @@
  * at about the same CPU cost as the 6-epoch unconditional run (37.2%, Fréchet
  * 62.5) and not adopted: hinge loss with a spectrally normalised discriminator
  * (`--loss hinge --spectral`, SNGAN) 21.2% (93.5); DiffAugment (`--augment`)
- * 40.0% (92.5, classes less even); width 16 for 12 epochs 41.3% (59.0), with
- * `--augment` 40.4% (88.8); discriminator width 16 for 8 epochs 37.1% (66.5).
+ * 39.1% (90.2, classes less even); width 16 for 12 epochs 41.3% (59.0), with
+ * `--augment` 41.6% (77.7); discriminator width 16 for 8 epochs 37.1% (66.5).
  *
  *   deno run -A examples/gan.ts                  # the default run (figures above)
  *   deno run -A examples/gan.ts --unconditional --epochs 18
@@ -42,9 +42,9 @@
 
 import { parseArgs } from "node:util";
 import {
-  arange,
   cat,
   data,
+  Generator,
   manualSeed,
   models,
   nn,
@@ -63,6 +63,7 @@ import {
 } from "../mod.ts";
 import { DigitScorer } from "./digit_score.ts";
 import {
+  balancedLabels,
   Ema,
   intFlag,
   mnistMinusOneToOne,
@@ -198,18 +199,6 @@ export function diffAugment(
   return moved.reshape([n, c, h, w]).mul(mask).add(mask).sub(1);
 }
 
-/** A seeded uniform [0, 1) generator (mulberry32), for {@link diffAugment}'s draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** DCGAN's initialisation: convolution, linear and embedding weights N(0, 0.02), batch-norm scales N(1, 0.02), shifts 0. */
 export function dcganInit(model: nn.Module): void {
   for (const m of model.modules()) {
@@ -303,7 +292,8 @@ export interface GanResult {
 export async function trainGan(cfg: GanConfig): Promise<GanResult> {
   const device = cfg.device ?? "cpu", nz = cfg.nz ?? 64, width = cfg.width ?? 32;
   const batchSize = cfg.batchSize ?? 64, lr = cfg.lr ?? 1e-3, lrD = cfg.lrD ?? lr, betas = cfg.betas ?? [0.5, 0.999];
-  const hinge = cfg.loss === "hinge", dSteps = cfg.dSteps ?? 1, random = seededRandom(cfg.seed ?? 0);
+  const hinge = cfg.loss === "hinge", dSteps = cfg.dSteps ?? 1, draws = new Generator(cfg.seed ?? 0);
+  const random = () => draws.random();
   const augment = cfg.augment ? (x: Tensor) => diffAugment(x, { cutout: true, random }) : (x: Tensor) => x;
   const { mnist, train } = await mnistMinusOneToOne(cfg.seed ?? 0);
   const cond = cfg.conditional ?? true, gIn = nz + (cond ? 10 : 0);
@@ -411,14 +401,12 @@ export async function trainGan(cfg: GanConfig): Promise<GanResult> {
 export function noiseInput(n: number, nz: number, conditional: boolean, device = "cpu", cycle = false): Tensor {
   const z = randn([n, nz], { device });
   if (!conditional) return z;
-  const y = cycle
-    ? arange(0, n, 1, { dtype: "int32", device }).remainder(10)
-    : randint(0, 10, [n], { dtype: "int32", device });
+  const y = cycle ? balancedLabels(0, n, device) : randint(0, 10, [n], { dtype: "int32", device });
   return conditionalInput(z, y);
 }
 
 /** Four batches of 500 generator inputs, what {@link updateBatchNorm} runs a generator on. */
-function* noiseBatches(nz: number, conditional: boolean, device: string): Generator<Tensor> {
+function* noiseBatches(nz: number, conditional: boolean, device: string): Iterable<Tensor> {
   for (let i = 0; i < 4; i++) yield noiseInput(500, nz, conditional, device);
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { data, gpu, manualSeed, nn, noGrad, type Tensor, utils } from "../mod.ts";
+import { data, gpu, manualSeed, nn, noGrad, type Tensor, tensor, utils } from "../mod.ts";
 import { classLine, type DigitScore, type DigitScorer, scoreTable } from "./digit_score.ts";
 
 /** Registers WebGPU when asked; throws for an unknown device. */
@@ -20,6 +20,11 @@ export async function useDevice(device: string): Promise<void> {
 export async function outputFolder(dir: string): Promise<(name: string) => string> {
   await Deno.mkdir(dir, { recursive: true });
   return (name) => `${dir.replace(/\/$/, "")}/${name}`;
+}
+
+/** Labels `offset…offset + n − 1` modulo 10 (int32 `[n]`): every class equally often across batches. */
+export function balancedLabels(offset: number, n: number, device = "cpu"): Tensor {
+  return tensor(Array.from({ length: n }, (_, i) => (offset + i) % 10), { dtype: "int32", device });
 }
 
 /** A positive integer flag, or a clear error naming it. */
