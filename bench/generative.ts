@@ -12,7 +12,6 @@
 
 import { cpuUsage } from "node:process";
 import {
-  arange,
   convTranspose2d,
   interpolate,
   manualSeed,
@@ -26,7 +25,8 @@ import {
   zeros,
 } from "../mod.ts";
 import { conditionalInput, dcganInit, generator, ProjectionDiscriminator } from "../examples/gan.ts";
-import { sampleDdim, Schedule, UNet } from "../examples/diffusion.ts";
+import { DEFAULTS, guided, sampleDdim, Schedule, UNet } from "../examples/diffusion.ts";
+import { balancedLabels } from "../examples/generative.ts";
 import { ConvAutoencoder, VAE, vaeLoss } from "../examples/autoencoder.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -80,7 +80,7 @@ const gan = (() => {
   const og = new optim.Adam(g.parameters(), { lr: 1e-3, betas: [0.5, 0.999] });
   const od = new optim.Adam(d.parameters(), { lr: 1e-3, betas: [0.5, 0.999] });
   const bce = new nn.BCEWithLogitsLoss(), x = randn([64, 1, 28, 28]), real = ones([64, 1]), fake = zeros([64, 1]);
-  const y = arange(0, 64, 1, { dtype: "int32" }).remainder(10);
+  const y = balancedLabels(0, 64);
   return measure(() =>
     tidy(() => {
       const f = g.forward(conditionalInput(randn([64, 64]), y));
@@ -95,29 +95,38 @@ const gan = (() => {
 })();
 rows.push(["conditional DCGAN step (width 32), batch 64", gan]);
 
+// diffusion.ts's default: a class-conditional U-Net, batches of DEFAULTS.batchSize, sampled with guidance (a doubled
+// batch per step) and once more unguided.
+const B = DEFAULTS.batchSize;
 const unet = (width: number) => {
-  const model = new UNet(width), s = new Schedule(400), opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const x = randn([64, 1, 28, 28]);
+  const model = new UNet(width, { numClasses: 10 }), s = new Schedule(400);
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  const x = randn([B, 1, 28, 28]), y = balancedLabels(0, B), labels = balancedLabels(0, 64);
   const step = measure(() =>
     tidy(() => {
-      const t = randint(0, 400, [64]), e = randn(x.shape);
+      const t = randint(0, 400, [B]), e = randn(x.shape);
       opt.zeroGrad();
-      model.forward(s.noisy(x, t, e), t).sub(e).square().mean().backward();
+      model.forward(s.noisy(x, t, e), t, y).sub(e).square().mean().backward();
       opt.step();
     })
   );
   model.eval();
-  const sample = measure(() => tidy(() => noGrad(() => sampleDdim(model, s, 64, 1))), quick ? 1 : 3);
-  return { step, sample };
+  const sampleStep = (w: number) =>
+    measure(() => tidy(() => noGrad(() => sampleDdim(guided(model, labels, w), s, 64, 1))), quick ? 1 : 3);
+  return { step, guided: sampleStep(DEFAULTS.guidance), plain: sampleStep(1) };
 };
 // Width 24 is diffusion.ts's default; width 32 (--width 32) for comparison.
 const u24 = unet(24);
-rows.push(["U-Net (width 24) step, batch 64", u24.step], ["U-Net (width 24) one sampling step, 64 images", u24.sample]);
+rows.push(
+  [`conditional U-Net (width 24) step, batch ${B}`, u24.step],
+  ["U-Net (width 24) one guided sampling step, 64 images", u24.guided],
+  ["U-Net (width 24) one unguided sampling step, 64 images", u24.plain],
+);
 if (!quick) {
   const u32 = unet(32);
-  rows.push(["U-Net (width 32) step, batch 64", u32.step], [
-    "U-Net (width 32) one sampling step, 64 images",
-    u32.sample,
+  rows.push([`conditional U-Net (width 32) step, batch ${B}`, u32.step], [
+    "U-Net (width 32) one guided sampling step, 64 images",
+    u32.guided,
   ]);
 }
 
@@ -142,14 +151,20 @@ rows.push(["autoencoder + VAE step, batch 64", ae]);
 console.log("| workload (CPU backend) | wall ms | CPU ms |");
 console.log("|---|---:|---:|");
 for (const [name, m] of rows) console.log(`| ${name} | ${m.wall.toFixed(1)} | ${m.cpu.toFixed(1)} |`);
-// The default runs: 125 steps per epoch over the 8,000 training digits.
+// The default runs go over the 8,000 training digits each epoch (125 steps of 64 for the GAN).
 const minutes = (cpuMs: number) => (cpuMs / 1000 / 60).toFixed(1);
 console.log(`\nCPU minutes of the default runs' training (wall on an idle 2-core machine: roughly ÷1.5):`);
 console.log(`  gan.ts (12 epochs):                     ${minutes(12 * 125 * gan.cpu)}`);
-// Sampling: 400 DDIM samples in 25 steps and 100 DDPM samples in 100 steps (the cost scales with the images).
+// Sampling: guided DDIM and DDPM, then the same DDPM unguided (the cost scales with the images).
+const D = DEFAULTS;
 console.log(
-  `  diffusion.ts (6 epochs, width 24):      ${minutes(6 * 125 * u24.step.cpu)} + sampling ${
-    minutes((400 / 64) * 25 * u24.sample.cpu + (100 / 64) * 100 * u24.sample.cpu)
+  `  diffusion.ts (${D.epochs} epochs, width ${D.width}):      ${
+    minutes(D.epochs * (8000 / B) * u24.step.cpu)
+  } + sampling ${
+    minutes(
+      ((D.samples / 64) * D.ddimSteps + (D.ddpmSamples / 64) * D.ddpmSteps) * u24.guided.cpu +
+        (D.ddpmSamples / 64) * D.ddpmSteps * u24.plain.cpu,
+    )
   }`,
 );
 console.log(`  autoencoder.ts (10 epochs):             ${minutes(10 * 125 * ae.cpu)}`);
